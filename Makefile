@@ -1,0 +1,87 @@
+# pgo-sandbox - see README.md.  `make` builds build/pgo-sandbox.
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= gcc
+SAN ?=
+
+PKGS := libseccomp libcap libarchive jansson inih libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) $(PKG_CFLAGS) \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
+	-ffile-prefix-map=$(CURDIR)=. \
+	-DPGO_VERSION='"$(VERSION)"' -DPGO_COMMIT='"$(GIT_COMMIT)"' \
+	-DPGO_SOURCE_DATE_EPOCH='"$(SOURCE_DATE_EPOCH)"' -MMD -MP
+ALL_LDFLAGS := $(SAN) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+
+RUNNER_SRCS := $(sort $(wildcard runner/*.c))
+RUNNER_OBJS := $(RUNNER_SRCS:runner/%.c=$(BUILD)/obj/%.o)
+LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(RUNNER_OBJS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+PROBE_SRCS := $(sort $(wildcard tests/probes/*.c))
+PROBE_BINS := $(PROBE_SRCS:tests/probes/%.c=$(BUILD)/probes/%)
+
+.PHONY: all deps check unit integration asan rootless vm demo bench format lint fuzz \
+	install clean release
+all: $(BUILD)/pgo-sandbox $(PROBE_BINS)
+
+$(BUILD)/obj/%.o: runner/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/pgo-sandbox: $(RUNNER_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Irunner $< $(LIB_OBJS) -o $@ \
+		$(ALL_LDFLAGS) $(PKG_LIBS) -lcmocka -lm
+
+$(BUILD)/probes/%: tests/probes/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $< -o $@ $(ALL_LDFLAGS) $(PKG_LIBS) -lm
+
+deps:
+	@sh ci/install-deps.sh
+
+unit: $(UNIT_BINS)
+	@sh tests/run-unit.sh $(BUILD) $(UNIT_BINS)
+
+integration: all
+	@sh tests/run-integration.sh $(BUILD)
+
+check: deps
+	@bash tests/run-all.sh
+
+demo: deps all
+	@bash fixtures/demo.sh
+
+bench: deps all
+	@bash bench/startup.sh
+
+format:
+	clang-format -i runner/*.c runner/*.h tests/unit/*.c tests/probes/*.c
+
+lint:
+	@sh ci/lint.sh
+
+install: $(BUILD)/pgo-sandbox
+	install -D -m 0755 $(BUILD)/pgo-sandbox $(DESTDIR)$(PREFIX)/bin/pgo-sandbox
+	install -D -m 0644 man/pgo-sandbox.1 $(DESTDIR)$(PREFIX)/share/man/man1/pgo-sandbox.1
+	install -d $(DESTDIR)$(PREFIX)/share/pgo-sandbox/profiles
+	install -m 0644 profiles/*.ini $(DESTDIR)$(PREFIX)/share/pgo-sandbox/profiles/ 2>/dev/null || true
+
+clean:
+	rm -rf build build-asan
+
+-include $(RUNNER_OBJS:.o=.d)

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install the Debian packages pgo-sandbox needs to build and test, when
+# missing.  Idempotent; quiet when everything is present.
+set -eu
+PKGS="build-essential pkg-config libseccomp-dev libcap-dev libarchive-dev libjansson-dev
+libinih-dev libssl-dev libcmocka-dev python3 python3-pytest zstd gzip tar clang llvm lld
+valgrind hyperfine bubblewrap util-linux iproute2 busybox-static cpio qemu-system-x86
+clang-format clang-tidy cppcheck"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "pgo-sandbox: missing Debian packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+echo "pgo-sandbox: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

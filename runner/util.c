@@ -1,0 +1,422 @@
+/* util.c - see util.h */
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int error_set(struct error *err, int exit_code, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	size_t len;
+
+	if (err == NULL)
+		return -1;
+	err->exit_code = exit_code ? exit_code : EXIT_RUNNER_ERROR;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	len = strlen(err->msg);
+	if (errnum != 0 && len < sizeof(err->msg))
+		snprintf(err->msg + len, sizeof(err->msg) - len, ": %s", strerror(errnum));
+	return -1;
+}
+
+int error_prefix(struct error *err, const char *fmt, ...)
+{
+	char prefix[ERROR_MSG_MAX];
+	char old[ERROR_MSG_MAX];
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	return -1;
+}
+
+void error_print(const struct error *err)
+{
+	fprintf(stderr, "pgo-sandbox: %s\n", err->msg[0] ? err->msg : "unknown error");
+}
+
+static void out_of_memory(void)
+{
+	static const char msg[] = "pgo-sandbox: out of memory\n";
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(EXIT_RUNNER_ERROR);
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (p == NULL)
+		out_of_memory();
+	return p;
+}
+
+void *xrealloc(void *p, size_t size)
+{
+	void *q = realloc(p, size ? size : 1);
+	if (q == NULL)
+		out_of_memory();
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (p == NULL)
+		out_of_memory();
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *out = NULL;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&out, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		out_of_memory();
+	return out;
+}
+
+int parse_u64(const char *text, uint64_t *out, struct error *err)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (text == NULL || !isdigit((unsigned char)text[0]))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not a non-negative integer",
+				 text ? text : "");
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno == ERANGE)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is out of range", text);
+	if (*end != '\0')
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not a non-negative integer",
+				 text);
+	*out = v;
+	return 0;
+}
+
+int parse_uid(const char *text, uint32_t *out, struct error *err)
+{
+	uint64_t v;
+
+	if (parse_u64(text, &v, err) < 0)
+		return -1;
+	if (v >= UINT32_MAX)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "id '%s' is out of range", text);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int parse_size(const char *text, uint64_t *out, struct error *err)
+{
+	char *end = NULL;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (text == NULL || !isdigit((unsigned char)text[0]))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not a size (e.g. 512M, 2G)",
+				 text ? text : "");
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno == ERANGE)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "size '%s' is out of range", text);
+	switch (*end) {
+	case '\0': shift = 0; break;
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	default:
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+				 "'%s' is not a size (suffixes: K, M, G, T)", text);
+	}
+	if (*end != '\0' && end[1] != '\0' && !((end[1] == 'i' || end[1] == 'B') &&
+						(end[2] == '\0' || (end[1] == 'i' && end[2] == 'B' && end[3] == '\0'))))
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+				 "'%s' is not a size (suffixes: K, M, G, T)", text);
+	if (shift && v > (UINT64_MAX >> shift))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "size '%s' is out of range", text);
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int parse_duration_ns(const char *text, uint64_t *out, struct error *err)
+{
+	uint64_t whole = 0, frac = 0, scale = 1000000000ULL;
+	const char *p = text;
+
+	if (text == NULL || !isdigit((unsigned char)*p))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not a duration in seconds",
+				 text ? text : "");
+	for (; isdigit((unsigned char)*p); p++) {
+		if (whole > (UINT64_MAX / 1000000000ULL - 9) / 10)
+			return error_set(err, EXIT_RUNNER_ERROR, 0, "duration '%s' is out of range",
+					 text);
+		whole = whole * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+					 "'%s' is not a duration in seconds", text);
+		for (; isdigit((unsigned char)*p); p++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (uint64_t)(*p - '0') * scale;
+			}
+		}
+	}
+	if (*p == 's' && p[1] == '\0')
+		p++;
+	if (*p != '\0')
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not a duration in seconds",
+				 text);
+	*out = whole * 1000000000ULL + frac;
+	return 0;
+}
+
+static int parse_cpu_number(const char **p, unsigned *out, const char *text, struct error *err)
+{
+	unsigned long v = 0;
+
+	if (!isdigit((unsigned char)**p))
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+				 "'%s' is not a CPU list (e.g. 0-3,6)", text);
+	while (isdigit((unsigned char)**p)) {
+		v = v * 10 + (unsigned long)(**p - '0');
+		if (v >= CPU_LIST_MAX)
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+					 "CPU list '%s': CPU number beyond %d", text, CPU_LIST_MAX - 1);
+		(*p)++;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+int parse_cpu_list(const char *text, uint8_t mask[CPU_LIST_MAX / 8], struct error *err)
+{
+	const char *p = text;
+
+	memset(mask, 0, CPU_LIST_MAX / 8);
+	if (text == NULL || *text == '\0')
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "empty CPU list");
+	for (;;) {
+		unsigned lo, hi;
+
+		if (parse_cpu_number(&p, &lo, text, err) < 0)
+			return -1;
+		hi = lo;
+		if (*p == '-') {
+			p++;
+			if (parse_cpu_number(&p, &hi, text, err) < 0)
+				return -1;
+			if (hi < lo)
+				return error_set(err, EXIT_RUNNER_ERROR, 0,
+						 "CPU list '%s': range %u-%u is reversed", text, lo, hi);
+		}
+		for (unsigned c = lo; c <= hi; c++)
+			mask[c / 8] |= (uint8_t)(1u << (c % 8));
+		if (*p == '\0')
+			return 0;
+		if (*p != ',')
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+					 "'%s' is not a CPU list (e.g. 0-3,6)", text);
+		p++;
+	}
+}
+
+static bool mask_has(const uint8_t *mask, unsigned c)
+{
+	return c < CPU_LIST_MAX && (mask[c / 8] >> (c % 8)) & 1u;
+}
+
+char *format_cpu_list(const uint8_t mask[CPU_LIST_MAX / 8])
+{
+	char *out = xcalloc(1, 1);
+	size_t len = 0;
+
+	for (unsigned c = 0; c < CPU_LIST_MAX; c++) {
+		unsigned end = c;
+		char part[32];
+		int n;
+
+		if (!mask_has(mask, c))
+			continue;
+		while (mask_has(mask, end + 1))
+			end++;
+		if (end == c)
+			n = snprintf(part, sizeof(part), "%s%u", len ? "," : "", c);
+		else
+			n = snprintf(part, sizeof(part), "%s%u-%u", len ? "," : "", c, end);
+		out = xrealloc(out, len + (size_t)n + 1);
+		memcpy(out + len, part, (size_t)n + 1);
+		len += (size_t)n;
+		c = end;
+	}
+	return out;
+}
+
+int read_file(const char *path, char **out, size_t *len, struct error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, used = 0;
+	char *buf;
+
+	if (fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", path);
+	buf = xcalloc(1, cap + 1);
+	for (;;) {
+		ssize_t n = read(fd, buf + used, cap - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int saved = errno;
+			free(buf);
+			close(fd);
+			return error_set(err, EXIT_RUNNER_ERROR, saved, "reading %s", path);
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (used == cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+	}
+	close(fd);
+	buf[used] = '\0';
+	*out = buf;
+	if (len)
+		*len = used;
+	return 0;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int write_file(const char *path, const char *data, size_t len, struct error *err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_TRUNC);
+
+	if (fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s for writing", path);
+	if (write_all(fd, data, len) < 0) {
+		int saved = errno;
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "writing %s", path);
+	}
+	if (close(fd) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "closing %s", path);
+	return 0;
+}
+
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
+		      struct error *err)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	int saved;
+
+	if (fd < 0) {
+		saved = errno;
+		free(tmp);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "creating %s", path);
+	}
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "writing %s", path);
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		saved = errno;
+		unlink(tmp);
+		free(tmp);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "committing %s", path);
+	}
+	free(tmp);
+	return 0;
+}
+
+int mkdir_p(const char *path, mode_t mode, struct error *err)
+{
+	char *copy = xstrdup(path);
+
+	for (char *p = copy + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+			*p = '\0';
+			if (mkdir(copy, mode) < 0 && errno != EEXIST) {
+				int e = errno;
+				error_set(err, EXIT_RUNNER_ERROR, e, "creating directory %s", copy);
+				free(copy);
+				return -1;
+			}
+			*p = saved;
+			if (saved == '\0')
+				break;
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type == FTW_DP)
+		return rmdir(path) < 0 ? -1 : 0;
+	return unlink(path) < 0 ? -1 : 0;
+}
+
+int remove_tree(const char *path, struct error *err)
+{
+	if (nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "removing %s", path);
+	return 0;
+}
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
