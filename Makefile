@@ -16,7 +16,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) $(PKG_CFLAGS) \
+ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) $(PKG_CFLAGS) \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE \
 	-ffile-prefix-map=$(CURDIR)=. \
 	-DPGO_VERSION='"$(VERSION)"' -DPGO_COMMIT='"$(GIT_COMMIT)"' \

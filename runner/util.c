@@ -44,7 +44,8 @@ int error_prefix(struct error *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	/* Keep the prefix whole and cut the old message if it must go. */
+	snprintf(err->msg, sizeof(err->msg), "%.500s: %.500s", prefix, old);
 	return -1;
 }
 

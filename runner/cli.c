@@ -1,0 +1,397 @@
+/* cli.c - see cli.h */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "environment.h"
+#include "privileges.h"
+
+enum {
+	OPT_IMAGE = 256, OPT_RO_BIND, OPT_BIND, OPT_TMPFS, OPT_CHDIR, OPT_HOSTNAME, OPT_UID,
+	OPT_GID, OPT_USERNS, OPT_KEEP_ENV, OPT_SETENV, OPT_SDE, OPT_PASS_FD, OPT_TIMEOUT,
+	OPT_KILL_GRACE, OPT_RLIMIT, OPT_TMPFS_SIZE, OPT_SECCOMP_LOG, OPT_ALLOW_PTRACE,
+	OPT_ALLOW_PERF, OPT_NO_ASLR, OPT_CPUS, OPT_MEMORY, OPT_PIDS, OPT_CPU_WEIGHT, OPT_CPU_MAX,
+	OPT_CGROUP_PARENT, OPT_NO_TURBO, OPT_GOVERNOR, OPT_SYSFS_ROOT, OPT_STATE_DIR, OPT_STRICT,
+	OPT_REPORT, OPT_NO_OPENAT2, OPT_HELP,
+};
+
+static const struct option run_options[] = {
+	{ "image", required_argument, NULL, OPT_IMAGE },
+	{ "ro-bind", required_argument, NULL, OPT_RO_BIND },
+	{ "bind", required_argument, NULL, OPT_BIND },
+	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
+	{ "chdir", required_argument, NULL, OPT_CHDIR },
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "uid", required_argument, NULL, OPT_UID },
+	{ "gid", required_argument, NULL, OPT_GID },
+	{ "userns", no_argument, NULL, OPT_USERNS },
+	{ "keep-env", required_argument, NULL, OPT_KEEP_ENV },
+	{ "setenv", required_argument, NULL, OPT_SETENV },
+	{ "source-date-epoch", required_argument, NULL, OPT_SDE },
+	{ "pass-fd", required_argument, NULL, OPT_PASS_FD },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "kill-grace", required_argument, NULL, OPT_KILL_GRACE },
+	{ "rlimit", required_argument, NULL, OPT_RLIMIT },
+	{ "tmpfs-size", required_argument, NULL, OPT_TMPFS_SIZE },
+	{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
+	{ "allow-ptrace", no_argument, NULL, OPT_ALLOW_PTRACE },
+	{ "allow-perf", no_argument, NULL, OPT_ALLOW_PERF },
+	{ "no-aslr", no_argument, NULL, OPT_NO_ASLR },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "pids", required_argument, NULL, OPT_PIDS },
+	{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
+	{ "cpu-max", required_argument, NULL, OPT_CPU_MAX },
+	{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
+	{ "no-turbo", no_argument, NULL, OPT_NO_TURBO },
+	{ "governor", required_argument, NULL, OPT_GOVERNOR },
+	{ "sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "no-openat2", no_argument, NULL, OPT_NO_OPENAT2 },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void cli_run_usage(FILE *out)
+{
+	fputs("usage: pgo-sandbox run [OPTIONS] -- COMMAND [ARGS...]\n"
+	      "\n"
+	      "Run COMMAND in a fresh sandbox: new mount, pid, net, uts, ipc and cgroup\n"
+	      "namespaces (and a user namespace when not root), a root filesystem with\n"
+	      "only the declared inputs, no network, a clean environment, seccomp, no\n"
+	      "capabilities, no_new_privs.  Exits with COMMAND's status (128+N when\n"
+	      "killed by signal N); see EXIT CODES in pgo-sandbox(1).\n"
+	      "\n"
+	      "Filesystem:\n"
+	      "  --image host|DIR|FILE.tar[.gz|.zst]  root filesystem (default: host)\n"
+	      "  --ro-bind SRC DST     bind SRC read-only at DST\n"
+	      "  --bind SRC DST        bind SRC read-write at DST\n"
+	      "  --tmpfs DST           a fresh tmpfs at DST (bounded by --tmpfs-size)\n"
+	      "  --tmpfs-size SIZE     bound of /tmp, /dev/shm and --tmpfs (default 1G)\n"
+	      "  --chdir DIR           working directory inside (default /)\n"
+	      "Identity and environment:\n"
+	      "  --hostname NAME       (default pgo-sandbox)\n"
+	      "  --uid N, --gid N      ids inside (default 65534; uid 0 implies --userns)\n"
+	      "  --userns              use a user namespace even when root\n"
+	      "  --keep-env NAME       pass the caller's NAME through (repeatable)\n"
+	      "  --setenv NAME=VALUE   set a variable (repeatable)\n"
+	      "  --source-date-epoch N export SOURCE_DATE_EPOCH=N\n"
+	      "  --pass-fd FD          keep descriptor FD open in the command\n"
+	      "Limits:\n"
+	      "  --timeout SECONDS     SIGTERM, --kill-grace SECONDS (default 2), SIGKILL\n"
+	      "  --rlimit NAME=SOFT[:HARD]  e.g. nofile=1024, fsize=1G (core is 0 unless set)\n"
+	      "  --cpus LIST --memory SIZE --pids N --cpu-weight W --cpu-max QUOTA[/PERIOD]\n"
+	      "  --cgroup-parent PATH  cgroup v2 parent (default pgo-sandbox under the root)\n"
+	      "Host tuning (restored afterwards, even after a crash):\n"
+	      "  --no-turbo --governor NAME --no-aslr --sysfs-root DIR --state-dir DIR\n"
+	      "Seccomp:\n"
+	      "  --seccomp-log         log instead of refusing denied calls (to learn a workload)\n"
+	      "  --allow-ptrace --allow-perf\n"
+	      "Reporting:\n"
+	      "  --report FILE.json    what ran, how it ended, every control applied or why not\n"
+	      "  --strict              any degraded or unavailable control is an error (125)\n"
+	      "\n"
+	      "Examples:\n"
+	      "  pgo-sandbox run -- /bin/true\n"
+	      "  pgo-sandbox run --bind out /out --chdir /out --timeout 60 -- make -C /src\n"
+	      "  pgo-sandbox run --cpus 1 --memory 1G --no-aslr --report r.json -- ./bench\n",
+	      out);
+}
+
+static char **push_string(char **v, size_t *n, const char *s)
+{
+	v = xrealloc(v, (*n + 2) * sizeof(char *));
+	v[(*n)++] = xstrdup(s);
+	v[*n] = NULL;
+	return v;
+}
+
+static int check_sandbox_path(const char *opt, const char *path, struct error *err)
+{
+	if (path[0] != '/')
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+				 "%s %s: the path inside the sandbox must be absolute", opt, path);
+	return 0;
+}
+
+static int add_mount(struct sandbox_spec *spec, enum mount_kind kind, const char *src,
+		     const char *dst, const char *opt, struct error *err)
+{
+	struct mount_spec *m;
+	char *abs_src = NULL;
+
+	if (check_sandbox_path(opt, dst, err) < 0)
+		return -1;
+	if (src) {
+		abs_src = realpath(src, NULL);
+		if (abs_src == NULL)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "%s %s", opt, src);
+	}
+	spec->mounts = xrealloc(spec->mounts, (spec->n_mounts + 1) * sizeof(*spec->mounts));
+	m = &spec->mounts[spec->n_mounts++];
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	m->src = abs_src;
+	m->dst = xstrdup(dst);
+	return 0;
+}
+
+/* Two-argument options: getopt gives the first, the second is argv[optind]. */
+static int take_second(int argc, char **argv, const char *opt, const char **second,
+		       struct error *err)
+{
+	if (optind >= argc || strcmp(argv[optind], "--") == 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s needs SRC and DST", opt);
+	*second = argv[optind++];
+	return 0;
+}
+
+static int parse_rlimit(struct sandbox_spec *spec, const char *text, struct error *err)
+{
+	char *copy = xstrdup(text);
+	char *eq = strchr(copy, '=');
+	char *colon;
+	struct rlimit_spec *rl;
+	int resource;
+	int rc = 0;
+
+	if (eq == NULL) {
+		free(copy);
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+				 "--rlimit %s: expected NAME=SOFT[:HARD]", text);
+	}
+	*eq = '\0';
+	resource = privileges_rlimit_by_name(copy);
+	if (resource < 0) {
+		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit %s: unknown limit '%s'", text,
+			       copy);
+		goto out;
+	}
+	if (spec->n_rlimits >= SPEC_MAX_RLIMITS) {
+		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit: at most %d limits",
+			       SPEC_MAX_RLIMITS);
+		goto out;
+	}
+	rl = &spec->rlimits[spec->n_rlimits];
+	rl->resource = resource;
+	colon = strchr(eq + 1, ':');
+	if (colon)
+		*colon = '\0';
+	if (strcmp(eq + 1, "unlimited") == 0)
+		rl->soft = RLIM_INFINITY;
+	else if (parse_size(eq + 1, &rl->soft, err) < 0) {
+		rc = error_prefix(err, "--rlimit %s", text);
+		goto out;
+	}
+	rl->hard = rl->soft;
+	if (colon) {
+		if (strcmp(colon + 1, "unlimited") == 0)
+			rl->hard = RLIM_INFINITY;
+		else if (parse_size(colon + 1, &rl->hard, err) < 0) {
+			rc = error_prefix(err, "--rlimit %s", text);
+			goto out;
+		}
+	}
+	if (rl->soft > rl->hard) {
+		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit %s: soft limit above hard", text);
+		goto out;
+	}
+	spec->n_rlimits++;
+out:
+	free(copy);
+	return rc;
+}
+
+static int parse_cpu_max(struct sandbox_spec *spec, const char *text, struct error *err)
+{
+	char *copy = xstrdup(text);
+	char *slash = strchr(copy, '/');
+	int rc = 0;
+
+	if (slash)
+		*slash = '\0';
+	if (parse_u64(copy, &spec->cpu_max_quota_us, err) < 0 ||
+	    (slash && parse_u64(slash + 1, &spec->cpu_max_period_us, err) < 0))
+		rc = error_prefix(err, "--cpu-max %s (QUOTA_US[/PERIOD_US])", text);
+	else if (spec->cpu_max_quota_us == 0 || spec->cpu_max_period_us == 0)
+		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "--cpu-max %s: must be positive", text);
+	free(copy);
+	return rc;
+}
+
+static void replace(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = xstrdup(value);
+}
+
+static int set_image(struct sandbox_spec *spec, const char *value, struct error *err)
+{
+	struct stat st;
+
+	if (strcmp(value, "host") == 0) {
+		spec->image_kind = IMAGE_HOST;
+		return 0;
+	}
+	if (stat(value, &st) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "--image %s", value);
+	spec->image_kind = S_ISDIR(st.st_mode) ? IMAGE_DIR : IMAGE_TARBALL;
+	free(spec->image_path);
+	spec->image_path = realpath(value, NULL);
+	if (spec->image_path == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "--image %s", value);
+	return 0;
+}
+
+static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *spec,
+			 struct error *err)
+{
+	const char *second = NULL;
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_IMAGE: return set_image(spec, optarg, err);
+	case OPT_RO_BIND:
+	case OPT_BIND: {
+		const char *first = optarg;
+		const char *name = opt == OPT_BIND ? "--bind" : "--ro-bind";
+		if (take_second(argc, argv, name, &second, err) < 0)
+			return -1;
+		return add_mount(spec, opt == OPT_BIND ? MOUNT_BIND_RW : MOUNT_BIND_RO, first,
+				 second, name, err);
+	}
+	case OPT_TMPFS: return add_mount(spec, MOUNT_TMPFS, NULL, optarg, "--tmpfs", err);
+	case OPT_CHDIR:
+		if (check_sandbox_path("--chdir", optarg, err) < 0)
+			return -1;
+		replace(&spec->chdir, optarg);
+		return 0;
+	case OPT_HOSTNAME:
+		if (strlen(optarg) == 0 || strlen(optarg) > 64)
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+					 "--hostname '%s': 1 to 64 characters", optarg);
+		replace(&spec->hostname, optarg);
+		return 0;
+	case OPT_UID:
+		spec->uid_set = true;
+		return parse_uid(optarg, &spec->uid, err) < 0 ? error_prefix(err, "--uid") : 0;
+	case OPT_GID:
+		spec->gid_set = true;
+		return parse_uid(optarg, &spec->gid, err) < 0 ? error_prefix(err, "--gid") : 0;
+	case OPT_USERNS: spec->userns = true; return 0;
+	case OPT_KEEP_ENV:
+		spec->keep_env = push_string(spec->keep_env, &spec->n_keep_env, optarg);
+		return 0;
+	case OPT_SETENV:
+		if (environment_check_assignment(optarg, err) < 0)
+			return -1;
+		spec->set_env = push_string(spec->set_env, &spec->n_set_env, optarg);
+		return 0;
+	case OPT_SDE:
+		if (parse_u64(optarg, &v, err) < 0)
+			return error_prefix(err, "--source-date-epoch");
+		replace(&spec->source_date_epoch, optarg);
+		return 0;
+	case OPT_PASS_FD:
+		if (parse_u64(optarg, &v, err) < 0 || v < 3 || v > 65535)
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+					 "--pass-fd %s: expected a descriptor number >= 3", optarg);
+		spec->pass_fds = xrealloc(spec->pass_fds, (spec->n_pass_fds + 1) * sizeof(int));
+		spec->pass_fds[spec->n_pass_fds++] = (int)v;
+		return 0;
+	case OPT_TIMEOUT:
+		if (parse_duration_ns(optarg, &spec->timeout_ns, err) < 0)
+			return error_prefix(err, "--timeout");
+		if (spec->timeout_ns == 0)
+			return error_set(err, EXIT_RUNNER_ERROR, 0, "--timeout must be positive");
+		return 0;
+	case OPT_KILL_GRACE:
+		return parse_duration_ns(optarg, &spec->kill_grace_ns, err) < 0
+			       ? error_prefix(err, "--kill-grace") : 0;
+	case OPT_RLIMIT: return parse_rlimit(spec, optarg, err);
+	case OPT_TMPFS_SIZE:
+		if (parse_size(optarg, &spec->tmpfs_size, err) < 0)
+			return error_prefix(err, "--tmpfs-size");
+		if (spec->tmpfs_size < 4096)
+			return error_set(err, EXIT_RUNNER_ERROR, 0, "--tmpfs-size %s: at least 4K",
+					 optarg);
+		return 0;
+	case OPT_SECCOMP_LOG: spec->seccomp_log = true; return 0;
+	case OPT_ALLOW_PTRACE: spec->allow_ptrace = true; return 0;
+	case OPT_ALLOW_PERF: spec->allow_perf = true; return 0;
+	case OPT_NO_ASLR: spec->no_aslr = true; return 0;
+	case OPT_CPUS:
+		spec->cpus_set = true;
+		return parse_cpu_list(optarg, spec->cpus, err) < 0 ? error_prefix(err, "--cpus") : 0;
+	case OPT_MEMORY:
+		if (parse_size(optarg, &spec->memory_max, err) < 0)
+			return error_prefix(err, "--memory");
+		if (spec->memory_max < 1024 * 1024)
+			return error_set(err, EXIT_RUNNER_ERROR, 0, "--memory %s: at least 1M", optarg);
+		return 0;
+	case OPT_PIDS:
+		if (parse_u64(optarg, &spec->pids_max, err) < 0 || spec->pids_max == 0)
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+					 "--pids %s: expected a positive number", optarg);
+		return 0;
+	case OPT_CPU_WEIGHT:
+		if (parse_u64(optarg, &spec->cpu_weight, err) < 0 || spec->cpu_weight < 1 ||
+		    spec->cpu_weight > 10000)
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+					 "--cpu-weight %s: expected 1..10000", optarg);
+		return 0;
+	case OPT_CPU_MAX: return parse_cpu_max(spec, optarg, err);
+	case OPT_CGROUP_PARENT: replace(&spec->cgroup_parent, optarg); return 0;
+	case OPT_NO_TURBO: spec->no_turbo = true; return 0;
+	case OPT_GOVERNOR: replace(&spec->governor, optarg); return 0;
+	case OPT_SYSFS_ROOT: replace(&spec->sysfs_root, optarg); return 0;
+	case OPT_STATE_DIR: replace(&spec->state_dir, optarg); return 0;
+	case OPT_STRICT: spec->strict = true; return 0;
+	case OPT_REPORT: replace(&spec->report_path, optarg); return 0;
+	case OPT_NO_OPENAT2: spec->force_path_walk = true; return 0;
+	default:
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+				 "run: unknown option '%s' (see pgo-sandbox run --help)",
+				 argv[optind - 1]);
+	}
+}
+
+int cli_parse_run(int argc, char **argv, struct sandbox_spec *spec, struct error *err)
+{
+	int opt;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:h", run_options, NULL)) != -1) {
+		if (opt == OPT_HELP || opt == 'h') {
+			cli_run_usage(stdout);
+			return 1;
+		}
+		if (opt == ':')
+			return error_set(err, EXIT_RUNNER_ERROR, 0, "run: option '%s' needs a value",
+					 argv[optind - 1]);
+		if (handle_option(opt, argc, argv, spec, err) < 0)
+			return -1;
+	}
+	if (optind >= argc)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+				 "run: no command given (usage: pgo-sandbox run [OPTIONS] -- COMMAND)");
+	spec->argv = &argv[optind];
+	/* uid 0 inside is only ever given through a user namespace. */
+	if (getuid() != 0 || spec->uid == 0)
+		spec->userns = true;
+	if (getuid() != 0 && !spec->uid_set)
+		spec->uid = (uint32_t)getuid();
+	if (getuid() != 0 && !spec->gid_set)
+		spec->gid = (uint32_t)getgid();
+	return 0;
+}

@@ -1,0 +1,175 @@
+/* init.c - see init.h */
+#define _GNU_SOURCE
+#include "init.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "privileges.h"
+#include "seccomp_policy.h"
+
+extern char **environ;
+
+static int chdir_checked(const char *dir, struct error *err)
+{
+	char cwd[PATH_MAX];
+
+	if (chdir(dir) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "--chdir %s", dir);
+	/* runc CVE-2024-21626: a cwd reached through a leaked fd can lie
+	 * outside the root; getcwd then reports "(unreachable)". */
+	if (getcwd(cwd, sizeof(cwd)) == NULL || cwd[0] != '/')
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+				 "working directory %s is outside the sandbox root", dir);
+	return 0;
+}
+
+/* --strict: every control, recorded by the runner, the setup child and the
+ * steps above, must be fully applied, or the command never starts. */
+static int strict_check(const struct sandbox_spec *spec, const struct run_report *r,
+			struct error *err)
+{
+	if (!spec->strict)
+		return 0;
+	for (unsigned i = 0; i < r->n_controls; i++) {
+		const struct control_status *c = &r->controls[i];
+		if (c->state != CONTROL_APPLIED)
+			return error_set(err, EXIT_RUNNER_ERROR, 0, "--strict: %s is %s: %s", c->name,
+					 control_state_name(c->state), c->detail);
+	}
+	return 0;
+}
+
+static int prepare_command(const struct sandbox_spec *spec, struct run_report *r,
+			   struct error *err)
+{
+	struct seccomp_options sc = { .log = spec->seccomp_log,
+				      .allow_ptrace = spec->allow_ptrace,
+				      .allow_perf = spec->allow_perf };
+
+	/* A new session: the command has no controlling terminal, so TIOCSTI
+	 * cannot push keystrokes into the caller's shell (CVE-2017-5226). */
+	if (setsid() < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "setsid");
+	report_control(r, "session", CONTROL_APPLIED, "new session, no controlling terminal");
+	if (privileges_apply_rlimits(spec, r, err) < 0)
+		return -1;
+	if (spec->no_aslr && personality(ADDR_NO_RANDOMIZE) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "personality(ADDR_NO_RANDOMIZE)");
+	report_control(r, "aslr", CONTROL_APPLIED, "%s",
+		       spec->no_aslr ? "off (ADDR_NO_RANDOMIZE)" : "host setting");
+	if (chdir_checked(spec->chdir ? spec->chdir : "/", err) < 0)
+		return -1;
+	if (privileges_drop(spec, r, err) < 0 || privileges_close_fds(spec, r, err) < 0)
+		return -1;
+	if (seccomp_policy_install(&sc, err) < 0)
+		return -1;
+	report_control(r, "seccomp", spec->seccomp_log ? CONTROL_DEGRADED : CONTROL_APPLIED, "%s",
+		       spec->seccomp_log ? "log mode: denied calls are logged, not refused"
+					 : "default deny list (EPERM), native ABI only, SSB not forced");
+	return strict_check(spec, r, err);
+}
+
+static __attribute__((noreturn)) void exec_command(const struct sandbox_spec *spec, char **envp,
+						   struct run_report *r)
+{
+	struct error err = { 0 };
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (prepare_command(spec, r, &err) < 0) {
+		r->setup_error = err;
+		_exit(EXIT_RUNNER_ERROR);
+	}
+	environ = envp;
+	r->start_ns = monotonic_ns();
+	execvp(spec->argv[0], spec->argv);
+	error_set(&r->setup_error, errno == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE, errno,
+		  "executing %s", spec->argv[0]);
+	_exit(r->setup_error.exit_code);
+}
+
+static int status_to_exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_RUNNER_ERROR;
+}
+
+/* Reap everything that has exited; returns true once `command` is gone. */
+static bool reap_all(pid_t command, struct run_report *r)
+{
+	for (;;) {
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid <= 0)
+			return false;
+		if (pid == command) {
+			r->end_ns = monotonic_ns();
+			r->wait_status = status;
+			r->command_started = r->setup_error.exit_code == 0;
+			return true;
+		}
+	}
+}
+
+void init_main(const struct sandbox_spec *spec, char **envp, struct run_report *r)
+{
+	sigset_t all;
+	pid_t command;
+	int sfd;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGFPE);
+	if (sigprocmask(SIG_BLOCK, &all, NULL) < 0 ||
+	    (sfd = signalfd(-1, &all, SFD_CLOEXEC)) < 0) {
+		error_set(&r->setup_error, EXIT_RUNNER_ERROR, errno, "init: signal setup");
+		_exit(EXIT_RUNNER_ERROR);
+	}
+	command = fork();
+	if (command < 0) {
+		error_set(&r->setup_error, EXIT_RUNNER_ERROR, errno, "init: forking the command");
+		_exit(EXIT_RUNNER_ERROR);
+	}
+	if (command == 0) {
+		close(sfd);
+		exec_command(spec, envp, r);
+	}
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(sfd, &si, sizeof(si));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(si)) {
+			error_set(&r->setup_error, EXIT_RUNNER_ERROR, errno, "init: reading signals");
+			_exit(EXIT_RUNNER_ERROR);
+		}
+		if (si.ssi_signo == SIGCHLD) {
+			if (reap_all(command, r))
+				_exit(status_to_exit_code(r->wait_status));
+			continue;
+		}
+		/* Forward to every process of the namespace, and wake stopped
+		 * ones so they can act on it. */
+		kill(-1, (int)si.ssi_signo);
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP)
+			kill(-1, SIGCONT);
+	}
+}

@@ -1,0 +1,86 @@
+/* main.c - subcommand dispatch. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "report.h"
+#include "report_json.h"
+#include "sandbox.h"
+#include "spec.h"
+
+static void usage(FILE *out)
+{
+	fputs("usage: pgo-sandbox COMMAND [OPTIONS]\n"
+	      "\n"
+	      "Hermetic, reproducible stages for profile-guided optimisation pipelines.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  run       run a command in a fresh sandbox\n"
+	      "  version   print the version and build provenance\n"
+	      "\n"
+	      "Run 'pgo-sandbox COMMAND --help' for a command's options; see pgo-sandbox(1).\n",
+	      out);
+}
+
+static int cmd_version(void)
+{
+	printf("pgo-sandbox %s (commit %s, source date %s)\n", PGO_VERSION, PGO_COMMIT,
+	       PGO_SOURCE_DATE_EPOCH);
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct sandbox_spec spec;
+	struct error err = { 0 };
+	struct run_report *r;
+	int rc;
+
+	spec_init(&spec);
+	rc = cli_parse_run(argc, argv, &spec, &err);
+	if (rc != 0) {
+		if (rc < 0)
+			error_print(&err);
+		spec_free(&spec);
+		return rc < 0 ? EXIT_RUNNER_ERROR : 0;
+	}
+	r = report_create();
+	if (r == NULL) {
+		fprintf(stderr, "pgo-sandbox: allocating the run report: out of memory\n");
+		spec_free(&spec);
+		return EXIT_RUNNER_ERROR;
+	}
+	rc = sandbox_run(&spec, r);
+	if (spec.report_path) {
+		json_t *doc = report_to_json(&spec, r, NULL);
+		if (report_write_json(spec.report_path, doc, &err) < 0) {
+			error_print(&err);
+			rc = EXIT_RUNNER_ERROR;
+		}
+		json_decref(doc);
+	}
+	report_destroy(r);
+	spec_free(&spec);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_RUNNER_ERROR;
+	}
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
+		return cmd_version();
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "pgo-sandbox: unknown command '%s' (see pgo-sandbox --help)\n", argv[1]);
+	return EXIT_RUNNER_ERROR;
+}

@@ -1,0 +1,533 @@
+/* mounts.c - see mounts.h */
+#define _GNU_SOURCE
+#include "mounts.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "path_resolve.h"
+
+/* The staging point for the new root inside our private mount namespace;
+ * the host's own /tmp is untouched (we are in a slave copy). */
+#define STAGING_DIR "/tmp"
+
+struct rootfs {
+	int root_fd;           /* O_PATH of the new root (the tmpfs) */
+	bool force_walk;
+	uint64_t tmpfs_size;
+};
+
+static int pivot_root_syscall(const char *new_root, const char *put_old)
+{
+	return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+/* A detached, recursive clone of a host path, with attributes applied to
+ * the whole clone before it is attached anywhere. */
+static int clone_tree(const char *src, bool read_only, bool device, struct error *err)
+{
+	struct mount_attr attr = { 0 };
+	int fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+
+	if (fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "cloning mount of %s", src);
+	attr.attr_set = MOUNT_ATTR_NOSUID | (device ? 0 : MOUNT_ATTR_NODEV) |
+			(read_only ? MOUNT_ATTR_RDONLY : 0);
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+		int saved = errno;
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "setting %s on the bind of %s",
+				 read_only ? "nosuid,nodev,ro" : "nosuid,nodev", src);
+	}
+	return fd;
+}
+
+/* A new tmpfs as a detached mount. */
+static int new_tmpfs(uint64_t size, const char *mode, struct error *err)
+{
+	char size_text[32];
+	int fs_fd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	int mnt_fd;
+
+	if (fs_fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating a tmpfs");
+	snprintf(size_text, sizeof(size_text), "%llu", (unsigned long long)size);
+	if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "size", size_text, 0) < 0 ||
+	    fsconfig(fs_fd, FSCONFIG_SET_STRING, "mode", mode, 0) < 0 ||
+	    fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		int saved = errno;
+		close(fs_fd);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "configuring a tmpfs (size %s)",
+				 size_text);
+	}
+	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	close(fs_fd);
+	if (mnt_fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "mounting a tmpfs");
+	return mnt_fd;
+}
+
+/* Attach the detached mount `mnt_fd` at `dst` inside the new root.
+ * Consumes mnt_fd. */
+static int attach_at(struct rootfs *fs, int mnt_fd, const char *dst, bool is_dir,
+		     struct error *err)
+{
+	int target = mkpath_in_root(fs->root_fd, dst, is_dir, fs->force_walk, err);
+	int rc = 0;
+
+	if (target < 0) {
+		close(mnt_fd);
+		return -1;
+	}
+	if (move_mount(mnt_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		rc = error_set(err, EXIT_RUNNER_ERROR, errno, "attaching mount at %s", dst);
+	close(target);
+	close(mnt_fd);
+	return rc;
+}
+
+enum bind_flags {
+	BIND_RW = 0,
+	BIND_RO = 1,
+	BIND_DEVICE = 2,   /* a checked device node: keep it usable (no nodev) */
+};
+
+static int bind_into(struct rootfs *fs, const char *src, const char *dst, int flags,
+		     struct error *err)
+{
+	struct stat st;
+	int mnt_fd;
+
+	if (stat(src, &st) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "bind source %s", src);
+	mnt_fd = clone_tree(src, flags & BIND_RO, flags & BIND_DEVICE, err);
+	if (mnt_fd < 0)
+		return -1;
+	return attach_at(fs, mnt_fd, dst, S_ISDIR(st.st_mode), err);
+}
+
+static int tmpfs_into(struct rootfs *fs, const char *dst, uint64_t size, const char *mode,
+		      struct error *err)
+{
+	int mnt_fd = new_tmpfs(size, mode, err);
+
+	if (mnt_fd < 0)
+		return -1;
+	return attach_at(fs, mnt_fd, dst, true, err);
+}
+
+static int write_in_root(struct rootfs *fs, const char *path, const char *data, size_t len,
+			 struct error *err)
+{
+	int leaf = mkpath_in_root(fs->root_fd, path, false, fs->force_walk, err);
+	int fd;
+
+	if (leaf < 0)
+		return -1;
+	close(leaf);
+	fd = resolve_in_root(fs->root_fd, path, O_WRONLY | O_TRUNC | O_NOFOLLOW, fs->force_walk);
+	if (fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s in the sandbox", path);
+	if (write_all(fd, data, len) < 0) {
+		int saved = errno;
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "writing %s in the sandbox", path);
+	}
+	close(fd);
+	return 0;
+}
+
+static int symlink_in_root(struct rootfs *fs, const char *target, const char *name,
+			   struct error *err)
+{
+	if (symlinkat(target, fs->root_fd, name) < 0 && errno != EEXIST)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating symlink /%s -> %s", name,
+				 target);
+	return 0;
+}
+
+/* /bin, /lib, /lib64, /sbin: links into /usr on merged-/usr hosts (Debian
+ * 12), read-only binds otherwise. */
+static int host_top_level(struct rootfs *fs, const char *name, struct error *err)
+{
+	char host_path[PATH_MAX];
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(host_path, sizeof(host_path), "/%s", name);
+	if (lstat(host_path, &st) < 0)
+		return 0;
+	if (S_ISLNK(st.st_mode)) {
+		n = readlink(host_path, target, sizeof(target) - 1);
+		if (n < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s", host_path);
+		target[n] = '\0';
+		return symlink_in_root(fs, target, name, err);
+	}
+	if (S_ISDIR(st.st_mode))
+		return bind_into(fs, host_path, host_path, BIND_RO, err);
+	return 0;
+}
+
+static char *passwd_text(const struct sandbox_spec *spec)
+{
+	const char *base = "root:x:0:0:root:/root:/bin/sh\n"
+			   "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+
+	if (spec->uid == 0 || spec->uid == DEFAULT_UNPRIVILEGED_ID)
+		return xstrdup(base);
+	return xasprintf("%ssandbox:x:%u:%u:sandbox:/tmp:/bin/sh\n", base, spec->uid, spec->gid);
+}
+
+static char *group_text(const struct sandbox_spec *spec)
+{
+	const char *base = "root:x:0:\nnogroup:x:65534:\n";
+
+	if (spec->gid == 0 || spec->gid == DEFAULT_UNPRIVILEGED_ID)
+		return xstrdup(base);
+	return xasprintf("%ssandbox:x:%u:\n", base, spec->gid);
+}
+
+/* A minimal /etc: only what libc needs to name users and resolve
+ * localhost; nothing of the host's configuration (no resolv.conf). */
+static int generated_etc(struct rootfs *fs, const struct sandbox_spec *spec, struct error *err)
+{
+	static const char nss[] = "passwd: files\ngroup: files\nhosts: files\n";
+	char *passwd = passwd_text(spec);
+	char *group = group_text(spec);
+	char *hosts = xasprintf("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost\n",
+				spec->hostname);
+	char *cache = NULL;
+	size_t cache_len = 0;
+	struct error ignored;
+	int rc;
+
+	rc = write_in_root(fs, "/etc/passwd", passwd, strlen(passwd), err);
+	if (rc == 0)
+		rc = write_in_root(fs, "/etc/group", group, strlen(group), err);
+	if (rc == 0)
+		rc = write_in_root(fs, "/etc/hosts", hosts, strlen(hosts), err);
+	if (rc == 0)
+		rc = write_in_root(fs, "/etc/nsswitch.conf", nss, sizeof(nss) - 1, err);
+	/* ld.so.cache only speeds up library lookup; a host without one is fine. */
+	if (rc == 0 && read_file("/etc/ld.so.cache", &cache, &cache_len, &ignored) == 0)
+		rc = write_in_root(fs, "/etc/ld.so.cache", cache, cache_len, err);
+	free(cache);
+	free(hosts);
+	free(passwd);
+	free(group);
+	return rc;
+}
+
+static int host_image(struct rootfs *fs, const struct sandbox_spec *spec, struct error *err)
+{
+	static const char *const top[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
+
+	if (bind_into(fs, "/usr", "/usr", BIND_RO, err) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
+		if (host_top_level(fs, top[i], err) < 0)
+			return -1;
+	return generated_etc(fs, spec, err);
+}
+
+/* Directories the runner always provides fresh, never from an image. */
+static bool is_fresh_dir(const char *name)
+{
+	static const char *const fresh[] = { "proc", "dev", "tmp", "sys", "run" };
+
+	for (size_t i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++)
+		if (strcmp(name, fresh[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A rootfs directory: each top-level entry bound read-only (symlinks
+ * recreated as they are), so the fresh /proc, /dev and /tmp still fit. */
+static int dir_image(struct rootfs *fs, const char *image_dir, struct error *err)
+{
+	DIR *dir = opendir(image_dir);
+	struct dirent *de;
+	int rc = 0;
+
+	if (dir == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening image %s", image_dir);
+	while (rc == 0 && (errno = 0, de = readdir(dir)) != NULL) {
+		char src[PATH_MAX];
+		char dst[NAME_MAX + 2];
+		struct stat st;
+
+		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+					     (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if (is_fresh_dir(de->d_name))
+			continue;
+		snprintf(src, sizeof(src), "%s/%s", image_dir, de->d_name);
+		snprintf(dst, sizeof(dst), "/%s", de->d_name);
+		if (lstat(src, &st) < 0) {
+			rc = error_set(err, EXIT_RUNNER_ERROR, errno, "image entry %s", src);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlink(src, target, sizeof(target) - 1);
+			if (n < 0)
+				rc = error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s", src);
+			else {
+				target[n] = '\0';
+				rc = symlink_in_root(fs, target, de->d_name, err);
+			}
+		} else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+			rc = bind_into(fs, src, dst, BIND_RO, err);
+		}
+	}
+	if (rc == 0 && errno != 0)
+		rc = error_set(err, EXIT_RUNNER_ERROR, errno, "reading image %s", image_dir);
+	closedir(dir);
+	return rc;
+}
+
+/* Device nodes are bound from the host after checking they are the
+ * character devices they claim to be; a tampered /dev on the host (or a
+ * symlink) is refused rather than exposed. */
+static int dev_setup(struct rootfs *fs, struct error *err)
+{
+	static const struct { const char *name; unsigned major, minor; } nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	static const char *const links[][2] = {
+		{ "/proc/self/fd", "dev/fd" }, { "/proc/self/fd/0", "dev/stdin" },
+		{ "/proc/self/fd/1", "dev/stdout" }, { "/proc/self/fd/2", "dev/stderr" },
+		{ "pts/ptmx", "dev/ptmx" },
+	};
+	int pts_fs, pts_mnt;
+
+	if (tmpfs_into(fs, "/dev", 64 * 1024, "0755", err) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		char path[32];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/dev/%s", nodes[i].name);
+		if (lstat(path, &st) < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "host device %s", path);
+		if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != nodes[i].major ||
+		    minor(st.st_rdev) != nodes[i].minor)
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+					 "host %s is not the character device %u:%u", path,
+					 nodes[i].major, nodes[i].minor);
+		if (bind_into(fs, path, path, BIND_DEVICE, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+		if (symlink_in_root(fs, links[i][0], links[i][1], err) < 0)
+			return -1;
+	if (tmpfs_into(fs, "/dev/shm", fs->tmpfs_size, "1777", err) < 0)
+		return -1;
+	pts_fs = fsopen("devpts", FSOPEN_CLOEXEC);
+	if (pts_fs < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating devpts");
+	if (fsconfig(pts_fs, FSCONFIG_SET_FLAG, "newinstance", NULL, 0) < 0 ||
+	    fsconfig(pts_fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) < 0 ||
+	    fsconfig(pts_fs, FSCONFIG_SET_STRING, "mode", "0620", 0) < 0 ||
+	    fsconfig(pts_fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		int saved = errno;
+		close(pts_fs);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "configuring devpts");
+	}
+	pts_mnt = fsmount(pts_fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	close(pts_fs);
+	if (pts_mnt < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "mounting devpts");
+	return attach_at(fs, pts_mnt, "/dev/pts", true, err);
+}
+
+/* Read-only or masked parts of /proc that would let a process reach the
+ * host kernel's knobs or memory. */
+static int proc_harden(struct rootfs *fs, struct error *err)
+{
+	static const char *const read_only[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
+						  "/proc/bus", "/proc/fs" };
+	static const char *const masked_files[] = { "/proc/kcore", "/proc/kallsyms",
+						    "/proc/timer_list", "/proc/keys",
+						    "/proc/latency_stats", "/proc/sched_debug" };
+	static const char *const masked_dirs[] = { "/proc/acpi", "/proc/scsi",
+						   "/proc/driver" };
+
+	for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+							MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+		int src = resolve_in_root(fs->root_fd, read_only[i], O_PATH, fs->force_walk);
+		int clone_fd;
+
+		if (src < 0)
+			continue;
+		clone_fd = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+					      AT_RECURSIVE);
+		close(src);
+		if (clone_fd < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "cloning %s", read_only[i]);
+		if (mount_setattr(clone_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+			int saved = errno;
+			close(clone_fd);
+			return error_set(err, EXIT_RUNNER_ERROR, saved, "making %s read-only",
+					 read_only[i]);
+		}
+		if (attach_at(fs, clone_fd, read_only[i], true, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof(masked_files) / sizeof(masked_files[0]); i++) {
+		int probe = resolve_in_root(fs->root_fd, masked_files[i], O_PATH, fs->force_walk);
+		if (probe < 0)
+			continue;
+		close(probe);
+		if (bind_into(fs, "/dev/null", masked_files[i], BIND_RO, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof(masked_dirs) / sizeof(masked_dirs[0]); i++) {
+		int probe = resolve_in_root(fs->root_fd, masked_dirs[i], O_PATH | O_DIRECTORY,
+					    fs->force_walk);
+		int mnt_fd;
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+		if (probe < 0)
+			continue;
+		close(probe);
+		mnt_fd = new_tmpfs(4096, "0555", err);
+		if (mnt_fd < 0)
+			return -1;
+		if (mount_setattr(mnt_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+			int saved = errno;
+			close(mnt_fd);
+			return error_set(err, EXIT_RUNNER_ERROR, saved, "masking %s", masked_dirs[i]);
+		}
+		if (attach_at(fs, mnt_fd, masked_dirs[i], true, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int proc_setup(struct rootfs *fs, struct error *err)
+{
+	int fs_fd = fsopen("proc", FSOPEN_CLOEXEC);
+	int mnt_fd;
+
+	if (fs_fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating /proc");
+	if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		int saved = errno;
+		close(fs_fd);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "configuring /proc");
+	}
+	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC,
+			 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	close(fs_fd);
+	if (mnt_fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "mounting /proc");
+	if (attach_at(fs, mnt_fd, "/proc", true, err) < 0)
+		return -1;
+	return proc_harden(fs, err);
+}
+
+static int user_mounts(struct rootfs *fs, const struct sandbox_spec *spec, struct error *err)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct mount_spec *m = &spec->mounts[i];
+		int rc;
+
+		if (m->kind == MOUNT_TMPFS)
+			rc = tmpfs_into(fs, m->dst, m->size ? m->size : fs->tmpfs_size, "0755", err);
+		else
+			rc = bind_into(fs, m->src, m->dst, m->kind == MOUNT_BIND_RO ? BIND_RO : BIND_RW,
+				       err);
+		if (rc < 0)
+			return error_prefix(err, "%s %s",
+					    m->kind == MOUNT_TMPFS ? "--tmpfs"
+					    : m->kind == MOUNT_BIND_RO ? "--ro-bind" : "--bind",
+					    m->dst);
+	}
+	return 0;
+}
+
+/* pivot_root(".", ".") stacks the old root on top of the new one; the
+ * lazy unmount then detaches it, so nothing of the host stays reachable. */
+static int pivot_into(struct rootfs *fs, struct error *err)
+{
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+
+	if (mount_setattr(fs->root_fd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "making the new root read-only");
+	if (fchdir(fs->root_fd) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "entering the new root");
+	if (pivot_root_syscall(".", ".") < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "pivot_root into the new root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "detaching the old root");
+	if (chdir("/") < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "chdir / in the new root");
+	return 0;
+}
+
+int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, struct run_report *r,
+		 struct error *err)
+{
+	struct rootfs fs = { .root_fd = -1, .force_walk = spec->force_path_walk,
+			     .tmpfs_size = spec->tmpfs_size ? spec->tmpfs_size : DEFAULT_TMPFS_SIZE };
+	int root_mnt;
+	int rc = -1;
+
+	/* Nothing we mount may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "making / a slave mount");
+	root_mnt = new_tmpfs(16 * 1024 * 1024, "0755", err);
+	if (root_mnt < 0)
+		return -1;
+	if (move_mount(root_mnt, "", AT_FDCWD, STAGING_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		int saved = errno;
+		close(root_mnt);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "attaching the new root at %s",
+				 STAGING_DIR);
+	}
+	close(root_mnt);
+	fs.root_fd = open(STAGING_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fs.root_fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening the new root");
+
+	if (spec->image_kind == IMAGE_HOST)
+		rc = host_image(&fs, spec, err);
+	else
+		rc = dir_image(&fs, image_dir, err);
+	if (rc == 0)
+		rc = proc_setup(&fs, err);
+	if (rc == 0)
+		rc = dev_setup(&fs, err);
+	if (rc == 0)
+		rc = tmpfs_into(&fs, "/tmp", fs.tmpfs_size, "1777", err);
+	if (rc == 0)
+		rc = user_mounts(&fs, spec, err);
+	if (rc == 0)
+		rc = pivot_into(&fs, err);
+	close(fs.root_fd);
+	if (rc == 0) {
+		report_control(r, "mount.rootfs", CONTROL_APPLIED, "%s image, pivot_root, old root detached",
+			       spec->image_kind == IMAGE_HOST ? "host"
+			       : spec->image_kind == IMAGE_DIR ? "directory" : "tarball");
+		report_control(r, "mount.proc", CONTROL_APPLIED,
+			       "fresh /proc; /proc/sys and friends read-only, kcore and friends masked");
+		report_control(r, "mount.resolve", spec->force_path_walk ? CONTROL_DEGRADED
+									 : CONTROL_APPLIED,
+			       "%s", spec->force_path_walk ? "openat2 skipped: O_NOFOLLOW walk"
+							   : "openat2 RESOLVE_IN_ROOT");
+	}
+	return rc;
+}

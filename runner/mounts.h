@@ -1,0 +1,19 @@
+/* mounts.h - assemble the sandbox's root filesystem and pivot into it.
+ *
+ * Runs in the setup child, inside the new mount namespace.  Every host
+ * source is cloned as a detached mount (open_tree) before anything is
+ * mounted, the new root is a size-bounded tmpfs, every target is resolved
+ * inside it (path_resolve.h), and the old root is detached after
+ * pivot_root. */
+#ifndef PGO_MOUNTS_H
+#define PGO_MOUNTS_H
+
+#include "report.h"
+#include "spec.h"
+
+/* `image_dir` is the directory holding the rootfs for IMAGE_DIR and
+ * IMAGE_TARBALL (already extracted by the runner); NULL for IMAGE_HOST. */
+int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, struct run_report *r,
+		 struct error *err);
+
+#endif

@@ -1,0 +1,271 @@
+/* sandbox.c - see sandbox.h */
+#define _GNU_SOURCE
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "environment.h"
+#include "init.h"
+#include "mounts.h"
+#include "namespaces.h"
+
+extern char **environ;
+
+struct supervisor {
+	pid_t child;
+	int pidfd;
+	int sigfd;
+	uint64_t deadline_ns;       /* timeout; 0 = none */
+	uint64_t kill_at_ns;        /* SIGKILL after the grace period; 0 = not armed */
+	int forwarded_signal;       /* last terminating signal forwarded */
+};
+
+static int pidfd_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* The setup child: waits for the runner's go (its id maps are written by
+ * then), builds the sandbox and becomes its init.  Errors land in the
+ * shared report; the runner prints them. */
+static __attribute__((noreturn)) void setup_child(const struct sandbox_spec *spec,
+						   const char *image_dir, int sync_fd,
+						   struct run_report *r)
+{
+	struct error err = { 0 };
+	char **envp;
+	char go;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(EXIT_RUNNER_ERROR);
+	/* EOF instead of the go byte: the runner died before releasing us. */
+	if (read(sync_fd, &go, 1) != 1)
+		_exit(EXIT_RUNNER_ERROR);
+	close(sync_fd);
+	/* Non-dumpable from here on: nothing in the sandbox can ptrace or
+	 * read the memory of the setup process. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		error_set(&r->setup_error, EXIT_RUNNER_ERROR, errno, "PR_SET_DUMPABLE");
+		_exit(EXIT_RUNNER_ERROR);
+	}
+	if (namespaces_setup_inside(spec, r, &err) < 0 || rootfs_setup(spec, image_dir, r, &err) < 0) {
+		r->setup_error = err;
+		_exit(EXIT_RUNNER_ERROR);
+	}
+	envp = environment_build(spec, environ);
+	init_main(spec, envp, r);
+}
+
+static pid_t clone_sandbox(const struct sandbox_spec *spec, int cgroup_fd, int *pidfd,
+			   struct error *err)
+{
+	struct clone_args args;
+	long pid;
+
+	memset(&args, 0, sizeof(args));
+	args.flags = namespaces_clone_flags(spec) | CLONE_PIDFD;
+	args.pidfd = (uint64_t)(uintptr_t)pidfd;
+	args.exit_signal = SIGCHLD;
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
+	pid = syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+				 "creating the sandbox namespaces (clone3%s)",
+				 spec->userns ? " with a user namespace" : "");
+	return (pid_t)pid;
+}
+
+static int block_runner_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGQUIT);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+	sigaddset(set, SIGCHLD);
+	return sigprocmask(SIG_BLOCK, set, NULL);
+}
+
+static void on_signal(struct supervisor *s, int sig, uint64_t grace_ns)
+{
+	if (sig == SIGCHLD)
+		return;
+	pidfd_signal(s->pidfd, sig);
+	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGQUIT) {
+		s->forwarded_signal = sig;
+		if (s->kill_at_ns == 0)
+			s->kill_at_ns = monotonic_ns() + grace_ns;
+	}
+}
+
+static int poll_timeout_ms(const struct supervisor *s)
+{
+	uint64_t now = monotonic_ns();
+	uint64_t next = 0;
+
+	if (s->deadline_ns)
+		next = s->deadline_ns;
+	if (s->kill_at_ns && (next == 0 || s->kill_at_ns < next))
+		next = s->kill_at_ns;
+	if (next == 0)
+		return -1;
+	if (next <= now)
+		return 0;
+	return (int)((next - now) / 1000000ULL) + 1;
+}
+
+/* Wait for the sandbox's init; enforce the timeout (SIGTERM to every
+ * process, then SIGKILL of init, which takes the whole pid namespace with
+ * it) and forward the runner's own signals. */
+static int supervise(struct supervisor *s, const struct sandbox_spec *spec,
+		     struct run_report *r, int *status, struct rusage *ru)
+{
+	uint64_t grace = spec->kill_grace_ns ? spec->kill_grace_ns : DEFAULT_KILL_GRACE_NS;
+
+	for (;;) {
+		struct pollfd fds[2] = { { .fd = s->pidfd, .events = POLLIN },
+					 { .fd = s->sigfd, .events = POLLIN } };
+		int n = poll(fds, 2, poll_timeout_ms(s));
+		uint64_t now = monotonic_ns();
+
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n > 0 && (fds[0].revents & POLLIN)) {
+			if (wait4(s->child, status, 0, ru) < 0)
+				return -1;
+			return 0;
+		}
+		if (n > 0 && (fds[1].revents & POLLIN)) {
+			struct signalfd_siginfo si;
+			if (read(s->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				on_signal(s, (int)si.ssi_signo, grace);
+		}
+		if (s->deadline_ns && now >= s->deadline_ns && !r->timed_out) {
+			r->timed_out = true;
+			pidfd_signal(s->pidfd, SIGTERM);
+			s->kill_at_ns = now + grace;
+			s->deadline_ns = 0;
+		}
+		if (s->kill_at_ns && now >= s->kill_at_ns) {
+			pidfd_signal(s->pidfd, SIGKILL);
+			s->kill_at_ns = 0;
+		}
+	}
+}
+
+static double timeval_s(struct timeval tv)
+{
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static int final_exit_code(const struct sandbox_spec *spec, struct run_report *r,
+			   int init_status)
+{
+	if (r->setup_error.exit_code != 0) {
+		error_print(&r->setup_error);
+		return r->setup_error.exit_code;
+	}
+	if (r->timed_out) {
+		fprintf(stderr, "pgo-sandbox: timeout: %s ran longer than %.3gs and was killed\n",
+			spec->argv[0], (double)spec->timeout_ns / 1e9);
+		return EXIT_TIMEOUT;
+	}
+	if (r->oom_killed) {
+		fprintf(stderr, "pgo-sandbox: out of memory: %s was killed by the OOM killer\n",
+			spec->argv[0]);
+		return EXIT_OOM;
+	}
+	if (r->command_started) {
+		int st = r->wait_status;
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
+	/* init died before the command ended: killed from outside. */
+	if (WIFSIGNALED(init_status))
+		return 128 + WTERMSIG(init_status);
+	return WIFEXITED(init_status) ? WEXITSTATUS(init_status) : EXIT_RUNNER_ERROR;
+}
+
+int sandbox_run(const struct sandbox_spec *spec, struct run_report *r)
+{
+	struct supervisor s = { .child = -1, .pidfd = -1, .sigfd = -1 };
+	struct error err = { 0 };
+	struct rusage ru;
+	sigset_t blocked, old;
+	int sync_pipe[2];
+	int init_status = 0;
+	uint64_t t0;
+
+	sigemptyset(&old);
+	if (sigprocmask(SIG_SETMASK, NULL, &old) < 0 || block_runner_signals(&blocked) < 0 ||
+	    (s.sigfd = signalfd(-1, &blocked, SFD_CLOEXEC)) < 0) {
+		error_set(&err, EXIT_RUNNER_ERROR, errno, "setting up signal handling");
+		error_print(&err);
+		return EXIT_RUNNER_ERROR;
+	}
+	if (pipe2(sync_pipe, O_CLOEXEC) < 0) {
+		error_set(&err, EXIT_RUNNER_ERROR, errno, "creating the sync pipe");
+		error_print(&err);
+		return EXIT_RUNNER_ERROR;
+	}
+	t0 = monotonic_ns();
+	s.child = clone_sandbox(spec, -1, &s.pidfd, &err);
+	if (s.child < 0) {
+		error_print(&err);
+		return EXIT_RUNNER_ERROR;
+	}
+	if (s.child == 0) {
+		close(sync_pipe[1]);
+		setup_child(spec, NULL, sync_pipe[0], r);
+	}
+	close(sync_pipe[0]);
+	if (spec->userns && namespaces_write_id_maps(s.child, spec, &err) < 0) {
+		close(sync_pipe[1]);
+		pidfd_signal(s.pidfd, SIGKILL);
+		waitpid(s.child, NULL, 0);
+		error_print(&err);
+		return EXIT_RUNNER_ERROR;
+	}
+	if (write(sync_pipe[1], "g", 1) != 1) {
+		error_set(&err, EXIT_RUNNER_ERROR, errno, "releasing the sandbox");
+		error_print(&err);
+	}
+	close(sync_pipe[1]);
+	if (spec->timeout_ns)
+		s.deadline_ns = t0 + spec->timeout_ns;
+	memset(&ru, 0, sizeof(ru));
+	if (supervise(&s, spec, r, &init_status, &ru) < 0) {
+		error_set(&err, EXIT_RUNNER_ERROR, errno, "waiting for the sandbox");
+		error_print(&err);
+		pidfd_signal(s.pidfd, SIGKILL);
+		waitpid(s.child, NULL, 0);
+		return EXIT_RUNNER_ERROR;
+	}
+	close(s.pidfd);
+	close(s.sigfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	r->wall_s = r->command_started ? (double)(r->end_ns - r->start_ns) / 1e9
+				       : (double)(monotonic_ns() - t0) / 1e9;
+	r->user_s = timeval_s(ru.ru_utime);
+	r->system_s = timeval_s(ru.ru_stime);
+	r->peak_rss_kib = (uint64_t)ru.ru_maxrss;
+	r->exit_code = final_exit_code(spec, r, init_status);
+	return r->exit_code;
+}

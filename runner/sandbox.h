@@ -1,0 +1,14 @@
+/* sandbox.h - run one command in a fresh sandbox: clone the namespaces
+ * (into the run's cgroup), hand the child its id maps, supervise it (signals,
+ * timeout), collect what happened into the report, and clean up. */
+#ifndef PGO_SANDBOX_H
+#define PGO_SANDBOX_H
+
+#include "report.h"
+#include "spec.h"
+
+/* Returns the exit code pgo-sandbox should exit with; on a runner error,
+ * the message has already been printed. */
+int sandbox_run(const struct sandbox_spec *spec, struct run_report *r);
+
+#endif
