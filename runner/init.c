@@ -79,12 +79,47 @@ static int prepare_command(const struct sandbox_spec *spec, struct run_report *r
 	return strict_check(spec, r, err);
 }
 
+static void ignore_signal(int sig)
+{
+	(void)sig;
+}
+
+/* The kernel drops signals sent to a namespace's init from outside unless
+ * init has a handler for them; a (never run) handler keeps them deliverable
+ * to the signalfd while they stay blocked. */
+static void install_forwarding_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ignore_signal;
+	sigfillset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV || sig == SIGBUS ||
+		    sig == SIGILL || sig == SIGFPE)
+			continue;
+		sigaction(sig, &sa, NULL);
+	}
+}
+
+static void reset_signal_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+}
+
 static __attribute__((noreturn)) void exec_command(const struct sandbox_spec *spec, char **envp,
 						   struct run_report *r)
 {
 	struct error err = { 0 };
 	sigset_t none;
 
+	reset_signal_handlers();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (prepare_command(spec, r, &err) < 0) {
@@ -142,6 +177,7 @@ void init_main(const struct sandbox_spec *spec, char **envp, struct run_report *
 		error_set(&r->setup_error, EXIT_RUNNER_ERROR, errno, "init: signal setup");
 		_exit(EXIT_RUNNER_ERROR);
 	}
+	install_forwarding_handlers();
 	command = fork();
 	if (command < 0) {
 		error_set(&r->setup_error, EXIT_RUNNER_ERROR, errno, "init: forking the command");

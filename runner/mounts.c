@@ -21,11 +21,59 @@
  * the host's own /tmp is untouched (we are in a slave copy). */
 #define STAGING_DIR "/tmp"
 
+/* The root is assembled in two phases.  Planning clones every host source
+ * (open_tree) and creates every new filesystem while the host's tree is
+ * still visible; only then is the new root attached at STAGING_DIR, which
+ * may shadow host paths, and the plan executed into it. */
+enum op_kind {
+	OP_MOUNT,    /* attach a detached mount */
+	OP_SYMLINK,
+	OP_FILE,
+	OP_PROC,     /* fresh /proc, then its hardening */
+};
+
+struct op {
+	enum op_kind kind;
+	char *dst;
+	int mnt_fd;        /* OP_MOUNT */
+	bool is_dir;       /* OP_MOUNT */
+	char *data;        /* OP_SYMLINK target, OP_FILE contents */
+	size_t len;
+};
+
 struct rootfs {
 	int root_fd;           /* O_PATH of the new root (the tmpfs) */
 	bool force_walk;
 	uint64_t tmpfs_size;
+	struct op *ops;
+	size_t n_ops;
 };
+
+static struct op *plan_push(struct rootfs *fs, enum op_kind kind, const char *dst)
+{
+	struct op *op;
+
+	fs->ops = xrealloc(fs->ops, (fs->n_ops + 1) * sizeof(*fs->ops));
+	op = &fs->ops[fs->n_ops++];
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->dst = xstrdup(dst);
+	op->mnt_fd = -1;
+	return op;
+}
+
+static void plan_free(struct rootfs *fs)
+{
+	for (size_t i = 0; i < fs->n_ops; i++) {
+		if (fs->ops[i].mnt_fd >= 0)
+			close(fs->ops[i].mnt_fd);
+		free(fs->ops[i].dst);
+		free(fs->ops[i].data);
+	}
+	free(fs->ops);
+	fs->ops = NULL;
+	fs->n_ops = 0;
+}
 
 static int pivot_root_syscall(const char *new_root, const char *put_old)
 {
@@ -96,6 +144,15 @@ static int attach_at(struct rootfs *fs, int mnt_fd, const char *dst, bool is_dir
 	return rc;
 }
 
+static int plan_mount(struct rootfs *fs, int mnt_fd, const char *dst, bool is_dir)
+{
+	struct op *op = plan_push(fs, OP_MOUNT, dst);
+
+	op->mnt_fd = mnt_fd;
+	op->is_dir = is_dir;
+	return 0;
+}
+
 enum bind_flags {
 	BIND_RW = 0,
 	BIND_RO = 1,
@@ -113,7 +170,7 @@ static int bind_into(struct rootfs *fs, const char *src, const char *dst, int fl
 	mnt_fd = clone_tree(src, flags & BIND_RO, flags & BIND_DEVICE, err);
 	if (mnt_fd < 0)
 		return -1;
-	return attach_at(fs, mnt_fd, dst, S_ISDIR(st.st_mode), err);
+	return plan_mount(fs, mnt_fd, dst, S_ISDIR(st.st_mode));
 }
 
 static int tmpfs_into(struct rootfs *fs, const char *dst, uint64_t size, const char *mode,
@@ -123,7 +180,16 @@ static int tmpfs_into(struct rootfs *fs, const char *dst, uint64_t size, const c
 
 	if (mnt_fd < 0)
 		return -1;
-	return attach_at(fs, mnt_fd, dst, true, err);
+	return plan_mount(fs, mnt_fd, dst, true);
+}
+
+static void plan_file(struct rootfs *fs, const char *path, const char *data, size_t len)
+{
+	struct op *op = plan_push(fs, OP_FILE, path);
+
+	op->data = xcalloc(1, len + 1);
+	memcpy(op->data, data, len);
+	op->len = len;
 }
 
 static int write_in_root(struct rootfs *fs, const char *path, const char *data, size_t len,
@@ -145,6 +211,13 @@ static int write_in_root(struct rootfs *fs, const char *path, const char *data, 
 	}
 	close(fd);
 	return 0;
+}
+
+static void plan_symlink(struct rootfs *fs, const char *target, const char *name)
+{
+	struct op *op = plan_push(fs, OP_SYMLINK, name);
+
+	op->data = xstrdup(target);
 }
 
 static int symlink_in_root(struct rootfs *fs, const char *target, const char *name,
@@ -173,7 +246,8 @@ static int host_top_level(struct rootfs *fs, const char *name, struct error *err
 		if (n < 0)
 			return error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s", host_path);
 		target[n] = '\0';
-		return symlink_in_root(fs, target, name, err);
+		plan_symlink(fs, target, name);
+		return 0;
 	}
 	if (S_ISDIR(st.st_mode))
 		return bind_into(fs, host_path, host_path, BIND_RO, err);
@@ -201,7 +275,7 @@ static char *group_text(const struct sandbox_spec *spec)
 
 /* A minimal /etc: only what libc needs to name users and resolve
  * localhost; nothing of the host's configuration (no resolv.conf). */
-static int generated_etc(struct rootfs *fs, const struct sandbox_spec *spec, struct error *err)
+static void generated_etc(struct rootfs *fs, const struct sandbox_spec *spec)
 {
 	static const char nss[] = "passwd: files\ngroup: files\nhosts: files\n";
 	char *passwd = passwd_text(spec);
@@ -211,23 +285,18 @@ static int generated_etc(struct rootfs *fs, const struct sandbox_spec *spec, str
 	char *cache = NULL;
 	size_t cache_len = 0;
 	struct error ignored;
-	int rc;
 
-	rc = write_in_root(fs, "/etc/passwd", passwd, strlen(passwd), err);
-	if (rc == 0)
-		rc = write_in_root(fs, "/etc/group", group, strlen(group), err);
-	if (rc == 0)
-		rc = write_in_root(fs, "/etc/hosts", hosts, strlen(hosts), err);
-	if (rc == 0)
-		rc = write_in_root(fs, "/etc/nsswitch.conf", nss, sizeof(nss) - 1, err);
+	plan_file(fs, "/etc/passwd", passwd, strlen(passwd));
+	plan_file(fs, "/etc/group", group, strlen(group));
+	plan_file(fs, "/etc/hosts", hosts, strlen(hosts));
+	plan_file(fs, "/etc/nsswitch.conf", nss, sizeof(nss) - 1);
 	/* ld.so.cache only speeds up library lookup; a host without one is fine. */
-	if (rc == 0 && read_file("/etc/ld.so.cache", &cache, &cache_len, &ignored) == 0)
-		rc = write_in_root(fs, "/etc/ld.so.cache", cache, cache_len, err);
+	if (read_file("/etc/ld.so.cache", &cache, &cache_len, &ignored) == 0)
+		plan_file(fs, "/etc/ld.so.cache", cache, cache_len);
 	free(cache);
 	free(hosts);
 	free(passwd);
 	free(group);
-	return rc;
 }
 
 static int host_image(struct rootfs *fs, const struct sandbox_spec *spec, struct error *err)
@@ -239,7 +308,8 @@ static int host_image(struct rootfs *fs, const struct sandbox_spec *spec, struct
 	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
 		if (host_top_level(fs, top[i], err) < 0)
 			return -1;
-	return generated_etc(fs, spec, err);
+	generated_etc(fs, spec);
+	return 0;
 }
 
 /* Directories the runner always provides fresh, never from an image. */
@@ -284,7 +354,7 @@ static int dir_image(struct rootfs *fs, const char *image_dir, struct error *err
 				rc = error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s", src);
 			else {
 				target[n] = '\0';
-				rc = symlink_in_root(fs, target, de->d_name, err);
+				plan_symlink(fs, target, de->d_name);
 			}
 		} else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
 			rc = bind_into(fs, src, dst, BIND_RO, err);
@@ -330,8 +400,7 @@ static int dev_setup(struct rootfs *fs, struct error *err)
 			return -1;
 	}
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
-		if (symlink_in_root(fs, links[i][0], links[i][1], err) < 0)
-			return -1;
+		plan_symlink(fs, links[i][0], links[i][1]);
 	if (tmpfs_into(fs, "/dev/shm", fs->tmpfs_size, "1777", err) < 0)
 		return -1;
 	pts_fs = fsopen("devpts", FSOPEN_CLOEXEC);
@@ -349,7 +418,29 @@ static int dev_setup(struct rootfs *fs, struct error *err)
 	close(pts_fs);
 	if (pts_mnt < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "mounting devpts");
-	return attach_at(fs, pts_mnt, "/dev/pts", true, err);
+	return plan_mount(fs, pts_mnt, "/dev/pts", true);
+}
+
+/* Runs after /dev is attached: the sandbox's own /dev/null is cloned, so no
+ * host path is looked up once the new root shadows STAGING_DIR. */
+static int mask_with_dev_null(struct rootfs *fs, const char *path, struct error *err)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC };
+	int null_fd = resolve_in_root(fs->root_fd, "/dev/null", O_PATH, fs->force_walk);
+	int clone_fd;
+
+	if (null_fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "finding /dev/null to mask %s", path);
+	clone_fd = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	close(null_fd);
+	if (clone_fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "cloning /dev/null to mask %s", path);
+	if (mount_setattr(clone_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		int saved = errno;
+		close(clone_fd);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "masking %s", path);
+	}
+	return attach_at(fs, clone_fd, path, false, err);
 }
 
 /* Read-only or masked parts of /proc that would let a process reach the
@@ -391,7 +482,7 @@ static int proc_harden(struct rootfs *fs, struct error *err)
 		if (probe < 0)
 			continue;
 		close(probe);
-		if (bind_into(fs, "/dev/null", masked_files[i], BIND_RO, err) < 0)
+		if (mask_with_dev_null(fs, masked_files[i], err) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < sizeof(masked_dirs) / sizeof(masked_dirs[0]); i++) {
@@ -478,18 +569,46 @@ static int pivot_into(struct rootfs *fs, struct error *err)
 	return 0;
 }
 
-int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, struct run_report *r,
-		 struct error *err)
+static int execute_op(struct rootfs *fs, struct op *op, struct error *err)
 {
-	struct rootfs fs = { .root_fd = -1, .force_walk = spec->force_path_walk,
-			     .tmpfs_size = spec->tmpfs_size ? spec->tmpfs_size : DEFAULT_TMPFS_SIZE };
-	int root_mnt;
-	int rc = -1;
+	int fd;
 
-	/* Nothing we mount may propagate back to the host. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "making / a slave mount");
-	root_mnt = new_tmpfs(16 * 1024 * 1024, "0755", err);
+	switch (op->kind) {
+	case OP_MOUNT:
+		fd = op->mnt_fd;
+		op->mnt_fd = -1;
+		return attach_at(fs, fd, op->dst, op->is_dir, err);
+	case OP_SYMLINK:
+		return symlink_in_root(fs, op->data, op->dst, err);
+	case OP_FILE:
+		return write_in_root(fs, op->dst, op->data, op->len, err);
+	case OP_PROC:
+		return proc_setup(fs, err);
+	}
+	return error_set(err, EXIT_RUNNER_ERROR, 0, "unknown mount step");
+}
+
+static int plan_rootfs(struct rootfs *fs, const struct sandbox_spec *spec, const char *image_dir,
+		       struct error *err)
+{
+	if (spec->image_kind == IMAGE_HOST) {
+		if (host_image(fs, spec, err) < 0)
+			return -1;
+	} else if (dir_image(fs, image_dir, err) < 0) {
+		return -1;
+	}
+	if (dev_setup(fs, err) < 0)
+		return -1;
+	plan_push(fs, OP_PROC, "/proc");
+	if (tmpfs_into(fs, "/tmp", fs->tmpfs_size, "1777", err) < 0)
+		return -1;
+	return user_mounts(fs, spec, err);
+}
+
+static int attach_staging_root(struct rootfs *fs, struct error *err)
+{
+	int root_mnt = new_tmpfs(16 * 1024 * 1024, "0755", err);
+
 	if (root_mnt < 0)
 		return -1;
 	if (move_mount(root_mnt, "", AT_FDCWD, STAGING_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
@@ -499,35 +618,46 @@ int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, struct 
 				 STAGING_DIR);
 	}
 	close(root_mnt);
-	fs.root_fd = open(STAGING_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fs.root_fd < 0)
+	fs->root_fd = open(STAGING_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fs->root_fd < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening the new root");
+	return 0;
+}
 
-	if (spec->image_kind == IMAGE_HOST)
-		rc = host_image(&fs, spec, err);
-	else
-		rc = dir_image(&fs, image_dir, err);
+static void report_rootfs(const struct sandbox_spec *spec, struct run_report *r)
+{
+	report_control(r, "mount.rootfs", CONTROL_APPLIED, "%s image, pivot_root, old root detached",
+		       spec->image_kind == IMAGE_HOST  ? "host"
+		       : spec->image_kind == IMAGE_DIR ? "directory"
+						       : "tarball");
+	report_control(r, "mount.proc", CONTROL_APPLIED,
+		       "fresh /proc; /proc/sys and friends read-only, kcore and friends masked");
+	report_control(r, "mount.resolve", spec->force_path_walk ? CONTROL_DEGRADED : CONTROL_APPLIED,
+		       "%s", spec->force_path_walk ? "openat2 skipped: O_NOFOLLOW walk"
+						   : "openat2 RESOLVE_IN_ROOT");
+}
+
+int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, struct run_report *r,
+		 struct error *err)
+{
+	struct rootfs fs = { .root_fd = -1, .force_walk = spec->force_path_walk,
+			     .tmpfs_size = spec->tmpfs_size ? spec->tmpfs_size : DEFAULT_TMPFS_SIZE };
+	int rc;
+
+	/* Nothing we mount may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "making / a slave mount");
+	rc = plan_rootfs(&fs, spec, image_dir, err);
 	if (rc == 0)
-		rc = proc_setup(&fs, err);
-	if (rc == 0)
-		rc = dev_setup(&fs, err);
-	if (rc == 0)
-		rc = tmpfs_into(&fs, "/tmp", fs.tmpfs_size, "1777", err);
-	if (rc == 0)
-		rc = user_mounts(&fs, spec, err);
+		rc = attach_staging_root(&fs, err);
+	for (size_t i = 0; rc == 0 && i < fs.n_ops; i++)
+		rc = execute_op(&fs, &fs.ops[i], err);
 	if (rc == 0)
 		rc = pivot_into(&fs, err);
-	close(fs.root_fd);
-	if (rc == 0) {
-		report_control(r, "mount.rootfs", CONTROL_APPLIED, "%s image, pivot_root, old root detached",
-			       spec->image_kind == IMAGE_HOST ? "host"
-			       : spec->image_kind == IMAGE_DIR ? "directory" : "tarball");
-		report_control(r, "mount.proc", CONTROL_APPLIED,
-			       "fresh /proc; /proc/sys and friends read-only, kcore and friends masked");
-		report_control(r, "mount.resolve", spec->force_path_walk ? CONTROL_DEGRADED
-									 : CONTROL_APPLIED,
-			       "%s", spec->force_path_walk ? "openat2 skipped: O_NOFOLLOW walk"
-							   : "openat2 RESOLVE_IN_ROOT");
-	}
+	plan_free(&fs);
+	if (fs.root_fd >= 0)
+		close(fs.root_fd);
+	if (rc == 0)
+		report_rootfs(spec, r);
 	return rc;
 }

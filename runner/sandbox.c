@@ -38,6 +38,23 @@ static int pidfd_signal(int pidfd, int sig)
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
+/* In a user namespace the setup child starts with whatever host ids the
+ * runner had, which may be unmapped there (root asking for uid 0 inside);
+ * files it creates would then fail with EOVERFLOW.  Switching to the mapped
+ * ids keeps its namespace capabilities. */
+static int become_mapped_ids(const struct sandbox_spec *spec, struct error *err)
+{
+	if (!spec->userns)
+		return 0;
+	if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "user namespace: setting gid %u",
+				 spec->gid);
+	if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "user namespace: setting uid %u",
+				 spec->uid);
+	return 0;
+}
+
 /* The setup child: waits for the runner's go (its id maps are written by
  * then), builds the sandbox and becomes its init.  Errors land in the
  * shared report; the runner prints them. */
@@ -61,7 +78,8 @@ static __attribute__((noreturn)) void setup_child(const struct sandbox_spec *spe
 		error_set(&r->setup_error, EXIT_RUNNER_ERROR, errno, "PR_SET_DUMPABLE");
 		_exit(EXIT_RUNNER_ERROR);
 	}
-	if (namespaces_setup_inside(spec, r, &err) < 0 || rootfs_setup(spec, image_dir, r, &err) < 0) {
+	if (become_mapped_ids(spec, &err) < 0 || namespaces_setup_inside(spec, r, &err) < 0 ||
+	    rootfs_setup(spec, image_dir, r, &err) < 0) {
 		r->setup_error = err;
 		_exit(EXIT_RUNNER_ERROR);
 	}
@@ -233,7 +251,8 @@ int sandbox_run(const struct sandbox_spec *spec, struct run_report *r)
 	}
 	if (s.child == 0) {
 		close(sync_pipe[1]);
-		setup_child(spec, NULL, sync_pipe[0], r);
+		setup_child(spec, spec->image_kind == IMAGE_HOST ? NULL : spec->image_path,
+			    sync_pipe[0], r);
 	}
 	close(sync_pipe[0]);
 	if (spec->userns && namespaces_write_id_maps(s.child, spec, &err) < 0) {

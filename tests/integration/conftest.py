@@ -1,0 +1,46 @@
+"""Shared helpers for the integration tests: they run the real
+build/pgo-sandbox binary and probe the sandbox from inside."""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.environ.get("PGO_SANDBOX", os.path.join(ROOT, "build", "pgo-sandbox"))
+PROBES = os.environ.get("PGO_PROBE_DIR", os.path.join(ROOT, "build", "probes"))
+ROOTLESS = os.getuid() != 0
+
+
+def run(*args, timeout=60, env=None, **kw):
+    """Run `pgo-sandbox ARGS...`, capturing text output."""
+    return subprocess.run([BINARY, *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, **kw)
+
+
+def sandbox(*command, opts=(), **kw):
+    """Run COMMAND inside a default sandbox."""
+    return run("run", *opts, "--", *command, **kw)
+
+
+def probe(name):
+    path = os.path.join(PROBES, name)
+    if not os.path.exists(path):
+        pytest.fail(f"probe {path} is missing: run `make` first")
+    return path
+
+
+def busybox():
+    path = shutil.which("busybox") or "/bin/busybox"
+    if not os.path.exists(path):
+        pytest.fail("busybox-static is missing (make deps installs it)")
+    return path
+
+
+root_only = pytest.mark.skipif(ROOTLESS, reason="needs root")
+
+
+@pytest.fixture
+def probe_dir_ro():
+    """Options that expose the probe directory read-only at /probes."""
+    return ("--ro-bind", PROBES, "/probes")
