@@ -60,6 +60,12 @@ unit: $(UNIT_BINS)
 integration: all
 	@sh tests/run-integration.sh $(BUILD)
 
+vm: all $(BUILD)/tests/test_cgroup
+	@sh tests/vm/run.sh $(BUILD)/pgo-sandbox $(BUILD)/probes
+
+fuzz:
+	@bash tests/fuzz/run.sh $(or $(FUZZ_SECONDS),600)
+
 check: deps
 	@bash tests/run-all.sh
 

@@ -369,7 +369,7 @@ int cli_parse_run(int argc, char **argv, struct sandbox_spec *spec, struct error
 {
 	int opt;
 
-	optind = 1;
+	optind = 0;   /* full getopt re-initialisation, also between fuzz inputs */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:h", run_options, NULL)) != -1) {
 		if (opt == OPT_HELP || opt == 'h') {

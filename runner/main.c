@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive.h"
 #include "cli.h"
+#include "doctor.h"
+#include "hosttune.h"
 #include "report.h"
 #include "report_json.h"
 #include "sandbox.h"
@@ -18,6 +21,10 @@ static void usage(FILE *out)
 	      "\n"
 	      "Commands:\n"
 	      "  run       run a command in a fresh sandbox\n"
+	      "  doctor    what this host supports, and what each missing piece costs\n"
+	      "  host      host restore | host status: turbo/governor state\n"
+	      "  pack      pack a directory into a byte-reproducible tarball\n"
+	      "  unpack    extract a tarball safely (hostile entries refused)\n"
 	      "  version   print the version and build provenance\n"
 	      "\n"
 	      "Run 'pgo-sandbox COMMAND --help' for a command's options; see pgo-sandbox(1).\n",
@@ -36,6 +43,7 @@ static int cmd_run(int argc, char **argv)
 	struct sandbox_spec spec;
 	struct error err = { 0 };
 	struct run_report *r;
+	json_t *cgroup_json = NULL;
 	int rc;
 
 	spec_init(&spec);
@@ -52,15 +60,21 @@ static int cmd_run(int argc, char **argv)
 		spec_free(&spec);
 		return EXIT_RUNNER_ERROR;
 	}
-	rc = sandbox_run(&spec, r);
+	rc = sandbox_run(&spec, r, &cgroup_json);
 	if (spec.report_path) {
-		json_t *doc = report_to_json(&spec, r, NULL);
+		json_t *extra = json_object();
+		json_t *doc;
+
+		json_object_set(extra, "cgroup", cgroup_json ? cgroup_json : json_null());
+		doc = report_to_json(&spec, r, extra);
+		json_decref(extra);
 		if (report_write_json(spec.report_path, doc, &err) < 0) {
 			error_print(&err);
 			rc = EXIT_RUNNER_ERROR;
 		}
 		json_decref(doc);
 	}
+	json_decref(cgroup_json);
 	report_destroy(r);
 	spec_free(&spec);
 	return rc;
@@ -74,6 +88,14 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "doctor") == 0)
+		return doctor_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "host") == 0)
+		return host_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "pack") == 0)
+		return archive_pack_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "unpack") == 0)
+		return archive_unpack_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
 		return cmd_version();
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||

@@ -13,11 +13,15 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "archive.h"
+#include "cgroup.h"
 #include "environment.h"
+#include "hosttune.h"
 #include "init.h"
 #include "mounts.h"
 #include "namespaces.h"
@@ -221,70 +225,169 @@ static int final_exit_code(const struct sandbox_spec *spec, struct run_report *r
 	return WIFEXITED(init_status) ? WEXITSTATUS(init_status) : EXIT_RUNNER_ERROR;
 }
 
-int sandbox_run(const struct sandbox_spec *spec, struct run_report *r)
+/* Everything the runner sets up on the host for one run and must undo,
+ * whatever happens to the command. */
+struct host_side {
+	struct cgroup_run cg;
+	struct hosttune ht;
+	char *image_dir;        /* extracted --image tarball, removed afterwards */
+	bool image_dir_owned;
+};
+
+static int extract_image(const struct sandbox_spec *spec, struct host_side *h,
+			 struct error *err)
+{
+	struct extract_limits limits;
+	char tmpl[] = "/var/tmp/pgo-sandbox-image.XXXXXX";
+
+	if (spec->image_kind == IMAGE_HOST)
+		return 0;
+	if (spec->image_kind == IMAGE_DIR) {
+		h->image_dir = xstrdup(spec->image_path);
+		return 0;
+	}
+	if (mkdtemp(tmpl) == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating a directory for the image");
+	h->image_dir = xstrdup(tmpl);
+	h->image_dir_owned = true;
+	extract_limits_default(&limits);
+	if (archive_extract_safe(spec->image_path, h->image_dir, &limits, err) < 0)
+		return error_prefix(err, "--image %s", spec->image_path);
+	/* the unprivileged command must be able to traverse its own root */
+	if (chmod(h->image_dir, 0755) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "chmod %s", h->image_dir);
+	return 0;
+}
+
+static int host_side_setup(const struct sandbox_spec *spec, struct host_side *h,
+			   struct run_report *r, struct error *err)
+{
+	char run_id[CGROUP_RUN_ID_MAX];
+	struct error warn = { 0 };
+
+	/* Settings left changed by a runner that was SIGKILLed come back first. */
+	if (hosttune_recover(spec->state_dir, spec->sysfs_root, &warn) < 0 && getuid() == 0)
+		fprintf(stderr, "pgo-sandbox: warning: %s\n", warn.msg);
+	if (extract_image(spec, h, err) < 0)
+		return -1;
+	if (cgroup_make_run_id(run_id, sizeof(run_id), err) < 0 ||
+	    cgroup_setup(spec, run_id, &h->cg, r, err) < 0)
+		return -1;
+	return hosttune_apply(spec, &h->ht, r, err);
+}
+
+static void host_side_teardown(struct host_side *h, struct run_report *r, json_t **cgroup_json)
+{
+	struct error err = { 0 };
+	struct cgroup_stats st;
+
+	memset(&st, 0, sizeof(st));
+	if (h->cg.dir_fd >= 0 && cgroup_read_stats(&h->cg, &st) == 0) {
+		*cgroup_json = cgroup_stats_json(&st);
+		if (st.has_memory_events && st.oom_kill > 0)
+			r->oom_killed = true;
+	}
+	if (cgroup_destroy(&h->cg, &err) < 0)
+		fprintf(stderr, "pgo-sandbox: warning: %s\n", err.msg);
+	if (hosttune_restore(&h->ht, &err) < 0)
+		fprintf(stderr, "pgo-sandbox: warning: restoring host settings: %s\n", err.msg);
+	if (h->image_dir_owned && remove_tree(h->image_dir, &err) < 0)
+		fprintf(stderr, "pgo-sandbox: warning: %s\n", err.msg);
+	free(h->image_dir);
+}
+
+/* Clone, release and supervise the sandbox.  0 with the init's wait status,
+ * or -1 after printing a runner error. */
+static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h,
+			 struct run_report *r, int *init_status)
 {
 	struct supervisor s = { .child = -1, .pidfd = -1, .sigfd = -1 };
 	struct error err = { 0 };
 	struct rusage ru;
 	sigset_t blocked, old;
-	int sync_pipe[2];
-	int init_status = 0;
+	int sync_pipe[2] = { -1, -1 };
+	int rc = -1;
 	uint64_t t0;
 
 	sigemptyset(&old);
 	if (sigprocmask(SIG_SETMASK, NULL, &old) < 0 || block_runner_signals(&blocked) < 0 ||
 	    (s.sigfd = signalfd(-1, &blocked, SFD_CLOEXEC)) < 0) {
 		error_set(&err, EXIT_RUNNER_ERROR, errno, "setting up signal handling");
-		error_print(&err);
-		return EXIT_RUNNER_ERROR;
+		goto out;
 	}
 	if (pipe2(sync_pipe, O_CLOEXEC) < 0) {
 		error_set(&err, EXIT_RUNNER_ERROR, errno, "creating the sync pipe");
-		error_print(&err);
-		return EXIT_RUNNER_ERROR;
+		goto out;
 	}
 	t0 = monotonic_ns();
-	s.child = clone_sandbox(spec, -1, &s.pidfd, &err);
-	if (s.child < 0) {
-		error_print(&err);
-		return EXIT_RUNNER_ERROR;
-	}
+	s.child = clone_sandbox(spec, h->cg.dir_fd, &s.pidfd, &err);
+	if (s.child < 0)
+		goto out;
 	if (s.child == 0) {
 		close(sync_pipe[1]);
-		setup_child(spec, spec->image_kind == IMAGE_HOST ? NULL : spec->image_path,
-			    sync_pipe[0], r);
+		setup_child(spec, h->image_dir, sync_pipe[0], r);
 	}
 	close(sync_pipe[0]);
-	if (spec->userns && namespaces_write_id_maps(s.child, spec, &err) < 0) {
-		close(sync_pipe[1]);
+	sync_pipe[0] = -1;
+	if ((spec->userns && namespaces_write_id_maps(s.child, spec, &err) < 0) ||
+	    cgroup_apply_fallbacks(spec, &h->cg, s.child, r, &err) < 0 ||
+	    write(sync_pipe[1], "g", 1) != 1) {
+		if (err.exit_code == 0)
+			error_set(&err, EXIT_RUNNER_ERROR, errno, "releasing the sandbox");
 		pidfd_signal(s.pidfd, SIGKILL);
 		waitpid(s.child, NULL, 0);
-		error_print(&err);
-		return EXIT_RUNNER_ERROR;
-	}
-	if (write(sync_pipe[1], "g", 1) != 1) {
-		error_set(&err, EXIT_RUNNER_ERROR, errno, "releasing the sandbox");
-		error_print(&err);
+		goto out;
 	}
 	close(sync_pipe[1]);
+	sync_pipe[1] = -1;
 	if (spec->timeout_ns)
 		s.deadline_ns = t0 + spec->timeout_ns;
 	memset(&ru, 0, sizeof(ru));
-	if (supervise(&s, spec, r, &init_status, &ru) < 0) {
+	if (supervise(&s, spec, r, init_status, &ru) < 0) {
 		error_set(&err, EXIT_RUNNER_ERROR, errno, "waiting for the sandbox");
-		error_print(&err);
 		pidfd_signal(s.pidfd, SIGKILL);
 		waitpid(s.child, NULL, 0);
-		return EXIT_RUNNER_ERROR;
+		goto out;
 	}
-	close(s.pidfd);
-	close(s.sigfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	r->wall_s = r->command_started ? (double)(r->end_ns - r->start_ns) / 1e9
 				       : (double)(monotonic_ns() - t0) / 1e9;
 	r->user_s = timeval_s(ru.ru_utime);
 	r->system_s = timeval_s(ru.ru_stime);
 	r->peak_rss_kib = (uint64_t)ru.ru_maxrss;
+	rc = 0;
+out:
+	if (rc < 0)
+		error_print(&err);
+	for (int i = 0; i < 2; i++)
+		if (sync_pipe[i] >= 0)
+			close(sync_pipe[i]);
+	if (s.pidfd >= 0)
+		close(s.pidfd);
+	if (s.sigfd >= 0)
+		close(s.sigfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+int sandbox_run(const struct sandbox_spec *spec, struct run_report *r, json_t **cgroup_json)
+{
+	struct host_side h = { .cg = CGROUP_RUN_INIT };
+	struct error err = { 0 };
+	int init_status = 0;
+
+	*cgroup_json = NULL;
+	if (host_side_setup(spec, &h, r, &err) < 0) {
+		error_print(&err);
+		host_side_teardown(&h, r, cgroup_json);
+		r->exit_code = err.exit_code ? err.exit_code : EXIT_RUNNER_ERROR;
+		return r->exit_code;
+	}
+	if (sandbox_spawn(spec, &h, r, &init_status) < 0) {
+		host_side_teardown(&h, r, cgroup_json);
+		r->exit_code = EXIT_RUNNER_ERROR;
+		return r->exit_code;
+	}
+	host_side_teardown(&h, r, cgroup_json);
 	r->exit_code = final_exit_code(spec, r, init_status);
 	return r->exit_code;
 }

@@ -4,11 +4,14 @@
 #ifndef PGO_SANDBOX_H
 #define PGO_SANDBOX_H
 
+#include <jansson.h>
+
 #include "report.h"
 #include "spec.h"
 
 /* Returns the exit code pgo-sandbox should exit with; on a runner error,
- * the message has already been printed. */
-int sandbox_run(const struct sandbox_spec *spec, struct run_report *r);
+ * the message has already been printed.  *cgroup_json receives the run
+ * cgroup's statistics (NULL without a cgroup); the caller frees it. */
+int sandbox_run(const struct sandbox_spec *spec, struct run_report *r, json_t **cgroup_json);
 
 #endif

@@ -1,0 +1,20 @@
+#!/bin/sh
+# `make lint`: cppcheck over the runner (warnings are errors), and a
+# clang-format check that the tree is formatted (`make format` fixes it).
+set -e
+cd "$(dirname "$0")/.."
+cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
+	--inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -DPGO_VERSION='"x"' \
+	-DPGO_COMMIT='"x"' -DPGO_SOURCE_DATE_EPOCH='"0"' -Irunner runner tests/probes
+echo "lint: cppcheck clean"
+unformatted=""
+for f in runner/*.c runner/*.h; do
+	if ! clang-format --dry-run --Werror "$f" >/dev/null 2>&1; then
+		unformatted="$unformatted $f"
+	fi
+done
+if [ -n "$unformatted" ]; then
+	echo "lint: not clang-formatted (run make format):$unformatted"
+	exit 1
+fi
+echo "lint: clang-format clean"

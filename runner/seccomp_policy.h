@@ -1,0 +1,44 @@
+/* seccomp_policy.h - the syscall filter loaded into the command's process
+ * last, right before execve: default allow, and EPERM for the calls a build
+ * or a benchmark has no business making (mount and namespace changes,
+ * kernel loading, tracing, host clocks and administration, terminal
+ * injection...).  The full list, with the reason for each group, is at the
+ * top of seccomp_policy.c.
+ *
+ * Only the native ABI is allowed: i386 (int $0x80) and x32 calls get EPERM
+ * instead of running unfiltered. */
+#ifndef PGO_SECCOMP_POLICY_H
+#define PGO_SECCOMP_POLICY_H
+
+#include <stdbool.h>
+
+#include <seccomp.h>
+
+#include "util.h"
+
+struct seccomp_options {
+	bool log;          /* SCMP_ACT_LOG instead of EPERM for denied calls, to learn a workload */
+	bool allow_ptrace; /* ptrace, process_vm_readv/writev, pidfd_getfd */
+	bool allow_perf;   /* perf_event_open allowed (counter stages) */
+};
+
+/* Build the filter without loading it; the caller owns *out and frees it
+ * with seccomp_release().  *out is NULL on failure. */
+int seccomp_policy_build(const struct seccomp_options *o, scmp_filter_ctx *out, struct error *err);
+
+/* Build and load the filter into the calling thread only (no TSYNC).  Call
+ * it last before execve, after PR_SET_NO_NEW_PRIVS and dropping
+ * capabilities: the filter does not set no_new_privs itself, so loading
+ * fails with EACCES when the caller forgot it and lacks CAP_SYS_ADMIN. */
+int seccomp_policy_install(const struct seccomp_options *o, struct error *err);
+
+/* Write the filter to fd as libseccomp pseudo filter code (pfc = true,
+ * human readable) or as the raw BPF program (for --seccomp-export). */
+int seccomp_policy_export(const struct seccomp_options *o, int fd, bool pfc, struct error *err);
+
+/* NULL-terminated list of every syscall the policy may deny, gated ones
+ * (ptrace, perf_event_open...) and argument-filtered ones (clone,
+ * personality, ioctl) included; for docs and the prober test. */
+const char *const *seccomp_policy_denied_syscalls(void);
+
+#endif

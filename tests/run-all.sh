@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Every test tier of `make check`, each printing its own counts, then one
+# closing line "check: N passed, N failed" summed over the tiers.
+set -u
+cd "$(dirname "$0")/.."
+total_passed=0
+total_failed=0
+tier_results=()
+
+# count "N passed" / "N failed" (pytest, our unit and VM runners) from a log
+count_log() {
+	local log=$1 p f
+	p=$(grep -Eo '[0-9]+ passed' "$log" | tail -1 | grep -Eo '[0-9]+')
+	f=$(grep -Eo '[0-9]+ failed' "$log" | tail -1 | grep -Eo '[0-9]+')
+	echo "${p:-0} ${f:-0}"
+}
+
+tier() {
+	local name=$1
+	shift
+	local log="build/tier-$name.log"
+	mkdir -p build
+	echo "=== $name"
+	"$@" 2>&1 | tee "$log" | tail -n 15
+	local rc=${PIPESTATUS[0]}
+	read -r p f < <(count_log "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1   # the tier failed without counting (build error, crash)
+	fi
+	total_passed=$((total_passed + p))
+	total_failed=$((total_failed + f))
+	tier_results+=("$name: $p passed, $f failed")
+}
+
+JOBS=2
+ASAN_BUILD=build-asan
+SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+
+tier build make -j"$JOBS" all
+tier unit make -j"$JOBS" unit
+tier integration-root sh tests/run-integration.sh build
+# Rootless: the same suite as an unprivileged user (user namespaces).
+tier integration-rootless runuser -u nobody -- sh tests/run-integration.sh build
+tier asan-unit make -j"$JOBS" BUILD="$ASAN_BUILD" SAN="$SAN_FLAGS" CFLAGS="-O1 -g" unit
+tier asan-integration env ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	sh -c "make -j$JOBS BUILD=$ASAN_BUILD SAN='$SAN_FLAGS' CFLAGS='-O1 -g' all >/dev/null && sh tests/run-integration.sh $ASAN_BUILD"
+if [ -x tests/vm/run.sh ] || [ -f tests/vm/run.sh ]; then
+	tier vm make vm
+fi
+if [ -f tests/fuzz/run.sh ]; then
+	tier fuzz bash tests/fuzz/run.sh 20
+fi
+
+echo "=== summary"
+for t in "${tier_results[@]}"; do
+	echo "  $t"
+done
+echo "check: $total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]

@@ -1,0 +1,9 @@
+#!/bin/sh
+# Run the pytest integration tests against BUILD_DIR/pgo-sandbox.
+# Usage: tests/run-integration.sh BUILD_DIR [pytest args...]
+build="$1"
+shift
+PGO_SANDBOX="$(cd "$build" && pwd)/pgo-sandbox"
+PGO_PROBE_DIR="$(cd "$build" && pwd)/probes"
+export PGO_SANDBOX PGO_PROBE_DIR
+exec /usr/bin/python3 -m pytest -p no:cacheprovider -q tests/integration "$@"

@@ -1,0 +1,163 @@
+/* Unit tests: resolving inside a root with hostile symlinks, with openat2
+ * and with the O_NOFOLLOW walk used when openat2 is missing. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "path_resolve.h"
+
+struct tree {
+	char base[64];    /* holds root/ and outside/ */
+	char root[128];
+	char outside[128];
+	int root_fd;
+};
+
+static int setup(void **state)
+{
+	struct tree *t = calloc(1, sizeof(*t));
+	char p[256];
+
+	strcpy(t->base, "/tmp/pgo-resolve-XXXXXX");
+	if (mkdtemp(t->base) == NULL)
+		return -1;
+	snprintf(t->root, sizeof(t->root), "%s/root", t->base);
+	snprintf(t->outside, sizeof(t->outside), "%s/outside", t->base);
+	mkdir(t->root, 0755);
+	mkdir(t->outside, 0755);
+	snprintf(p, sizeof(p), "%s/etc", t->root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/etc/inside-file", t->root);
+	close(open(p, O_CREAT | O_WRONLY, 0644));
+	snprintf(p, sizeof(p), "%s/secret", t->outside);
+	close(open(p, O_CREAT | O_WRONLY, 0644));
+	/* abs -> /etc (must mean root/etc), climb -> ../../outside, dot-dot games */
+	snprintf(p, sizeof(p), "%s/abs", t->root);
+	if (symlink("/etc", p) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/climb", t->root);
+	if (symlink("../../../../outside", p) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/loop", t->root);
+	if (symlink("loop", p) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/etc/up", t->root);
+	if (symlink("../../..", p) < 0)
+		return -1;
+	t->root_fd = open(t->root, O_PATH | O_DIRECTORY);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct tree *t = *state;
+	struct error err;
+
+	close(t->root_fd);
+	remove_tree(t->base, &err);
+	free(t);
+	return 0;
+}
+
+static void expect_same_file(int fd, const char *path)
+{
+	struct stat a, b;
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_int_equal(stat(path, &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	close(fd);
+}
+
+static void check_resolution(struct tree *t, bool walk)
+{
+	char p[256];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/etc/inside-file", t->root);
+	expect_same_file(resolve_in_root(t->root_fd, "/abs/inside-file", O_PATH, walk), p);
+	/* climbing out clamps at the root: root/outside does not exist */
+	fd = resolve_in_root(t->root_fd, "/climb/secret", O_PATH, walk);
+	assert_int_equal(fd, -1);
+	fd = resolve_in_root(t->root_fd, "/../../outside/secret", O_PATH, walk);
+	assert_int_equal(fd, -1);
+	/* etc/up -> ../../.. ends at the root */
+	expect_same_file(resolve_in_root(t->root_fd, "/etc/up/etc/inside-file", O_PATH, walk), p);
+	expect_same_file(resolve_in_root(t->root_fd, "/", O_PATH, walk), t->root);
+	assert_int_equal(resolve_in_root(t->root_fd, "/loop", O_PATH, walk), -1);
+	/* non-O_PATH opens give a readable fd */
+	fd = resolve_in_root(t->root_fd, "/abs/inside-file", O_RDONLY, walk);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+static void test_resolve_openat2(void **state)
+{
+	check_resolution(*state, false);
+}
+
+static void test_resolve_walk(void **state)
+{
+	check_resolution(*state, true);
+}
+
+static void check_mkpath(struct tree *t, bool walk)
+{
+	struct error err = { 0 };
+	char p[256];
+	struct stat st;
+	int fd;
+
+	fd = mkpath_in_root(t->root_fd, walk ? "/climb/w/new" : "/climb/o/new", true, walk, &err);
+	/* climb resolves to root/outside, which does not exist inside: refused,
+	 * and nothing appears in the real outside directory */
+	assert_int_equal(fd, -1);
+	snprintf(p, sizeof(p), "%s/%s", t->outside, walk ? "w" : "o");
+	assert_int_equal(stat(p, &st), -1);
+	fd = mkpath_in_root(t->root_fd, "/abs/made/deep", true, walk, &err);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/etc/made/deep", t->root);
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	fd = mkpath_in_root(t->root_fd, "/abs/file-leaf", false, walk, &err);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/etc/file-leaf", t->root);
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	unlink(p);
+}
+
+static void test_mkpath_openat2(void **state)
+{
+	check_mkpath(*state, false);
+}
+
+static void test_mkpath_walk(void **state)
+{
+	check_mkpath(*state, true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_resolve_openat2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_walk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mkpath_openat2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mkpath_walk, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
