@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "archive.h"
+#include "bench.h"
 #include "cli.h"
 #include "doctor.h"
 #include "hosttune.h"
@@ -12,6 +13,7 @@
 #include "report_json.h"
 #include "sandbox.h"
 #include "spec.h"
+#include "stage.h"
 
 static void usage(FILE *out)
 {
@@ -23,6 +25,12 @@ static void usage(FILE *out)
 	      "  run       run a command in a fresh sandbox\n"
 	      "  doctor    what this host supports, and what each missing piece costs\n"
 	      "  host      host restore | host status: turbo/governor state\n"
+	      "  stage     run one stage of a PGO pipeline (instrument, train, merge, build)\n"
+	      "  pipeline  run every stage of a pipeline file\n"
+	      "  verify    run a stage twice under varied conditions; fail unless identical\n"
+	      "  inspect   print an artifact's provenance and contents\n"
+	      "  bench     interleaved A/B benchmark with statistics and a regression gate\n"
+	      "  forensics classify a slowdown from two runs' hardware counters\n"
 	      "  pack      pack a directory into a byte-reproducible tarball\n"
 	      "  unpack    extract a tarball safely (hostile entries refused)\n"
 	      "  version   print the version and build provenance\n"
@@ -88,6 +96,18 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} commands[] = {
+		{ "stage", stage_main },     { "pipeline", pipeline_main },
+		{ "verify", verify_main },   { "inspect", inspect_main },
+		{ "bench", bench_main },     { "forensics", forensics_main },
+	};
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
 	if (strcmp(argv[1], "doctor") == 0)
 		return doctor_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "host") == 0)
