@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,15 +71,42 @@ static void box_init(struct box *b)
 	write_text(b->sentinel, "sentinel\n");
 }
 
+static int make_writable(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	if (type == FTW_D && !S_ISLNK(st->st_mode))
+		chmod(path, 0755);
+	return 0;
+}
+
+/* Runs after failed tests too: read-only directories the test made are
+ * opened up first so the tree can go. */
 static void box_free(struct box *b)
 {
 	struct error err = {0};
 
+	nftw(b->base, make_writable, 16, FTW_PHYS);
 	assert_int_equal(remove_tree(b->base, &err), 0);
 	free(b->dest);
 	free(b->outside);
 	free(b->sentinel);
 	free(b->tar);
+}
+
+static int setup_box(void **state)
+{
+	struct box *b = xcalloc(1, sizeof(*b));
+
+	box_init(b);
+	*state = b;
+	return 0;
+}
+
+static int teardown_box(void **state)
+{
+	box_free(*state);
+	free(*state);
+	return 0;
 }
 
 static size_t count_entries(const char *dir)
@@ -184,40 +212,32 @@ static void expect_refused(struct box *b, const struct extract_limits *l, const 
 
 static void test_refuses_absolute_paths(void **state)
 {
-	struct box b;
+	struct box b = *(struct box *)*state;
 	char *abs;
 
-	(void)state;
-	box_init(&b);
 	abs = xasprintf("%s/pwned", b.outside);
 	REFUSED(&b, NULL, abs, "absolute path", {"ok", AE_IFREG, 0644, "fine\n", NULL},
 	        {abs, AE_IFREG, 0644, "owned\n", NULL});
 	free(abs);
-	box_free(&b);
 }
 
 static void test_refuses_dotdot(void **state)
 {
-	struct box b;
+	struct box b = *(struct box *)*state;
 
-	(void)state;
-	box_init(&b);
 	REFUSED(&b, NULL, "../pwned", "'..' component", {"ok", AE_IFREG, 0644, "fine\n", NULL},
 	        {"../pwned", AE_IFREG, 0644, "owned\n", NULL});
 	REFUSED(&b, NULL, "a/../../pwned", "'..' component", {"a/", AE_IFDIR, 0755, NULL, NULL},
 	        {"a/../../pwned", AE_IFREG, 0644, "owned\n", NULL});
 	REFUSED(&b, NULL, "a/./../../outside/pwned", "'..' component",
 	        {"a/./../../outside/pwned", AE_IFREG, 0644, "owned\n", NULL});
-	box_free(&b);
 }
 
 static void test_refuses_absolute_symlinks(void **state)
 {
-	struct box b;
+	struct box b = *(struct box *)*state;
 	char *abs;
 
-	(void)state;
-	box_init(&b);
 	REFUSED(&b, NULL, "etc", "symlink to absolute path '/etc'",
 	        {"etc", AE_IFLNK, 0777, NULL, "/etc"},
 	        {"etc/passwd", AE_IFREG, 0644, "root::0:0::/:/bin/sh\n", NULL});
@@ -225,16 +245,13 @@ static void test_refuses_absolute_symlinks(void **state)
 	REFUSED(&b, NULL, "dir", "symlink to absolute path", {"dir", AE_IFLNK, 0777, NULL, abs},
 	        {"dir/pwned", AE_IFREG, 0644, "owned\n", NULL});
 	free(abs);
-	box_free(&b);
 }
 
 /* In-tree symlinks are fine as links, never as a way to a write. */
 static void test_refuses_writing_through_symlinks(void **state)
 {
-	struct box b;
+	struct box b = *(struct box *)*state;
 
-	(void)state;
-	box_init(&b);
 	REFUSED(&b, NULL, "link/pwned", "'link' is a symlink or not a directory",
 	        {"sub/", AE_IFDIR, 0755, NULL, NULL}, {"link", AE_IFLNK, 0777, NULL, "sub"},
 	        {"link/pwned", AE_IFREG, 0644, "owned\n", NULL});
@@ -253,15 +270,12 @@ static void test_refuses_writing_through_symlinks(void **state)
 	        {"f", AE_IFREG, 0644, "again\n", NULL});
 	REFUSED(&b, NULL, "l/", "already exists and is not a directory",
 	        {"l", AE_IFLNK, 0777, NULL, "f"}, {"l/", AE_IFDIR, 0755, NULL, NULL});
-	box_free(&b);
 }
 
 static void test_refuses_escaping_symlinks(void **state)
 {
-	struct box b;
+	struct box b = *(struct box *)*state;
 
-	(void)state;
-	box_init(&b);
 	REFUSED(&b, NULL, "x", "escapes the root", {"x", AE_IFLNK, 0777, NULL, "../outside"});
 	REFUSED(&b, NULL, "d/y", "escapes the root", {"d/", AE_IFDIR, 0755, NULL, NULL},
 	        {"d/y", AE_IFLNK, 0777, NULL, "./../../sentinel"});
@@ -271,15 +285,12 @@ static void test_refuses_escaping_symlinks(void **state)
 	        {"a/b/up", AE_IFLNK, 0777, NULL, "../.."},
 	        {"esc", AE_IFLNK, 0777, NULL, "a/b/up/../outside"});
 	REFUSED(&b, NULL, "s", "symlink without a target", {"s", AE_IFLNK, 0777, NULL, ""});
-	box_free(&b);
 }
 
 static void test_refuses_bad_hardlinks(void **state)
 {
-	struct box b;
+	struct box b = *(struct box *)*state;
 
-	(void)state;
-	box_init(&b);
 	REFUSED(&b, NULL, "pw", "absolute hardlink target '/etc/passwd'",
 	        {"pw", HARDLINK, 0644, NULL, "/etc/passwd"});
 	REFUSED(&b, NULL, "pw", "'..' component in hardlink target",
@@ -292,28 +303,22 @@ static void test_refuses_bad_hardlinks(void **state)
 	        {"l", AE_IFLNK, 0777, NULL, "f"}, {"h", HARDLINK, 0644, NULL, "l"});
 	REFUSED(&b, NULL, "h", "not an earlier regular file", {"d/", AE_IFDIR, 0755, NULL, NULL},
 	        {"h", HARDLINK, 0644, NULL, "d"});
-	box_free(&b);
 }
 
 static void test_refuses_special_files(void **state)
 {
-	struct box b;
+	struct box b = *(struct box *)*state;
 
-	(void)state;
-	box_init(&b);
 	REFUSED(&b, NULL, "dev/null", "character device not allowed",
 	        {"dev/", AE_IFDIR, 0755, NULL, NULL}, {"dev/null", AE_IFCHR, 0666, NULL, NULL});
 	REFUSED(&b, NULL, "sda", "block device not allowed", {"sda", AE_IFBLK, 0660, NULL, NULL});
 	REFUSED(&b, NULL, "pipe", "fifo not allowed", {"pipe", AE_IFIFO, 0644, NULL, NULL});
-	box_free(&b);
 }
 
 static void test_refuses_special_modes(void **state)
 {
-	struct box b;
+	struct box b = *(struct box *)*state;
 
-	(void)state;
-	box_init(&b);
 	REFUSED(&b, NULL, "su", "setuid/setgid/sticky mode 4755",
 	        {"ok", AE_IFREG, 0755, "#!/bin/sh\n", NULL},
 	        {"su", AE_IFREG, 04755, "#!/bin/sh\n", NULL});
@@ -321,16 +326,13 @@ static void test_refuses_special_modes(void **state)
 	        {"sg/", AE_IFDIR, 02755, NULL, NULL});
 	REFUSED(&b, NULL, "tmp/", "setuid/setgid/sticky mode 1777",
 	        {"tmp/", AE_IFDIR, 01777, NULL, NULL});
-	box_free(&b);
 }
 
 static void test_limits(void **state)
 {
 	struct extract_limits l;
-	struct box b;
+	struct box b = *(struct box *)*state;
 
-	(void)state;
-	box_init(&b);
 	extract_limits_default(&l);
 	l.max_entries = 3;
 	REFUSED(&b, &l, "d", "more than 3 entries", {"a", AE_IFREG, 0644, "1", NULL},
@@ -349,7 +351,6 @@ static void test_limits(void **state)
 	        {"a", AE_IFREG, 0644, "0123456789", NULL},
 	        {"b", AE_IFREG, 0644, "0123456789", NULL},
 	        {"c", AE_IFREG, 0644, "0123456789", NULL});
-	box_free(&b);
 }
 
 static void write_zeros_tar(const char *out, int filter, const char *name, uint64_t size)
@@ -380,10 +381,8 @@ static void test_refuses_zstd_bomb(void **state)
 	struct stat st;
 	long long produced = -1;
 	const char *p;
-	struct box b;
+	struct box b = *(struct box *)*state;
 
-	(void)state;
-	box_init(&b);
 	write_zeros_tar(b.tar, F_ZSTD, "zeros", 1ULL << 30);
 	assert_int_equal(stat(b.tar, &st), 0);
 	assert_true(st.st_size < (1 << 20));
@@ -394,22 +393,18 @@ static void test_refuses_zstd_bomb(void **state)
 	assert_int_equal(sscanf(p, "(%lld bytes from", &produced), 1);
 	assert_true(produced > (long long)EXTRACT_RATIO_GRACE_BYTES);
 	assert_true(produced < (1LL << 30) / 4);
-	box_free(&b);
 }
 
 /* gzip cannot go past ~1030:1, so the total size is what stops it. */
 static void test_refuses_gzip_beyond_total(void **state)
 {
 	struct extract_limits l;
-	struct box b;
+	struct box b = *(struct box *)*state;
 
-	(void)state;
-	box_init(&b);
 	write_zeros_tar(b.tar, F_GZIP, "zeros.gz-bomb", 96ULL << 20);
 	extract_limits_default(&l);
 	l.max_total_bytes = 64ULL << 20;
 	expect_refused(&b, &l, "zeros.gz-bomb", "total content beyond the limit");
-	box_free(&b);
 }
 
 static void truncate_file(const char *path, off_t keep)
@@ -441,14 +436,12 @@ static char *pattern(size_t len)
 static void test_refuses_truncated(void **state)
 {
 	char *data = pattern(200000);
-	struct box b;
+	struct box b = *(struct box *)*state;
 	struct tent t[] = {
 	    {"first", AE_IFREG, 0644, "first\n", NULL},
 	    {"big", AE_IFREG, 0644, data, NULL},
 	};
 
-	(void)state;
-	box_init(&b);
 	write_tar(b.tar, F_NONE, t, 2);
 	truncate_file(b.tar, 100000);
 	expect_refused(&b, NULL, "big", "runcated");
@@ -465,7 +458,6 @@ static void test_refuses_truncated(void **state)
 		assert_int_equal(count_entries(b.dest), 0);
 	}
 	free(data);
-	box_free(&b);
 }
 
 static void test_refuses_corrupted(void **state)
@@ -473,14 +465,12 @@ static void test_refuses_corrupted(void **state)
 	char *data = pattern(100000);
 	struct error err = {0};
 	struct stat st;
-	struct box b;
+	struct box b = *(struct box *)*state;
 	struct tent t[] = {
 	    {"first", AE_IFREG, 0644, "first\n", NULL},
 	    {"second", AE_IFREG, 0644, data, NULL},
 	};
 
-	(void)state;
-	box_init(&b);
 	/* second header: 512 (first header) + 512 (its data block) */
 	write_tar(b.tar, F_NONE, t, 2);
 	flip_byte(b.tar, 1024 + 3);
@@ -498,18 +488,15 @@ static void test_refuses_corrupted(void **state)
 	assert_non_null(strstr(err.msg, b.tar));
 	assert_int_equal(count_entries(b.dest), 0);
 	free(data);
-	box_free(&b);
 }
 
 static void test_dest_must_be_empty(void **state)
 {
 	struct error err = {0};
 	char *keep, *text = NULL;
-	struct box b;
+	struct box b = *(struct box *)*state;
 	const struct tent t[] = {{"a", AE_IFREG, 0644, "a\n", NULL}};
 
-	(void)state;
-	box_init(&b);
 	write_tar(b.tar, F_NONE, t, 1);
 	keep = xasprintf("%s/keep", b.dest);
 	write_text(keep, "mine\n");
@@ -520,7 +507,6 @@ static void test_dest_must_be_empty(void **state)
 	assert_int_equal(count_entries(b.dest), 1);
 	free(text);
 	free(keep);
-	box_free(&b);
 }
 
 /* Accepted: "./" for the root, implied parents, in-tree relative links,
@@ -530,7 +516,7 @@ static void test_accepts_benign_tarball(void **state)
 	struct error err = {0};
 	char *p, buf[64];
 	struct stat st, st2;
-	struct box b;
+	struct box b = *(struct box *)*state;
 	const struct tent t[] = {
 	    {"./", AE_IFDIR, 0755, NULL, NULL},
 	    {"./a/b/c.txt", AE_IFREG, 0600, "c\n", NULL},
@@ -541,8 +527,6 @@ static void test_accepts_benign_tarball(void **state)
 	    {"ro/f", AE_IFREG, 0444, "ro\n", NULL},
 	};
 
-	(void)state;
-	box_init(&b);
 	write_tar(b.tar, F_GZIP, t, sizeof(t) / sizeof(t[0]));
 	if (archive_extract_safe(b.tar, b.dest, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
@@ -571,9 +555,7 @@ static void test_accepts_benign_tarball(void **state)
 	assert_int_equal(lstat(p, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0555);
 	assert_int_equal(st.st_mtime, MTIME);
-	assert_int_equal(chmod(p, 0755), 0); /* so the box can be removed */
 	free(p);
-	box_free(&b);
 }
 
 /* ---- packing ---- */
@@ -734,14 +716,6 @@ static void make_tree(const char *root, bool reverse)
 	chmod_dirs(root);
 }
 
-static void unlock_tree(const char *root)
-{
-	char *p = xasprintf("%s/ro-dir", root);
-
-	chmod(p, 0755);
-	free(p);
-}
-
 static void pack(const char *src, const char *out, enum archive_compression c)
 {
 	struct pack_options o;
@@ -847,11 +821,9 @@ static void test_roundtrip(void **state)
 	    ARCHIVE_COMP_ZSTD,
 	    ARCHIVE_COMP_GZIP,
 	};
-	struct box b;
+	struct box b = *(struct box *)*state;
 	char *src;
 
-	(void)state;
-	box_init(&b);
 	src = xasprintf("%s/src", b.base);
 	make_tree(src, false);
 	for (size_t i = 0; i < 3; i++) {
@@ -863,12 +835,9 @@ static void test_roundtrip(void **state)
 		if (archive_extract_safe(b.tar, dst, NULL, &err) < 0)
 			fail_msg("%s", err.msg);
 		check_extracted(dst);
-		unlock_tree(dst);
 		free(dst);
 	}
-	unlock_tree(src);
 	free(src);
-	box_free(&b);
 }
 
 static void set_times(const char *root, time_t t)
@@ -894,10 +863,8 @@ static void test_pack_reproducible(void **state)
 	};
 	char *src1, *src2, *out1, *out2, *out3;
 	mode_t old_umask;
-	struct box b;
+	struct box b = *(struct box *)*state;
 
-	(void)state;
-	box_init(&b);
 	src1 = xasprintf("%s/src", b.base);
 	src2 = xasprintf("%s/elsewhere/with/another-name", b.base);
 	out1 = xasprintf("%s/1.tar", b.base);
@@ -930,25 +897,20 @@ static void test_pack_reproducible(void **state)
 		tzset();
 		assert_same_bytes(out1, out3);
 	}
-	unlock_tree(src1);
-	unlock_tree(src2);
 	free(src1);
 	free(src2);
 	free(out1);
 	free(out2);
 	free(out3);
-	box_free(&b);
 }
 
 static void test_gzip_header(void **state)
 {
 	unsigned char h[10];
-	struct box b;
+	struct box b = *(struct box *)*state;
 	char *src;
 	int fd;
 
-	(void)state;
-	box_init(&b);
 	src = xasprintf("%s/src", b.base);
 	make_tree(src, false);
 	pack(src, b.tar, ARCHIVE_COMP_GZIP);
@@ -960,9 +922,7 @@ static void test_gzip_header(void **state)
 	assert_int_equal(h[1], 0x8b);
 	assert_int_equal(h[3], 0);                      /* FLG: no FNAME, FCOMMENT, FEXTRA */
 	assert_int_equal(h[4] | h[5] | h[6] | h[7], 0); /* MTIME */
-	unlock_tree(src);
 	free(src);
-	box_free(&b);
 }
 
 struct listing {
@@ -1003,12 +963,10 @@ static void test_pack_order_and_listing(void **state)
 {
 	struct listing l = {0};
 	struct error err = {0};
-	struct box b;
+	struct box b = *(struct box *)*state;
 	char *src;
 	int h;
 
-	(void)state;
-	box_init(&b);
 	src = xasprintf("%s/src", b.base);
 	make_tree(src, true);
 	pack(src, b.tar, ARCHIVE_COMP_ZSTD);
@@ -1032,9 +990,7 @@ static void test_pack_order_and_listing(void **state)
 	assert_int_equal(l.mtimes, 0);
 	for (size_t i = 0; i < l.n && i < 64; i++)
 		free(l.paths[i]);
-	unlock_tree(src);
 	free(src);
-	box_free(&b);
 }
 
 static void assert_no_output(const char *dir, const char *out)
@@ -1055,10 +1011,8 @@ static void test_pack_failures_leave_nothing(void **state)
 	struct pack_options o;
 	struct error err = {0};
 	char *src, *fifo, *out, *text = NULL;
-	struct box b;
+	struct box b = *(struct box *)*state;
 
-	(void)state;
-	box_init(&b);
 	pack_options_default(&o);
 	src = xasprintf("%s/src", b.base);
 	make_tree(src, false);
@@ -1093,36 +1047,39 @@ static void test_pack_failures_leave_nothing(void **state)
 	}
 	assert_int_equal(archive_pack_dir("/nonexistent/pgo-src", b.tar, &o, &err), -1);
 	assert_non_null(strstr(err.msg, "/nonexistent/pgo-src"));
-	unlock_tree(src);
 	free(out);
 	free(fifo);
 	free(src);
-	box_free(&b);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_refuses_absolute_paths),
-	    cmocka_unit_test(test_refuses_dotdot),
-	    cmocka_unit_test(test_refuses_absolute_symlinks),
-	    cmocka_unit_test(test_refuses_writing_through_symlinks),
-	    cmocka_unit_test(test_refuses_escaping_symlinks),
-	    cmocka_unit_test(test_refuses_bad_hardlinks),
-	    cmocka_unit_test(test_refuses_special_files),
-	    cmocka_unit_test(test_refuses_special_modes),
-	    cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_refuses_zstd_bomb),
-	    cmocka_unit_test(test_refuses_gzip_beyond_total),
-	    cmocka_unit_test(test_refuses_truncated),
-	    cmocka_unit_test(test_refuses_corrupted),
-	    cmocka_unit_test(test_dest_must_be_empty),
-	    cmocka_unit_test(test_accepts_benign_tarball),
-	    cmocka_unit_test(test_roundtrip),
-	    cmocka_unit_test(test_pack_reproducible),
-	    cmocka_unit_test(test_gzip_header),
-	    cmocka_unit_test(test_pack_order_and_listing),
-	    cmocka_unit_test(test_pack_failures_leave_nothing),
+	    cmocka_unit_test_setup_teardown(test_refuses_absolute_paths, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_refuses_dotdot, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_refuses_absolute_symlinks, setup_box,
+	                                    teardown_box),
+	    cmocka_unit_test_setup_teardown(test_refuses_writing_through_symlinks, setup_box,
+	                                    teardown_box),
+	    cmocka_unit_test_setup_teardown(test_refuses_escaping_symlinks, setup_box,
+	                                    teardown_box),
+	    cmocka_unit_test_setup_teardown(test_refuses_bad_hardlinks, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_refuses_special_files, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_refuses_special_modes, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_limits, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_refuses_zstd_bomb, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_refuses_gzip_beyond_total, setup_box,
+	                                    teardown_box),
+	    cmocka_unit_test_setup_teardown(test_refuses_truncated, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_refuses_corrupted, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_dest_must_be_empty, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_accepts_benign_tarball, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_roundtrip, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_pack_reproducible, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_gzip_header, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_pack_order_and_listing, setup_box, teardown_box),
+	    cmocka_unit_test_setup_teardown(test_pack_failures_leave_nothing, setup_box,
+	                                    teardown_box),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
