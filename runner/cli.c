@@ -14,51 +14,80 @@
 #include "privileges.h"
 
 enum {
-	OPT_IMAGE = 256, OPT_RO_BIND, OPT_BIND, OPT_TMPFS, OPT_CHDIR, OPT_HOSTNAME, OPT_UID,
-	OPT_GID, OPT_USERNS, OPT_KEEP_ENV, OPT_SETENV, OPT_SDE, OPT_PASS_FD, OPT_TIMEOUT,
-	OPT_KILL_GRACE, OPT_RLIMIT, OPT_TMPFS_SIZE, OPT_SECCOMP_LOG, OPT_ALLOW_PTRACE,
-	OPT_ALLOW_PERF, OPT_NO_ASLR, OPT_CPUS, OPT_MEMORY, OPT_PIDS, OPT_CPU_WEIGHT, OPT_CPU_MAX,
-	OPT_CGROUP_PARENT, OPT_NO_TURBO, OPT_GOVERNOR, OPT_SYSFS_ROOT, OPT_STATE_DIR, OPT_STRICT,
-	OPT_REPORT, OPT_NO_OPENAT2, OPT_HELP,
+	OPT_IMAGE = 256,
+	OPT_RO_BIND,
+	OPT_BIND,
+	OPT_TMPFS,
+	OPT_CHDIR,
+	OPT_HOSTNAME,
+	OPT_UID,
+	OPT_GID,
+	OPT_USERNS,
+	OPT_KEEP_ENV,
+	OPT_SETENV,
+	OPT_SDE,
+	OPT_PASS_FD,
+	OPT_TIMEOUT,
+	OPT_KILL_GRACE,
+	OPT_RLIMIT,
+	OPT_TMPFS_SIZE,
+	OPT_SECCOMP_LOG,
+	OPT_ALLOW_PTRACE,
+	OPT_ALLOW_PERF,
+	OPT_NO_ASLR,
+	OPT_CPUS,
+	OPT_MEMORY,
+	OPT_PIDS,
+	OPT_CPU_WEIGHT,
+	OPT_CPU_MAX,
+	OPT_CGROUP_PARENT,
+	OPT_NO_TURBO,
+	OPT_GOVERNOR,
+	OPT_SYSFS_ROOT,
+	OPT_STATE_DIR,
+	OPT_STRICT,
+	OPT_REPORT,
+	OPT_NO_OPENAT2,
+	OPT_HELP,
 };
 
 static const struct option run_options[] = {
-	{ "image", required_argument, NULL, OPT_IMAGE },
-	{ "ro-bind", required_argument, NULL, OPT_RO_BIND },
-	{ "bind", required_argument, NULL, OPT_BIND },
-	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
-	{ "chdir", required_argument, NULL, OPT_CHDIR },
-	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
-	{ "uid", required_argument, NULL, OPT_UID },
-	{ "gid", required_argument, NULL, OPT_GID },
-	{ "userns", no_argument, NULL, OPT_USERNS },
-	{ "keep-env", required_argument, NULL, OPT_KEEP_ENV },
-	{ "setenv", required_argument, NULL, OPT_SETENV },
-	{ "source-date-epoch", required_argument, NULL, OPT_SDE },
-	{ "pass-fd", required_argument, NULL, OPT_PASS_FD },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "kill-grace", required_argument, NULL, OPT_KILL_GRACE },
-	{ "rlimit", required_argument, NULL, OPT_RLIMIT },
-	{ "tmpfs-size", required_argument, NULL, OPT_TMPFS_SIZE },
-	{ "seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG },
-	{ "allow-ptrace", no_argument, NULL, OPT_ALLOW_PTRACE },
-	{ "allow-perf", no_argument, NULL, OPT_ALLOW_PERF },
-	{ "no-aslr", no_argument, NULL, OPT_NO_ASLR },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "memory", required_argument, NULL, OPT_MEMORY },
-	{ "pids", required_argument, NULL, OPT_PIDS },
-	{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
-	{ "cpu-max", required_argument, NULL, OPT_CPU_MAX },
-	{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
-	{ "no-turbo", no_argument, NULL, OPT_NO_TURBO },
-	{ "governor", required_argument, NULL, OPT_GOVERNOR },
-	{ "sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT },
-	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
-	{ "strict", no_argument, NULL, OPT_STRICT },
-	{ "report", required_argument, NULL, OPT_REPORT },
-	{ "no-openat2", no_argument, NULL, OPT_NO_OPENAT2 },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+    {"image", required_argument, NULL, OPT_IMAGE},
+    {"ro-bind", required_argument, NULL, OPT_RO_BIND},
+    {"bind", required_argument, NULL, OPT_BIND},
+    {"tmpfs", required_argument, NULL, OPT_TMPFS},
+    {"chdir", required_argument, NULL, OPT_CHDIR},
+    {"hostname", required_argument, NULL, OPT_HOSTNAME},
+    {"uid", required_argument, NULL, OPT_UID},
+    {"gid", required_argument, NULL, OPT_GID},
+    {"userns", no_argument, NULL, OPT_USERNS},
+    {"keep-env", required_argument, NULL, OPT_KEEP_ENV},
+    {"setenv", required_argument, NULL, OPT_SETENV},
+    {"source-date-epoch", required_argument, NULL, OPT_SDE},
+    {"pass-fd", required_argument, NULL, OPT_PASS_FD},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"kill-grace", required_argument, NULL, OPT_KILL_GRACE},
+    {"rlimit", required_argument, NULL, OPT_RLIMIT},
+    {"tmpfs-size", required_argument, NULL, OPT_TMPFS_SIZE},
+    {"seccomp-log", no_argument, NULL, OPT_SECCOMP_LOG},
+    {"allow-ptrace", no_argument, NULL, OPT_ALLOW_PTRACE},
+    {"allow-perf", no_argument, NULL, OPT_ALLOW_PERF},
+    {"no-aslr", no_argument, NULL, OPT_NO_ASLR},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"memory", required_argument, NULL, OPT_MEMORY},
+    {"pids", required_argument, NULL, OPT_PIDS},
+    {"cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT},
+    {"cpu-max", required_argument, NULL, OPT_CPU_MAX},
+    {"cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT},
+    {"no-turbo", no_argument, NULL, OPT_NO_TURBO},
+    {"governor", required_argument, NULL, OPT_GOVERNOR},
+    {"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"strict", no_argument, NULL, OPT_STRICT},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"no-openat2", no_argument, NULL, OPT_NO_OPENAT2},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 void cli_run_usage(FILE *out)
@@ -119,12 +148,12 @@ static int check_sandbox_path(const char *opt, const char *path, struct error *e
 {
 	if (path[0] != '/')
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-				 "%s %s: the path inside the sandbox must be absolute", opt, path);
+		                 "%s %s: the path inside the sandbox must be absolute", opt, path);
 	return 0;
 }
 
 static int add_mount(struct sandbox_spec *spec, enum mount_kind kind, const char *src,
-		     const char *dst, const char *opt, struct error *err)
+                     const char *dst, const char *opt, struct error *err)
 {
 	struct mount_spec *m;
 	char *abs_src = NULL;
@@ -147,7 +176,7 @@ static int add_mount(struct sandbox_spec *spec, enum mount_kind kind, const char
 
 /* Two-argument options: getopt gives the first, the second is argv[optind]. */
 static int take_second(int argc, char **argv, const char *opt, const char **second,
-		       struct error *err)
+                       struct error *err)
 {
 	if (optind >= argc || strcmp(argv[optind], "--") == 0)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s needs SRC and DST", opt);
@@ -167,18 +196,18 @@ static int parse_rlimit(struct sandbox_spec *spec, const char *text, struct erro
 	if (eq == NULL) {
 		free(copy);
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-				 "--rlimit %s: expected NAME=SOFT[:HARD]", text);
+		                 "--rlimit %s: expected NAME=SOFT[:HARD]", text);
 	}
 	*eq = '\0';
 	resource = privileges_rlimit_by_name(copy);
 	if (resource < 0) {
 		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit %s: unknown limit '%s'", text,
-			       copy);
+		               copy);
 		goto out;
 	}
 	if (spec->n_rlimits >= SPEC_MAX_RLIMITS) {
 		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit: at most %d limits",
-			       SPEC_MAX_RLIMITS);
+		               SPEC_MAX_RLIMITS);
 		goto out;
 	}
 	rl = &spec->rlimits[spec->n_rlimits];
@@ -202,7 +231,8 @@ static int parse_rlimit(struct sandbox_spec *spec, const char *text, struct erro
 		}
 	}
 	if (rl->soft > rl->hard) {
-		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit %s: soft limit above hard", text);
+		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit %s: soft limit above hard",
+		               text);
 		goto out;
 	}
 	spec->n_rlimits++;
@@ -253,7 +283,7 @@ static int set_image(struct sandbox_spec *spec, const char *value, struct error 
 }
 
 static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *spec,
-			 struct error *err)
+                         struct error *err)
 {
 	const char *second = NULL;
 	uint64_t v;
@@ -267,7 +297,7 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 		if (take_second(argc, argv, name, &second, err) < 0)
 			return -1;
 		return add_mount(spec, opt == OPT_BIND ? MOUNT_BIND_RW : MOUNT_BIND_RO, first,
-				 second, name, err);
+		                 second, name, err);
 	}
 	case OPT_TMPFS: return add_mount(spec, MOUNT_TMPFS, NULL, optarg, "--tmpfs", err);
 	case OPT_CHDIR:
@@ -278,7 +308,7 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 	case OPT_HOSTNAME:
 		if (strlen(optarg) == 0 || strlen(optarg) > 64)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-					 "--hostname '%s': 1 to 64 characters", optarg);
+			                 "--hostname '%s': 1 to 64 characters", optarg);
 		replace(&spec->hostname, optarg);
 		return 0;
 	case OPT_UID:
@@ -304,7 +334,7 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 	case OPT_PASS_FD:
 		if (parse_u64(optarg, &v, err) < 0 || v < 3 || v > 65535)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-					 "--pass-fd %s: expected a descriptor number >= 3", optarg);
+			                 "--pass-fd %s: expected a descriptor number >= 3", optarg);
 		spec->pass_fds = xrealloc(spec->pass_fds, (spec->n_pass_fds + 1) * sizeof(int));
 		spec->pass_fds[spec->n_pass_fds++] = (int)v;
 		return 0;
@@ -316,14 +346,15 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 		return 0;
 	case OPT_KILL_GRACE:
 		return parse_duration_ns(optarg, &spec->kill_grace_ns, err) < 0
-			       ? error_prefix(err, "--kill-grace") : 0;
+		           ? error_prefix(err, "--kill-grace")
+		           : 0;
 	case OPT_RLIMIT: return parse_rlimit(spec, optarg, err);
 	case OPT_TMPFS_SIZE:
 		if (parse_size(optarg, &spec->tmpfs_size, err) < 0)
 			return error_prefix(err, "--tmpfs-size");
 		if (spec->tmpfs_size < 4096)
 			return error_set(err, EXIT_RUNNER_ERROR, 0, "--tmpfs-size %s: at least 4K",
-					 optarg);
+			                 optarg);
 		return 0;
 	case OPT_SECCOMP_LOG: spec->seccomp_log = true; return 0;
 	case OPT_ALLOW_PTRACE: spec->allow_ptrace = true; return 0;
@@ -331,23 +362,25 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 	case OPT_NO_ASLR: spec->no_aslr = true; return 0;
 	case OPT_CPUS:
 		spec->cpus_set = true;
-		return parse_cpu_list(optarg, spec->cpus, err) < 0 ? error_prefix(err, "--cpus") : 0;
+		return parse_cpu_list(optarg, spec->cpus, err) < 0 ? error_prefix(err, "--cpus")
+		                                                   : 0;
 	case OPT_MEMORY:
 		if (parse_size(optarg, &spec->memory_max, err) < 0)
 			return error_prefix(err, "--memory");
 		if (spec->memory_max < 1024 * 1024)
-			return error_set(err, EXIT_RUNNER_ERROR, 0, "--memory %s: at least 1M", optarg);
+			return error_set(err, EXIT_RUNNER_ERROR, 0, "--memory %s: at least 1M",
+			                 optarg);
 		return 0;
 	case OPT_PIDS:
 		if (parse_u64(optarg, &spec->pids_max, err) < 0 || spec->pids_max == 0)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-					 "--pids %s: expected a positive number", optarg);
+			                 "--pids %s: expected a positive number", optarg);
 		return 0;
 	case OPT_CPU_WEIGHT:
 		if (parse_u64(optarg, &spec->cpu_weight, err) < 0 || spec->cpu_weight < 1 ||
 		    spec->cpu_weight > 10000)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-					 "--cpu-weight %s: expected 1..10000", optarg);
+			                 "--cpu-weight %s: expected 1..10000", optarg);
 		return 0;
 	case OPT_CPU_MAX: return parse_cpu_max(spec, optarg, err);
 	case OPT_CGROUP_PARENT: replace(&spec->cgroup_parent, optarg); return 0;
@@ -360,8 +393,8 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 	case OPT_NO_OPENAT2: spec->force_path_walk = true; return 0;
 	default:
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-				 "run: unknown option '%s' (see pgo-sandbox run --help)",
-				 argv[optind - 1]);
+		                 "run: unknown option '%s' (see pgo-sandbox run --help)",
+		                 argv[optind - 1]);
 	}
 }
 
@@ -369,7 +402,7 @@ int cli_parse_run(int argc, char **argv, struct sandbox_spec *spec, struct error
 {
 	int opt;
 
-	optind = 0;   /* full getopt re-initialisation, also between fuzz inputs */
+	optind = 0; /* full getopt re-initialisation, also between fuzz inputs */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:h", run_options, NULL)) != -1) {
 		if (opt == OPT_HELP || opt == 'h') {
@@ -377,14 +410,15 @@ int cli_parse_run(int argc, char **argv, struct sandbox_spec *spec, struct error
 			return 1;
 		}
 		if (opt == ':')
-			return error_set(err, EXIT_RUNNER_ERROR, 0, "run: option '%s' needs a value",
-					 argv[optind - 1]);
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "run: option '%s' needs a value", argv[optind - 1]);
 		if (handle_option(opt, argc, argv, spec, err) < 0)
 			return -1;
 	}
 	if (optind >= argc)
-		return error_set(err, EXIT_RUNNER_ERROR, 0,
-				 "run: no command given (usage: pgo-sandbox run [OPTIONS] -- COMMAND)");
+		return error_set(
+		    err, EXIT_RUNNER_ERROR, 0,
+		    "run: no command given (usage: pgo-sandbox run [OPTIONS] -- COMMAND)");
 	spec->argv = &argv[optind];
 	/* uid 0 inside is only ever given through a user namespace. */
 	if (getuid() != 0 || spec->uid == 0)

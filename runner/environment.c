@@ -52,7 +52,7 @@ static int compare_strings(const void *a, const void *b)
 
 char **environment_build(const struct sandbox_spec *spec, char *const *caller_env)
 {
-	struct env_list l = { .items = xcalloc(1, sizeof(char *)), .n = 0 };
+	struct env_list l = {.items = xcalloc(1, sizeof(char *)), .n = 0};
 
 	env_set(&l, "PATH=" SANDBOX_PATH);
 	env_set(&l, "HOME=/tmp");
@@ -86,12 +86,15 @@ int environment_check_assignment(const char *kv, struct error *err)
 	size_t len = name_len(kv);
 
 	if (strchr(kv, '=') == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "--setenv '%s': expected NAME=VALUE", kv);
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "--setenv '%s': expected NAME=VALUE",
+		                 kv);
 	if (len == 0)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "--setenv '%s': empty variable name", kv);
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "--setenv '%s': empty variable name",
+		                 kv);
 	for (size_t i = 0; i < len; i++)
 		if (!(isalnum((unsigned char)kv[i]) || kv[i] == '_'))
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-					 "--setenv '%s': variable names use only A-Z a-z 0-9 _", kv);
+			                 "--setenv '%s': variable names use only A-Z a-z 0-9 _",
+			                 kv);
 	return 0;
 }

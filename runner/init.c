@@ -29,32 +29,31 @@ static int chdir_checked(const char *dir, struct error *err)
 	 * outside the root; getcwd then reports "(unreachable)". */
 	if (getcwd(cwd, sizeof(cwd)) == NULL || cwd[0] != '/')
 		return error_set(err, EXIT_RUNNER_ERROR, errno,
-				 "working directory %s is outside the sandbox root", dir);
+		                 "working directory %s is outside the sandbox root", dir);
 	return 0;
 }
 
 /* --strict: every control, recorded by the runner, the setup child and the
  * steps above, must be fully applied, or the command never starts. */
 static int strict_check(const struct sandbox_spec *spec, const struct run_report *r,
-			struct error *err)
+                        struct error *err)
 {
 	if (!spec->strict)
 		return 0;
 	for (unsigned i = 0; i < r->n_controls; i++) {
 		const struct control_status *c = &r->controls[i];
 		if (c->state != CONTROL_APPLIED)
-			return error_set(err, EXIT_RUNNER_ERROR, 0, "--strict: %s is %s: %s", c->name,
-					 control_state_name(c->state), c->detail);
+			return error_set(err, EXIT_RUNNER_ERROR, 0, "--strict: %s is %s: %s",
+			                 c->name, control_state_name(c->state), c->detail);
 	}
 	return 0;
 }
 
-static int prepare_command(const struct sandbox_spec *spec, struct run_report *r,
-			   struct error *err)
+static int prepare_command(const struct sandbox_spec *spec, struct run_report *r, struct error *err)
 {
-	struct seccomp_options sc = { .log = spec->seccomp_log,
-				      .allow_ptrace = spec->allow_ptrace,
-				      .allow_perf = spec->allow_perf };
+	struct seccomp_options sc = {.log = spec->seccomp_log,
+	                             .allow_ptrace = spec->allow_ptrace,
+	                             .allow_perf = spec->allow_perf};
 
 	/* A new session: the command has no controlling terminal, so TIOCSTI
 	 * cannot push keystrokes into the caller's shell (CVE-2017-5226). */
@@ -66,7 +65,7 @@ static int prepare_command(const struct sandbox_spec *spec, struct run_report *r
 	if (spec->no_aslr && personality(ADDR_NO_RANDOMIZE) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "personality(ADDR_NO_RANDOMIZE)");
 	report_control(r, "aslr", CONTROL_APPLIED, "%s",
-		       spec->no_aslr ? "off (ADDR_NO_RANDOMIZE)" : "host setting");
+	               spec->no_aslr ? "off (ADDR_NO_RANDOMIZE)" : "host setting");
 	if (chdir_checked(spec->chdir ? spec->chdir : "/", err) < 0)
 		return -1;
 	if (privileges_drop(spec, r, err) < 0 || privileges_close_fds(spec, r, err) < 0)
@@ -74,8 +73,9 @@ static int prepare_command(const struct sandbox_spec *spec, struct run_report *r
 	if (seccomp_policy_install(&sc, err) < 0)
 		return -1;
 	report_control(r, "seccomp", spec->seccomp_log ? CONTROL_DEGRADED : CONTROL_APPLIED, "%s",
-		       spec->seccomp_log ? "log mode: denied calls are logged, not refused"
-					 : "default deny list (EPERM), native ABI only, SSB not forced");
+	               spec->seccomp_log
+	                   ? "log mode: denied calls are logged, not refused"
+	                   : "default deny list (EPERM), native ABI only, SSB not forced");
 	return strict_check(spec, r, err);
 }
 
@@ -114,9 +114,9 @@ static void reset_signal_handlers(void)
 }
 
 static __attribute__((noreturn)) void exec_command(const struct sandbox_spec *spec, char **envp,
-						   struct run_report *r)
+                                                   struct run_report *r)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	sigset_t none;
 
 	reset_signal_handlers();
@@ -130,7 +130,7 @@ static __attribute__((noreturn)) void exec_command(const struct sandbox_spec *sp
 	r->start_ns = monotonic_ns();
 	execvp(spec->argv[0], spec->argv);
 	error_set(&r->setup_error, errno == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE, errno,
-		  "executing %s", spec->argv[0]);
+	          "executing %s", spec->argv[0]);
 	_exit(r->setup_error.exit_code);
 }
 
@@ -172,8 +172,7 @@ void init_main(const struct sandbox_spec *spec, char **envp, struct run_report *
 	sigdelset(&all, SIGBUS);
 	sigdelset(&all, SIGILL);
 	sigdelset(&all, SIGFPE);
-	if (sigprocmask(SIG_BLOCK, &all, NULL) < 0 ||
-	    (sfd = signalfd(-1, &all, SFD_CLOEXEC)) < 0) {
+	if (sigprocmask(SIG_BLOCK, &all, NULL) < 0 || (sfd = signalfd(-1, &all, SFD_CLOEXEC)) < 0) {
 		error_set(&r->setup_error, EXIT_RUNNER_ERROR, errno, "init: signal setup");
 		_exit(EXIT_RUNNER_ERROR);
 	}
@@ -194,7 +193,8 @@ void init_main(const struct sandbox_spec *spec, char **envp, struct run_report *
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n != (ssize_t)sizeof(si)) {
-			error_set(&r->setup_error, EXIT_RUNNER_ERROR, errno, "init: reading signals");
+			error_set(&r->setup_error, EXIT_RUNNER_ERROR, errno,
+			          "init: reading signals");
 			_exit(EXIT_RUNNER_ERROR);
 		}
 		if (si.ssi_signo == SIGCHLD) {

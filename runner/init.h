@@ -11,6 +11,6 @@
 
 /* Never returns. */
 __attribute__((noreturn)) void init_main(const struct sandbox_spec *spec, char **envp,
-					 struct run_report *r);
+                                         struct run_report *r);
 
 #endif

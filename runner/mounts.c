@@ -26,23 +26,23 @@
  * still visible; only then is the new root attached at STAGING_DIR, which
  * may shadow host paths, and the plan executed into it. */
 enum op_kind {
-	OP_MOUNT,    /* attach a detached mount */
+	OP_MOUNT, /* attach a detached mount */
 	OP_SYMLINK,
 	OP_FILE,
-	OP_PROC,     /* fresh /proc, then its hardening */
+	OP_PROC, /* fresh /proc, then its hardening */
 };
 
 struct op {
 	enum op_kind kind;
 	char *dst;
-	int mnt_fd;        /* OP_MOUNT */
-	bool is_dir;       /* OP_MOUNT */
-	char *data;        /* OP_SYMLINK target, OP_FILE contents */
+	int mnt_fd;  /* OP_MOUNT */
+	bool is_dir; /* OP_MOUNT */
+	char *data;  /* OP_SYMLINK target, OP_FILE contents */
 	size_t len;
 };
 
 struct rootfs {
-	int root_fd;           /* O_PATH of the new root (the tmpfs) */
+	int root_fd; /* O_PATH of the new root (the tmpfs) */
 	bool force_walk;
 	uint64_t tmpfs_size;
 	struct op *ops;
@@ -84,18 +84,18 @@ static int pivot_root_syscall(const char *new_root, const char *put_old)
  * the whole clone before it is attached anywhere. */
 static int clone_tree(const char *src, bool read_only, bool device, struct error *err)
 {
-	struct mount_attr attr = { 0 };
+	struct mount_attr attr = {0};
 	int fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 
 	if (fd < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "cloning mount of %s", src);
 	attr.attr_set = MOUNT_ATTR_NOSUID | (device ? 0 : MOUNT_ATTR_NODEV) |
-			(read_only ? MOUNT_ATTR_RDONLY : 0);
+	                (read_only ? MOUNT_ATTR_RDONLY : 0);
 	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
 		int saved = errno;
 		close(fd);
 		return error_set(err, EXIT_RUNNER_ERROR, saved, "setting %s on the bind of %s",
-				 read_only ? "nosuid,nodev,ro" : "nosuid,nodev", src);
+		                 read_only ? "nosuid,nodev,ro" : "nosuid,nodev", src);
 	}
 	return fd;
 }
@@ -116,7 +116,7 @@ static int new_tmpfs(uint64_t size, const char *mode, struct error *err)
 		int saved = errno;
 		close(fs_fd);
 		return error_set(err, EXIT_RUNNER_ERROR, saved, "configuring a tmpfs (size %s)",
-				 size_text);
+		                 size_text);
 	}
 	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	close(fs_fd);
@@ -127,8 +127,7 @@ static int new_tmpfs(uint64_t size, const char *mode, struct error *err)
 
 /* Attach the detached mount `mnt_fd` at `dst` inside the new root.
  * Consumes mnt_fd. */
-static int attach_at(struct rootfs *fs, int mnt_fd, const char *dst, bool is_dir,
-		     struct error *err)
+static int attach_at(struct rootfs *fs, int mnt_fd, const char *dst, bool is_dir, struct error *err)
 {
 	int target = mkpath_in_root(fs->root_fd, dst, is_dir, fs->force_walk, err);
 	int rc = 0;
@@ -137,7 +136,8 @@ static int attach_at(struct rootfs *fs, int mnt_fd, const char *dst, bool is_dir
 		close(mnt_fd);
 		return -1;
 	}
-	if (move_mount(mnt_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+	if (move_mount(mnt_fd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
 		rc = error_set(err, EXIT_RUNNER_ERROR, errno, "attaching mount at %s", dst);
 	close(target);
 	close(mnt_fd);
@@ -156,11 +156,11 @@ static int plan_mount(struct rootfs *fs, int mnt_fd, const char *dst, bool is_di
 enum bind_flags {
 	BIND_RW = 0,
 	BIND_RO = 1,
-	BIND_DEVICE = 2,   /* a checked device node: keep it usable (no nodev) */
+	BIND_DEVICE = 2, /* a checked device node: keep it usable (no nodev) */
 };
 
 static int bind_into(struct rootfs *fs, const char *src, const char *dst, int flags,
-		     struct error *err)
+                     struct error *err)
 {
 	struct stat st;
 	int mnt_fd;
@@ -174,7 +174,7 @@ static int bind_into(struct rootfs *fs, const char *src, const char *dst, int fl
 }
 
 static int tmpfs_into(struct rootfs *fs, const char *dst, uint64_t size, const char *mode,
-		      struct error *err)
+                      struct error *err)
 {
 	int mnt_fd = new_tmpfs(size, mode, err);
 
@@ -193,7 +193,7 @@ static void plan_file(struct rootfs *fs, const char *path, const char *data, siz
 }
 
 static int write_in_root(struct rootfs *fs, const char *path, const char *data, size_t len,
-			 struct error *err)
+                         struct error *err)
 {
 	int leaf = mkpath_in_root(fs->root_fd, path, false, fs->force_walk, err);
 	int fd;
@@ -221,11 +221,11 @@ static void plan_symlink(struct rootfs *fs, const char *target, const char *name
 }
 
 static int symlink_in_root(struct rootfs *fs, const char *target, const char *name,
-			   struct error *err)
+                           struct error *err)
 {
 	if (symlinkat(target, fs->root_fd, name) < 0 && errno != EEXIST)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating symlink /%s -> %s", name,
-				 target);
+		                 target);
 	return 0;
 }
 
@@ -244,7 +244,8 @@ static int host_top_level(struct rootfs *fs, const char *name, struct error *err
 	if (S_ISLNK(st.st_mode)) {
 		n = readlink(host_path, target, sizeof(target) - 1);
 		if (n < 0)
-			return error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s", host_path);
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s",
+			                 host_path);
 		target[n] = '\0';
 		plan_symlink(fs, target, name);
 		return 0;
@@ -257,7 +258,7 @@ static int host_top_level(struct rootfs *fs, const char *name, struct error *err
 static char *passwd_text(const struct sandbox_spec *spec)
 {
 	const char *base = "root:x:0:0:root:/root:/bin/sh\n"
-			   "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+	                   "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
 
 	if (spec->uid == 0 || spec->uid == DEFAULT_UNPRIVILEGED_ID)
 		return xstrdup(base);
@@ -280,8 +281,8 @@ static void generated_etc(struct rootfs *fs, const struct sandbox_spec *spec)
 	static const char nss[] = "passwd: files\ngroup: files\nhosts: files\n";
 	char *passwd = passwd_text(spec);
 	char *group = group_text(spec);
-	char *hosts = xasprintf("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost\n",
-				spec->hostname);
+	char *hosts =
+	    xasprintf("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost\n", spec->hostname);
 	char *cache = NULL;
 	size_t cache_len = 0;
 	struct error ignored;
@@ -301,7 +302,7 @@ static void generated_etc(struct rootfs *fs, const struct sandbox_spec *spec)
 
 static int host_image(struct rootfs *fs, const struct sandbox_spec *spec, struct error *err)
 {
-	static const char *const top[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
+	static const char *const top[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
 
 	if (bind_into(fs, "/usr", "/usr", BIND_RO, err) < 0)
 		return -1;
@@ -315,7 +316,7 @@ static int host_image(struct rootfs *fs, const struct sandbox_spec *spec, struct
 /* Directories the runner always provides fresh, never from an image. */
 static bool is_fresh_dir(const char *name)
 {
-	static const char *const fresh[] = { "proc", "dev", "tmp", "sys", "run" };
+	static const char *const fresh[] = {"proc", "dev", "tmp", "sys", "run"};
 
 	for (size_t i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++)
 		if (strcmp(name, fresh[i]) == 0)
@@ -338,8 +339,8 @@ static int dir_image(struct rootfs *fs, const char *image_dir, struct error *err
 		char dst[NAME_MAX + 2];
 		struct stat st;
 
-		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
-					     (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+		if (de->d_name[0] == '.' &&
+		    (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
 			continue;
 		if (is_fresh_dir(de->d_name))
 			continue;
@@ -351,7 +352,8 @@ static int dir_image(struct rootfs *fs, const char *image_dir, struct error *err
 			char target[PATH_MAX];
 			ssize_t n = readlink(src, target, sizeof(target) - 1);
 			if (n < 0)
-				rc = error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s", src);
+				rc = error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s",
+				               src);
 			else {
 				target[n] = '\0';
 				plan_symlink(fs, target, de->d_name);
@@ -371,14 +373,17 @@ static int dir_image(struct rootfs *fs, const char *image_dir, struct error *err
  * symlink) is refused rather than exposed. */
 static int dev_setup(struct rootfs *fs, struct error *err)
 {
-	static const struct { const char *name; unsigned major, minor; } nodes[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
-		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	static const struct {
+		const char *name;
+		unsigned major, minor;
+	} nodes[] = {
+	    {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+	    {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 	};
 	static const char *const links[][2] = {
-		{ "/proc/self/fd", "dev/fd" }, { "/proc/self/fd/0", "dev/stdin" },
-		{ "/proc/self/fd/1", "dev/stdout" }, { "/proc/self/fd/2", "dev/stderr" },
-		{ "pts/ptmx", "dev/ptmx" },
+	    {"/proc/self/fd", "dev/fd"},       {"/proc/self/fd/0", "dev/stdin"},
+	    {"/proc/self/fd/1", "dev/stdout"}, {"/proc/self/fd/2", "dev/stderr"},
+	    {"pts/ptmx", "dev/ptmx"},
 	};
 	int pts_fs, pts_mnt;
 
@@ -394,8 +399,8 @@ static int dev_setup(struct rootfs *fs, struct error *err)
 		if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != nodes[i].major ||
 		    minor(st.st_rdev) != nodes[i].minor)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-					 "host %s is not the character device %u:%u", path,
-					 nodes[i].major, nodes[i].minor);
+			                 "host %s is not the character device %u:%u", path,
+			                 nodes[i].major, nodes[i].minor);
 		if (bind_into(fs, path, path, BIND_DEVICE, err) < 0)
 			return -1;
 	}
@@ -425,16 +430,18 @@ static int dev_setup(struct rootfs *fs, struct error *err)
  * host path is looked up once the new root shadows STAGING_DIR. */
 static int mask_with_dev_null(struct rootfs *fs, const char *path, struct error *err)
 {
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC };
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC};
 	int null_fd = resolve_in_root(fs->root_fd, "/dev/null", O_PATH, fs->force_walk);
 	int clone_fd;
 
 	if (null_fd < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "finding /dev/null to mask %s", path);
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "finding /dev/null to mask %s",
+		                 path);
 	clone_fd = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	close(null_fd);
 	if (clone_fd < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "cloning /dev/null to mask %s", path);
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "cloning /dev/null to mask %s",
+		                 path);
 	if (mount_setattr(clone_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
 		int saved = errno;
 		close(clone_fd);
@@ -447,32 +454,32 @@ static int mask_with_dev_null(struct rootfs *fs, const char *path, struct error 
  * host kernel's knobs or memory. */
 static int proc_harden(struct rootfs *fs, struct error *err)
 {
-	static const char *const read_only[] = { "/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
-						  "/proc/bus", "/proc/fs" };
-	static const char *const masked_files[] = { "/proc/kcore", "/proc/kallsyms",
-						    "/proc/timer_list", "/proc/keys",
-						    "/proc/latency_stats", "/proc/sched_debug" };
-	static const char *const masked_dirs[] = { "/proc/acpi", "/proc/scsi",
-						   "/proc/driver" };
+	static const char *const read_only[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq",
+	                                        "/proc/bus", "/proc/fs"};
+	static const char *const masked_files[] = {"/proc/kcore",         "/proc/kallsyms",
+	                                           "/proc/timer_list",    "/proc/keys",
+	                                           "/proc/latency_stats", "/proc/sched_debug"};
+	static const char *const masked_dirs[] = {"/proc/acpi", "/proc/scsi", "/proc/driver"};
 
 	for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
-		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
-							MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC };
+		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
+		                                      MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
 		int src = resolve_in_root(fs->root_fd, read_only[i], O_PATH, fs->force_walk);
 		int clone_fd;
 
 		if (src < 0)
 			continue;
-		clone_fd = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
-					      AT_RECURSIVE);
+		clone_fd = open_tree(
+		    src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 		close(src);
 		if (clone_fd < 0)
 			return error_set(err, EXIT_RUNNER_ERROR, errno, "cloning %s", read_only[i]);
-		if (mount_setattr(clone_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+		if (mount_setattr(clone_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) <
+		    0) {
 			int saved = errno;
 			close(clone_fd);
 			return error_set(err, EXIT_RUNNER_ERROR, saved, "making %s read-only",
-					 read_only[i]);
+			                 read_only[i]);
 		}
 		if (attach_at(fs, clone_fd, read_only[i], true, err) < 0)
 			return -1;
@@ -487,9 +494,9 @@ static int proc_harden(struct rootfs *fs, struct error *err)
 	}
 	for (size_t i = 0; i < sizeof(masked_dirs) / sizeof(masked_dirs[0]); i++) {
 		int probe = resolve_in_root(fs->root_fd, masked_dirs[i], O_PATH | O_DIRECTORY,
-					    fs->force_walk);
+		                            fs->force_walk);
 		int mnt_fd;
-		struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
 
 		if (probe < 0)
 			continue;
@@ -500,7 +507,8 @@ static int proc_harden(struct rootfs *fs, struct error *err)
 		if (mount_setattr(mnt_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
 			int saved = errno;
 			close(mnt_fd);
-			return error_set(err, EXIT_RUNNER_ERROR, saved, "masking %s", masked_dirs[i]);
+			return error_set(err, EXIT_RUNNER_ERROR, saved, "masking %s",
+			                 masked_dirs[i]);
 		}
 		if (attach_at(fs, mnt_fd, masked_dirs[i], true, err) < 0)
 			return -1;
@@ -521,7 +529,7 @@ static int proc_setup(struct rootfs *fs, struct error *err)
 		return error_set(err, EXIT_RUNNER_ERROR, saved, "configuring /proc");
 	}
 	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC,
-			 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	                 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	close(fs_fd);
 	if (mnt_fd < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "mounting /proc");
@@ -537,15 +545,17 @@ static int user_mounts(struct rootfs *fs, const struct sandbox_spec *spec, struc
 		int rc;
 
 		if (m->kind == MOUNT_TMPFS)
-			rc = tmpfs_into(fs, m->dst, m->size ? m->size : fs->tmpfs_size, "0755", err);
+			rc =
+			    tmpfs_into(fs, m->dst, m->size ? m->size : fs->tmpfs_size, "0755", err);
 		else
-			rc = bind_into(fs, m->src, m->dst, m->kind == MOUNT_BIND_RO ? BIND_RO : BIND_RW,
-				       err);
+			rc = bind_into(fs, m->src, m->dst,
+			               m->kind == MOUNT_BIND_RO ? BIND_RO : BIND_RW, err);
 		if (rc < 0)
 			return error_prefix(err, "%s %s",
-					    m->kind == MOUNT_TMPFS ? "--tmpfs"
-					    : m->kind == MOUNT_BIND_RO ? "--ro-bind" : "--bind",
-					    m->dst);
+			                    m->kind == MOUNT_TMPFS     ? "--tmpfs"
+			                    : m->kind == MOUNT_BIND_RO ? "--ro-bind"
+			                                               : "--bind",
+			                    m->dst);
 	}
 	return 0;
 }
@@ -554,7 +564,7 @@ static int user_mounts(struct rootfs *fs, const struct sandbox_spec *spec, struc
  * lazy unmount then detaches it, so nothing of the host stays reachable. */
 static int pivot_into(struct rootfs *fs, struct error *err)
 {
-	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
 
 	if (mount_setattr(fs->root_fd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "making the new root read-only");
@@ -578,18 +588,15 @@ static int execute_op(struct rootfs *fs, struct op *op, struct error *err)
 		fd = op->mnt_fd;
 		op->mnt_fd = -1;
 		return attach_at(fs, fd, op->dst, op->is_dir, err);
-	case OP_SYMLINK:
-		return symlink_in_root(fs, op->data, op->dst, err);
-	case OP_FILE:
-		return write_in_root(fs, op->dst, op->data, op->len, err);
-	case OP_PROC:
-		return proc_setup(fs, err);
+	case OP_SYMLINK: return symlink_in_root(fs, op->data, op->dst, err);
+	case OP_FILE: return write_in_root(fs, op->dst, op->data, op->len, err);
+	case OP_PROC: return proc_setup(fs, err);
 	}
 	return error_set(err, EXIT_RUNNER_ERROR, 0, "unknown mount step");
 }
 
 static int plan_rootfs(struct rootfs *fs, const struct sandbox_spec *spec, const char *image_dir,
-		       struct error *err)
+                       struct error *err)
 {
 	if (spec->image_kind == IMAGE_HOST) {
 		if (host_image(fs, spec, err) < 0)
@@ -615,7 +622,7 @@ static int attach_staging_root(struct rootfs *fs, struct error *err)
 		int saved = errno;
 		close(root_mnt);
 		return error_set(err, EXIT_RUNNER_ERROR, saved, "attaching the new root at %s",
-				 STAGING_DIR);
+		                 STAGING_DIR);
 	}
 	close(root_mnt);
 	fs->root_fd = open(STAGING_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -626,22 +633,24 @@ static int attach_staging_root(struct rootfs *fs, struct error *err)
 
 static void report_rootfs(const struct sandbox_spec *spec, struct run_report *r)
 {
-	report_control(r, "mount.rootfs", CONTROL_APPLIED, "%s image, pivot_root, old root detached",
-		       spec->image_kind == IMAGE_HOST  ? "host"
-		       : spec->image_kind == IMAGE_DIR ? "directory"
-						       : "tarball");
+	report_control(r, "mount.rootfs", CONTROL_APPLIED,
+	               "%s image, pivot_root, old root detached",
+	               spec->image_kind == IMAGE_HOST  ? "host"
+	               : spec->image_kind == IMAGE_DIR ? "directory"
+	                                               : "tarball");
 	report_control(r, "mount.proc", CONTROL_APPLIED,
-		       "fresh /proc; /proc/sys and friends read-only, kcore and friends masked");
-	report_control(r, "mount.resolve", spec->force_path_walk ? CONTROL_DEGRADED : CONTROL_APPLIED,
-		       "%s", spec->force_path_walk ? "openat2 skipped: O_NOFOLLOW walk"
-						   : "openat2 RESOLVE_IN_ROOT");
+	               "fresh /proc; /proc/sys and friends read-only, kcore and friends masked");
+	report_control(
+	    r, "mount.resolve", spec->force_path_walk ? CONTROL_DEGRADED : CONTROL_APPLIED, "%s",
+	    spec->force_path_walk ? "openat2 skipped: O_NOFOLLOW walk" : "openat2 RESOLVE_IN_ROOT");
 }
 
 int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, struct run_report *r,
-		 struct error *err)
+                 struct error *err)
 {
-	struct rootfs fs = { .root_fd = -1, .force_walk = spec->force_path_walk,
-			     .tmpfs_size = spec->tmpfs_size ? spec->tmpfs_size : DEFAULT_TMPFS_SIZE };
+	struct rootfs fs = {.root_fd = -1,
+	                    .force_walk = spec->force_path_walk,
+	                    .tmpfs_size = spec->tmpfs_size ? spec->tmpfs_size : DEFAULT_TMPFS_SIZE};
 	int rc;
 
 	/* Nothing we mount may propagate back to the host. */

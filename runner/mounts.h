@@ -14,6 +14,6 @@
 /* `image_dir` is the directory holding the rootfs for IMAGE_DIR and
  * IMAGE_TARBALL (already extracted by the runner); NULL for IMAGE_HOST. */
 int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, struct run_report *r,
-		 struct error *err);
+                 struct error *err);
 
 #endif

@@ -15,7 +15,7 @@
 uint64_t namespaces_clone_flags(const struct sandbox_spec *spec)
 {
 	uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
-			 CLONE_NEWCGROUP;
+	                 CLONE_NEWCGROUP;
 
 	if (spec->userns)
 		flags |= CLONE_NEWUSER;
@@ -79,10 +79,11 @@ static int loopback_up(struct error *err)
 }
 
 int namespaces_setup_inside(const struct sandbox_spec *spec, struct run_report *r,
-			    struct error *err)
+                            struct error *err)
 {
 	if (sethostname(spec->hostname, strlen(spec->hostname)) < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "setting hostname %s", spec->hostname);
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "setting hostname %s",
+		                 spec->hostname);
 	if (setdomainname("", 0) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "clearing domainname");
 	if (loopback_up(err) < 0)
@@ -93,8 +94,9 @@ int namespaces_setup_inside(const struct sandbox_spec *spec, struct run_report *
 	report_control(r, "ns.uts", CONTROL_APPLIED, "hostname %s", spec->hostname);
 	report_control(r, "ns.ipc", CONTROL_APPLIED, "new ipc namespace");
 	report_control(r, "ns.cgroup", CONTROL_APPLIED, "new cgroup namespace");
-	report_control(r, "ns.user", CONTROL_APPLIED, "%s",
-		       spec->userns ? "new user namespace, single-id maps"
-				    : "none needed: started as root, the command runs as an unprivileged uid");
+	report_control(
+	    r, "ns.user", CONTROL_APPLIED, "%s",
+	    spec->userns ? "new user namespace, single-id maps"
+	                 : "none needed: started as root, the command runs as an unprivileged uid");
 	return 0;
 }

@@ -18,6 +18,6 @@ int namespaces_write_id_maps(pid_t child, const struct sandbox_spec *spec, struc
 
 /* Inside: hostname and loopback up in the fresh net namespace. */
 int namespaces_setup_inside(const struct sandbox_spec *spec, struct run_report *r,
-			    struct error *err);
+                            struct error *err);
 
 #endif

@@ -18,8 +18,8 @@
 static int openat2_in_root(int root_fd, const char *path, int flags)
 {
 	struct open_how how = {
-		.flags = (unsigned long long)(flags | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	    .flags = (unsigned long long)(flags | O_CLOEXEC),
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 
 	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
@@ -95,8 +95,8 @@ static int walk_in_root(int root_fd, const char *path, int flags, int depth)
 				resolved[0] = '\0';
 			close(dir_fd);
 			dir_fd = resolved[0] ? walk_in_root(root_fd, resolved, O_PATH | O_DIRECTORY,
-							    depth + 1)
-					     : fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+			                                    depth + 1)
+			                     : fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
 			if (dir_fd < 0)
 				return -1;
 			continue;
@@ -124,10 +124,10 @@ static int walk_in_root(int root_fd, const char *path, int flags, int depth)
 			 * an absolute target starts again at the root. */
 			if (target[0] == '/')
 				n = snprintf(joined, sizeof(joined), "%s%s%s", target,
-					     *p ? "/" : "", p);
+				             *p ? "/" : "", p);
 			else
 				n = snprintf(joined, sizeof(joined), "%s/%s%s%s", resolved, target,
-					     *p ? "/" : "", p);
+				             *p ? "/" : "", p);
 			if (n < 0 || (size_t)n >= sizeof(joined)) {
 				errno = ENAMETOOLONG;
 				return -1;
@@ -193,7 +193,8 @@ static int create_leaf(int parent_fd, const char *name, bool leaf_is_dir)
 {
 	if (leaf_is_dir)
 		return mkdirat(parent_fd, name, 0755);
-	int fd = openat(parent_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int fd =
+	    openat(parent_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
 	close(fd);
@@ -201,7 +202,7 @@ static int create_leaf(int parent_fd, const char *name, bool leaf_is_dir)
 }
 
 int mkpath_in_root(int root_fd, const char *path, bool leaf_is_dir, bool force_walk,
-		   struct error *err)
+                   struct error *err)
 {
 	char prefix[PATH_MAX] = "";
 	char comp[NAME_MAX + 1];
@@ -226,7 +227,7 @@ int mkpath_in_root(int root_fd, const char *path, bool leaf_is_dir, bool force_w
 		}
 		if (errno != ENOENT)
 			return error_set(err, EXIT_RUNNER_ERROR, errno,
-					 "resolving mount target %s inside the sandbox", prefix);
+			                 "resolving mount target %s inside the sandbox", prefix);
 		{
 			char parent[PATH_MAX];
 			char *slash;
@@ -236,17 +237,18 @@ int mkpath_in_root(int root_fd, const char *path, bool leaf_is_dir, bool force_w
 			slash = strrchr(parent, '/');
 			*slash = '\0';
 			parent_fd = resolve_in_root(root_fd, parent[0] ? parent : "/",
-						    O_PATH | O_DIRECTORY, force_walk);
+			                            O_PATH | O_DIRECTORY, force_walk);
 			if (parent_fd < 0)
 				return error_set(err, EXIT_RUNNER_ERROR, errno,
-						 "resolving %s inside the sandbox",
-						 parent[0] ? parent : "/");
+				                 "resolving %s inside the sandbox",
+				                 parent[0] ? parent : "/");
 			if (create_leaf(parent_fd, comp, last ? leaf_is_dir : true) < 0 &&
 			    errno != EEXIST) {
 				int saved = errno;
 				close(parent_fd);
 				return error_set(err, EXIT_RUNNER_ERROR, saved,
-						 "creating mount point %s inside the sandbox", prefix);
+				                 "creating mount point %s inside the sandbox",
+				                 prefix);
 			}
 			close(parent_fd);
 		}
@@ -255,7 +257,7 @@ int mkpath_in_root(int root_fd, const char *path, bool leaf_is_dir, bool force_w
 		int fd = resolve_in_root(root_fd, path, O_PATH, force_walk);
 		if (fd < 0)
 			return error_set(err, EXIT_RUNNER_ERROR, errno,
-					 "resolving mount target %s inside the sandbox", path);
+			                 "resolving mount target %s inside the sandbox", path);
 		return fd;
 	}
 }

@@ -23,6 +23,6 @@ int resolve_in_root(int root_fd, const char *path, int flags, bool force_walk);
  * finally the leaf: a directory when `leaf_is_dir`, else an empty regular
  * file.  Returns an O_PATH fd of the leaf, or -1 with `err` filled. */
 int mkpath_in_root(int root_fd, const char *path, bool leaf_is_dir, bool force_walk,
-		   struct error *err);
+                   struct error *err);
 
 #endif

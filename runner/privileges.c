@@ -18,11 +18,19 @@ static const struct {
 	const char *name;
 	int resource;
 } rlimit_names[] = {
-	{ "as", RLIMIT_AS }, { "core", RLIMIT_CORE }, { "cpu", RLIMIT_CPU },
-	{ "data", RLIMIT_DATA }, { "fsize", RLIMIT_FSIZE }, { "memlock", RLIMIT_MEMLOCK },
-	{ "nofile", RLIMIT_NOFILE }, { "nproc", RLIMIT_NPROC }, { "stack", RLIMIT_STACK },
-	{ "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE }, { "rtprio", RLIMIT_RTPRIO },
-	{ "sigpending", RLIMIT_SIGPENDING },
+    {"as", RLIMIT_AS},
+    {"core", RLIMIT_CORE},
+    {"cpu", RLIMIT_CPU},
+    {"data", RLIMIT_DATA},
+    {"fsize", RLIMIT_FSIZE},
+    {"memlock", RLIMIT_MEMLOCK},
+    {"nofile", RLIMIT_NOFILE},
+    {"nproc", RLIMIT_NPROC},
+    {"stack", RLIMIT_STACK},
+    {"msgqueue", RLIMIT_MSGQUEUE},
+    {"nice", RLIMIT_NICE},
+    {"rtprio", RLIMIT_RTPRIO},
+    {"sigpending", RLIMIT_SIGPENDING},
 };
 
 int privileges_rlimit_by_name(const char *name)
@@ -34,27 +42,27 @@ int privileges_rlimit_by_name(const char *name)
 }
 
 int privileges_apply_rlimits(const struct sandbox_spec *spec, struct run_report *r,
-			     struct error *err)
+                             struct error *err)
 {
 	bool core_set = false;
 
 	for (size_t i = 0; i < spec->n_rlimits; i++) {
-		struct rlimit rl = { .rlim_cur = spec->rlimits[i].soft,
-				     .rlim_max = spec->rlimits[i].hard };
+		struct rlimit rl = {.rlim_cur = spec->rlimits[i].soft,
+		                    .rlim_max = spec->rlimits[i].hard};
 		if (spec->rlimits[i].resource == RLIMIT_CORE)
 			core_set = true;
 		if (setrlimit(spec->rlimits[i].resource, &rl) < 0)
 			return error_set(err, EXIT_RUNNER_ERROR, errno, "setrlimit %d to %llu",
-					 spec->rlimits[i].resource,
-					 (unsigned long long)spec->rlimits[i].soft);
+			                 spec->rlimits[i].resource,
+			                 (unsigned long long)spec->rlimits[i].soft);
 	}
 	if (!core_set) {
-		struct rlimit zero = { 0, 0 };
+		struct rlimit zero = {0, 0};
 		if (setrlimit(RLIMIT_CORE, &zero) < 0)
 			return error_set(err, EXIT_RUNNER_ERROR, errno, "setting RLIMIT_CORE to 0");
 	}
 	report_control(r, "rlimits", CONTROL_APPLIED, "core %s, %zu explicit",
-		       core_set ? "as given" : "0", spec->n_rlimits);
+	               core_set ? "as given" : "0", spec->n_rlimits);
 	return 0;
 }
 
@@ -67,7 +75,7 @@ static int drop_bounding_set(struct error *err)
 			continue;
 		if (cap_drop_bound(cap) < 0)
 			return error_set(err, EXIT_RUNNER_ERROR, errno,
-					 "dropping capability %d from the bounding set", cap);
+			                 "dropping capability %d from the bounding set", cap);
 	}
 	return 0;
 }
@@ -102,7 +110,8 @@ static int verify_no_capabilities(struct error *err)
 	cap_free(now);
 	cap_free(empty);
 	if (differs)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "capabilities remain after dropping them");
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "capabilities remain after dropping them");
 	return 0;
 }
 
@@ -117,9 +126,11 @@ int privileges_drop(const struct sandbox_spec *spec, struct run_report *r, struc
 	 * only affects mapped ids. */
 	if (setgroups(0, NULL) < 0) {
 		if (!spec->userns)
-			return error_set(err, EXIT_RUNNER_ERROR, errno, "clearing supplementary groups");
-		report_control(r, "groups", CONTROL_DEGRADED,
-			       "setgroups denied in the user namespace; unmapped groups show as nogroup");
+			return error_set(err, EXIT_RUNNER_ERROR, errno,
+			                 "clearing supplementary groups");
+		report_control(
+		    r, "groups", CONTROL_DEGRADED,
+		    "setgroups denied in the user namespace; unmapped groups show as nogroup");
 	} else {
 		report_control(r, "groups", CONTROL_APPLIED, "supplementary groups cleared");
 	}
@@ -131,19 +142,19 @@ int privileges_drop(const struct sandbox_spec *spec, struct run_report *r, struc
 		return -1;
 	report_control(r, "no_new_privs", CONTROL_APPLIED, "PR_SET_NO_NEW_PRIVS");
 	report_control(r, "capabilities", CONTROL_APPLIED,
-		       "all sets empty: effective, permitted, inheritable, bounding, ambient");
+	               "all sets empty: effective, permitted, inheritable, bounding, ambient");
 	report_control(r, "identity", CONTROL_APPLIED, "uid %u gid %u%s", spec->uid, spec->gid,
-		       spec->userns ? " inside a user namespace" : "");
+	               spec->userns ? " inside a user namespace" : "");
 	return 0;
 }
 
-int privileges_close_fds(const struct sandbox_spec *spec, struct run_report *r,
-			 struct error *err)
+int privileges_close_fds(const struct sandbox_spec *spec, struct run_report *r, struct error *err)
 {
 	/* Mark rather than close: the exec-status pipe must survive until
 	 * execve succeeds, and close-on-exec leaves nothing behind after. */
 	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "marking descriptors close-on-exec");
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+		                 "marking descriptors close-on-exec");
 	for (size_t i = 0; i < spec->n_pass_fds; i++) {
 		int fd = spec->pass_fds[i];
 		int flags = fcntl(fd, F_GETFD);
@@ -154,6 +165,6 @@ int privileges_close_fds(const struct sandbox_spec *spec, struct run_report *r,
 			return error_set(err, EXIT_RUNNER_ERROR, errno, "--pass-fd %d", fd);
 	}
 	report_control(r, "fds", CONTROL_APPLIED, "every fd >= 3 close-on-exec, %zu passed",
-		       spec->n_pass_fds);
+	               spec->n_pass_fds);
 	return 0;
 }

@@ -8,11 +8,10 @@
 #include "spec.h"
 
 int privileges_apply_rlimits(const struct sandbox_spec *spec, struct run_report *r,
-			     struct error *err);
+                             struct error *err);
 int privileges_drop(const struct sandbox_spec *spec, struct run_report *r, struct error *err);
 /* Close every fd >= 3 except --pass-fd ones (those lose FD_CLOEXEC). */
-int privileges_close_fds(const struct sandbox_spec *spec, struct run_report *r,
-			 struct error *err);
+int privileges_close_fds(const struct sandbox_spec *spec, struct run_report *r, struct error *err);
 /* Resolve an rlimit name ("core", "nofile", "fsize"...) to RLIMIT_*. */
 int privileges_rlimit_by_name(const char *name);
 

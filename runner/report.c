@@ -10,7 +10,7 @@
 struct run_report *report_create(void)
 {
 	void *p = mmap(NULL, sizeof(struct run_report), PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
@@ -25,7 +25,7 @@ void report_destroy(struct run_report *r)
 }
 
 void report_control(struct run_report *r, const char *name, enum control_state state,
-		    const char *fmt, ...)
+                    const char *fmt, ...)
 {
 	struct control_status *c = NULL;
 	va_list ap;

@@ -39,14 +39,14 @@ struct run_report {
 
 	/* filled by the in-sandbox init */
 	bool command_started;
-	uint64_t start_ns;          /* CLOCK_MONOTONIC at execve */
-	uint64_t end_ns;            /* CLOCK_MONOTONIC when the command was reaped */
-	int wait_status;            /* raw waitpid status of the command */
+	uint64_t start_ns; /* CLOCK_MONOTONIC at execve */
+	uint64_t end_ns;   /* CLOCK_MONOTONIC when the command was reaped */
+	int wait_status;   /* raw waitpid status of the command */
 
 	/* filled by the runner */
 	bool timed_out;
 	bool oom_killed;
-	int exit_code;              /* what pgo-sandbox exits with */
+	int exit_code; /* what pgo-sandbox exits with */
 	double wall_s;
 	double user_s;
 	double system_s;
@@ -59,7 +59,7 @@ void report_destroy(struct run_report *r);
 
 /* Record a control.  A later record with the same name replaces it. */
 void report_control(struct run_report *r, const char *name, enum control_state state,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 const struct control_status *report_find(const struct run_report *r, const char *name);
 const char *control_state_name(enum control_state s);

@@ -13,8 +13,8 @@ static json_t *controls_json(const struct run_report *r)
 	for (unsigned i = 0; i < r->n_controls; i++) {
 		const struct control_status *c = &r->controls[i];
 		json_object_set_new(controls, c->name,
-				    json_pack("{s:s, s:s}", "state", control_state_name(c->state),
-					      "detail", c->detail));
+		                    json_pack("{s:s, s:s}", "state", control_state_name(c->state),
+		                              "detail", c->detail));
 	}
 	return controls;
 }
@@ -43,8 +43,7 @@ static json_t *outcome_json(const struct run_report *r)
 	return o;
 }
 
-json_t *report_to_json(const struct sandbox_spec *spec, const struct run_report *r,
-		       json_t *extra)
+json_t *report_to_json(const struct sandbox_spec *spec, const struct run_report *r, json_t *extra)
 {
 	json_t *doc = json_object();
 	json_t *argv = json_array();
@@ -57,9 +56,9 @@ json_t *report_to_json(const struct sandbox_spec *spec, const struct run_report 
 	json_object_set_new(doc, "command", argv);
 	json_object_set_new(doc, "outcome", outcome_json(r));
 	json_object_set_new(doc, "resources",
-			    json_pack("{s:f, s:f, s:f, s:I}", "wall_s", r->wall_s, "user_s",
-				      r->user_s, "system_s", r->system_s, "peak_rss_kib",
-				      (json_int_t)r->peak_rss_kib));
+	                    json_pack("{s:f, s:f, s:f, s:I}", "wall_s", r->wall_s, "user_s",
+	                              r->user_s, "system_s", r->system_s, "peak_rss_kib",
+	                              (json_int_t)r->peak_rss_kib));
 	json_object_set_new(doc, "controls", controls_json(r));
 	if (extra)
 		json_object_update(doc, extra);

@@ -12,8 +12,7 @@
 
 /* Caller owns the result.  `extra` (may be NULL) is merged in: the cgroup
  * statistics and anything later stages add. */
-json_t *report_to_json(const struct sandbox_spec *spec, const struct run_report *r,
-		       json_t *extra);
+json_t *report_to_json(const struct sandbox_spec *spec, const struct run_report *r, json_t *extra);
 int report_write_json(const char *path, json_t *doc, struct error *err);
 
 #endif

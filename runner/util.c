@@ -106,14 +106,14 @@ int parse_u64(const char *text, uint64_t *out, struct error *err)
 
 	if (text == NULL || !isdigit((unsigned char)text[0]))
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not a non-negative integer",
-				 text ? text : "");
+		                 text ? text : "");
 	errno = 0;
 	v = strtoull(text, &end, 10);
 	if (errno == ERANGE)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is out of range", text);
 	if (*end != '\0')
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not a non-negative integer",
-				 text);
+		                 text);
 	*out = v;
 	return 0;
 }
@@ -138,25 +138,30 @@ int parse_size(const char *text, uint64_t *out, struct error *err)
 
 	if (text == NULL || !isdigit((unsigned char)text[0]))
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not a size (e.g. 512M, 2G)",
-				 text ? text : "");
+		                 text ? text : "");
 	errno = 0;
 	v = strtoull(text, &end, 10);
 	if (errno == ERANGE)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "size '%s' is out of range", text);
 	switch (*end) {
 	case '\0': shift = 0; break;
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
+	case 'k':
+	case 'K': shift = 10; break;
+	case 'm':
+	case 'M': shift = 20; break;
+	case 'g':
+	case 'G': shift = 30; break;
+	case 't':
+	case 'T': shift = 40; break;
 	default:
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-				 "'%s' is not a size (suffixes: K, M, G, T)", text);
+		                 "'%s' is not a size (suffixes: K, M, G, T)", text);
 	}
-	if (*end != '\0' && end[1] != '\0' && !((end[1] == 'i' || end[1] == 'B') &&
-						(end[2] == '\0' || (end[1] == 'i' && end[2] == 'B' && end[3] == '\0'))))
+	if (*end != '\0' && end[1] != '\0' &&
+	    !((end[1] == 'i' || end[1] == 'B') &&
+	      (end[2] == '\0' || (end[1] == 'i' && end[2] == 'B' && end[3] == '\0'))))
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-				 "'%s' is not a size (suffixes: K, M, G, T)", text);
+		                 "'%s' is not a size (suffixes: K, M, G, T)", text);
 	if (shift && v > (UINT64_MAX >> shift))
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "size '%s' is out of range", text);
 	*out = (uint64_t)v << shift;
@@ -170,18 +175,18 @@ int parse_duration_ns(const char *text, uint64_t *out, struct error *err)
 
 	if (text == NULL || !isdigit((unsigned char)*p))
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not a duration in seconds",
-				 text ? text : "");
+		                 text ? text : "");
 	for (; isdigit((unsigned char)*p); p++) {
 		if (whole > (UINT64_MAX / 1000000000ULL - 9) / 10)
 			return error_set(err, EXIT_RUNNER_ERROR, 0, "duration '%s' is out of range",
-					 text);
+			                 text);
 		whole = whole * 10 + (uint64_t)(*p - '0');
 	}
 	if (*p == '.') {
 		p++;
 		if (!isdigit((unsigned char)*p))
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-					 "'%s' is not a duration in seconds", text);
+			                 "'%s' is not a duration in seconds", text);
 		for (; isdigit((unsigned char)*p); p++) {
 			if (scale > 1) {
 				scale /= 10;
@@ -193,7 +198,7 @@ int parse_duration_ns(const char *text, uint64_t *out, struct error *err)
 		p++;
 	if (*p != '\0')
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not a duration in seconds",
-				 text);
+		                 text);
 	*out = whole * 1000000000ULL + frac;
 	return 0;
 }
@@ -203,13 +208,14 @@ static int parse_cpu_number(const char **p, unsigned *out, const char *text, str
 	unsigned long v = 0;
 
 	if (!isdigit((unsigned char)**p))
-		return error_set(err, EXIT_RUNNER_ERROR, 0,
-				 "'%s' is not a CPU list (e.g. 0-3,6)", text);
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not a CPU list (e.g. 0-3,6)",
+		                 text);
 	while (isdigit((unsigned char)**p)) {
 		v = v * 10 + (unsigned long)(**p - '0');
 		if (v >= CPU_LIST_MAX)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-					 "CPU list '%s': CPU number beyond %d", text, CPU_LIST_MAX - 1);
+			                 "CPU list '%s': CPU number beyond %d", text,
+			                 CPU_LIST_MAX - 1);
 		(*p)++;
 	}
 	*out = (unsigned)v;
@@ -235,7 +241,8 @@ int parse_cpu_list(const char *text, uint8_t mask[CPU_LIST_MAX / 8], struct erro
 				return -1;
 			if (hi < lo)
 				return error_set(err, EXIT_RUNNER_ERROR, 0,
-						 "CPU list '%s': range %u-%u is reversed", text, lo, hi);
+				                 "CPU list '%s': range %u-%u is reversed", text, lo,
+				                 hi);
 		}
 		for (unsigned c = lo; c <= hi; c++)
 			mask[c / 8] |= (uint8_t)(1u << (c % 8));
@@ -243,7 +250,7 @@ int parse_cpu_list(const char *text, uint8_t mask[CPU_LIST_MAX / 8], struct erro
 			return 0;
 		if (*p != ',')
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-					 "'%s' is not a CPU list (e.g. 0-3,6)", text);
+			                 "'%s' is not a CPU list (e.g. 0-3,6)", text);
 		p++;
 	}
 }
@@ -347,7 +354,7 @@ int write_file(const char *path, const char *data, size_t len, struct error *err
 }
 
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
-		      struct error *err)
+                      struct error *err)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -379,7 +386,7 @@ int mkdir_p(const char *path, mode_t mode, struct error *err)
 {
 	char *copy = xstrdup(path);
 
-	for (char *p = copy + 1; ; p++) {
+	for (char *p = copy + 1;; p++) {
 		if (*p == '/' || *p == '\0') {
 			char saved = *p;
 			*p = '\0';

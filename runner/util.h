@@ -11,25 +11,25 @@
 
 /* Documented exit codes of the runner itself (see README "Exit codes"). */
 enum exit_code {
-	EXIT_OOM = 122,             /* the command was killed by the OOM killer */
-	EXIT_TIMEOUT = 124,         /* --timeout expired, the tree was killed */
-	EXIT_RUNNER_ERROR = 125,    /* bad usage or a setup step failed */
-	EXIT_NOT_EXECUTABLE = 126,  /* COMMAND exists but cannot be executed */
-	EXIT_NOT_FOUND = 127,       /* COMMAND not found */
+	EXIT_OOM = 122,            /* the command was killed by the OOM killer */
+	EXIT_TIMEOUT = 124,        /* --timeout expired, the tree was killed */
+	EXIT_RUNNER_ERROR = 125,   /* bad usage or a setup step failed */
+	EXIT_NOT_EXECUTABLE = 126, /* COMMAND exists but cannot be executed */
+	EXIT_NOT_FOUND = 127,      /* COMMAND not found */
 };
 
 #define ERROR_MSG_MAX 1024
 
 struct error {
-	int exit_code;              /* one of enum exit_code, 0 when unset */
-	char msg[ERROR_MSG_MAX];    /* "what: which path: why" */
+	int exit_code;           /* one of enum exit_code, 0 when unset */
+	char msg[ERROR_MSG_MAX]; /* "what: which path: why" */
 };
 
 /* Fill `err` with a formatted message; when `errnum` is non-zero its
  * strerror text is appended (": No such file or directory").  Always
  * returns -1 so callers can `return error_set(...)`. */
 int error_set(struct error *err, int exit_code, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Prefix an existing message with more context ("mounting /usr: " + msg). */
 int error_prefix(struct error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -60,7 +60,8 @@ char *format_cpu_list(const uint8_t mask[CPU_LIST_MAX / 8]);
  * fsyncs, renames; the final path never holds a partial file. */
 int read_file(const char *path, char **out, size_t *len, struct error *err);
 int write_file(const char *path, const char *data, size_t len, struct error *err);
-int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode, struct error *err);
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
+                      struct error *err);
 
 /* Write a whole buffer, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
