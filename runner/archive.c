@@ -594,6 +594,7 @@ void extract_limits_default(struct extract_limits *l)
 	l->max_entries = 1000000;
 	l->max_ratio = 1000;
 	l->max_entry_bytes = 8ULL << 30;
+	l->rootfs_image = false;
 }
 
 static int refuse_e(struct extractor *x, const char *entry, int errnum, const char *fmt, ...)
@@ -950,8 +951,11 @@ static int check_symlink_target(struct extractor *x, const char *entry, const ch
 	unsigned up = 0;
 	bool descended = false;
 
-	if (target[0] == '/')
+	if (target[0] == '/') {
+		if (x->l.rootfs_image)
+			return 0;
 		return refuse(x, entry, "symlink to absolute path '%s'", target);
+	}
 	while (*p) {
 		const char *end = strchrnul(p, '/');
 		size_t len = (size_t)(end - p);
@@ -1047,7 +1051,7 @@ static int check_header(struct extractor *x, struct archive_entry *e, const char
 	if (archive_entry_hardlink(e) == NULL && type != AE_IFREG && type != AE_IFDIR &&
 	    type != AE_IFLNK)
 		return refuse(x, entry, "%s not allowed", type_name(type));
-	if (type != AE_IFLNK && (archive_entry_perm(e) & 07000))
+	if (type != AE_IFLNK && (archive_entry_perm(e) & 07000) && !x->l.rootfs_image)
 		return refuse(x, entry, "setuid/setgid/sticky mode %04o not allowed",
 		              (unsigned)archive_entry_perm(e));
 	if (size < 0)

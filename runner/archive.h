@@ -63,6 +63,12 @@ struct extract_limits {
 	uint64_t max_entries;
 	uint64_t max_ratio;       /* uncompressed tar bytes / compressed file bytes */
 	uint64_t max_entry_bytes; /* one entry's contents */
+	/* A root filesystem image (`run --image FILE.tar`): absolute symlink
+	 * targets are kept, since extraction never follows a link and inside
+	 * the sandbox they resolve against its own root; setuid, setgid and
+	 * sticky bits are dropped instead of refused (everything is mounted
+	 * nosuid and runs with no_new_privs).  Everything else stays refused. */
+	bool rootfs_image;
 };
 
 /* The ratio is only judged past this many uncompressed bytes, so small

@@ -251,6 +251,7 @@ static int extract_image(const struct sandbox_spec *spec, struct host_side *h,
 	h->image_dir = xstrdup(tmpl);
 	h->image_dir_owned = true;
 	extract_limits_default(&limits);
+	limits.rootfs_image = true;
 	if (archive_extract_safe(spec->image_path, h->image_dir, &limits, err) < 0)
 		return error_prefix(err, "--image %s", spec->image_path);
 	/* the unprivileged command must be able to traverse its own root */

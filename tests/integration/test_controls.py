@@ -87,6 +87,24 @@ def test_tarball_image(tmp_path):
     assert leftovers == [] or ROOTLESS
 
 
+def test_tarball_image_keeps_absolute_links_and_drops_setuid(tmp_path):
+    """A distro rootfs has absolute symlinks and setuid binaries: as an image
+    the links resolve inside the sandbox root and the setuid bits go."""
+    image = tmp_path / "rootfs.tar"
+    with tarfile.open(image, "w") as tar:
+        tar.add(busybox(), arcname="bin/busybox")
+        link = tarfile.TarInfo("bin/sh")
+        link.type, link.linkname = tarfile.SYMTYPE, "/bin/busybox"   # absolute
+        tar.addfile(link)
+        suid = tarfile.TarInfo("bin/suid-tool")
+        suid.mode, suid.size = 0o4755, 0
+        tar.addfile(suid)
+    os.chmod(tmp_path, 0o755)
+    r = sandbox("/bin/sh", "-c", "stat -c %a /bin/suid-tool", opts=("--image", str(image)))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "755"
+
+
 def test_hostile_tarball_image_is_refused(tmp_path):
     image = tmp_path / "evil.tar"
     with tarfile.open(image, "w") as tar:
