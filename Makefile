@@ -6,7 +6,7 @@ BUILD ?= build
 CC ?= gcc
 SAN ?=
 
-PKGS := libseccomp libcap libarchive jansson inih libcrypto
+PKGS := libseccomp libcap libarchive jansson inih nettle
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -3,7 +3,7 @@
 # missing.  Idempotent; quiet when everything is present.
 set -eu
 PKGS="build-essential pkg-config libseccomp-dev libcap-dev libarchive-dev libjansson-dev
-libinih-dev libssl-dev libcmocka-dev python3 python3-pytest zstd gzip tar clang llvm lld
+libinih-dev nettle-dev libcmocka-dev python3 python3-pytest zstd gzip tar clang llvm lld
 valgrind hyperfine bubblewrap util-linux iproute2 busybox-static cpio qemu-system-x86
 clang-format clang-tidy cppcheck"
 missing=""

@@ -1,4 +1,6 @@
-/* digest.c - see digest.h.  SHA-256 through OpenSSL's EVP interface. */
+/* digest.c - see digest.h.  SHA-256 through nettle: already loaded as a
+ * dependency of libarchive, whereas libcrypto alone added about 1 ms of
+ * dynamic loading to every `pgo-sandbox` start (bench/startup.py). */
 #define _GNU_SOURCE
 #include "digest.h"
 
@@ -9,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #define DIGEST_READ_CHUNK (256 * 1024)
 
@@ -29,21 +31,27 @@ static void format_digest(const unsigned char *md, unsigned len, char out[DIGEST
 
 void digest_buffer_sha256(const void *buf, size_t len, char out[DIGEST_STR_MAX])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned md_len = 0;
+	unsigned char md[SHA256_DIGEST_SIZE];
+	struct sha256_ctx ctx;
 
-	/* EVP_Digest only fails when libcrypto cannot allocate or has no
-	 * SHA-256 at all; there is no sensible digest to return then. */
-	if (EVP_Digest(buf, len, md, &md_len, EVP_sha256(), NULL) != 1)
-		abort();
-	format_digest(md, md_len, out);
+	sha256_init(&ctx);
+	sha256_update(&ctx, len, buf);
+	sha256_digest(&ctx, sizeof(md), md);
+	format_digest(md, sizeof(md), out);
 }
 
-static int hash_fd(int fd, EVP_MD_CTX *ctx, const char *path, struct error *err)
+int digest_file_sha256(const char *path, char out[DIGEST_STR_MAX], struct error *err)
 {
-	unsigned char *chunk = xcalloc(1, DIGEST_READ_CHUNK);
-	int rc = 0;
+	unsigned char md[SHA256_DIGEST_SIZE];
+	unsigned char *chunk;
+	struct sha256_ctx ctx;
+	int fd, rc = 0;
 
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", path);
+	chunk = xcalloc(1, DIGEST_READ_CHUNK);
+	sha256_init(&ctx);
 	for (;;) {
 		ssize_t n = read(fd, chunk, DIGEST_READ_CHUNK);
 
@@ -55,43 +63,13 @@ static int hash_fd(int fd, EVP_MD_CTX *ctx, const char *path, struct error *err)
 		}
 		if (n == 0)
 			break;
-		if (EVP_DigestUpdate(ctx, chunk, (size_t)n) != 1) {
-			rc = error_set(err, EXIT_RUNNER_ERROR, 0, "hashing %s: libcrypto failed",
-			               path);
-			break;
-		}
+		sha256_update(&ctx, (size_t)n, chunk);
 	}
 	free(chunk);
-	return rc;
-}
-
-int digest_file_sha256(const char *path, char out[DIGEST_STR_MAX], struct error *err)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned md_len = 0;
-	EVP_MD_CTX *ctx;
-	int fd, rc;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", path);
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL) {
-		close(fd);
-		return error_set(err, EXIT_RUNNER_ERROR, ENOMEM, "hashing %s", path);
-	}
-	rc = -1;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		error_set(err, EXIT_RUNNER_ERROR, 0, "hashing %s: no SHA-256 in libcrypto", path);
-	else if (hash_fd(fd, ctx, path, err) == 0) {
-		if (EVP_DigestFinal_ex(ctx, md, &md_len) != 1)
-			error_set(err, EXIT_RUNNER_ERROR, 0, "hashing %s: libcrypto failed", path);
-		else
-			rc = 0;
-	}
-	EVP_MD_CTX_free(ctx);
 	close(fd);
-	if (rc == 0)
-		format_digest(md, md_len, out);
+	if (rc == 0) {
+		sha256_digest(&ctx, sizeof(md), md);
+		format_digest(md, sizeof(md), out);
+	}
 	return rc;
 }
