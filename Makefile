@@ -88,9 +88,14 @@ install: $(BUILD)/pgo-sandbox
 	install -D -m 0755 $(BUILD)/pgo-sandbox $(DESTDIR)$(PREFIX)/bin/pgo-sandbox
 	install -D -m 0644 man/pgo-sandbox.1 $(DESTDIR)$(PREFIX)/share/man/man1/pgo-sandbox.1
 	install -d $(DESTDIR)$(PREFIX)/share/pgo-sandbox/profiles
-	install -m 0644 profiles/*.ini $(DESTDIR)$(PREFIX)/share/pgo-sandbox/profiles/ 2>/dev/null || true
+	install -m 0644 profiles/*.ini $(DESTDIR)$(PREFIX)/share/pgo-sandbox/profiles/
+	install -D -m 0644 completions/pgo-sandbox.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/pgo-sandbox
+
+release:
+	@sh ci/release.sh $(VERSION)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-release
 
 -include $(RUNNER_OBJS:.o=.d)

@@ -1,0 +1,51 @@
+# bash completion for pgo-sandbox
+_pgo_sandbox()
+{
+	local cur prev words cword
+	_init_completion || return
+	local commands="run stage pipeline verify inspect bench forensics doctor host pack unpack version help"
+	if [ "$cword" -eq 1 ]; then
+		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
+		return
+	fi
+	# after "--" the rest is the sandboxed command
+	local i
+	for ((i = 2; i < cword; i++)); do
+		if [ "${words[i]}" = "--" ]; then
+			_command_offset $((i + 1))
+			return
+		fi
+	done
+	case "$prev" in
+	--image) COMPREPLY=($(compgen -W host -- "$cur")); _filedir; return ;;
+	--ro-bind | --bind | --report | --json | --markdown | --svg | --pipeline | --sysfs-root | \
+		--state-dir | --artifacts | --rerun | --chdir | --tmpfs)
+		_filedir
+		return
+		;;
+	--governor) COMPREPLY=($(compgen -W "performance powersave schedutil ondemand" -- "$cur")); return ;;
+	esac
+	local opts
+	case "${words[1]}" in
+	run)
+		opts="--image --ro-bind --bind --tmpfs --tmpfs-size --chdir --hostname --uid --gid --userns
+		--keep-env --setenv --source-date-epoch --pass-fd --timeout --kill-grace --rlimit --cpus
+		--memory --pids --cpu-weight --cpu-max --cgroup-parent --no-turbo --governor --no-aslr
+		--sysfs-root --state-dir --seccomp-log --allow-ptrace --allow-perf --report --strict --help"
+		;;
+	stage | pipeline | verify) opts="--pipeline --artifacts --shard --force --help" ;;
+	inspect) opts="--json --help" ;;
+	bench)
+		opts="--baseline --candidate --variant --runs --warmup --max-runs --threshold
+		--fail-on-regression --only --strict --aa-control --matrix --randomize-layout --counters
+		--callgrind --json --markdown --svg --rerun --cpus --seed --help"
+		;;
+	doctor) opts="--json --sysfs-root --help" ;;
+	host) opts="restore status --sysfs-root --state-dir --force --help" ;;
+	pack) opts="--mtime --compression --level" ;;
+	unpack) opts="--max-bytes --max-entries --max-ratio --max-entry-bytes" ;;
+	esac
+	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+	[ ${#COMPREPLY[@]} -eq 0 ] && _filedir
+}
+complete -F _pgo_sandbox pgo-sandbox
