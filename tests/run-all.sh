@@ -41,6 +41,7 @@ tier unit make -j"$JOBS" unit
 tier integration-root sh tests/run-integration.sh build
 # Rootless: the same suite as an unprivileged user (user namespaces).
 tier integration-rootless runuser -u nobody -- sh tests/run-integration.sh build
+sh tests/rootless-gaps.sh build/pgo-sandbox
 tier asan-unit make -j"$JOBS" BUILD="$ASAN_BUILD" SAN="$SAN_FLAGS" CFLAGS="-O1 -g" unit
 tier asan-integration env ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
