@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "doctor.h"
 #include "hosttune.h"
+#include "image.h"
 #include "report.h"
 #include "report_json.h"
 #include "sandbox.h"
@@ -31,6 +32,7 @@ static void usage(FILE *out)
 	      "  inspect   print an artifact's provenance and contents\n"
 	      "  bench     interleaved A/B benchmark with statistics and a regression gate\n"
 	      "  forensics classify a slowdown from two runs' hardware counters\n"
+	      "  image     build a pinned Debian root filesystem image; print an image's digest\n"
 	      "  pack      pack a directory into a byte-reproducible tarball\n"
 	      "  unpack    extract a tarball safely (hostile entries refused)\n"
 	      "  version   print the version and build provenance\n"
@@ -103,6 +105,7 @@ int main(int argc, char **argv)
 		{ "stage", stage_main },     { "pipeline", pipeline_main },
 		{ "verify", verify_main },   { "inspect", inspect_main },
 		{ "bench", bench_main },     { "forensics", forensics_main },
+		{ "image", image_main },
 	};
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
