@@ -1,26 +1,57 @@
 #!/usr/bin/env bash
-# Build the libFuzzer target with clang (ASan+UBSan) and run it for
-# SECONDS (default 20; `make fuzz FUZZ_SECONDS=600` for a longer run).
-# Prints "fuzz: 1 passed, 0 failed" or the crash and "fuzz: 0 passed, 1 failed".
+# Build the libFuzzer targets with clang (ASan+UBSan) and run each for
+# SECONDS (default 20; `make fuzz FUZZ_SECONDS=600` for a longer run):
+#   fuzz_cli     `pgo-sandbox run` argument parsing and value parsers
+#   fuzz_config  profile and pipeline INI files (runner/config.c)
+# FUZZ_OUT (default build/fuzz) holds binaries, corpora and logs.
+# Prints "fuzz: N passed, N failed" (one count per target) as its last line.
 set -u
 cd "$(dirname "$0")/../.."
 seconds=${1:-20}
-out=build/fuzz
-mkdir -p "$out/corpus"
-cp -n tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null
-srcs="runner/util.c runner/report.c runner/spec.c runner/cli.c runner/environment.c runner/privileges.c"
-if ! clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Irunner \
-	-DPGO_VERSION='"fuzz"' -DPGO_COMMIT='"fuzz"' -DPGO_SOURCE_DATE_EPOCH='"0"' \
-	tests/fuzz/fuzz_cli.c $srcs -o "$out/fuzz_cli" -lcap; then
-	echo "fuzz: 0 passed, 1 failed (build)"
-	exit 1
-fi
-if "$out/fuzz_cli" -max_total_time="$seconds" -max_len=512 -print_final_stats=1 \
-	"$out/corpus" >"$out/fuzz.log" 2>&1; then
-	grep -E 'stat::number_of_executed_units' "$out/fuzz.log"
-	echo "fuzz: 1 passed, 0 failed"
-else
-	tail -40 "$out/fuzz.log"
-	echo "fuzz: 0 passed, 1 failed"
-	exit 1
-fi
+out=${FUZZ_OUT:-build/fuzz}
+cflags="-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Irunner
+	-DPGO_VERSION=\"fuzz\" -DPGO_COMMIT=\"fuzz\" -DPGO_SOURCE_DATE_EPOCH=\"0\""
+passed=0
+failed=0
+
+# fuzz_one NAME MAX_LEN SOURCES... -- LIBS...
+fuzz_one() {
+	local name=$1 max_len=$2
+	shift 2
+	local srcs=() libs=()
+	while [ "$1" != "--" ]; do srcs+=("$1"); shift; done
+	shift
+	libs=("$@")
+	# shellcheck disable=SC2086
+	if ! clang $cflags "${srcs[@]}" -o "$out/$name" "${libs[@]}"; then
+		echo "fuzz: $name: build failed"
+		failed=$((failed + 1))
+		return
+	fi
+	if "$out/$name" -max_total_time="$seconds" -max_len="$max_len" -print_final_stats=1 \
+		-artifact_prefix="$out/$name-" "$out/corpus_$name" >"$out/$name.log" 2>&1; then
+		echo "fuzz: $name: $(grep -E 'stat::number_of_executed_units' "$out/$name.log")"
+		passed=$((passed + 1))
+	else
+		tail -40 "$out/$name.log"
+		echo "fuzz: $name: FAILED (log: $out/$name.log)"
+		failed=$((failed + 1))
+	fi
+}
+
+mkdir -p "$out/corpus_fuzz_cli" "$out/corpus_fuzz_config"
+cp -n tests/fuzz/corpus/* "$out/corpus_fuzz_cli/" 2>/dev/null
+# config seeds: the shipped profiles and a small pipeline
+cp -n profiles/*.ini "$out/corpus_fuzz_config/" 2>/dev/null
+printf '%s\n' '[pipeline]' 'name = seed' 'source = src' 'source-date-epoch = 1' \
+	'[stage build]' 'profile = base' 'inputs = source' 'command = make' '  make check' \
+	'outputs = a b/c' '[stage run]' 'profile = base' 'inputs = build' 'command = ./a' \
+	'shards = 2' 'env = K=V' '[release]' 'env = X=1' >"$out/corpus_fuzz_config/pipeline.ini"
+
+core="runner/util.c runner/report.c runner/spec.c runner/privileges.c"
+fuzz_one fuzz_cli 512 tests/fuzz/fuzz_cli.c $core runner/cli.c runner/environment.c -- -lcap
+fuzz_one fuzz_config 4096 tests/fuzz/fuzz_config.c $core runner/config.c -- \
+	$(pkg-config --libs inih jansson) -lcap
+
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
