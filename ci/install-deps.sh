@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config libseccomp-dev libcap-dev libarchive-dev libjansson-dev
 libinih-dev nettle-dev libcmocka-dev python3 python3-pytest zstd gzip tar clang llvm lld
-valgrind hyperfine bubblewrap util-linux iproute2 busybox-static cpio qemu-system-x86
+valgrind hyperfine bubblewrap util-linux iproute2 busybox-static cpio qemu-system-x86 debootstrap
 clang-format clang-tidy cppcheck"
 missing=""
 for p in $PKGS; do

@@ -264,22 +264,48 @@ static void replace(char **slot, const char *value)
 	*slot = xstrdup(value);
 }
 
+/* `--image NAME` (no slash, not an existing path) names an image built by
+ * `pgo-sandbox image build images/NAME`: $PGO_SANDBOX_IMAGES/NAME.tar.zst,
+ * else build/images/NAME.tar.zst below the working directory. */
+static char *named_image_path(const char *name)
+{
+	const char *dir = getenv("PGO_SANDBOX_IMAGES");
+	char *path;
+
+	if (strchr(name, '/') != NULL || access(name, F_OK) == 0)
+		return NULL;
+	path = xasprintf("%s/%s.tar.zst", dir && *dir ? dir : "build/images", name);
+	if (access(path, F_OK) == 0)
+		return path;
+	free(path);
+	return NULL;
+}
+
 static int set_image(struct sandbox_spec *spec, const char *value, struct error *err)
 {
+	char *named = NULL;
 	struct stat st;
 
 	if (strcmp(value, "host") == 0) {
 		spec->image_kind = IMAGE_HOST;
 		return 0;
 	}
-	if (stat(value, &st) < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "--image %s", value);
+	named = named_image_path(value);
+	if (named)
+		value = named;
+	if (stat(value, &st) < 0) {
+		error_set(err, EXIT_RUNNER_ERROR, errno,
+		          "--image %s (not a directory, a tarball or a built image name)", value);
+		free(named);
+		return -1;
+	}
 	spec->image_kind = S_ISDIR(st.st_mode) ? IMAGE_DIR : IMAGE_TARBALL;
 	free(spec->image_path);
 	spec->image_path = realpath(value, NULL);
 	if (spec->image_path == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "--image %s", value);
-	return 0;
+		error_set(err, EXIT_RUNNER_ERROR, errno, "--image %s", value);
+	free(named);
+	return spec->image_path ? 0 : -1;
 }
 
 static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *spec,

@@ -1,14 +1,2021 @@
-/* image.c - placeholder until the image module lands (replaced wholesale). */
+/* image.c - see image.h */
 #define _GNU_SOURCE
 #include "image.h"
 
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <ini.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "util.h"
+#include "archive.h"
+#include "path_resolve.h"
+
+#define WALK_MAX_DEPTH 256
+#define SNAPSHOT_URL_FMT "https://snapshot.debian.org/archive/debian/%s"
+#define DEBOOTSTRAP "/usr/sbin/debootstrap"
+#define WGET "/usr/bin/wget"
+#define APT_GET "/usr/bin/apt-get"
+#define MIRROR_CHECK_TIMEOUT "20"
+#define DEFAULT_OUT_DIR "build/images"
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static char **strv_push(char **v, size_t *n, const char *s)
+{
+	v = xrealloc(v, (*n + 2) * sizeof(char *));
+	v[(*n)++] = xstrdup(s);
+	v[*n] = NULL;
+	return v;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Tokens handed to debootstrap or written into JSON keys: Debian package
+ * names, suites, architectures.  A comma or space would change the
+ * meaning of --include=A,B. */
+static bool is_debian_token(const char *s)
+{
+	if (!isalnum((unsigned char)s[0]))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
+		    !strchr("+-.", *p))
+			return false;
+	return true;
+}
+
+/* Version lines go into JSON, which must be UTF-8: keep printable ASCII. */
+static char *printable_line(const char *buf, size_t len)
+{
+	const char *nl = memchr(buf, '\n', len);
+	size_t end = nl ? (size_t)(nl - buf) : len;
+	char *line;
+
+	if (end > 0 && buf[end - 1] == '\r')
+		end--;
+	line = xcalloc(1, end + 1);
+	for (size_t i = 0; i < end; i++)
+		line[i] = (buf[i] >= 0x20 && buf[i] < 0x7f) ? buf[i] : '?';
+	return line;
+}
+
+static char *read_trimmed(const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	struct error ignored = {0};
+
+	if (read_file(path, &text, &len, &ignored) < 0)
+		return NULL;
+	while (len > 0 && isspace((unsigned char)text[len - 1]))
+		text[--len] = '\0';
+	return text;
+}
+
+/* Names in a directory, byte-sorted, without "." and "..". */
+static int list_sorted(const char *dir, char ***names, size_t *n, struct error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+
+	*names = NULL;
+	*n = 0;
+	if (fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening directory %s", dir);
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "reading directory %s", dir);
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		*names = strv_push(*names, n, de->d_name);
+	}
+	if (errno != 0) {
+		int saved = errno;
+		closedir(d);
+		strv_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "reading directory %s", dir);
+	}
+	closedir(d);
+	if (*n > 1)
+		qsort(*names, *n, sizeof(char *), cmp_str);
+	return 0;
+}
+
+static int write_json_atomic(const char *path, json_t *doc, struct error *err)
+{
+	char *text = json_dumps(doc, JSON_SORT_KEYS | JSON_INDENT(2));
+	char *with_nl;
+	int rc;
+
+	if (text == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "encoding %s", path);
+	with_nl = xasprintf("%s\n", text);
+	free(text);
+	rc = write_file_atomic(path, with_nl, strlen(with_nl), 0644, err);
+	free(with_nl);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* child processes                                                     */
+/* ------------------------------------------------------------------ */
+
+/* stdin is /dev/null; stdout and stderr go to out_fd and err_fd.  A child
+ * in its own process group can be killed with everything it started. */
+static pid_t spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
+                   bool new_group, struct error *err)
+{
+	int in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pid_t pid;
+
+	if (in_fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening /dev/null");
+	pid = fork();
+	if (pid < 0) {
+		close(in_fd);
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "fork for %s", path);
+	}
+	if (pid == 0) {
+		if (new_group)
+			setpgid(0, 0);
+		if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+			_exit(EXIT_RUNNER_ERROR);
+		execve(path, argv, envp);
+		_exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
+	}
+	if (new_group)
+		setpgid(pid, pid); /* either side may win the race; both set it */
+	close(in_fd);
+	return pid;
+}
+
+static int wait_child(pid_t pid, int *status, struct error *err)
+{
+	while (waitpid(pid, status, 0) < 0) {
+		if (errno != EINTR)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "waiting for process %d",
+			                 (int)pid);
+	}
+	return 0;
+}
+
+static void kill_group(pid_t pid)
+{
+	int status;
+
+	if (kill(-pid, SIGKILL) < 0)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Wait for the child until the deadline; 1 when it ended, 0 on timeout. */
+static int wait_until(pid_t pid, uint64_t deadline, int *status, struct error *err)
+{
+	const struct timespec tick = {.tv_nsec = 1000 * 1000};
+
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "waiting for process %d",
+			                 (int)pid);
+		if (monotonic_ns() >= deadline)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+}
+
+/* Read the child's stdout until EOF, `max` bytes or the deadline.
+ * Returns 1 at EOF, 0 on timeout, 2 when the output was cut. */
+static int read_bounded(int fd, char *buf, size_t max, size_t *len, uint64_t deadline,
+                        struct error *err)
+{
+	for (;;) {
+		uint64_t now = monotonic_ns();
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+		int ms, r;
+
+		if (*len >= max)
+			return 2;
+		if (now >= deadline)
+			return 0;
+		ms = (int)((deadline - now + 999999) / 1000000);
+		r = poll(&pfd, 1, ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "poll");
+		if (r == 0)
+			continue;
+		n = read(fd, buf + *len, max - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "reading a child's output");
+		if (n == 0)
+			return 1;
+		*len += (size_t)n;
+	}
+}
+
+struct captured {
+	char *first_line;
+	int status; /* raw wait status; meaningless when truncated */
+	bool truncated;
+};
+
+/* Run argv (argv[0] is the name the tool sees, `path` what is executed)
+ * with a fixed environment and capture the first line of its stdout. */
+static int capture_first_line(const char *path, char *const argv[], uint64_t timeout_ns,
+                              struct captured *c, struct error *err)
+{
+	static char *const clean_env[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", "LANG=C", NULL};
+	uint64_t deadline = monotonic_ns() + timeout_ns;
+	char *buf = xcalloc(1, IMAGE_VERSION_OUTPUT_MAX);
+	size_t len = 0;
+	int p[2], null_fd, r;
+	pid_t pid;
+
+	memset(c, 0, sizeof(*c));
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		free(buf);
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "pipe");
+	}
+	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	pid = null_fd < 0 ? error_set(err, EXIT_RUNNER_ERROR, errno, "opening /dev/null")
+	                  : spawn(path, argv, clean_env, p[1], null_fd, true, err);
+	if (null_fd >= 0)
+		close(null_fd);
+	close(p[1]);
+	r = pid < 0 ? -1 : read_bounded(p[0], buf, IMAGE_VERSION_OUTPUT_MAX, &len, deadline, err);
+	close(p[0]);
+	if (r == 1)
+		r = wait_until(pid, deadline, &c->status, err);
+	if (r == 2) {
+		c->truncated = true;
+		kill_group(pid);
+	} else if (r <= 0 && pid > 0) {
+		kill_group(pid);
+		if (r == 0)
+			error_set(err, EXIT_RUNNER_ERROR, 0,
+			          "%s %s (%s) did not finish within %llu s", argv[0],
+			          argv[1] ? argv[1] : "", path,
+			          (unsigned long long)(timeout_ns / 1000000000ULL));
+	}
+	if (r > 0)
+		c->first_line = printable_line(buf, len);
+	free(buf);
+	return r > 0 ? 0 : -1;
+}
+
+/* Environment for debootstrap, wget and apt-get: fixed, plus the
+ * caller's proxy settings (a CI network may need them). */
+static char **tool_env(int64_t source_date_epoch)
+{
+	static const char *const fixed[] = {
+	    "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+	    "LC_ALL=C",
+	    "LANG=C",
+	    "TZ=UTC",
+	    "HOME=/root",
+	    "DEBIAN_FRONTEND=noninteractive",
+	    "DEBCONF_NONINTERACTIVE_SEEN=true",
+	};
+	static const char *const passed[] = {"http_proxy", "https_proxy", "no_proxy",
+	                                     "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"};
+	char **env = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		env = strv_push(env, &n, fixed[i]);
+	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+		const char *v = getenv(passed[i]);
+		if (v != NULL) {
+			char *kv = xasprintf("%s=%s", passed[i], v);
+			env = strv_push(env, &n, kv);
+			free(kv);
+		}
+	}
+	if (source_date_epoch >= 0) {
+		char *kv = xasprintf("SOURCE_DATE_EPOCH=%lld", (long long)source_date_epoch);
+		env = strv_push(env, &n, kv);
+		free(kv);
+	}
+	return env;
+}
+
+static void env_free(char **env)
+{
+	size_t n = 0;
+
+	while (env[n])
+		n++;
+	strv_free(env, n);
+}
+
+/* Run a tool with its output on our stderr (stdout stays for results);
+ * returns its exit status, -1 when it could not be run or was killed. */
+static int run_tool(const char *path, char *const argv[], char *const envp[], struct error *err)
+{
+	int status;
+	pid_t pid = spawn(path, argv, envp, STDERR_FILENO, STDERR_FILENO, false, err);
+
+	if (pid < 0 || wait_child(pid, &status, err) < 0)
+		return -1;
+	if (WIFSIGNALED(status))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s was killed by signal %d", path,
+		                 WTERMSIG(status));
+	return WEXITSTATUS(status);
+}
+
+/* ------------------------------------------------------------------ */
+/* dpkg status                                                         */
+/* ------------------------------------------------------------------ */
+
+struct dpkg_para {
+	char *package, *version, *arch, *status;
+};
+
+static void dpkg_para_reset(struct dpkg_para *p)
+{
+	free(p->package);
+	free(p->version);
+	free(p->arch);
+	free(p->status);
+	memset(p, 0, sizeof(*p));
+}
+
+/* "install ok installed", "hold ok installed": the third word counts. */
+static bool dpkg_installed(const char *status)
+{
+	const char *last = status ? strrchr(status, ' ') : NULL;
+
+	return last != NULL && strcmp(last + 1, "installed") == 0;
+}
+
+static void dpkg_commit(struct dpkg_para *p, json_t *out)
+{
+	json_t *v;
+
+	if (p->package && p->version && dpkg_installed(p->status)) {
+		v = json_string(p->version);
+		if (v != NULL) {
+			if (json_object_get(out, p->package) == NULL) {
+				json_object_set_new(out, p->package, v);
+			} else {
+				char *key = xasprintf("%s:%s", p->package, p->arch ? p->arch : "?");
+				json_object_set_new(out, key, v);
+				free(key);
+			}
+		}
+	}
+	dpkg_para_reset(p);
+}
+
+static void dpkg_field(struct dpkg_para *p, const char *line)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} fields[] = {
+	    {"Package:", offsetof(struct dpkg_para, package)},
+	    {"Version:", offsetof(struct dpkg_para, version)},
+	    {"Architecture:", offsetof(struct dpkg_para, arch)},
+	    {"Status:", offsetof(struct dpkg_para, status)},
+	};
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		size_t n = strlen(fields[i].name);
+		char **slot = (char **)((char *)p + fields[i].off);
+
+		if (strncasecmp(line, fields[i].name, n) != 0)
+			continue;
+		line += n;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		free(*slot);
+		*slot = xstrdup(line);
+		return;
+	}
+}
+
+int image_dpkg_packages(const char *status_path, json_t **out, struct error *err)
+{
+	struct dpkg_para p = {0};
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+
+	if (read_file(status_path, &text, &len, err) < 0)
+		return -1;
+	*out = json_object();
+	/* strtok_r would merge blank lines, which end paragraphs: split by hand */
+	for (line = text; line != NULL; line = save) {
+		save = strchr(line, '\n');
+		if (save != NULL)
+			*save++ = '\0';
+		if (line[0] == '\0')
+			dpkg_commit(&p, *out);
+		else if (line[0] != ' ' && line[0] != '\t')
+			dpkg_field(&p, line);
+	}
+	dpkg_commit(&p, *out);
+	free(text);
+	return 0;
+}
+
+/* The toolchain packages of interest out of a full package map. */
+static json_t *toolchain_packages(json_t *all)
+{
+	static const char *const names[] = {IMAGE_HOST_PACKAGES};
+	json_t *pick = json_object();
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		json_t *v = json_object_get(all, names[i]);
+		if (v != NULL)
+			json_object_set(pick, names[i], v);
+	}
+	return pick;
+}
+
+/* debian_version and toolchain packages of the tree at root, if any. */
+static void add_distribution_facts(const char *root, json_t *facts)
+{
+	char *path = xasprintf("%s/etc/debian_version", root);
+	char *debian = read_trimmed(path);
+	struct error ignored = {0};
+	json_t *all = NULL;
+
+	free(path);
+	if (debian != NULL) {
+		json_t *v = json_string(debian);
+		json_object_set_new(facts, "debian_version", v ? v : json_null());
+		free(debian);
+	}
+	path = xasprintf("%s/var/lib/dpkg/status", root);
+	if (access(path, F_OK) == 0 && image_dpkg_packages(path, &all, &ignored) == 0) {
+		json_object_set_new(facts, "packages", toolchain_packages(all));
+		json_decref(all);
+	}
+	free(path);
+}
+
+/* ------------------------------------------------------------------ */
+/* host digest                                                         */
+/* ------------------------------------------------------------------ */
+
+static int canonical_digest(json_t *facts, char out[DIGEST_STR_MAX], struct error *err)
+{
+	char *text = json_dumps(facts, JSON_SORT_KEYS | JSON_COMPACT);
+
+	if (text == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "encoding the image facts");
+	digest_buffer_sha256(text, strlen(text), out);
+	free(text);
+	return 0;
+}
+
+/* The file a tool name leads to, resolved inside root: its host path and
+ * its path as seen from the root.  0 = absent, 1 = found. */
+static int resolve_tool(int root_fd, const char *real_root, const char *name, char **host_path,
+                        char **in_root, struct error *err)
+{
+	char *rel = xasprintf("/usr/bin/%s", name);
+	char link[64], target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int fd = resolve_in_root(root_fd, rel, O_PATH, false);
+	size_t root_len = strcmp(real_root, "/") == 0 ? 0 : strlen(real_root);
+
+	if (fd < 0) {
+		int saved = errno;
+		if (saved == ENOENT || saved == ENOTDIR) {
+			free(rel);
+			return 0;
+		}
+		error_set(err, EXIT_RUNNER_ERROR, saved, "resolving %s in %s", rel, real_root);
+		free(rel);
+		return -1;
+	}
+	free(rel);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0 || fstat(fd, &st) < 0) {
+		int saved = errno;
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "resolving tool %s", name);
+	}
+	close(fd);
+	target[n] = '\0';
+	if (!S_ISREG(st.st_mode))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "tool %s: %s is not a regular file",
+		                 name, target);
+	if (root_len && (strncmp(target, real_root, root_len) != 0 || target[root_len] != '/'))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "tool %s: %s is outside %s", name,
+		                 target, real_root);
+	*host_path = xstrdup(target);
+	*in_root = xstrdup(target + root_len);
+	return 1;
+}
+
+static int tool_facts(int root_fd, const char *real_root, const char *name, uint64_t timeout_ns,
+                      json_t *tools, struct error *err)
+{
+	char digest[DIGEST_STR_MAX];
+	char *host_path = NULL, *in_root = NULL;
+	/* llvm-profdata before LLVM 15 knows --version only after a command */
+	bool needs_command = strcmp(name, "llvm-profdata") == 0;
+	char *argv[] = {(char *)name, needs_command ? "merge" : "--version",
+	                needs_command ? "--version" : NULL, NULL};
+	struct captured c;
+	json_t *t;
+	int found = resolve_tool(root_fd, real_root, name, &host_path, &in_root, err);
+
+	if (found <= 0)
+		return found;
+	if (digest_file_sha256(host_path, digest, err) < 0 ||
+	    capture_first_line(host_path, argv, timeout_ns, &c, err) < 0) {
+		free(host_path);
+		free(in_root);
+		return error_prefix(err, "toolchain of image host");
+	}
+	t = json_pack("{s:s, s:s, s:s}", "path", in_root, "sha256", digest, "version",
+	              c.first_line);
+	if (t == NULL) {
+		error_set(err, EXIT_RUNNER_ERROR, 0, "tool %s: path %s is not UTF-8", name,
+		          in_root);
+		free(c.first_line);
+		free(host_path);
+		free(in_root);
+		return -1;
+	}
+	if (c.truncated)
+		json_object_set_new(t, "version_output_truncated", json_true());
+	else if (WIFEXITED(c.status) && WEXITSTATUS(c.status) != 0)
+		json_object_set_new(t, "version_exit", json_integer(WEXITSTATUS(c.status)));
+	else if (WIFSIGNALED(c.status))
+		json_object_set_new(t, "version_signal", json_integer(WTERMSIG(c.status)));
+	json_object_set_new(tools, name, t);
+	free(c.first_line);
+	free(host_path);
+	free(in_root);
+	return 1;
+}
+
+int image_digest_host_at(const char *root, uint64_t version_timeout_ns, char out[DIGEST_STR_MAX],
+                         json_t **facts, struct error *err)
+{
+	static const char *const names[] = {IMAGE_HOST_TOOLS};
+	char *real_root = realpath(root, NULL);
+	json_t *f, *tools;
+	int root_fd, rc = 0;
+
+	if (real_root == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "image root %s", root);
+	root_fd = open(real_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0) {
+		error_set(err, EXIT_RUNNER_ERROR, errno, "opening image root %s", real_root);
+		free(real_root);
+		return -1;
+	}
+	f = json_pack("{s:s}", "kind", "host");
+	tools = json_object();
+	json_object_set_new(f, "tools", tools);
+	for (size_t i = 0; rc >= 0 && i < sizeof(names) / sizeof(names[0]); i++)
+		rc = tool_facts(root_fd, real_root, names[i], version_timeout_ns, tools, err);
+	close(root_fd);
+	if (rc >= 0) {
+		add_distribution_facts(real_root, f);
+		rc = canonical_digest(f, out, err);
+	}
+	free(real_root);
+	if (rc < 0 || facts == NULL)
+		json_decref(f);
+	else
+		*facts = f;
+	return rc < 0 ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* directory digest                                                    */
+/* ------------------------------------------------------------------ */
+
+struct manifest {
+	char *buf;
+	size_t len, cap;
+	uint64_t entries, bytes;
+};
+
+static void manifest_add(struct manifest *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void manifest_add(struct manifest *m, const char *fmt, ...)
+{
+	va_list ap;
+	char *line = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	if (m->len + (size_t)n + 1 > m->cap) {
+		m->cap = (m->len + (size_t)n + 1) * 2;
+		m->buf = xrealloc(m->buf, m->cap);
+	}
+	memcpy(m->buf + m->len, line, (size_t)n + 1);
+	m->len += (size_t)n;
+	free(line);
+}
+
+/* Directories the sandbox always provides fresh (mounts.c): what an image
+ * holds there is never seen, so it is not part of the digest. */
+static bool is_fresh_top(const char *name)
+{
+	static const char *const fresh[] = {"proc", "dev", "tmp", "sys", "run"};
+
+	for (size_t i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++)
+		if (strcmp(name, fresh[i]) == 0)
+			return true;
+	return false;
+}
+
+static int walk_dir(struct manifest *m, const char *abs, const char *rel, int depth,
+                    struct error *err);
+
+/* One line per entry: type, mode, owner, size, content, then the path
+ * length-prefixed so no name can forge another line. */
+static int manifest_entry(struct manifest *m, const char *abs, const char *rel,
+                          const struct stat *st, int depth, struct error *err)
+{
+	char content[PATH_MAX + 32] = "-";
+	char type = '?';
+
+	if (S_ISREG(st->st_mode)) {
+		type = 'f';
+		if (digest_file_sha256(abs, content, err) < 0)
+			return -1;
+		m->bytes += (uint64_t)st->st_size;
+	} else if (S_ISDIR(st->st_mode)) {
+		type = 'd';
+	} else if (S_ISLNK(st->st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlink(abs, target, sizeof(target) - 1);
+		if (n < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s", abs);
+		target[n] = '\0';
+		type = 'l';
+		snprintf(content, sizeof(content), "%zd:%s", n, target);
+	} else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+		type = S_ISCHR(st->st_mode) ? 'c' : 'b';
+		snprintf(content, sizeof(content), "%u,%u", major(st->st_rdev), minor(st->st_rdev));
+	} else if (S_ISFIFO(st->st_mode)) {
+		type = 'p';
+	} else if (S_ISSOCK(st->st_mode)) {
+		type = 's';
+	}
+	manifest_add(m, "%c %04o %u:%u %llu %s %zu:%s\n", type, (unsigned)(st->st_mode & 07777),
+	             (unsigned)st->st_uid, (unsigned)st->st_gid,
+	             S_ISREG(st->st_mode) ? (unsigned long long)st->st_size : 0ULL, content,
+	             strlen(rel), rel);
+	m->entries++;
+	if (S_ISDIR(st->st_mode))
+		return walk_dir(m, abs, rel, depth + 1, err);
+	return 0;
+}
+
+static int walk_dir(struct manifest *m, const char *abs, const char *rel, int depth,
+                    struct error *err)
+{
+	char **names;
+	size_t n;
+	int rc = 0;
+
+	if (depth > WALK_MAX_DEPTH)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: deeper than %d levels", abs,
+		                 WALK_MAX_DEPTH);
+	if (list_sorted(abs, &names, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *child_abs, *child_rel;
+		struct stat st;
+
+		if (depth == 0 && is_fresh_top(names[i]))
+			continue;
+		child_abs = xasprintf("%s/%s", abs, names[i]);
+		child_rel = xasprintf("%s/%s", rel, names[i]);
+		if (lstat(child_abs, &st) < 0)
+			rc = error_set(err, EXIT_RUNNER_ERROR, errno, "stat %s", child_abs);
+		else
+			rc = manifest_entry(m, child_abs, child_rel, &st, depth, err);
+		free(child_abs);
+		free(child_rel);
+	}
+	strv_free(names, n);
+	return rc;
+}
+
+int image_digest_dir(const char *dir, char out[DIGEST_STR_MAX], json_t **facts, struct error *err)
+{
+	struct manifest m = {0};
+	char *real = realpath(dir, NULL);
+	json_t *f;
+
+	if (real == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "image directory %s", dir);
+	manifest_add(&m, "pgo-sandbox image directory manifest v1\n");
+	if (walk_dir(&m, real, "", 0, err) < 0) {
+		free(m.buf);
+		free(real);
+		return error_prefix(err, "digest of image %s", dir);
+	}
+	digest_buffer_sha256(m.buf, m.len, out);
+	if (facts != NULL) {
+		f = json_pack("{s:s, s:I, s:I}", "kind", "directory", "entries",
+		              (json_int_t)m.entries, "bytes", (json_int_t)m.bytes);
+		add_distribution_facts(real, f);
+		*facts = f;
+	}
+	free(m.buf);
+	free(real);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* tarball digest                                                      */
+/* ------------------------------------------------------------------ */
+
+/* NAME.tar.zst -> NAME.json beside it (what `image build` writes). */
+static char *image_json_path(const char *tarball)
+{
+	static const char *const exts[] = {".tar.zst", ".tar.gz", ".tar.xz", ".tar.bz2", ".tar"};
+
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		if (has_suffix(tarball, exts[i])) {
+			size_t base = strlen(tarball) - strlen(exts[i]);
+			return xasprintf("%.*s.json", (int)base, tarball);
+		}
+	}
+	return NULL;
+}
+
+/* The toolchain facts of a built image, when its NAME.json describes
+ * exactly this tarball. */
+static void add_sidecar_facts(const char *tarball, const char *digest, json_t *facts)
+{
+	char *path = image_json_path(tarball);
+	json_t *doc, *d;
+
+	if (path == NULL)
+		return;
+	doc = json_load_file(path, 0, NULL);
+	d = json_object_get(doc, "digest");
+	if (json_is_string(d) && strcmp(json_string_value(d), digest) == 0) {
+		static const char *const keys[] = {"name", "definition", "debian_version",
+		                                   "snapshot_honoured"};
+		json_t *all = json_object_get(doc, "packages");
+
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			json_t *v = json_object_get(doc, keys[i]);
+			if (v != NULL)
+				json_object_set(facts, keys[i], v);
+		}
+		if (json_is_object(all))
+			json_object_set_new(facts, "packages", toolchain_packages(all));
+	}
+	json_decref(doc);
+	free(path);
+}
+
+static int digest_tarball(const char *path, const struct stat *st, char out[DIGEST_STR_MAX],
+                          json_t **facts, struct error *err)
+{
+	if (digest_file_sha256(path, out, err) < 0)
+		return error_prefix(err, "digest of image");
+	if (facts != NULL) {
+		*facts =
+		    json_pack("{s:s, s:I}", "kind", "tarball", "bytes", (json_int_t)st->st_size);
+		add_sidecar_facts(path, out, *facts);
+	}
+	return 0;
+}
+
+int image_digest(const char *image, char out[DIGEST_STR_MAX], json_t **facts, struct error *err)
+{
+	struct stat st;
+
+	if (facts != NULL)
+		*facts = NULL;
+	if (strcmp(image, "host") == 0)
+		return image_digest_host_at("/", IMAGE_VERSION_TIMEOUT_NS, out, facts, err);
+	if (stat(image, &st) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+		                 "image %s (expected host, a directory or a tarball)", image);
+	if (S_ISDIR(st.st_mode))
+		return image_digest_dir(image, out, facts, err);
+	if (S_ISREG(st.st_mode))
+		return digest_tarball(image, &st, out, facts, err);
+	return error_set(err, EXIT_RUNNER_ERROR, 0,
+	                 "image %s is neither host, a directory nor a tarball", image);
+}
+
+/* ------------------------------------------------------------------ */
+/* image definitions                                                   */
+/* ------------------------------------------------------------------ */
+
+int image_snapshot_epoch(const char *snapshot, int64_t *out, struct error *err)
+{
+	static const char shape[] = "DDDDDDDDTDDDDDDZ";
+	struct tm tm = {0}, back;
+	time_t t;
+
+	for (size_t i = 0; i < sizeof(shape); i++) {
+		bool ok = shape[i] == 'D' ? isdigit((unsigned char)snapshot[i]) != 0
+		                          : snapshot[i] == shape[i];
+		if (!ok)
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "snapshot '%s' is not of the form 20261101T000000Z",
+			                 snapshot);
+	}
+	if (sscanf(snapshot, "%4d%2d%2dT%2d%2d%2dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "snapshot '%s' cannot be read",
+		                 snapshot);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	back = tm;
+	t = timegm(&tm);
+	/* timegm normalises 20260231 into March: a changed field means invalid */
+	if (t == (time_t)-1 || tm.tm_mday != back.tm_mday || tm.tm_mon != back.tm_mon ||
+	    tm.tm_hour != back.tm_hour || tm.tm_min != back.tm_min || tm.tm_sec != back.tm_sec ||
+	    t < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "snapshot '%s' is not a valid date",
+		                 snapshot);
+	*out = (int64_t)t;
+	return 0;
+}
+
+struct def_parse {
+	struct image_definition *def;
+	struct error *err;
+	bool failed;
+};
+
+static int def_fail(struct def_parse *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int def_fail(struct def_parse *p, const char *fmt, ...)
+{
+	char msg[ERROR_MSG_MAX];
+	va_list ap;
+
+	if (!p->failed) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		error_set(p->err, EXIT_RUNNER_ERROR, 0, "%s: %s", p->def->path, msg);
+		p->failed = true;
+	}
+	return 0; /* tells inih to record an error */
+}
+
+static int def_words(struct def_parse *p, const char *key, const char *value, char ***v, size_t *n)
+{
+	char *copy = xstrdup(value), *save = NULL;
+
+	for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+		if (!is_debian_token(w)) {
+			def_fail(p, "%s: '%s' is not a Debian name (a-z, 0-9, +, -, .)", key, w);
+			free(copy);
+			return 0;
+		}
+		*v = strv_push(*v, n, w);
+	}
+	free(copy);
+	return 1;
+}
+
+static int def_entry(void *user, const char *section, const char *name, const char *value)
+{
+	struct def_parse *p = user;
+	struct image_definition *d = p->def;
+	char **slot = NULL;
+
+	if (strcmp(section, "image") != 0)
+		return def_fail(p, "unknown section [%s] (only [image])", section);
+	if (strcmp(name, "packages") == 0)
+		return def_words(p, name, value, &d->packages, &d->n_packages);
+	if (strcmp(name, "components") == 0)
+		return def_words(p, name, value, &d->components, &d->n_components);
+	if (strcmp(name, "suite") == 0)
+		slot = &d->suite;
+	else if (strcmp(name, "variant") == 0)
+		slot = &d->variant;
+	else if (strcmp(name, "snapshot") == 0)
+		slot = &d->snapshot;
+	else if (strcmp(name, "arch") == 0)
+		slot = &d->arch;
+	else
+		return def_fail(p,
+		                "unknown key '%s' (suite, variant, snapshot, arch, components, "
+		                "packages)",
+		                name);
+	if (*slot != NULL)
+		return def_fail(p, "%s is given twice", name);
+	*slot = xstrdup(value);
+	return 1;
+}
+
+static int def_name(const char *path, struct image_definition *d, struct error *err)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base) - strlen(".ini");
+	if (base[0] == '.' || len == 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: not an image definition name",
+		                 path);
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)base[i]) && !strchr("._-", base[i]))
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "%s: image names use A-Z, a-z, 0-9, '.', '_', '-'", path);
+	d->name = xasprintf("%.*s", (int)len, base);
+	return 0;
+}
+
+static int def_validate(struct image_definition *d, struct error *err)
+{
+	static const char *const variants[] = {"minbase", "buildd", "default"};
+	bool known = false;
+
+	if (d->suite == NULL || d->snapshot == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: [image] needs suite and snapshot",
+		                 d->path);
+	if (!is_debian_token(d->suite))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: suite '%s' is not a suite name",
+		                 d->path, d->suite);
+	if (d->variant == NULL)
+		d->variant = xstrdup("minbase");
+	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
+		known |= strcmp(d->variant, variants[i]) == 0;
+	if (!known)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "%s: variant '%s' (minbase, buildd or default)", d->path,
+		                 d->variant);
+	if (d->arch == NULL)
+		d->arch = xstrdup("amd64");
+	if (!is_debian_token(d->arch))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: arch '%s' is not an architecture",
+		                 d->path, d->arch);
+	if (d->n_components == 0)
+		d->components = strv_push(d->components, &d->n_components, "main");
+	if (image_snapshot_epoch(d->snapshot, &d->snapshot_epoch, err) < 0)
+		return error_prefix(err, "%s", d->path);
+	return 0;
+}
+
+int image_definition_load(const char *path, struct image_definition *def, struct error *err)
+{
+	struct def_parse p = {.def = def, .err = err};
+	int rc;
+
+	memset(def, 0, sizeof(*def));
+	def->path = has_suffix(path, ".ini") ? xstrdup(path) : xasprintf("%s.ini", path);
+	if (def_name(def->path, def, err) < 0)
+		goto fail;
+	errno = 0;
+	rc = ini_parse(def->path, def_entry, &p);
+	if (rc < 0) {
+		error_set(err, EXIT_RUNNER_ERROR, errno, "reading image definition %s", def->path);
+		goto fail;
+	}
+	if (p.failed)
+		goto fail;
+	if (rc > 0) {
+		error_set(err, EXIT_RUNNER_ERROR, 0, "%s:%d: cannot parse this line", def->path,
+		          rc);
+		goto fail;
+	}
+	if (def_validate(def, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	image_definition_free(def);
+	return -1;
+}
+
+void image_definition_free(struct image_definition *def)
+{
+	free(def->name);
+	free(def->path);
+	free(def->suite);
+	free(def->variant);
+	free(def->snapshot);
+	free(def->arch);
+	strv_free(def->components, def->n_components);
+	strv_free(def->packages, def->n_packages);
+	memset(def, 0, sizeof(*def));
+}
+
+static json_t *strv_json(char **v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+json_t *image_definition_json(const struct image_definition *def)
+{
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o}", "suite", def->suite, "variant",
+	                 def->variant, "snapshot", def->snapshot, "snapshot_epoch",
+	                 (json_int_t)def->snapshot_epoch, "arch", def->arch, "components",
+	                 strv_json(def->components, def->n_components), "packages",
+	                 strv_json(def->packages, def->n_packages));
+}
+
+/* ------------------------------------------------------------------ */
+/* the machine's apt mirror                                            */
+/* ------------------------------------------------------------------ */
+
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; p && *p;) {
+		p += strspn(p, " \t");
+		if (strncmp(p, word, n) == 0 && (p[n] == '\0' || p[n] == ' ' || p[n] == '\t'))
+			return true;
+		p += strcspn(p, " \t");
+	}
+	return false;
+}
+
+static char *usable_uri(const char *uri, size_t len)
+{
+	char *u;
+
+	if (strncmp(uri, "http://", 7) != 0 && strncmp(uri, "https://", 8) != 0)
+		return NULL;
+	u = xasprintf("%.*s", (int)len, uri);
+	while (strlen(u) > 8 && u[strlen(u) - 1] == '/')
+		u[strlen(u) - 1] = '\0';
+	return u;
+}
+
+/* One-line format: deb [options] URI SUITE COMPONENT... */
+static char *scan_one_line(char *text, const char *suite)
+{
+	char *save = NULL;
+
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *p = line + strspn(line, " \t"), *uri, *rest;
+		size_t uri_len;
+
+		if (strncmp(p, "deb", 3) != 0 || (p[3] != ' ' && p[3] != '\t'))
+			continue;
+		p += 3 + strspn(p + 3, " \t");
+		if (*p == '[') {
+			p = strchr(p, ']');
+			if (p == NULL)
+				continue;
+			p += 1 + strspn(p + 1, " \t");
+		}
+		uri = p;
+		uri_len = strcspn(uri, " \t");
+		rest = uri + uri_len;
+		rest += strspn(rest, " \t");
+		if (strncmp(rest, suite, strlen(suite)) != 0 ||
+		    (rest[strlen(suite)] != ' ' && rest[strlen(suite)] != '\t'))
+			continue;
+		if (has_word(rest + strlen(suite), "main"))
+			return usable_uri(uri, uri_len);
+	}
+	return NULL;
+}
+
+struct deb822 {
+	char *types, *uris, *suites, *components, *enabled;
+	char **last;
+};
+
+static void deb822_reset(struct deb822 *s)
+{
+	free(s->types);
+	free(s->uris);
+	free(s->suites);
+	free(s->components);
+	free(s->enabled);
+	memset(s, 0, sizeof(*s));
+}
+
+static char *deb822_match(struct deb822 *s, const char *suite)
+{
+	char *found = NULL;
+
+	if (s->types && has_word(s->types, "deb") && s->uris && s->suites &&
+	    has_word(s->suites, suite) && s->components && has_word(s->components, "main") &&
+	    !(s->enabled && strcasecmp(s->enabled, "no") == 0)) {
+		const char *u = s->uris + strspn(s->uris, " \t");
+		found = usable_uri(u, strcspn(u, " \t"));
+	}
+	deb822_reset(s);
+	return found;
+}
+
+static void deb822_field(struct deb822 *s, const char *line)
+{
+	static const char *const names[] = {
+	    "Types:", "URIs:", "Suites:", "Components:", "Enabled:"};
+	char **slots[] = {&s->types, &s->uris, &s->suites, &s->components, &s->enabled};
+
+	s->last = NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i]);
+		if (strncasecmp(line, names[i], n) == 0) {
+			free(*slots[i]);
+			*slots[i] = xstrdup(line + n + strspn(line + n, " \t"));
+			s->last = slots[i];
+		}
+	}
+}
+
+static char *scan_deb822(char *text, const char *suite)
+{
+	struct deb822 s = {0};
+	char *found = NULL, *line, *next;
+
+	for (line = text; line != NULL && found == NULL; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (line[strspn(line, " \t")] == '\0') {
+			found = deb822_match(&s, suite);
+		} else if (line[0] == '#') {
+			continue;
+		} else if ((line[0] == ' ' || line[0] == '\t') && s.last && *s.last) {
+			char *joined = xasprintf("%s %s", *s.last, line + strspn(line, " \t"));
+			free(*s.last);
+			*s.last = joined;
+		} else {
+			deb822_field(&s, line);
+		}
+	}
+	if (found == NULL)
+		found = deb822_match(&s, suite);
+	deb822_reset(&s);
+	return found;
+}
+
+static char *scan_apt_file(const char *path, const char *suite)
+{
+	char *text = NULL, *found;
+	size_t len;
+	struct error ignored = {0};
+
+	if (read_file(path, &text, &len, &ignored) < 0)
+		return NULL;
+	found =
+	    has_suffix(path, ".sources") ? scan_deb822(text, suite) : scan_one_line(text, suite);
+	free(text);
+	return found;
+}
+
+int image_apt_mirror(const char *apt_dir, const char *suite, char **url, struct error *err)
+{
+	char *path = xasprintf("%s/sources.list", apt_dir);
+	char **names = NULL;
+	size_t n = 0;
+	struct error ignored = {0};
+
+	*url = scan_apt_file(path, suite);
+	free(path);
+	path = xasprintf("%s/sources.list.d", apt_dir);
+	if (*url == NULL && list_sorted(path, &names, &n, &ignored) == 0) {
+		for (size_t i = 0; *url == NULL && i < n; i++) {
+			char *file;
+			if (!has_suffix(names[i], ".list") && !has_suffix(names[i], ".sources"))
+				continue;
+			file = xasprintf("%s/%s", path, names[i]);
+			*url = scan_apt_file(file, suite);
+			free(file);
+		}
+		strv_free(names, n);
+	}
+	free(path);
+	if (*url == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "no apt source in %s lists suite %s with component main over "
+		                 "http(s); pass --mirror URL",
+		                 apt_dir, suite);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* cleaning a fresh rootfs                                             */
+/* ------------------------------------------------------------------ */
+
+enum clean_how {
+	CLEAN_REMOVE,      /* the entry, a whole tree if a directory */
+	CLEAN_FILES_BELOW, /* every non-directory below, directories kept */
+	CLEAN_TRUNCATE,    /* emptied, kept */
+};
+
+/* What differs between two debootstraps of the same packages, or is
+ * never seen in the sandbox; images/README.md explains each line. */
+static const struct clean_rule {
+	const char *dir, *pattern;
+	enum clean_how how;
+} clean_rules[] = {
+    {"/dev", "*", CLEAN_REMOVE},
+    {"/proc", "*", CLEAN_REMOVE},
+    {"/sys", "*", CLEAN_REMOVE},
+    {"/tmp", "*", CLEAN_REMOVE},
+    {"/var/log", "*", CLEAN_FILES_BELOW},
+    {"/var/cache/apt", "*.bin", CLEAN_REMOVE},
+    {"/var/cache/apt/archives", "*.deb", CLEAN_REMOVE},
+    {"/var/cache/apt/archives/partial", "*", CLEAN_REMOVE},
+    {"/var/lib/apt/lists", "*", CLEAN_FILES_BELOW},
+    {"/var/cache/ldconfig", "aux-cache", CLEAN_REMOVE},
+    {"/var/lib/dpkg", "*-old", CLEAN_REMOVE},
+    {"/var/cache/debconf", "*-old", CLEAN_REMOVE},
+    {"/etc", "hostname", CLEAN_REMOVE},
+    {"/etc", "resolv.conf", CLEAN_REMOVE},
+    {"/etc", "machine-id", CLEAN_TRUNCATE},
+    {"/var/lib/dbus", "machine-id", CLEAN_REMOVE},
+    {"/etc/ssh", "ssh_host_*", CLEAN_REMOVE},
+    {"/var/lib/systemd", "random-seed", CLEAN_REMOVE},
+};
+
+struct cleaner {
+	int root_fd;
+	const char *root; /* realpath */
+	json_t *cleaned;
+	struct error *err;
+};
+
+static void record(struct cleaner *c, const char *rel)
+{
+	json_t *s = json_string(rel);
+
+	if (s != NULL)
+		json_array_append_new(c->cleaned, s);
+}
+
+static int remove_entry(struct cleaner *c, const char *abs, const char *rel, const struct stat *st)
+{
+	if (S_ISDIR(st->st_mode)) {
+		if (remove_tree(abs, c->err) < 0)
+			return -1;
+	} else if (unlink(abs) < 0) {
+		return error_set(c->err, EXIT_RUNNER_ERROR, errno, "removing %s", abs);
+	}
+	record(c, rel);
+	return 0;
+}
+
+static int files_below(struct cleaner *c, const char *abs, const char *rel, int depth)
+{
+	char **names;
+	size_t n;
+	int rc = 0;
+
+	if (depth > WALK_MAX_DEPTH)
+		return error_set(c->err, EXIT_RUNNER_ERROR, 0, "%s: too deep", abs);
+	if (list_sorted(abs, &names, &n, c->err) < 0)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *a = xasprintf("%s/%s", abs, names[i]);
+		char *r = xasprintf("%s/%s", rel, names[i]);
+		struct stat st;
+
+		if (lstat(a, &st) < 0)
+			rc = error_set(c->err, EXIT_RUNNER_ERROR, errno, "stat %s", a);
+		else if (S_ISDIR(st.st_mode))
+			rc = files_below(c, a, r, depth + 1);
+		else
+			rc = remove_entry(c, a, r, &st);
+		free(a);
+		free(r);
+	}
+	strv_free(names, n);
+	return rc;
+}
+
+static int clean_entry(struct cleaner *c, const struct clean_rule *rule, const char *abs,
+                       const char *rel)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(abs, &st) < 0)
+		return error_set(c->err, EXIT_RUNNER_ERROR, errno, "stat %s", abs);
+	switch (rule->how) {
+	case CLEAN_REMOVE: return remove_entry(c, abs, rel, &st);
+	case CLEAN_FILES_BELOW:
+		if (S_ISDIR(st.st_mode))
+			return files_below(c, abs, rel, 0);
+		return remove_entry(c, abs, rel, &st);
+	case CLEAN_TRUNCATE:
+		if (!S_ISREG(st.st_mode) || st.st_size == 0)
+			return 0;
+		fd = open(abs, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return error_set(c->err, EXIT_RUNNER_ERROR, errno, "emptying %s", abs);
+		close(fd);
+		record(c, rel);
+		return 0;
+	}
+	return 0;
+}
+
+/* The rule's directory, resolved inside the root (an image may hold
+ * symlinks such as var/run -> /run; they must never lead to the host). */
+static int rule_dir(struct cleaner *c, const char *dir, char **abs, char **rel)
+{
+	char link[64], target[PATH_MAX];
+	size_t root_len = strlen(c->root);
+	ssize_t n;
+	int fd = resolve_in_root(c->root_fd, dir, O_PATH | O_DIRECTORY, false);
+
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return error_set(c->err, EXIT_RUNNER_ERROR, errno, "resolving %s in %s", dir,
+		                 c->root);
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	close(fd);
+	if (n < 0)
+		return error_set(c->err, EXIT_RUNNER_ERROR, errno, "resolving %s in %s", dir,
+		                 c->root);
+	target[n] = '\0';
+	if (strncmp(target, c->root, root_len) != 0 || target[root_len] != '/')
+		return 0; /* the root itself: no rule means that */
+	*abs = xstrdup(target);
+	*rel = xstrdup(target + root_len);
+	return 1;
+}
+
+static int apply_rule(struct cleaner *c, const struct clean_rule *rule)
+{
+	char *abs = NULL, *rel = NULL, **names = NULL;
+	size_t n = 0;
+	int rc = rule_dir(c, rule->dir, &abs, &rel);
+
+	if (rc <= 0)
+		return rc;
+	rc = list_sorted(abs, &names, &n, c->err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *a, *r;
+
+		if (fnmatch(rule->pattern, names[i], 0) != 0)
+			continue;
+		a = xasprintf("%s/%s", abs, names[i]);
+		r = xasprintf("%s/%s", rel, names[i]);
+		rc = clean_entry(c, rule, a, r);
+		free(a);
+		free(r);
+	}
+	strv_free(names, n);
+	free(abs);
+	free(rel);
+	return rc;
+}
+
+/* Python byte code compiled at install time embeds nothing stable enough;
+ * Python recompiles (or runs without) when it is missing. */
+static int remove_pycache(struct cleaner *c, const char *abs, const char *rel, int depth)
+{
+	char **names;
+	size_t n;
+	int rc = 0;
+
+	if (depth > WALK_MAX_DEPTH)
+		return error_set(c->err, EXIT_RUNNER_ERROR, 0, "%s: too deep", abs);
+	if (list_sorted(abs, &names, &n, c->err) < 0)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *a = xasprintf("%s/%s", abs, names[i]);
+		char *r = xasprintf("%s/%s", rel, names[i]);
+		struct stat st;
+
+		if (lstat(a, &st) < 0)
+			rc = error_set(c->err, EXIT_RUNNER_ERROR, errno, "stat %s", a);
+		else if (S_ISDIR(st.st_mode) && strcmp(names[i], "__pycache__") == 0)
+			rc = remove_entry(c, a, r, &st);
+		else if (S_ISDIR(st.st_mode))
+			rc = remove_pycache(c, a, r, depth + 1);
+		free(a);
+		free(r);
+	}
+	strv_free(names, n);
+	return rc;
+}
+
+int image_clean_rootfs(const char *rootfs, json_t *cleaned, struct error *err)
+{
+	struct cleaner c = {.cleaned = cleaned, .err = err};
+	char *real = realpath(rootfs, NULL);
+	char *usr;
+	struct stat st;
+	int rc = 0;
+
+	if (real == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "image root %s", rootfs);
+	if (strcmp(real, "/") == 0) {
+		free(real);
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "refusing to clean the host's /");
+	}
+	c.root = real;
+	c.root_fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c.root_fd < 0) {
+		error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", real);
+		free(real);
+		return -1;
+	}
+	for (size_t i = 0; rc == 0 && i < sizeof(clean_rules) / sizeof(clean_rules[0]); i++)
+		rc = apply_rule(&c, &clean_rules[i]);
+	usr = xasprintf("%s/usr", real);
+	if (rc == 0 && lstat(usr, &st) == 0 && S_ISDIR(st.st_mode))
+		rc = remove_pycache(&c, usr, "/usr", 0);
+	free(usr);
+	close(c.root_fd);
+	free(real);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* image build                                                         */
+/* ------------------------------------------------------------------ */
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_mount_point(char *s)
+{
+	char *w = s;
+
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/* Mount points at or below dir, in mountinfo order (parents first). */
+static int mounts_below(const char *dir, char ***out, size_t *n, struct error *err)
+{
+	char *text = NULL, *save = NULL;
+	size_t len, dlen = strlen(dir);
+
+	*out = NULL;
+	*n = 0;
+	if (read_file("/proc/self/mountinfo", &text, &len, err) < 0)
+		return -1;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *field = line;
+
+		for (int i = 0; i < 4 && field; i++) {
+			field = strchr(field, ' ');
+			if (field)
+				field++;
+		}
+		if (field == NULL)
+			continue;
+		field[strcspn(field, " ")] = '\0';
+		unescape_mount_point(field);
+		if (strncmp(field, dir, dlen) == 0 && (field[dlen] == '/' || field[dlen] == '\0'))
+			*out = strv_push(*out, n, field);
+	}
+	free(text);
+	return 0;
+}
+
+/* debootstrap unmounts what it mounted, unless it was killed: never walk
+ * into (let alone delete) a /proc or /sys still mounted inside the tree. */
+static int unmount_below(const char *dir, struct error *err)
+{
+	char **mps;
+	size_t n;
+
+	if (mounts_below(dir, &mps, &n, err) < 0)
+		return -1;
+	for (size_t i = n; i > 0; i--)
+		if (umount2(mps[i - 1], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+			fprintf(stderr, "pgo-sandbox: warning: unmounting %s: %s\n", mps[i - 1],
+			        strerror(errno));
+	strv_free(mps, n);
+	if (mounts_below(dir, &mps, &n, err) < 0)
+		return -1;
+	strv_free(mps, n);
+	if (n > 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s still has %zu mounts below it", dir,
+		                 n);
+	return 0;
+}
+
+struct build_opts {
+	const char *definition;
+	const char *out_dir;
+	const char *mirror; /* NULL: the snapshot; "apt": this machine's apt mirror */
+	const char *cache_dir;
+};
+
+struct build {
+	struct image_definition def;
+	char *out_dir;   /* absolute */
+	char *cache_dir; /* absolute */
+	char *rootfs;    /* absolute, below out_dir */
+	char *mirror;
+	char *snapshot_url;
+	bool snapshot_honoured;
+	char **env;
+	json_t *packages;
+	json_t *cleaned;
+	char *tarball;
+	char digest[DIGEST_STR_MAX];
+};
+
+static void build_free(struct build *b)
+{
+	image_definition_free(&b->def);
+	free(b->out_dir);
+	free(b->cache_dir);
+	free(b->rootfs);
+	free(b->mirror);
+	free(b->snapshot_url);
+	if (b->env)
+		env_free(b->env);
+	json_decref(b->packages);
+	json_decref(b->cleaned);
+	free(b->tarball);
+}
+
+static int absolute_dir(const char *path, char **out, struct error *err)
+{
+	if (mkdir_p(path, 0755, err) < 0)
+		return -1;
+	*out = realpath(path, NULL);
+	if (*out == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "resolving %s", path);
+	return 0;
+}
+
+static int choose_mirror(struct build *b, const char *mirror, struct error *err)
+{
+	b->snapshot_url = xasprintf(SNAPSHOT_URL_FMT, b->def.snapshot);
+	if (mirror == NULL) {
+		b->mirror = xstrdup(b->snapshot_url);
+	} else if (strcmp(mirror, "apt") == 0) {
+		if (image_apt_mirror("/etc/apt", b->def.suite, &b->mirror, err) < 0)
+			return -1;
+	} else {
+		b->mirror = usable_uri(mirror, strlen(mirror));
+		if (b->mirror == NULL || strpbrk(b->mirror, " \t\n,") != NULL)
+			return error_set(
+			    err, EXIT_RUNNER_ERROR, 0,
+			    "--mirror '%s': expected an http:// or https:// URL or 'apt'", mirror);
+	}
+	b->snapshot_honoured = strcmp(b->mirror, b->snapshot_url) == 0;
+	return 0;
+}
+
+static int ensure_debootstrap(struct build *b, struct error *err)
+{
+	char *update[] = {"apt-get", "update", "-qq", NULL};
+	char *install[] = {"apt-get",     "install", "-y", "-qq", "--no-install-recommends",
+	                   "debootstrap", NULL};
+
+	if (access(DEBOOTSTRAP, X_OK) == 0)
+		return 0;
+	if (access(APT_GET, X_OK) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "%s is missing and there is no apt-get to install it: install "
+		                 "debootstrap",
+		                 DEBOOTSTRAP);
+	fprintf(stderr, "pgo-sandbox: installing the Debian package debootstrap\n");
+	if (run_tool(APT_GET, update, b->env, err) != 0 ||
+	    run_tool(APT_GET, install, b->env, err) != 0 || access(DEBOOTSTRAP, X_OK) < 0) {
+		if (err->msg[0] == '\0' || err->exit_code == 0)
+			error_set(err, EXIT_RUNNER_ERROR, 0,
+			          "apt-get could not install debootstrap");
+		return error_prefix(err, "installing debootstrap");
+	}
+	return 0;
+}
+
+static const char *wget_meaning(int code)
+{
+	switch (code) {
+	case 4: return "network failure";
+	case 5: return "TLS failure";
+	case 8: return "the server answered with an error";
+	default: return "failed";
+	}
+}
+
+static int check_mirror(struct build *b, struct error *err)
+{
+	char *url = xasprintf("%s/dists/%s/Release", b->mirror, b->def.suite);
+	char *argv[] = {"wget", "-q", "--spider", "-T", MIRROR_CHECK_TIMEOUT, "-t", "1", url, NULL};
+	int rc;
+
+	if (access(WGET, X_OK) < 0) {
+		free(url);
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "%s (debootstrap needs it)", WGET);
+	}
+	rc = run_tool(WGET, argv, b->env, err);
+	if (rc > 0 && b->snapshot_honoured)
+		error_set(
+		    err, EXIT_RUNNER_ERROR, 0,
+		    "the Debian snapshot %s is unreachable (%s: wget exit %d, %s); pass "
+		    "--mirror URL to build from another Debian mirror, or --mirror apt for the "
+		    "one this machine's apt uses: the image then records that the snapshot "
+		    "pin was not honoured",
+		    b->def.snapshot, url, rc, wget_meaning(rc));
+	else if (rc > 0)
+		error_set(err, EXIT_RUNNER_ERROR, 0,
+		          "mirror %s is unreachable (%s: wget exit %d, %s)", b->mirror, url, rc,
+		          wget_meaning(rc));
+	free(url);
+	return rc == 0 ? 0 : -1;
+}
+
+static int run_debootstrap(struct build *b, struct error *err)
+{
+	char **argv = NULL;
+	size_t n = 0;
+	char *arg;
+	int rc;
+
+	argv = strv_push(argv, &n, "debootstrap");
+	if (strcmp(b->def.variant, "default") != 0) {
+		arg = xasprintf("--variant=%s", b->def.variant);
+		argv = strv_push(argv, &n, arg);
+		free(arg);
+	}
+	arg = xasprintf("--arch=%s", b->def.arch);
+	argv = strv_push(argv, &n, arg);
+	free(arg);
+	for (size_t i = 0; i < 2; i++) {
+		char **words = i == 0 ? b->def.components : b->def.packages;
+		size_t count = i == 0 ? b->def.n_components : b->def.n_packages;
+		size_t len = 0;
+
+		if (count == 0)
+			continue;
+		arg = xstrdup(i == 0 ? "--components=" : "--include=");
+		for (size_t j = 0; j < count; j++) {
+			len = strlen(arg);
+			arg = xrealloc(arg, len + strlen(words[j]) + 2);
+			sprintf(arg + len, "%s%s", j ? "," : "", words[j]);
+		}
+		argv = strv_push(argv, &n, arg);
+		free(arg);
+	}
+	arg = xasprintf("--cache-dir=%s", b->cache_dir);
+	argv = strv_push(argv, &n, arg);
+	free(arg);
+	argv = strv_push(argv, &n, b->def.suite);
+	argv = strv_push(argv, &n, b->rootfs);
+	argv = strv_push(argv, &n, b->mirror);
+	rc = run_tool(DEBOOTSTRAP, argv, b->env, err);
+	strv_free(argv, n);
+	if (rc > 0)
+		return error_set(
+		    err, EXIT_RUNNER_ERROR, 0,
+		    "debootstrap failed (exit %d): its log is above and in %s/debootstrap/"
+		    "debootstrap.log",
+		    rc, b->rootfs);
+	return rc;
+}
+
+static json_t *host_package_version(const char *name)
+{
+	json_t *all = NULL, *v = NULL;
+	struct error ignored = {0};
+
+	if (image_dpkg_packages("/var/lib/dpkg/status", &all, &ignored) == 0) {
+		v = json_object_get(all, name);
+		v = v ? json_incref(v) : NULL;
+		json_decref(all);
+	}
+	return v ? v : json_null();
+}
+
+static int write_sidecar(struct build *b, struct error *err)
+{
+	char ini_digest[DIGEST_STR_MAX];
+	char *path = xasprintf("%s/%s.json", b->out_dir, b->def.name);
+	char *debian_path = xasprintf("%s/etc/debian_version", b->rootfs);
+	char *debian = read_trimmed(debian_path);
+	json_t *doc;
+	int rc;
+
+	free(debian_path);
+	if (digest_file_sha256(b->def.path, ini_digest, err) < 0) {
+		free(path);
+		free(debian);
+		return -1;
+	}
+	doc = json_pack("{s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:O, s:O, s:o, s:s}", "name",
+	                b->def.name, "definition", image_definition_json(&b->def),
+	                "definition_sha256", ini_digest, "tarball", strrchr(b->tarball, '/') + 1,
+	                "digest", b->digest, "mirror", b->mirror, "snapshot_url", b->snapshot_url,
+	                "snapshot_honoured", b->snapshot_honoured, "source_date_epoch",
+	                (json_int_t)b->def.snapshot_epoch, "packages", b->packages, "cleaned",
+	                b->cleaned, "debootstrap_version", host_package_version("debootstrap"),
+	                "pgo_sandbox_version", PGO_VERSION);
+	json_object_set_new(doc, "debian_version", debian ? json_string(debian) : json_null());
+	rc = write_json_atomic(path, doc, err);
+	json_decref(doc);
+	free(debian);
+	free(path);
+	return rc;
+}
+
+static int pack_rootfs(struct build *b, struct error *err)
+{
+	struct pack_options o;
+	char *status = xasprintf("%s/var/lib/dpkg/status", b->rootfs);
+	int rc = image_dpkg_packages(status, &b->packages, err);
+
+	free(status);
+	if (rc < 0)
+		return -1;
+	b->cleaned = json_array();
+	if (image_clean_rootfs(b->rootfs, b->cleaned, err) < 0)
+		return error_prefix(err, "cleaning %s", b->rootfs);
+	pack_options_default(&o);
+	o.mtime = b->def.snapshot_epoch;
+	o.compression = ARCHIVE_COMP_ZSTD;
+	b->tarball = xasprintf("%s/%s.tar.zst", b->out_dir, b->def.name);
+	fprintf(stderr, "pgo-sandbox: image %s: packing %s\n", b->def.name, b->tarball);
+	if (archive_pack_dir(b->rootfs, b->tarball, &o, err) < 0 ||
+	    digest_file_sha256(b->tarball, b->digest, err) < 0)
+		return -1;
+	return write_sidecar(b, err);
+}
+
+static int build_prepare(struct build *b, const struct build_opts *o, struct error *err)
+{
+	if (image_definition_load(o->definition, &b->def, err) < 0)
+		return -1;
+	if (geteuid() != 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "image build needs root: debootstrap creates device nodes, sets "
+		                 "file owners and chroots into the new tree (run it with sudo, or "
+		                 "in a root CI container)");
+	b->env = tool_env(b->def.snapshot_epoch);
+	return choose_mirror(b, o->mirror, err);
+}
+
+/* Made only once the mirror answered, so a refused build leaves nothing. */
+static int build_dirs(struct build *b, const struct build_opts *o, struct error *err)
+{
+	char *path;
+	int rc;
+
+	if (absolute_dir(o->out_dir ? o->out_dir : DEFAULT_OUT_DIR, &b->out_dir, err) < 0)
+		return -1;
+	path = o->cache_dir ? xstrdup(o->cache_dir) : xasprintf("%s/debootstrap-cache", b->out_dir);
+	rc = absolute_dir(path, &b->cache_dir, err);
+	free(path);
+	if (rc < 0)
+		return -1;
+	path = xasprintf("%s/.%s.rootfs.%d", b->out_dir, b->def.name, (int)getpid());
+	if (mkdir(path, 0755) < 0) {
+		error_set(err, EXIT_RUNNER_ERROR, errno, "creating %s", path);
+		free(path);
+		return -1;
+	}
+	b->rootfs = path;
+	return 0;
+}
+
+static int image_build(const struct build_opts *o, struct error *err)
+{
+	struct build b = {0};
+	struct error cleanup = {0};
+	int rc = build_prepare(&b, o, err);
+
+	if (rc == 0)
+		rc = ensure_debootstrap(&b, err);
+	if (rc == 0)
+		rc = check_mirror(&b, err);
+	if (rc == 0)
+		rc = build_dirs(&b, o, err);
+	if (rc == 0) {
+		fprintf(stderr, "pgo-sandbox: image %s: debootstrap %s %s from %s%s\n", b.def.name,
+		        b.def.suite, b.def.variant, b.mirror,
+		        b.snapshot_honoured ? ""
+		                            : " (not the snapshot: recorded in the image JSON)");
+		rc = run_debootstrap(&b, err);
+	}
+	if (rc == 0)
+		rc = unmount_below(b.rootfs, err);
+	if (rc == 0)
+		rc = pack_rootfs(&b, err);
+	if (rc == 0)
+		printf("%s  %s\n", b.digest, b.tarball);
+	if (b.rootfs &&
+	    (unmount_below(b.rootfs, &cleanup) < 0 || remove_tree(b.rootfs, &cleanup) < 0))
+		fprintf(stderr, "pgo-sandbox: warning: %s\n", cleanup.msg);
+	build_free(&b);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* command line                                                        */
+/* ------------------------------------------------------------------ */
+
+static void image_usage(FILE *out)
+{
+	fputs("usage: pgo-sandbox image build DEFINITION [--out DIR] [--mirror URL|apt]\n"
+	      "                               [--cache-dir DIR]\n"
+	      "       pgo-sandbox image digest IMAGE [--json]\n"
+	      "\n"
+	      "build   Build a pinned Debian root filesystem from images/NAME.ini with\n"
+	      "        debootstrap (needs root), pack it as a reproducible tarball and write\n"
+	      "        DIR/NAME.tar.zst and DIR/NAME.json (definition, digest, package\n"
+	      "        versions); prints \"sha256:<hex>  DIR/NAME.tar.zst\".\n"
+	      "          --out DIR        output directory (default build/images)\n"
+	      "          --mirror URL     Debian mirror to use instead of the definition's\n"
+	      "                           snapshot (recorded: snapshot_honoured false);\n"
+	      "                           'apt' = the mirror this machine's apt uses\n"
+	      "          --cache-dir DIR  keep downloaded .debs here (default\n"
+	      "                           DIR/debootstrap-cache)\n"
+	      "digest  Print the digest of IMAGE (host, a directory or a tarball), the one\n"
+	      "        stage provenance records; --json adds the facts it is computed from\n"
+	      "        (for host: compiler, linker, llvm-profdata paths, sha256, versions).\n"
+	      "\n"
+	      "Examples:\n"
+	      "  sudo pgo-sandbox image build images/bookworm-gcc\n"
+	      "  pgo-sandbox run --image build/images/bookworm-gcc.tar.zst -- gcc --version\n"
+	      "  pgo-sandbox image digest host --json\n",
+	      out);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pgo-sandbox: image: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see pgo-sandbox image --help)\n", stderr);
+	return EXIT_RUNNER_ERROR;
+}
+
+static int build_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"out", required_argument, NULL, 'o'},
+	    {"mirror", required_argument, NULL, 'm'},
+	    {"cache-dir", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct build_opts o = {0};
+	struct error err = {0};
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': o.out_dir = optarg; break;
+		case 'm': o.mirror = optarg; break;
+		case 'c': o.cache_dir = optarg; break;
+		case 'h': image_usage(stdout); return 0;
+		default:
+			return usage_error("build: unknown option or missing value '%s'",
+			                   argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error("build needs one DEFINITION (images/NAME)");
+	o.definition = argv[optind];
+	if (image_build(&o, &err) < 0) {
+		error_print(&err);
+		return err.exit_code ? err.exit_code : EXIT_RUNNER_ERROR;
+	}
+	return fflush(stdout) == 0 ? 0 : EXIT_RUNNER_ERROR;
+}
+
+static int digest_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	char digest[DIGEST_STR_MAX];
+	struct error err = {0};
+	json_t *facts = NULL;
+	bool as_json = false;
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': as_json = true; break;
+		case 'h': image_usage(stdout); return 0;
+		default: return usage_error("digest: unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error("digest needs one IMAGE (host, a directory or a tarball)");
+	if (image_digest(argv[optind], digest, as_json ? &facts : NULL, &err) < 0) {
+		error_print(&err);
+		return err.exit_code ? err.exit_code : EXIT_RUNNER_ERROR;
+	}
+	if (as_json) {
+		json_t *doc = json_pack("{s:s, s:s, s:o}", "image", argv[optind], "digest", digest,
+		                        "facts", facts);
+		char *text = json_dumps(doc, JSON_SORT_KEYS | JSON_INDENT(2));
+
+		printf("%s\n", text ? text : "null");
+		free(text);
+		json_decref(doc);
+	} else {
+		printf("%s\n", digest);
+	}
+	return fflush(stdout) == 0 ? 0 : EXIT_RUNNER_ERROR;
+}
 
 int image_main(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "pgo-sandbox: %s: not built yet\n", argv[0]);
-	return EXIT_RUNNER_ERROR;
+	if (argc < 2) {
+		image_usage(stderr);
+		return EXIT_RUNNER_ERROR;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		image_usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "build") == 0)
+		return build_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "digest") == 0)
+		return digest_main(argc - 1, argv + 1);
+	return usage_error("unknown subcommand '%s' (build, digest)", argv[1]);
 }
