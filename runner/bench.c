@@ -1,27 +1,629 @@
-/* stage.c - placeholder until the bench module lands (replaced wholesale). */
+/* bench.c - `pgo-sandbox bench`: parse, schedule, run, analyse, report.
+ * The pieces live in bench_cli (options), bench_plan (order), bench_exec
+ * (one run), bench_analysis (statistics and the gate), bench_report
+ * (outputs) and forensics. */
+#define _GNU_SOURCE
 #include "bench.h"
 
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
-#include "util.h"
+#include "bench_analysis.h"
+#include "bench_cli.h"
+#include "bench_exec.h"
+#include "bench_host.h"
+#include "bench_plan.h"
+#include "bench_report.h"
+#include "forensics.h"
+#include "report_json.h"
+#include "stats.h"
 
-static int not_built(const char *what)
+/* Everything one invocation carries around. */
+struct bench_ctx {
+	struct bench_options opt;
+	struct bench_session s;
+	struct bench_session rec; /* --rerun: the recorded session */
+	bool have_rec;
+	struct bench_exec x;
+	bool exec_ready;
+	struct rng rng;
+	size_t **perm; /* per benchmark: the last block's permutation */
+	size_t *slots;
+	sigset_t stop_signals;
+	bool tty;
+	uint64_t start_ns;
+	size_t done, planned;
+};
+
+/* ---- setup ------------------------------------------------------------------- */
+
+static uint64_t random_seed(void)
 {
-	fprintf(stderr, "pgo-sandbox: %s: not built yet\n", what);
-	return EXIT_RUNNER_ERROR;
+	uint64_t seed = 0;
+
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = monotonic_ns() ^ ((uint64_t)getpid() << 32);
+	return seed & ((1ULL << 53) - 1); /* exact in every JSON reader */
+}
+
+static void copy_config(const struct bench_session *rec, struct bench_session *s)
+{
+	s->set = rec->set;
+	s->set.only = rec->set.only ? xstrdup(rec->set.only) : NULL;
+	for (size_t i = 0; i < rec->n_variants; i++) {
+		const struct bench_variant *v = &rec->variants[i];
+		bench_add_variant(s, v->name, v->role, v->command, v->argv, v->artifact);
+	}
+	for (size_t i = 0; i < rec->n_benchmarks; i++)
+		bench_add_benchmark(s, rec->benchmarks[i].name, rec->benchmarks[i].value);
+	for (size_t i = 0; i < rec->n_knobs; i++)
+		bench_add_knob(s, rec->knobs[i].key, rec->knobs[i].values, rec->knobs[i].n_values);
+}
+
+static void apply_overrides(const struct bench_options *o, struct bench_settings *set)
+{
+	if (o->given & GIVEN_RUNS)
+		set->runs = o->set.runs;
+	if (o->given & GIVEN_WARMUP)
+		set->warmup = o->set.warmup;
+	if (o->given & (GIVEN_MAX_RUNS | GIVEN_RUNS))
+		set->max_runs = o->set.max_runs;
+	if (o->given & GIVEN_SEED)
+		set->seed = o->set.seed;
+	if (o->given & GIVEN_THRESHOLD)
+		set->threshold = o->set.threshold;
+	if (o->given & GIVEN_COUNTERS)
+		set->counters = true;
+	if (o->given & GIVEN_CALLGRIND)
+		set->callgrind = true;
+}
+
+static int load_recorded(struct bench_ctx *c, struct error *err)
+{
+	json_error_t je;
+	json_t *doc = json_load_file(c->opt.rerun_path, 0, &je);
+	int rc;
+
+	bench_session_init(&c->rec);
+	c->have_rec = true;
+	if (doc == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "--rerun %s: line %d: %s",
+		                 c->opt.rerun_path, je.line, je.text);
+	rc = bench_session_from_json(doc, &c->rec, err);
+	json_decref(doc);
+	if (rc < 0)
+		return error_prefix(err, "--rerun %s", c->opt.rerun_path);
+	copy_config(&c->rec, &c->s);
+	apply_overrides(&c->opt, &c->s.set);
+	return 0;
+}
+
+/* The recorded sandbox options and CPUs, unless given again. */
+static void recorded_exec_options(struct bench_ctx *c, struct bench_exec_options *eo, char ***args,
+                                  size_t *n)
+{
+	json_t *cond = c->rec.conditions;
+	json_t *sa = cond ? json_object_get(cond, "sandbox_args") : NULL;
+	json_t *cpus = cond ? json_object_get(cond, "cpus") : NULL;
+
+	*args = NULL;
+	*n = 0;
+	for (size_t i = 0; i < json_array_size(sa); i++) {
+		json_t *e = json_array_get(sa, i);
+
+		if (!json_is_string(e))
+			continue;
+		*args = xrealloc(*args, (*n + 1) * sizeof(char *));
+		(*args)[(*n)++] = (char *)json_string_value(e);
+	}
+	eo->sandbox_args = *args;
+	eo->n_sandbox_args = *n;
+	if (!(c->opt.given & GIVEN_CPUS) && json_is_string(cpus)) {
+		uint8_t mask[CPU_LIST_MAX / 8];
+		struct error ignored = {0};
+		bool usable = parse_cpu_list(json_string_value(cpus), mask, &ignored) == 0;
+
+		for (unsigned cpu = 0; usable && cpu < CPU_LIST_MAX; cpu++) {
+			uint8_t sib[CPU_LIST_MAX / 8];
+
+			if ((mask[cpu / 8] & (1u << (cpu % 8))) &&
+			    host_cpu_siblings("/", cpu, sib, &ignored) < 0)
+				usable = false;
+		}
+		if (usable)
+			eo->cpus = json_string_value(cpus);
+		else
+			fprintf(stderr,
+			        "pgo-sandbox: bench: recorded CPUs %s do not exist here; "
+			        "using the default CPU\n",
+			        json_string_value(cpus));
+	}
+}
+
+/* ---- progress ---------------------------------------------------------------- */
+
+static void progress(struct bench_ctx *c, const struct bench_run *r)
+{
+	double elapsed, eta;
+
+	c->done++;
+	if (!c->tty)
+		return;
+	elapsed = (double)(monotonic_ns() - c->start_ns) / 1e9;
+	eta = c->done < c->planned ? elapsed / (double)c->done * (double)(c->planned - c->done) : 0;
+	fprintf(stderr, "\r\033[K[bench] run %zu of %zu  %s/%s%s  elapsed %.1fs  eta %.0fs",
+	        c->done, c->planned, c->s.benchmarks[r->bench].name, c->s.variants[r->variant].name,
+	        r->block == BENCH_BLOCK_WARMUP ? " (warm-up)" : "", elapsed, eta);
+	fflush(stderr);
+}
+
+static void progress_done(struct bench_ctx *c)
+{
+	if (c->tty)
+		fprintf(stderr, "\r\033[K");
+}
+
+/* ---- running ----------------------------------------------------------------- */
+
+static int pending_stop(const struct bench_ctx *c)
+{
+	sigset_t pending;
+
+	if (sigpending(&pending) < 0)
+		return 0;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&c->stop_signals, sig) && sigismember(&pending, sig))
+			return sig;
+	return 0;
+}
+
+/* Returns 0, or the exit code the bench must stop with. */
+static int run_one(struct bench_ctx *c, struct bench_run *r)
+{
+	struct error err = {0};
+	int sig;
+
+	r->seq = c->s.n_runs;
+	if (bench_exec_run(&c->x, &c->s, r, &err) < 0) {
+		progress_done(c);
+		error_print(&err);
+		return EXIT_RUNNER_ERROR;
+	}
+	progress(c, r);
+	if (r->exit_code != 0) {
+		progress_done(c);
+		bench_exec_show_failure(&c->x, &c->s, r);
+		return c->x.report->command_started ? BENCH_EXIT_RUN_FAILED : EXIT_RUNNER_ERROR;
+	}
+	bench_add_run(&c->s, r);
+	sig = pending_stop(c);
+	if (sig) {
+		progress_done(c);
+		fprintf(stderr, "pgo-sandbox: bench: interrupted by signal %d\n", sig);
+		return 128 + sig;
+	}
+	return 0;
+}
+
+static int warmup(struct bench_ctx *c)
+{
+	size_t n_cells = bench_n_cells(&c->s);
+
+	for (size_t b = 0; b < c->s.n_benchmarks; b++)
+		for (size_t v = 0; v < c->s.n_variants; v++)
+			for (size_t cell = 0; cell < n_cells; cell++)
+				for (size_t i = 0; i < c->s.set.warmup; i++) {
+					struct bench_run r = {.bench = b,
+					                      .variant = v,
+					                      .cell = cell,
+					                      .block = BENCH_BLOCK_WARMUP,
+					                      .position = i};
+					int rc = run_one(c, &r);
+
+					if (rc)
+						return rc;
+				}
+	return 0;
+}
+
+static int run_block(struct bench_ctx *c, size_t b)
+{
+	size_t k = bench_n_arms(&c->s), n_cells = bench_n_cells(&c->s);
+	size_t block = c->s.blocks_done[b];
+	unsigned pad = plan_block_pad(c->s.set.randomize_layout, &c->rng);
+
+	plan_block(k, block, c->perm[b], &c->rng, c->slots);
+	for (size_t pos = 0; pos < 2 * k; pos++) {
+		struct bench_run r = {.bench = b,
+		                      .variant = c->slots[pos] / n_cells,
+		                      .cell = c->slots[pos] % n_cells,
+		                      .block = block,
+		                      .position = pos,
+		                      .pad = pad};
+		int rc = run_one(c, &r);
+
+		if (rc)
+			return rc;
+	}
+	c->s.blocks_done[b]++;
+	return 0;
+}
+
+/* One block of every benchmark in `want`, in a fresh random order. */
+static int run_round(struct bench_ctx *c, const bool *want)
+{
+	size_t n = c->s.n_benchmarks;
+	size_t *order = xcalloc(n, sizeof(size_t));
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	plan_shuffle(order, n, &c->rng);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (want[order[i]])
+			rc = run_block(c, order[i]);
+	free(order);
+	return rc;
+}
+
+/* The planned blocks, then two more (a balanced ABBA+BAAB pair) at a time
+ * for benchmarks whose verdict is still inconclusive, within --max-runs. */
+static int run_blocks(struct bench_ctx *c, struct bench_analysis *a)
+{
+	size_t n = c->s.n_benchmarks, max_blocks = c->s.set.max_runs / 2;
+	bool *want = xcalloc(n, sizeof(bool));
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		want[i] = true;
+	for (size_t r = 0; r < c->s.set.runs / 2 && rc == 0; r++)
+		rc = run_round(c, want);
+	bench_analyse(&c->s, a);
+	while (rc == 0) {
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++) {
+			want[i] =
+			    bench_needs_more(&c->s, a, i) && c->s.blocks_done[i] + 2 <= max_blocks;
+			any |= want[i];
+			if (want[i])
+				c->planned += 4 * bench_n_arms(&c->s);
+		}
+		if (!any)
+			break;
+		for (int twice = 0; twice < 2 && rc == 0; twice++)
+			rc = run_round(c, want);
+		bench_analysis_free(a);
+		bench_analyse(&c->s, a);
+	}
+	free(want);
+	return rc;
+}
+
+/* ---- rerun comparison -------------------------------------------------------- */
+
+static size_t arm_logs(const struct bench_session *s, size_t b, size_t v, size_t cell,
+                       enum bench_metric m, double *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_runs; i++) {
+		const struct bench_run *r = &s->runs[i];
+
+		if (r->block != BENCH_BLOCK_WARMUP && r->bench == b && r->variant == v &&
+		    r->cell == cell && isfinite(bench_run_metric(r, m)) &&
+		    bench_run_metric(r, m) > 0)
+			out[n++] = log(bench_run_metric(r, m));
+	}
+	return n;
+}
+
+/* Recorded against new, arm by arm: unpaired (different sessions), so
+ * Mann-Whitney with its Hodges-Lehmann shift. */
+static json_t *rerun_arms(struct bench_ctx *c, enum bench_metric m, FILE *out)
+{
+	size_t n_cells = bench_n_cells(&c->s);
+	double *x = xcalloc(c->rec.n_runs + 1, sizeof(double));
+	double *y = xcalloc(c->s.n_runs + 1, sizeof(double));
+	json_t *arr = json_array();
+
+	for (size_t b = 0; b < c->s.n_benchmarks; b++)
+		for (size_t v = 0; v < c->s.n_variants; v++)
+			for (size_t cell = 0; cell < n_cells; cell++) {
+				size_t nx = arm_logs(&c->rec, b, v, cell, m, x);
+				size_t ny = arm_logs(&c->s, b, v, cell, m, y);
+				struct mann_whitney mw;
+				double pct, lo, hi;
+
+				if (nx == 0 || ny == 0 ||
+				    stats_mann_whitney(x, nx, y, ny, c->s.set.confidence, &mw,
+				                       NULL) < 0)
+					continue;
+				pct = 100.0 * expm1(mw.shift);
+				lo = 100.0 * expm1(mw.shift_lo);
+				hi = 100.0 * expm1(mw.shift_hi);
+				fprintf(
+				    out,
+				    "  %s/%s: here %+.2f %% [%+.2f, %+.2f] vs recorded (p=%.3g)\n",
+				    c->s.benchmarks[b].name, c->s.variants[v].name, pct, lo, hi,
+				    mw.p_two_sided);
+				json_array_append_new(
+				    arr,
+				    json_pack(
+				        "{s:i, s:i, s:i, s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:o}",
+				        "benchmark", (json_int_t)b, "variant", (json_int_t)v,
+				        "cell", (json_int_t)cell, "metric", metric_name(m),
+				        "method", "mann-whitney", "n_recorded", (json_int_t)nx,
+				        "n_new", (json_int_t)ny, "shift_pct",
+				        json_real_or_null(pct), "ci_low_pct", json_real_or_null(lo),
+				        "ci_high_pct", json_real_or_null(hi), "p_two_sided",
+				        json_real_or_null(mw.p_two_sided)));
+			}
+	free(x);
+	free(y);
+	return arr;
+}
+
+static json_t *rerun_verdicts(const struct bench_session *s, const struct bench_analysis *old,
+                              const struct bench_analysis *now, FILE *out)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < now->n_cmp; i++) {
+		const struct bench_cmp *k = &now->cmp[i];
+
+		if (k->metric != s->set.metric)
+			continue;
+		for (size_t j = 0; j < old->n_cmp; j++) {
+			const struct bench_cmp *o = &old->cmp[j];
+			bool agree;
+
+			if (o->metric != k->metric || o->bench != k->bench || o->cell != k->cell ||
+			    o->cand != k->cand)
+				continue;
+			agree = o->c.verdict == k->c.verdict;
+			fprintf(out, "  %s/%s: recorded %+.2f %% %s, here %+.2f %% %s%s\n",
+			        s->benchmarks[k->bench].name, s->variants[k->cand].name, o->c.pct,
+			        verdict_name(o->c.verdict), k->c.pct, verdict_name(k->c.verdict),
+			        agree ? "" : "  (differs)");
+			json_array_append_new(
+			    arr, json_pack("{s:i, s:i, s:i, s:s, s:o, s:s, s:o, s:s, s:b}",
+			                   "benchmark", (json_int_t)k->bench, "cell",
+			                   (json_int_t)k->cell, "candidate", (json_int_t)k->cand,
+			                   "recorded_verdict", verdict_name(o->c.verdict),
+			                   "recorded_pct", json_real_or_null(o->c.pct),
+			                   "new_verdict", verdict_name(k->c.verdict), "new_pct",
+			                   json_real_or_null(k->c.pct), "metric",
+			                   metric_name(k->metric), "agree", agree));
+		}
+	}
+	return arr;
+}
+
+static void check_digests(const struct bench_ctx *c)
+{
+	for (size_t i = 0; i < c->s.n_variants && i < c->rec.n_variants; i++) {
+		const char *now = c->s.variants[i].digest, *then = c->rec.variants[i].digest;
+
+		if (now[0] && then[0] && strcmp(now, then) != 0)
+			fprintf(stderr,
+			        "pgo-sandbox: bench: warning: %s is not the recorded binary "
+			        "(%s, recorded %s)\n",
+			        c->s.variants[i].name, now, then);
+	}
+}
+
+static json_t *rerun_report(struct bench_ctx *c, const struct bench_analysis *a)
+{
+	struct bench_analysis old;
+	json_t *o = json_object();
+
+	bench_analyse(&c->rec, &old);
+	printf("rerun of %s (%s):\n", c->opt.rerun_path, metric_name(c->s.set.metric));
+	json_object_set_new(o, "source", json_string(c->opt.rerun_path));
+	json_object_set(o, "source_host",
+	                c->rec.conditions ? json_object_get(c->rec.conditions, "host") : NULL);
+	json_object_set_new(o, "arms", rerun_arms(c, c->s.set.metric, stdout));
+	json_object_set_new(o, "verdicts", rerun_verdicts(&c->s, &old, a, stdout));
+	bench_analysis_free(&old);
+	return o;
+}
+
+/* ---- outputs ----------------------------------------------------------------- */
+
+static json_t *explain(struct bench_ctx *c)
+{
+	json_t *arr = json_array();
+
+	if (c->s.n_variants < 2)
+		return arr;
+	for (size_t b = 0; b < c->s.n_benchmarks; b++) {
+		struct forensic_side sa, sb;
+		struct forensic_result r;
+
+		forensics_side(&c->s, b, 0, "this run", &sa);
+		forensics_side(&c->s, b, 1, "this run", &sb);
+		forensics_compare(&sa, &sb, &r);
+		putchar('\n');
+		forensics_print(stdout, &sa, &sb, &r);
+		json_array_append_new(arr, forensics_result_json(&sa, &sb, &r));
+		forensics_result_free(&r);
+		forensics_side_free(&sa);
+		forensics_side_free(&sb);
+	}
+	return arr;
+}
+
+static int write_text(const char *path, char *text, struct error *err)
+{
+	int rc = write_file_atomic(path, text, strlen(text), 0644, err);
+
+	free(text);
+	return rc;
+}
+
+static int outputs(struct bench_ctx *c, const struct bench_analysis *a, json_t *extra)
+{
+	struct error err = {0};
+	const char *nc = getenv("NO_COLOR");
+	bool color = isatty(STDOUT_FILENO) && !(nc && *nc);
+	int rc = 0;
+
+	bench_print_summary(stdout, &c->s, a, color);
+	if (c->opt.explain)
+		json_object_set_new(extra, "forensics", explain(c));
+	if (c->have_rec)
+		json_object_set_new(extra, "rerun", rerun_report(c, a));
+	fflush(stdout);
+	if (c->opt.json_path) {
+		json_t *doc = bench_result_json(&c->s, a, extra);
+
+		rc = report_write_json(c->opt.json_path, doc, &err);
+		json_decref(doc);
+	}
+	if (rc == 0 && c->opt.markdown_path)
+		rc = write_text(c->opt.markdown_path, bench_markdown(&c->s, a), &err);
+	if (rc == 0 && c->opt.svg_path)
+		rc = write_text(c->opt.svg_path, bench_svg(&c->s, a), &err);
+	if (rc < 0)
+		error_print(&err);
+	return rc;
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+static int prepare(struct bench_ctx *c, struct error *err)
+{
+	struct bench_exec_options eo = {.sandbox_args = c->opt.sandbox_args,
+	                                .n_sandbox_args = c->opt.n_sandbox_args,
+	                                .cpus = c->opt.cpus,
+	                                .allow_smt = c->opt.allow_smt,
+	                                .show_output = c->opt.show_output,
+	                                .no_workdir = c->opt.no_workdir,
+	                                .no_host_tuning = c->opt.no_host_tuning,
+	                                .nice = c->opt.nice};
+	char **rec_args = NULL;
+	size_t n_rec_args, k;
+	int rc;
+
+	if (c->opt.rerun_path) {
+		if (load_recorded(c, err) < 0)
+			return -1;
+		recorded_exec_options(c, &eo, &rec_args, &n_rec_args);
+	} else if (bench_session_from_options(&c->opt, &c->s, err) < 0) {
+		return -1;
+	}
+	if (!(c->opt.given & GIVEN_SEED) && !c->opt.rerun_path)
+		c->s.set.seed = random_seed();
+	if (c->s.set.metric == METRIC_INSTRUCTIONS && !c->s.set.callgrind && !c->s.set.counters)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "--metric instructions needs --callgrind or --counters");
+	rng_seed(&c->rng, c->s.set.seed);
+	rc = bench_exec_init(&c->x, &c->s, &eo, err);
+	c->exec_ready = true;
+	free(rec_args);
+	if (rc < 0)
+		return -1;
+	if (c->have_rec)
+		check_digests(c);
+	k = bench_n_arms(&c->s);
+	c->perm = xcalloc(c->s.n_benchmarks, sizeof(size_t *));
+	for (size_t b = 0; b < c->s.n_benchmarks; b++)
+		c->perm[b] = xcalloc(k, sizeof(size_t));
+	c->slots = xcalloc(2 * k, sizeof(size_t));
+	c->planned = c->s.n_benchmarks * k * (c->s.set.warmup + c->s.set.runs);
+	return 0;
+}
+
+static void record_conditions(struct bench_ctx *c)
+{
+	json_t *cond = bench_exec_conditions(&c->x, &c->s);
+	json_t *args = json_array();
+
+	for (size_t i = 0; i < c->opt.n_sandbox_args; i++)
+		json_array_append_new(args, json_string(c->opt.sandbox_args[i]));
+	if (c->have_rec) {
+		json_t *rec_args = json_object_get(c->rec.conditions, "sandbox_args");
+		json_decref(args);
+		args = rec_args ? json_deep_copy(rec_args) : json_array();
+	}
+	/* Only what the user gave: the workdir and callgrind binds are the
+	 * bench's own and are made again by a rerun. */
+	json_object_set_new(cond, "sandbox_args", args);
+	json_decref(c->s.conditions);
+	c->s.conditions = cond;
+}
+
+static void ctx_free(struct bench_ctx *c)
+{
+	if (c->exec_ready)
+		bench_exec_fini(&c->x);
+	for (size_t b = 0; c->perm && b < c->s.n_benchmarks; b++)
+		free(c->perm[b]);
+	free(c->perm);
+	free(c->slots);
+	bench_session_free(&c->s);
+	if (c->have_rec)
+		bench_session_free(&c->rec);
+	bench_options_free(&c->opt);
 }
 
 int bench_main(int argc, char **argv)
 {
-	(void)argc;
-	return not_built(argv[0]);
-}
+	struct bench_ctx c;
+	struct bench_analysis a;
+	struct error err = {0};
+	json_t *extra;
+	int rc;
 
-
-
-
-int forensics_main(int argc, char **argv)
-{
-	(void)argc;
-	return not_built(argv[0]);
+	memset(&c, 0, sizeof(c));
+	memset(&a, 0, sizeof(a));
+	bench_session_init(&c.s);
+	rc = bench_cli_parse(argc, argv, &c.opt, &err);
+	if (rc != 0) {
+		if (rc < 0)
+			error_print(&err);
+		bench_options_free(&c.opt);
+		bench_session_free(&c.s);
+		return rc < 0 ? EXIT_RUNNER_ERROR : 0;
+	}
+	/* Stop between runs, not in the middle of one: the sandbox forwards
+	 * a signal to the command it runs; otherwise it stays pending. */
+	sigemptyset(&c.stop_signals);
+	sigaddset(&c.stop_signals, SIGINT);
+	sigaddset(&c.stop_signals, SIGTERM);
+	sigaddset(&c.stop_signals, SIGHUP);
+	sigprocmask(SIG_BLOCK, &c.stop_signals, NULL);
+	c.tty = isatty(STDERR_FILENO);
+	c.start_ns = monotonic_ns();
+	if (prepare(&c, &err) < 0) {
+		error_print(&err);
+		ctx_free(&c);
+		return EXIT_RUNNER_ERROR;
+	}
+	rc = warmup(&c);
+	if (rc == 0)
+		rc = run_blocks(&c, &a);
+	progress_done(&c);
+	if (rc != 0) {
+		bench_analysis_free(&a);
+		ctx_free(&c);
+		return rc;
+	}
+	record_conditions(&c);
+	extra = json_object();
+	if (outputs(&c, &a, extra) < 0)
+		rc = EXIT_RUNNER_ERROR;
+	else
+		rc = a.gate.exit_code;
+	json_decref(extra);
+	bench_analysis_free(&a);
+	ctx_free(&c);
+	return rc;
 }

@@ -3,7 +3,7 @@
 #ifndef PGO_BENCH_H
 #define PGO_BENCH_H
 
-int bench_main(int argc, char **argv);      /* argv[0] == "bench" */
-int forensics_main(int argc, char **argv);  /* argv[0] == "forensics" */
+int bench_main(int argc, char **argv);     /* argv[0] == "bench" */
+int forensics_main(int argc, char **argv); /* argv[0] == "forensics" */
 
 #endif

@@ -332,6 +332,7 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h,
 	sync_pipe[0] = -1;
 	if ((spec->userns && namespaces_write_id_maps(s.child, spec, &err) < 0) ||
 	    cgroup_apply_fallbacks(spec, &h->cg, s.child, r, &err) < 0 ||
+	    (spec->on_spawn && spec->on_spawn(s.child, spec->on_spawn_arg, &err) < 0) ||
 	    write(sync_pipe[1], "g", 1) != 1) {
 		if (err.exit_code == 0)
 			error_set(&err, EXIT_RUNNER_ERROR, errno, "releasing the sandbox");

@@ -96,6 +96,14 @@ struct sandbox_spec {
 
 	bool strict;                /* any degraded control is an error */
 	char *report_path;          /* --report FILE.json */
+
+	/* Called by the runner right after the sandbox's setup process is
+	 * cloned and before it is released: `pid` (a host pid) has not run
+	 * anything of the sandbox yet, so what the hook attaches to it (perf
+	 * counters with inherit=1) follows it into the command.  Returning
+	 * -1 aborts the run with err.  Owned by the caller, never freed. */
+	int (*on_spawn)(pid_t pid, void *arg, struct error *err);
+	void *on_spawn_arg;
 };
 
 void spec_init(struct sandbox_spec *spec);

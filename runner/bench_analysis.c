@@ -1,0 +1,598 @@
+/* bench_analysis.c - see bench_analysis.h */
+#define _GNU_SOURCE
+#include "bench_analysis.h"
+
+#include <fnmatch.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *gate_status_name(enum gate_status g)
+{
+	static const char *const names[] = {"off", "pass", "fail", "inconclusive", "noisy"};
+
+	return (unsigned)g <= GATE_NOISY ? names[g] : "unknown";
+}
+
+bool bench_matches_only(const struct bench_settings *set, const char *name)
+{
+	return set->only == NULL || fnmatch(set->only, name, 0) == 0;
+}
+
+static bool measured(const struct bench_run *r)
+{
+	return r->block != BENCH_BLOCK_WARMUP;
+}
+
+static bool same_arm(const struct bench_run *r, size_t bench, size_t variant, size_t cell)
+{
+	return r->bench == bench && r->variant == variant && r->cell == cell;
+}
+
+/* ---- outliers and descriptive statistics ---------------------------------- */
+
+static size_t arm_values(const struct bench_session *s, size_t bench, size_t variant, size_t cell,
+                         enum bench_metric m, double *vals, size_t *idx)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_runs; i++) {
+		const struct bench_run *r = &s->runs[i];
+
+		if (!measured(r) || !same_arm(r, bench, variant, cell))
+			continue;
+		vals[n] = bench_run_metric(r, m);
+		idx[n++] = i;
+	}
+	return n;
+}
+
+static void summarise(struct bench_session *s, struct bench_analysis *a, enum bench_metric m)
+{
+	size_t n_cells = bench_n_cells(s);
+	double *vals = xcalloc(s->n_runs + 1, sizeof(double));
+	size_t *idx = xcalloc(s->n_runs + 1, sizeof(size_t));
+	bool *flags = xcalloc(s->n_runs + 1, sizeof(bool));
+
+	for (size_t b = 0; b < s->n_benchmarks; b++) {
+		for (size_t v = 0; v < s->n_variants; v++) {
+			for (size_t c = 0; c < n_cells; c++) {
+				size_t n = arm_values(s, b, v, c, m, vals, idx);
+				struct bench_summary *sm;
+
+				if (n == 0)
+					continue;
+				a->sum = xrealloc(a->sum, (a->n_sum + 1) * sizeof(*a->sum));
+				sm = &a->sum[a->n_sum++];
+				*sm = (struct bench_summary){
+				    .bench = b, .variant = v, .cell = c, .metric = m};
+				stats_describe(vals, n, &sm->d);
+				sm->outliers = stats_flag_outliers(vals, n, flags);
+				for (size_t i = 0; i < n; i++)
+					s->runs[idx[i]].outlier[m] = flags[i];
+			}
+		}
+	}
+	free(vals);
+	free(idx);
+	free(flags);
+}
+
+/* ---- block values ------------------------------------------------------- */
+
+void bench_block_logs(const struct bench_session *s, size_t bench, size_t variant, size_t cell,
+                      enum bench_metric m, double *out)
+{
+	size_t nb = s->blocks_done[bench];
+	size_t *count = xcalloc(nb + 1, sizeof(size_t));
+
+	for (size_t i = 0; i < nb; i++)
+		out[i] = 0;
+	for (size_t i = 0; i < s->n_runs; i++) {
+		const struct bench_run *r = &s->runs[i];
+		double v;
+
+		if (!measured(r) || !same_arm(r, bench, variant, cell) || r->block >= nb)
+			continue;
+		v = bench_run_metric(r, m);
+		out[r->block] += log(v);
+		count[r->block]++;
+	}
+	for (size_t i = 0; i < nb; i++)
+		out[i] = count[i] ? out[i] / (double)count[i] : NAN;
+	free(count);
+}
+
+/* Pairs of finite block values -> d = y - x; returns how many. */
+static size_t paired_diffs(const double *x, const double *y, size_t nb, double *d)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nb; i++)
+		if (isfinite(x[i]) && isfinite(y[i]))
+			d[n++] = y[i] - x[i];
+	return n;
+}
+
+/* ---- comparisons -------------------------------------------------------- */
+
+static void compare_variants(const struct bench_session *s, struct bench_analysis *a,
+                             enum bench_metric m)
+{
+	size_t n_cells = bench_n_cells(s);
+
+	for (size_t b = 0; b < s->n_benchmarks; b++) {
+		size_t nb = s->blocks_done[b];
+		double *base = xcalloc(nb + 1, sizeof(double));
+		double *cand = xcalloc(nb + 1, sizeof(double));
+		double *d = xcalloc(nb + 1, sizeof(double));
+
+		for (size_t c = 0; c < n_cells; c++) {
+			bench_block_logs(s, b, 0, c, m, base);
+			for (size_t v = 1; v < s->n_variants; v++) {
+				struct bench_cmp *k;
+				size_t n;
+
+				bench_block_logs(s, b, v, c, m, cand);
+				n = paired_diffs(base, cand, nb, d);
+				a->cmp = xrealloc(a->cmp, (a->n_cmp + 1) * sizeof(*a->cmp));
+				k = &a->cmp[a->n_cmp++];
+				*k = (struct bench_cmp){
+				    .bench = b, .cell = c, .base = 0, .cand = v, .metric = m};
+				k->aa = s->variants[v].role == ROLE_AA_CONTROL;
+				k->gated =
+				    !k->aa && bench_matches_only(&s->set, s->benchmarks[b].name);
+				stats_compare_paired(d, n, s->set.threshold, s->set.confidence,
+				                     &k->c);
+			}
+		}
+		free(base);
+		free(cand);
+		free(d);
+	}
+}
+
+/* Holm across one family: the comparisons of metric m that are (or are
+ * not) A/A controls. */
+static void holm_family(struct bench_analysis *a, enum bench_metric m, bool aa, double alpha)
+{
+	struct comparison *c = xcalloc(a->n_cmp + 1, sizeof(*c));
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_cmp; i++)
+		if (a->cmp[i].metric == m && a->cmp[i].aa == aa && a->cmp[i].c.n > 0)
+			c[n++] = a->cmp[i].c;
+	stats_finalize_verdicts(c, n, alpha);
+	n = 0;
+	for (size_t i = 0; i < a->n_cmp; i++)
+		if (a->cmp[i].metric == m && a->cmp[i].aa == aa && a->cmp[i].c.n > 0)
+			a->cmp[i].c = c[n++];
+	free(c);
+}
+
+/* ---- matrix: main effects and interactions -------------------------------- */
+
+/* logs[cell][block] for one benchmark and variant. */
+static double **cell_logs(const struct bench_session *s, size_t b, size_t v, enum bench_metric m)
+{
+	size_t n_cells = bench_n_cells(s), nb = s->blocks_done[b];
+	double **logs = xcalloc(n_cells, sizeof(double *));
+
+	for (size_t c = 0; c < n_cells; c++) {
+		logs[c] = xcalloc(nb + 1, sizeof(double));
+		bench_block_logs(s, b, v, c, m, logs[c]);
+	}
+	return logs;
+}
+
+static void free_cell_logs(double **logs, size_t n_cells)
+{
+	for (size_t c = 0; c < n_cells; c++)
+		free(logs[c]);
+	free(logs);
+}
+
+static void main_effect(const struct bench_session *s, double **logs, size_t b, size_t k,
+                        size_t level, double *d, size_t *n)
+{
+	size_t nb = s->blocks_done[b];
+
+	*n = 0;
+	for (size_t i = 0; i < nb; i++) {
+		double sum = 0;
+		size_t cnt = 0;
+
+		for (size_t c = 0; c < bench_n_cells(s); c++) {
+			if (bench_cell_level(s, c, k) != level)
+				continue;
+			sum += logs[c][i] - logs[bench_cell_with(s, c, k, 0)][i];
+			cnt++;
+		}
+		if (cnt && isfinite(sum))
+			d[(*n)++] = sum / (double)cnt;
+	}
+}
+
+static void effects(const struct bench_session *s, struct bench_analysis *a, enum bench_metric m)
+{
+	size_t n_cells = bench_n_cells(s);
+
+	for (size_t b = 0; b < s->n_benchmarks; b++) {
+		double *d = xcalloc(s->blocks_done[b] + 1, sizeof(double));
+
+		for (size_t v = 0; v < s->n_variants; v++) {
+			double **logs;
+
+			if (s->variants[v].role == ROLE_AA_CONTROL)
+				continue;
+			logs = cell_logs(s, b, v, m);
+			for (size_t k = 0; k < s->n_knobs; k++) {
+				for (size_t l = 1; l < s->knobs[k].n_values; l++) {
+					struct bench_effect *e;
+					size_t n;
+
+					main_effect(s, logs, b, k, l, d, &n);
+					a->eff = xrealloc(a->eff, (a->n_eff + 1) * sizeof(*a->eff));
+					e = &a->eff[a->n_eff++];
+					*e = (struct bench_effect){.bench = b,
+					                           .variant = v,
+					                           .knob = k,
+					                           .level = l,
+					                           .metric = m};
+					stats_compare_paired(d, n, s->set.threshold,
+					                     s->set.confidence, &e->c);
+				}
+			}
+			free_cell_logs(logs, n_cells);
+		}
+		free(d);
+	}
+}
+
+/* The four corner times of one block, the other knobs averaged in logs. */
+static bool corners(const struct bench_session *s, double **logs, size_t i, size_t ka, size_t la,
+                    size_t kb, size_t lb, double t[4])
+{
+	double sum[4] = {0, 0, 0, 0};
+	size_t cnt = 0;
+
+	for (size_t c = 0; c < bench_n_cells(s); c++) {
+		size_t c01, c10, c11;
+
+		if (bench_cell_level(s, c, ka) != 0 || bench_cell_level(s, c, kb) != 0)
+			continue;
+		c01 = bench_cell_with(s, c, kb, lb);
+		c10 = bench_cell_with(s, c, ka, la);
+		c11 = bench_cell_with(s, c10, kb, lb);
+		sum[0] += logs[c][i];
+		sum[1] += logs[c01][i];
+		sum[2] += logs[c10][i];
+		sum[3] += logs[c11][i];
+		cnt++;
+	}
+	for (int j = 0; j < 4; j++) {
+		t[j] = exp(sum[j] / (double)cnt);
+		if (!isfinite(t[j]) || t[j] <= 0)
+			return false;
+	}
+	return cnt > 0;
+}
+
+static void interaction_one(const struct bench_session *s, struct bench_analysis *a, double **logs,
+                            size_t b, size_t v, size_t ka, size_t la, size_t kb, size_t lb,
+                            enum bench_metric m)
+{
+	size_t nb = s->blocks_done[b], n = 0;
+	double *t[4];
+	struct bench_inter *x;
+
+	for (int j = 0; j < 4; j++)
+		t[j] = xcalloc(nb + 1, sizeof(double));
+	for (size_t i = 0; i < nb; i++) {
+		double q[4];
+
+		if (!corners(s, logs, i, ka, la, kb, lb, q))
+			continue;
+		for (int j = 0; j < 4; j++)
+			t[j][n] = q[j];
+		n++;
+	}
+	a->inter = xrealloc(a->inter, (a->n_inter + 1) * sizeof(*a->inter));
+	x = &a->inter[a->n_inter++];
+	*x = (struct bench_inter){.bench = b,
+	                          .variant = v,
+	                          .knob_a = ka,
+	                          .knob_b = kb,
+	                          .level_a = la,
+	                          .level_b = lb,
+	                          .metric = m};
+	/* stats' convention: t<factor1 factor2>, factor 1 = knob a. */
+	x->ok = n > 0 && stats_interaction(t[0], t[1], t[2], t[3], n, s->set.threshold,
+	                                   s->set.confidence, &x->it, NULL) == 0;
+	for (int j = 0; j < 4; j++)
+		free(t[j]);
+}
+
+static void interactions(const struct bench_session *s, struct bench_analysis *a,
+                         enum bench_metric m)
+{
+	size_t n_cells = bench_n_cells(s);
+
+	for (size_t b = 0; b < s->n_benchmarks; b++) {
+		for (size_t v = 0; v < s->n_variants; v++) {
+			double **logs;
+
+			if (s->variants[v].role == ROLE_AA_CONTROL)
+				continue;
+			logs = cell_logs(s, b, v, m);
+			for (size_t ka = 0; ka < s->n_knobs; ka++)
+				for (size_t kb = ka + 1; kb < s->n_knobs; kb++)
+					for (size_t la = 1; la < s->knobs[ka].n_values; la++)
+						for (size_t lb = 1; lb < s->knobs[kb].n_values;
+						     lb++)
+							interaction_one(s, a, logs, b, v, ka, la,
+							                kb, lb, m);
+			free_cell_logs(logs, n_cells);
+		}
+	}
+}
+
+/* ---- the gate ------------------------------------------------------------- */
+
+static void add_reason(struct bench_gate *g, char *line)
+{
+	g->reasons = xrealloc(g->reasons, (g->n_reasons + 2) * sizeof(char *));
+	g->reasons[g->n_reasons++] = line;
+	g->reasons[g->n_reasons] = NULL;
+}
+
+static char *cmp_line(const struct bench_session *s, const struct bench_cmp *k, const char *what)
+{
+	char *cell = bench_cell_label(s, k->cell);
+	char *line =
+	    xasprintf("%s%s%s%s: %s vs %s: %+.2f %% [%+.2f, %+.2f] (%s), %s",
+	              s->benchmarks[k->bench].name, cell[0] ? " [" : "", cell, cell[0] ? "]" : "",
+	              s->variants[k->cand].name, s->variants[k->base].name, k->c.pct, k->c.pct_lo,
+	              k->c.pct_hi, verdict_name(k->c.verdict), what);
+
+	free(cell);
+	return line;
+}
+
+static void decide_gate(const struct bench_session *s, struct bench_analysis *a)
+{
+	struct bench_gate *g = &a->gate;
+	enum bench_metric m = s->set.metric;
+	bool fail = false, inconclusive = false;
+
+	g->status = (s->set.fail_set || s->set.strict) ? GATE_PASS : GATE_OFF;
+	for (size_t i = 0; i < a->n_cmp; i++) {
+		const struct bench_cmp *k = &a->cmp[i];
+
+		if (k->metric != m)
+			continue;
+		if (k->aa && (k->c.verdict == VERDICT_SLOWER || k->c.verdict == VERDICT_FASTER)) {
+			g->aa_failed = true;
+			add_reason(g,
+			           cmp_line(s, k, "A/A control differs: the machine is too noisy"));
+		}
+		if (!k->gated)
+			continue;
+		if (s->set.fail_set && k->c.verdict == VERDICT_SLOWER &&
+		    k->c.pct > s->set.fail_pct) {
+			fail = true;
+			add_reason(g, cmp_line(s, k, "regression beyond --fail-on-regression"));
+		} else if (s->set.strict && k->c.verdict == VERDICT_INCONCLUSIVE) {
+			inconclusive = true;
+			add_reason(g, cmp_line(s, k, "inconclusive (--strict)"));
+		}
+	}
+	if (g->aa_failed) {
+		g->status = GATE_NOISY;
+		g->exit_code = BENCH_EXIT_NOISY;
+	} else if (fail) {
+		g->status = GATE_FAIL;
+		g->exit_code = BENCH_EXIT_REGRESSION;
+	} else if (inconclusive) {
+		g->status = GATE_INCONCLUSIVE;
+		g->exit_code = BENCH_EXIT_INCONCLUSIVE;
+	}
+}
+
+void bench_analyse(struct bench_session *s, struct bench_analysis *a)
+{
+	double alpha = 1.0 - s->set.confidence;
+
+	memset(a, 0, sizeof(*a));
+	for (int m = 0; m < METRIC_COUNT; m++)
+		a->available[m] = bench_has_metric(s, (enum bench_metric)m);
+	for (int m = 0; m < METRIC_COUNT; m++) {
+		if (!a->available[m])
+			continue;
+		summarise(s, a, (enum bench_metric)m);
+		compare_variants(s, a, (enum bench_metric)m);
+		holm_family(a, (enum bench_metric)m, false, alpha);
+		holm_family(a, (enum bench_metric)m, true, alpha);
+		effects(s, a, (enum bench_metric)m);
+		interactions(s, a, (enum bench_metric)m);
+	}
+	decide_gate(s, a);
+}
+
+void bench_analysis_free(struct bench_analysis *a)
+{
+	free(a->sum);
+	free(a->cmp);
+	free(a->eff);
+	free(a->inter);
+	for (size_t i = 0; i < a->gate.n_reasons; i++)
+		free(a->gate.reasons[i]);
+	free(a->gate.reasons);
+	memset(a, 0, sizeof(*a));
+}
+
+bool bench_needs_more(const struct bench_session *s, const struct bench_analysis *a, size_t bench)
+{
+	for (size_t i = 0; i < a->n_cmp; i++) {
+		const struct bench_cmp *k = &a->cmp[i];
+
+		if (k->bench == bench && !k->aa && k->metric == s->set.metric &&
+		    k->c.verdict == VERDICT_INCONCLUSIVE)
+			return true;
+	}
+	return false;
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+static json_t *describe_json(const struct describe *d)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "n", json_integer((json_int_t)d->n));
+	json_object_set_new(o, "mean", json_real_or_null(d->mean));
+	json_object_set_new(o, "median", json_real_or_null(d->median));
+	json_object_set_new(o, "stdev", json_real_or_null(d->stdev));
+	json_object_set_new(o, "cv", json_real_or_null(d->cv));
+	json_object_set_new(o, "min", json_real_or_null(d->min));
+	json_object_set_new(o, "max", json_real_or_null(d->max));
+	json_object_set_new(o, "mad", json_real_or_null(d->mad));
+	json_object_set_new(o, "q1", json_real_or_null(d->q1));
+	json_object_set_new(o, "q3", json_real_or_null(d->q3));
+	return o;
+}
+
+static json_t *comparison_json(const struct comparison *c)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "n_blocks", json_integer((json_int_t)c->n));
+	json_object_set_new(o, "estimate_pct", json_real_or_null(c->pct));
+	json_object_set_new(o, "ci_low_pct", json_real_or_null(c->pct_lo));
+	json_object_set_new(o, "ci_high_pct", json_real_or_null(c->pct_hi));
+	json_object_set_new(o, "ci_achieved", json_real_or_null(c->achieved));
+	json_object_set_new(o, "hl_log", json_real_or_null(c->hl));
+	json_object_set_new(o, "p_greater", json_real_or_null(c->p_greater));
+	json_object_set_new(o, "p_adjusted", json_real_or_null(c->p_adjusted));
+	json_object_set_new(o, "verdict", json_string(verdict_name(c->verdict)));
+	return o;
+}
+
+static json_t *summaries_json(const struct bench_analysis *a)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < a->n_sum; i++) {
+		const struct bench_summary *sm = &a->sum[i];
+		json_t *o = describe_json(&sm->d);
+
+		json_object_set_new(o, "benchmark", json_integer((json_int_t)sm->bench));
+		json_object_set_new(o, "variant", json_integer((json_int_t)sm->variant));
+		json_object_set_new(o, "cell", json_integer((json_int_t)sm->cell));
+		json_object_set_new(o, "metric", json_string(metric_name(sm->metric)));
+		json_object_set_new(o, "outliers", json_integer((json_int_t)sm->outliers));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static json_t *comparisons_json(const struct bench_analysis *a)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < a->n_cmp; i++) {
+		const struct bench_cmp *k = &a->cmp[i];
+		json_t *o = comparison_json(&k->c);
+
+		json_object_set_new(o, "benchmark", json_integer((json_int_t)k->bench));
+		json_object_set_new(o, "cell", json_integer((json_int_t)k->cell));
+		json_object_set_new(o, "baseline", json_integer((json_int_t)k->base));
+		json_object_set_new(o, "candidate", json_integer((json_int_t)k->cand));
+		json_object_set_new(o, "metric", json_string(metric_name(k->metric)));
+		json_object_set_new(o, "kind", json_string(k->aa ? "aa" : "ab"));
+		json_object_set_new(o, "gated", json_boolean(k->gated));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static json_t *effects_json(const struct bench_session *s, const struct bench_analysis *a)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < a->n_eff; i++) {
+		const struct bench_effect *e = &a->eff[i];
+		json_t *o = comparison_json(&e->c);
+
+		json_object_set_new(o, "benchmark", json_integer((json_int_t)e->bench));
+		json_object_set_new(o, "variant", json_integer((json_int_t)e->variant));
+		json_object_set_new(o, "metric", json_string(metric_name(e->metric)));
+		json_object_set_new(o, "knob", json_string(s->knobs[e->knob].key));
+		json_object_set_new(o, "value", json_string(s->knobs[e->knob].values[e->level]));
+		json_object_set_new(o, "reference", json_string(s->knobs[e->knob].values[0]));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static json_t *interactions_json(const struct bench_session *s, const struct bench_analysis *a)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < a->n_inter; i++) {
+		const struct bench_inter *x = &a->inter[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "benchmark", json_integer((json_int_t)x->bench));
+		json_object_set_new(o, "variant", json_integer((json_int_t)x->variant));
+		json_object_set_new(o, "metric", json_string(metric_name(x->metric)));
+		json_object_set_new(
+		    o, "knobs",
+		    json_pack("[ss]", s->knobs[x->knob_a].key, s->knobs[x->knob_b].key));
+		json_object_set_new(o, "values",
+		                    json_pack("[ss]", s->knobs[x->knob_a].values[x->level_a],
+		                              s->knobs[x->knob_b].values[x->level_b]));
+		json_object_set_new(o, "n_blocks", json_integer((json_int_t)(x->ok ? x->it.n : 0)));
+		json_object_set_new(o, "estimate_pct", json_real_or_null(x->ok ? x->it.pct : NAN));
+		json_object_set_new(o, "ci_low_pct", json_real_or_null(x->ok ? x->it.pct_lo : NAN));
+		json_object_set_new(o, "ci_high_pct",
+		                    json_real_or_null(x->ok ? x->it.pct_hi : NAN));
+		json_object_set_new(o, "p_two_sided",
+		                    json_real_or_null(x->ok ? x->it.p_two_sided : NAN));
+		json_object_set_new(o, "class",
+		                    json_string(x->ok ? interaction_name(x->it.cls) : "unclear"));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static json_t *gate_json(const struct bench_gate *g)
+{
+	json_t *o = json_object(), *r = json_array();
+
+	for (size_t i = 0; i < g->n_reasons; i++)
+		json_array_append_new(r, json_string(g->reasons[i]));
+	json_object_set_new(o, "status", json_string(gate_status_name(g->status)));
+	json_object_set_new(o, "exit_code", json_integer(g->exit_code));
+	json_object_set_new(o, "aa_failed", json_boolean(g->aa_failed));
+	json_object_set_new(o, "reasons", r);
+	return o;
+}
+
+json_t *bench_analysis_to_json(const struct bench_session *s, const struct bench_analysis *a)
+{
+	json_t *o = json_object(), *avail = json_array();
+
+	for (int m = 0; m < METRIC_COUNT; m++)
+		if (a->available[m])
+			json_array_append_new(avail,
+			                      json_string(metric_name((enum bench_metric)m)));
+	json_object_set_new(o, "metrics", avail);
+	json_object_set_new(o, "summaries", summaries_json(a));
+	json_object_set_new(o, "comparisons", comparisons_json(a));
+	json_object_set_new(o, "effects", effects_json(s, a));
+	json_object_set_new(o, "interactions", interactions_json(s, a));
+	json_object_set_new(o, "gate", gate_json(&a->gate));
+	return o;
+}

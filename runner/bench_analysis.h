@@ -1,0 +1,109 @@
+/* bench_analysis.h - from a session's runs to statistics, verdicts and the
+ * gate decision (pure computation on struct bench_session, via stats.h).
+ *
+ * Per block and arm the value is the geometric mean of the arm's runs in
+ * that block (two, ABBA), so d = ln(B/A) per block is a difference of mean
+ * logs.  Comparisons are paired per block (Wilcoxon signed-rank interval,
+ * Hodges-Lehmann estimate); the "slower" verdict is Holm-corrected across
+ * all comparisons of a family: {metric} x {A/B, A/A}. */
+#ifndef PGO_BENCH_ANALYSIS_H
+#define PGO_BENCH_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "bench_model.h"
+#include "stats.h"
+
+/* Exit codes of `pgo-sandbox bench` (docs/bench.md); 125 for bad usage or a
+ * setup failure, as everywhere. */
+enum bench_exit {
+	BENCH_EXIT_OK = 0,
+	BENCH_EXIT_REGRESSION = 1,   /* --fail-on-regression: a gated benchmark is slower */
+	BENCH_EXIT_INCONCLUSIVE = 2, /* --strict: a gated comparison stayed inconclusive */
+	BENCH_EXIT_NOISY = 3,        /* --aa-control found a difference between A and A */
+	BENCH_EXIT_RUN_FAILED = 4,   /* a benchmark command exited non-zero */
+};
+
+struct bench_summary {
+	size_t bench, variant, cell;
+	enum bench_metric metric;
+	struct describe d;
+	size_t outliers;
+};
+
+struct bench_cmp {
+	size_t bench, cell, base, cand;
+	enum bench_metric metric;
+	bool aa;    /* the A/A control against the baseline */
+	bool gated; /* A/B and the benchmark matches --only */
+	struct comparison c;
+};
+
+/* Main effect of knob `knob` at `level` against its first value, averaged
+ * over the other knobs' cells, per block. */
+struct bench_effect {
+	size_t bench, variant, knob, level;
+	enum bench_metric metric;
+	struct comparison c;
+};
+
+/* 2x2 interaction of knobs a and b (levels 0 and level_a / level_b), the
+ * other knobs averaged out. */
+struct bench_inter {
+	size_t bench, variant, knob_a, knob_b, level_a, level_b;
+	enum bench_metric metric;
+	bool ok; /* false: too few blocks for an interval */
+	struct interaction it;
+};
+
+enum gate_status {
+	GATE_OFF, /* no --fail-on-regression, no --strict */
+	GATE_PASS,
+	GATE_FAIL,
+	GATE_INCONCLUSIVE,
+	GATE_NOISY,
+};
+const char *gate_status_name(enum gate_status g);
+
+struct bench_gate {
+	enum gate_status status;
+	int exit_code;
+	bool aa_failed;
+	char **reasons; /* one line each, NULL-terminated */
+	size_t n_reasons;
+};
+
+struct bench_analysis {
+	bool available[METRIC_COUNT];
+	struct bench_summary *sum;
+	size_t n_sum;
+	struct bench_cmp *cmp;
+	size_t n_cmp;
+	struct bench_effect *eff;
+	size_t n_eff;
+	struct bench_inter *inter;
+	size_t n_inter;
+	struct bench_gate gate;
+};
+
+/* Flags outliers in s->runs (never drops them) and fills a. */
+void bench_analyse(struct bench_session *s, struct bench_analysis *a);
+void bench_analysis_free(struct bench_analysis *a);
+
+/* Per-block mean log of an arm: out[i] for block i < s->blocks_done[bench]
+ * (NAN where the arm has no run in the block). */
+void bench_block_logs(const struct bench_session *s, size_t bench, size_t variant, size_t cell,
+                      enum bench_metric m, double *out);
+
+/* An A/B comparison of `bench` on the gate metric is still inconclusive. */
+bool bench_needs_more(const struct bench_session *s, const struct bench_analysis *a, size_t bench);
+
+/* Does `name` match the --only glob (no glob matches everything)? */
+bool bench_matches_only(const struct bench_settings *set, const char *name);
+
+json_t *bench_analysis_to_json(const struct bench_session *s, const struct bench_analysis *a);
+
+#endif

@@ -1,0 +1,66 @@
+/* bench_cli.h - `pgo-sandbox bench` options, and turning them into a
+ * session (variants, benchmarks, knobs, settings).  No I/O beyond stat()
+ * of ARTIFACT candidates; the runner (bench.c) does the rest. */
+#ifndef PGO_BENCH_CLI_H
+#define PGO_BENCH_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "bench_model.h"
+#include "util.h"
+
+/* Which options were given explicitly (--rerun takes the rest from the file). */
+enum bench_given {
+	GIVEN_RUNS = 1u << 0,
+	GIVEN_WARMUP = 1u << 1,
+	GIVEN_MAX_RUNS = 1u << 2,
+	GIVEN_SEED = 1u << 3,
+	GIVEN_CPUS = 1u << 4,
+	GIVEN_THRESHOLD = 1u << 5,
+	GIVEN_COUNTERS = 1u << 6,
+	GIVEN_CALLGRIND = 1u << 7,
+};
+
+struct bench_options {
+	struct bench_settings set;
+	unsigned given;             /* enum bench_given */
+	char *baseline, *candidate; /* CMD or ARTIFACT */
+	char **variants;            /* "NAME=CMD" */
+	size_t n_variants;
+	char **benchmarks; /* "NAME[=VALUE]" */
+	size_t n_benchmarks;
+	char **matrix; /* "KEY=v1,v2" */
+	size_t n_matrix;
+	char **argv; /* after "--" (points into the caller's argv) */
+	char *json_path, *markdown_path, *svg_path, *rerun_path;
+	char *cpus;
+	bool allow_smt;
+	bool explain;
+	bool show_output;
+	bool no_host_tuning;
+	bool no_workdir;
+	int nice;            /* --nice, default BENCH_DEFAULT_NICE */
+	char **sandbox_args; /* options handed to the `run` parser */
+	size_t n_sandbox_args;
+};
+
+/* argv[0] == "bench".  Returns 1 after printing --help, 0 on success,
+ * -1 + err (exit code 125) naming the option and the problem. */
+int bench_cli_parse(int argc, char **argv, struct bench_options *o, struct error *err);
+void bench_cli_usage(FILE *out);
+void bench_options_free(struct bench_options *o);
+
+/* "2", "2%", "0.5" -> percent; rejects negatives and garbage. */
+int bench_parse_pct(const char *text, double *pct, struct error *err);
+
+/* An ARTIFACT is an existing directory or a file named *.tar, *.tar.gz,
+ * *.tgz, *.tar.zst, *.tzst or *.tar.xz; anything else is a CMD. */
+bool bench_is_artifact(const char *text);
+
+/* Variants, benchmarks and knobs from the options; settings copied. */
+int bench_session_from_options(const struct bench_options *o, struct bench_session *s,
+                               struct error *err);
+
+#endif

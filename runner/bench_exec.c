@@ -1,0 +1,670 @@
+/* bench_exec.c - see bench_exec.h */
+#define _GNU_SOURCE
+#include "bench_exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "bench_host.h"
+#include "bench_plan.h"
+#include "callgrind.h"
+#include "cli.h"
+#include "digest.h"
+#include "environment.h"
+#include "sandbox.h"
+#include "shellwords.h"
+
+#define ARTIFACT_DIR_INSIDE "/artifact"
+#define PAD_VAR "PGO_BENCH_PAD="
+#define FAILURE_TAIL_BYTES 4096
+
+struct arm_prep {
+	char **argv;
+	char **env; /* the base --setenv, the cell's knobs, the pad last */
+	size_t n_env;
+	size_t knob_bytes;
+};
+
+static char **strv_push(char **v, size_t *n, char *owned)
+{
+	v = xrealloc(v, (*n + 2) * sizeof(char *));
+	v[(*n)++] = owned;
+	v[*n] = NULL;
+	return v;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* ---- the base spec ---------------------------------------------------------- */
+
+static char **run_argv(const struct bench_exec *x, const struct bench_exec_options *o, size_t *argc)
+{
+	char **v = NULL;
+
+	*argc = 0;
+	v = strv_push(v, argc, xstrdup("run"));
+	if (x->workdir) {
+		v = strv_push(v, argc, xstrdup("--ro-bind"));
+		v = strv_push(v, argc, xstrdup(x->workdir));
+		v = strv_push(v, argc, xstrdup(x->workdir));
+		v = strv_push(v, argc, xstrdup("--chdir"));
+		v = strv_push(v, argc, xstrdup(x->workdir));
+	}
+	if (x->callgrind_dir) {
+		v = strv_push(v, argc, xstrdup("--bind"));
+		v = strv_push(v, argc, xstrdup(x->callgrind_dir));
+		v = strv_push(v, argc, xstrdup(CALLGRIND_DIR_INSIDE));
+	}
+	for (size_t i = 0; i < o->n_sandbox_args; i++)
+		v = strv_push(v, argc, xstrdup(o->sandbox_args[i]));
+	v = strv_push(v, argc, xstrdup("--"));
+	v = strv_push(v, argc, xstrdup("true"));
+	return v;
+}
+
+static int choose_cpus(struct bench_exec *x, const struct bench_exec_options *o, struct error *err)
+{
+	const char *root = x->base.sysfs_root;
+
+	memset(x->base.cpus, 0, sizeof(x->base.cpus));
+	if (o->cpus) {
+		if (parse_cpu_list(o->cpus, x->base.cpus, err) < 0)
+			return error_prefix(err, "--cpus");
+		if (!o->allow_smt && host_check_smt(root, x->base.cpus, err) < 0)
+			return -1;
+		x->cpu_choice = xstrdup("--cpus");
+	} else {
+		unsigned cpu;
+		double busy;
+
+		/* A fixed choice (the last CPU) is what a dedicated machine
+		 * wants; on a shared one the busy CPU is often that one. */
+		if (host_quietest_cpu(root, BENCH_CPU_SAMPLE_MS, &cpu, &busy, err) < 0)
+			return error_prefix(err, "choosing the bench CPU");
+		x->base.cpus[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+		x->cpu_choice = busy >= 0 ? xasprintf("the least busy online CPU over %d ms "
+		                                      "(%.0f %% busy)",
+		                                      BENCH_CPU_SAMPLE_MS, busy)
+		                          : xstrdup("the last online CPU");
+	}
+	x->base.cpus_set = true;
+	x->cpus_text = format_cpu_list(x->base.cpus);
+	return 0;
+}
+
+/* Turbo off and the performance governor for the whole session; a host
+ * without the interfaces records them as unavailable, a refusal as a
+ * warning: the bench still runs, and the record says so. */
+static void tune_host(struct bench_exec *x, const struct bench_exec_options *o)
+{
+	struct error err = {0};
+
+	if (o->no_host_tuning) {
+		report_control(&x->tune_report, "host.tuning", CONTROL_UNAVAILABLE,
+		               "--no-host-tuning");
+		return;
+	}
+	x->base.no_turbo = true;
+	x->base.governor = xstrdup("performance");
+	if (hosttune_apply(&x->base, &x->ht, &x->tune_report, &err) < 0) {
+		fprintf(stderr, "pgo-sandbox: warning: host tuning: %s\n", err.msg);
+		report_control(&x->tune_report, "host.tuning", CONTROL_DEGRADED, "%s", err.msg);
+	}
+	x->base.no_turbo = false;
+	free(x->base.governor);
+	x->base.governor = NULL;
+}
+
+static int make_callgrind_dir(struct bench_exec *x, struct error *err)
+{
+	char tmpl[] = "/var/tmp/pgo-bench-callgrind.XXXXXX";
+
+	if (mkdtemp(tmpl) == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating %s", tmpl);
+	x->callgrind_dir = xstrdup(tmpl);
+	return 0;
+}
+
+/* The command runs as the sandbox uid; its output directory must be its. */
+static int give_callgrind_dir(struct bench_exec *x, struct error *err)
+{
+	if (getuid() == 0 && chown(x->callgrind_dir, x->base.uid, x->base.gid) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "chown %s", x->callgrind_dir);
+	return 0;
+}
+
+static int open_fds(struct bench_exec *x, struct error *err)
+{
+	x->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (x->devnull < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "open /dev/null");
+	x->errcap = memfd_create("pgo-bench-stderr", MFD_CLOEXEC);
+	if (x->errcap < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "memfd_create");
+	for (int i = 0; i < 3; i++) {
+		x->saved_fd[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
+		if (x->saved_fd[i] < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "saving descriptor %d", i);
+	}
+	return 0;
+}
+
+/* ---- artifacts and digests ------------------------------------------------- */
+
+static int prepare_artifact(struct bench_exec *x, struct bench_variant *v, size_t i,
+                            struct error *err)
+{
+	struct extract_limits limits;
+	struct stat st;
+	char tmpl[] = "/var/tmp/pgo-bench-artifact.XXXXXX";
+
+	if (stat(v->artifact, &st) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "artifact %s", v->artifact);
+	if (S_ISDIR(st.st_mode)) {
+		x->artifact_dirs[i] = xstrdup(v->artifact);
+		return 0;
+	}
+	if (digest_file_sha256(v->artifact, v->digest, err) < 0)
+		return -1;
+	/* Two variants of one tarball share nothing: each gets its copy. */
+	if (mkdtemp(tmpl) == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating %s", tmpl);
+	x->artifact_dirs[i] = xstrdup(tmpl);
+	x->artifact_owned[i] = true;
+	extract_limits_default(&limits);
+	if (archive_extract_safe(v->artifact, tmpl, &limits, err) < 0)
+		return error_prefix(err, "artifact %s", v->artifact);
+	if (chmod(tmpl, 0755) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "chmod %s", tmpl);
+	return 0;
+}
+
+/* The host file the sandbox will execute (same /usr, same working
+ * directory), for the record; unknown when it cannot be found. */
+static void executable_digest(const struct bench_exec *x, const char *arg0, char *digest)
+{
+	struct error ignored = {0};
+	char *path = NULL;
+
+	if (strchr(arg0, '/')) {
+		path = arg0[0] == '/' || x->workdir == NULL ? xstrdup(arg0)
+		                                            : xasprintf("%s/%s", x->workdir, arg0);
+	} else {
+		char *dirs = xstrdup(SANDBOX_PATH), *save = NULL;
+
+		for (char *d = strtok_r(dirs, ":", &save); d && !path;
+		     d = strtok_r(NULL, ":", &save)) {
+			char *cand = xasprintf("%s/%s", d, arg0);
+
+			if (access(cand, X_OK) == 0)
+				path = cand;
+			else
+				free(cand);
+		}
+		free(dirs);
+	}
+	if (path == NULL || digest_file_sha256(path, digest, &ignored) < 0)
+		digest[0] = '\0';
+	free(path);
+}
+
+static int prepare_variants(struct bench_exec *x, struct bench_session *s, struct error *err)
+{
+	x->artifact_dirs = xcalloc(s->n_variants, sizeof(char *));
+	x->artifact_owned = xcalloc(s->n_variants, sizeof(bool));
+	x->mounts = xcalloc(s->n_variants, sizeof(struct mount_spec *));
+	x->n_mounts = xcalloc(s->n_variants, sizeof(size_t));
+	x->n_variants = s->n_variants;
+	for (size_t i = 0; i < s->n_variants; i++) {
+		struct bench_variant *v = &s->variants[i];
+		size_t n = x->base.n_mounts;
+
+		if (v->artifact && prepare_artifact(x, v, i, err) < 0)
+			return -1;
+		x->mounts[i] = xcalloc(n + 1, sizeof(struct mount_spec));
+		memcpy(x->mounts[i], x->base.mounts, n * sizeof(struct mount_spec));
+		if (x->artifact_dirs[i]) {
+			x->mounts[i][n] = (struct mount_spec){.kind = MOUNT_BIND_RO,
+			                                      .src = x->artifact_dirs[i],
+			                                      .dst = ARTIFACT_DIR_INSIDE};
+			n++;
+		}
+		x->n_mounts[i] = n;
+		if (v->artifact == NULL) {
+			char **argv = bench_substitute(v->argv, s->benchmarks[0].value, NULL);
+
+			executable_digest(x, argv[0], v->digest);
+			strv_free(argv);
+		}
+	}
+	return 0;
+}
+
+/* ---- per-arm argv and environment ------------------------------------------- */
+
+static void prepare_arm(struct bench_exec *x, const struct bench_session *s, size_t b, size_t v,
+                        size_t c, struct arm_prep *p)
+{
+	const struct bench_variant *var = &s->variants[v];
+	char **argv = bench_substitute(var->argv, s->benchmarks[b].value,
+	                               var->artifact ? ARTIFACT_DIR_INSIDE : NULL);
+
+	if (x->callgrind) {
+		p->argv = callgrind_wrap(argv, CALLGRIND_DIR_INSIDE);
+		strv_free(argv);
+	} else {
+		p->argv = argv;
+	}
+	p->n_env = 0;
+	p->env = xcalloc(1, sizeof(char *));
+	for (size_t i = 0; i < x->base.n_set_env; i++)
+		p->env = strv_push(p->env, &p->n_env, xstrdup(x->base.set_env[i]));
+	for (size_t k = 0; k < s->n_knobs; k++)
+		p->env = strv_push(p->env, &p->n_env,
+		                   xasprintf("%s=%s", s->knobs[k].key,
+		                             s->knobs[k].values[bench_cell_level(s, c, k)]));
+	p->env = strv_push(p->env, &p->n_env, xstrdup(PAD_VAR));
+	p->knob_bytes = plan_knob_env_bytes(s, c);
+}
+
+static void prepare_arms(struct bench_exec *x, const struct bench_session *s)
+{
+	size_t n_cells = bench_n_cells(s);
+
+	x->n_prep = s->n_benchmarks * s->n_variants * n_cells;
+	x->prep = xcalloc(x->n_prep, sizeof(*x->prep));
+	for (size_t b = 0; b < s->n_benchmarks; b++)
+		for (size_t v = 0; v < s->n_variants; v++)
+			for (size_t c = 0; c < n_cells; c++)
+				prepare_arm(x, s, b, v, c,
+				            &x->prep[(b * s->n_variants + v) * n_cells + c]);
+	x->max_knob_bytes = plan_max_knob_env_bytes(s);
+}
+
+/* ---- init / fini ------------------------------------------------------------ */
+
+int bench_exec_init(struct bench_exec *x, struct bench_session *s,
+                    const struct bench_exec_options *o, struct error *err)
+{
+	size_t argc;
+	char cwd[4096];
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	x->devnull = x->errcap = -1;
+	x->saved_fd[0] = x->saved_fd[1] = x->saved_fd[2] = -1;
+	spec_init(&x->base);
+	x->show_output = o->show_output;
+	x->counters = s->set.counters;
+	x->callgrind = s->set.callgrind;
+	x->user_hz = (uint64_t)sysconf(_SC_CLK_TCK);
+	x->nice = o->nice;
+	if (!o->no_workdir && getcwd(cwd, sizeof(cwd)) && strcmp(cwd, "/") != 0)
+		x->workdir = xstrdup(cwd);
+	if (x->callgrind && make_callgrind_dir(x, err) < 0)
+		return -1;
+	x->base_argv = run_argv(x, o, &argc);
+	rc = cli_parse_run((int)argc, x->base_argv, &x->base, err);
+	if (rc != 0)
+		return rc < 0 ? error_prefix(err, "bench sandbox options") : -1;
+	x->base.argv = NULL;
+	x->base.no_aslr = !s->set.randomize_layout;
+	if ((x->callgrind && give_callgrind_dir(x, err) < 0) || choose_cpus(x, o, err) < 0 ||
+	    open_fds(x, err) < 0)
+		return -1;
+	x->report = report_create();
+	if (x->report == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, ENOMEM, "allocating the run report");
+	counters_probe(&x->probe);
+	if (prepare_variants(x, s, err) < 0)
+		return -1;
+	prepare_arms(x, s);
+	tune_host(x, o);
+	return 0;
+}
+
+void bench_exec_fini(struct bench_exec *x)
+{
+	struct error err = {0};
+
+	if (hosttune_restore(&x->ht, &err) < 0)
+		fprintf(stderr, "pgo-sandbox: warning: restoring host settings: %s\n", err.msg);
+	for (size_t i = 0; i < x->n_prep; i++) {
+		strv_free(x->prep[i].argv);
+		strv_free(x->prep[i].env);
+	}
+	free(x->prep);
+	for (size_t i = 0; i < x->n_variants; i++) {
+		if (x->artifact_owned[i] && remove_tree(x->artifact_dirs[i], &err) < 0)
+			fprintf(stderr, "pgo-sandbox: warning: %s\n", err.msg);
+		free(x->artifact_dirs[i]);
+		free(x->mounts[i]);
+	}
+	free(x->artifact_dirs);
+	free(x->artifact_owned);
+	free(x->mounts);
+	free(x->n_mounts);
+	if (x->callgrind_dir && remove_tree(x->callgrind_dir, &err) < 0)
+		fprintf(stderr, "pgo-sandbox: warning: %s\n", err.msg);
+	free(x->callgrind_dir);
+	for (int i = 0; i < 3; i++)
+		if (x->saved_fd[i] >= 0)
+			close(x->saved_fd[i]);
+	if (x->devnull >= 0)
+		close(x->devnull);
+	if (x->errcap >= 0)
+		close(x->errcap);
+	if (x->report)
+		report_destroy(x->report);
+	x->base.argv = NULL;
+	spec_free(&x->base);
+	strv_free(x->base_argv);
+	free(x->cpus_text);
+	free(x->cpu_choice);
+	free(x->workdir);
+	memset(x, 0, sizeof(*x));
+}
+
+/* ---- one run ---------------------------------------------------------------- */
+
+struct spawn_ctx {
+	struct bench_exec *x;
+	struct counter_set *cs;
+	uint32_t want;
+};
+
+/* Runs between clone and release of the sandbox (sandbox_spec.on_spawn):
+ * what is set on the setup process here is inherited by the command. */
+static int on_spawn(pid_t pid, void *arg, struct error *err)
+{
+	struct spawn_ctx *c = arg;
+
+	if (c->x->nice != 0 && c->x->nice_errno == 0 &&
+	    setpriority(PRIO_PROCESS, (id_t)pid, c->x->nice) < 0)
+		c->x->nice_errno = errno; /* recorded, not fatal */
+	if (!c->x->probe.hardware && !c->x->probe.software)
+		return 0;
+	return counters_open(c->cs, &c->x->probe, c->want, pid, err);
+}
+
+static void set_pad(struct bench_exec *x, struct arm_prep *p, unsigned pad)
+{
+	size_t len = pad + (x->max_knob_bytes - p->knob_bytes);
+	char *kv = xcalloc(strlen(PAD_VAR) + len + 1, 1);
+
+	memcpy(kv, PAD_VAR, strlen(PAD_VAR));
+	memset(kv + strlen(PAD_VAR), 'x', len);
+	free(p->env[p->n_env - 1]);
+	p->env[p->n_env - 1] = kv;
+}
+
+/* The sandbox inherits the runner's 0, 1 and 2: point them at /dev/null
+ * and the capture for the run, and back afterwards. */
+static int redirect(struct bench_exec *x, struct error *err)
+{
+	if (x->show_output)
+		return 0;
+	if (ftruncate(x->errcap, 0) < 0 || lseek(x->errcap, 0, SEEK_SET) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "resetting the stderr capture");
+	if (dup2(x->devnull, 0) < 0 || dup2(x->devnull, 1) < 0 || dup2(x->errcap, 2) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "redirecting the command's output");
+	return 0;
+}
+
+static int restore(struct bench_exec *x, struct error *err)
+{
+	if (x->show_output)
+		return 0;
+	for (int i = 0; i < 3; i++)
+		if (dup2(x->saved_fd[i], i) < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, errno,
+			                 "restoring descriptor %d after a run", i);
+	return 0;
+}
+
+#define CALLGRIND_OUT_MAX (256u << 20)
+
+/* The command can write that directory: never follow a link it planted,
+ * never block on a fifo, never read more than a sane output's size. */
+static int read_untrusted(const char *path, char **text, struct error *err)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	size_t done = 0;
+
+	if (fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size > CALLGRIND_OUT_MAX) {
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: not a regular file of a sane size",
+		                 path);
+	}
+	*text = xcalloc((size_t)st.st_size + 1, 1);
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, *text + done, (size_t)st.st_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+static int read_callgrind(struct bench_exec *x, struct bench_run *run, struct error *err)
+{
+	char *path = xasprintf("%s/%s", x->callgrind_dir, CALLGRIND_OUT_NAME);
+	char *text = NULL;
+	int rc = read_untrusted(path, &text, err);
+
+	free(path);
+	if (rc < 0)
+		return error_prefix(err, "--callgrind");
+	rc = callgrind_parse_ir(text, &run->ir, err);
+	free(text);
+	run->has_ir = rc == 0;
+	return rc;
+}
+
+static void cpu_time(struct bench_run *run, const struct counter_values *cv, json_t *cg)
+{
+	json_t *usage = cg ? json_object_get(cg, "usage_usec") : NULL;
+
+	if (cv->valid & (1u << CTR_TASK_CLOCK)) {
+		run->cpu_s = (double)cv->value[CTR_TASK_CLOCK] / 1e9;
+		run->cpu_source = CPU_TASK_CLOCK;
+	} else if (json_is_integer(usage)) {
+		run->cpu_s = (double)json_integer_value(usage) / 1e6;
+		run->cpu_source = CPU_CGROUP;
+	} else {
+		run->cpu_s = run->user_s + run->system_s;
+		run->cpu_source = CPU_RUSAGE;
+	}
+}
+
+static void window(const struct bench_exec *x, const struct host_sample *a,
+                   const struct host_sample *b, struct bench_run *run)
+{
+	run->has_psi = a->has_psi && b->has_psi;
+	run->psi_some_us = run->has_psi ? (double)(b->psi_some_us - a->psi_some_us) : 0;
+	run->has_steal = a->has_steal && b->has_steal && x->user_hz > 0;
+	run->steal_s =
+	    run->has_steal ? (double)(b->steal_ticks - a->steal_ticks) / (double)x->user_hz : 0;
+}
+
+int bench_exec_run(struct bench_exec *x, const struct bench_session *s, struct bench_run *run,
+                   struct error *err)
+{
+	size_t n_cells = bench_n_cells(s);
+	struct arm_prep *p =
+	    &x->prep[(run->bench * s->n_variants + run->variant) * n_cells + run->cell];
+	struct counter_set cs;
+	struct spawn_ctx ctx = {.x = x, .cs = &cs};
+	struct host_sample before, after;
+	struct sandbox_spec *spec = &x->base;
+	char **saved_env = spec->set_env;
+	size_t saved_n_env = spec->n_set_env;
+	struct mount_spec *saved_mounts = spec->mounts;
+	size_t saved_n_mounts = spec->n_mounts;
+	json_t *cg = NULL;
+	uint64_t t0 = monotonic_ns(), t1 = 0, t2 = 0;
+	char *out_path = NULL;
+	int rc = 0;
+
+	counter_set_init(&cs);
+	ctx.want = x->counters ? COUNTERS_ALL : 1u << CTR_TASK_CLOCK;
+	set_pad(x, p, run->pad);
+	spec->argv = p->argv;
+	spec->set_env = p->env;
+	spec->n_set_env = p->n_env;
+	spec->mounts = x->mounts[run->variant];
+	spec->n_mounts = x->n_mounts[run->variant];
+	spec->on_spawn = on_spawn;
+	spec->on_spawn_arg = &ctx;
+	if (x->callgrind) {
+		out_path = xasprintf("%s/%s", x->callgrind_dir, CALLGRIND_OUT_NAME);
+		unlink(out_path);
+		free(out_path);
+	}
+	memset(x->report, 0, sizeof(*x->report));
+	host_sample_take("/", spec->cpus, &before);
+	if (redirect(x, err) < 0) {
+		restore(x, err);
+		rc = -1;
+		goto out;
+	}
+	t1 = monotonic_ns();
+	run->exit_code = sandbox_run(spec, x->report, &cg);
+	t2 = monotonic_ns();
+	if (restore(x, err) < 0)
+		rc = -1;
+	host_sample_take("/", spec->cpus, &after);
+	spec->argv = NULL;
+	spec->set_env = saved_env;
+	spec->n_set_env = saved_n_env;
+	spec->mounts = saved_mounts;
+	spec->n_mounts = saved_n_mounts;
+	spec->on_spawn = NULL;
+	spec->on_spawn_arg = NULL;
+
+	counters_read(&cs, &run->counters);
+	counters_close(&cs);
+	run->wall_s = x->report->wall_s;
+	run->user_s = x->report->user_s;
+	run->system_s = x->report->system_s;
+	run->peak_rss_kib = x->report->peak_rss_kib;
+	cpu_time(run, &run->counters, cg);
+	if (!x->counters)
+		run->counters.valid = 0; /* task-clock only fed cpu_s */
+	window(x, &before, &after, run);
+	json_decref(cg);
+	if (rc == 0 && x->callgrind && run->exit_code == 0)
+		rc = read_callgrind(x, run, err);
+	if (!x->have_first && x->report->command_started) {
+		x->first = *x->report;
+		x->have_first = true;
+	}
+	run->harness_us = (double)((monotonic_ns() - t0) - (t2 - t1)) / 1e3;
+	return rc;
+out:
+	spec->argv = NULL;
+	spec->set_env = saved_env;
+	spec->n_set_env = saved_n_env;
+	spec->mounts = saved_mounts;
+	spec->n_mounts = saved_n_mounts;
+	spec->on_spawn = NULL;
+	return rc;
+}
+
+void bench_exec_show_failure(const struct bench_exec *x, const struct bench_session *s,
+                             const struct bench_run *run)
+{
+	char buf[FAILURE_TAIL_BYTES + 1];
+	off_t size = lseek(x->errcap, 0, SEEK_END);
+	off_t from = size > FAILURE_TAIL_BYTES ? size - FAILURE_TAIL_BYTES : 0;
+	ssize_t n = size > 0 ? pread(x->errcap, buf, (size_t)(size - from), from) : 0;
+
+	fprintf(stderr, "pgo-sandbox: bench: %s of benchmark %s exited with %d%s\n",
+	        s->variants[run->variant].name, s->benchmarks[run->bench].name, run->exit_code,
+	        x->show_output ? "" : "; its stderr ends with:");
+	if (n > 0) {
+		buf[n] = '\0';
+		fputs(buf, stderr);
+		if (buf[n - 1] != '\n')
+			fputc('\n', stderr);
+	}
+}
+
+/* ---- the record ------------------------------------------------------------- */
+
+static json_t *controls_json(const struct run_report *r)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < r->n_controls; i++)
+		json_array_append_new(a,
+		                      json_pack("{s:s, s:s, s:s}", "name", r->controls[i].name,
+		                                "state", control_state_name(r->controls[i].state),
+		                                "detail", r->controls[i].detail));
+	return a;
+}
+
+static json_t *environment_json(const struct bench_exec *x)
+{
+	char *empty[] = {NULL};
+	char **env = environment_build(&x->base, empty);
+	json_t *a = json_array();
+
+	for (size_t i = 0; env[i]; i++)
+		json_array_append_new(a, json_string(env[i]));
+	environment_free(env);
+	return a;
+}
+
+json_t *bench_exec_conditions(const struct bench_exec *x, const struct bench_session *s)
+{
+	json_t *o = json_object();
+	char *idle = host_idle_siblings(x->base.sysfs_root, x->base.cpus);
+	json_object_set_new(o, "cpus", json_string(x->cpus_text));
+	json_object_set_new(o, "cpu_choice", json_string(x->cpu_choice));
+	json_object_set_new(o, "nice", x->nice_errno ? json_integer(0) : json_integer(x->nice));
+	if (x->nice_errno)
+		json_object_set_new(
+		    o, "nice_refused",
+		    json_sprintf("setpriority(%d): %s", x->nice, strerror(x->nice_errno)));
+	json_object_set_new(o, "smt_siblings_left_idle", json_string(idle));
+	json_object_set_new(o, "aslr", json_string(s->set.randomize_layout ? "on" : "off"));
+	json_object_set_new(o, "layout",
+	                    json_string(s->set.randomize_layout
+	                                    ? "randomized: env pad 0-4095 per block"
+	                                    : "fixed"));
+	json_object_set_new(o, "environment", environment_json(x));
+	json_object_set_new(
+	    o, "environment_note",
+	    json_string("plus the cell's knobs and PGO_BENCH_PAD (see runs[].pad)"));
+	json_object_set_new(o, "workdir", x->workdir ? json_string(x->workdir) : json_null());
+	json_object_set_new(o, "sandbox_controls",
+	                    x->have_first ? controls_json(&x->first) : json_array());
+	json_object_set_new(o, "host_tuning", controls_json(&x->tune_report));
+	json_object_set_new(o, "counters", json_string(x->probe.status));
+	json_object_set_new(o, "counters_requested", json_boolean(x->counters));
+	json_object_set_new(o, "host", host_facts_json("/"));
+	free(idle);
+	return o;
+}

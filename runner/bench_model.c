@@ -1,0 +1,662 @@
+/* bench_model.c - see bench_model.h */
+#define _GNU_SOURCE
+#include "bench_model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const metric_names[METRIC_COUNT] = {"wall", "cpu", "instructions"};
+static const char *const metric_units[METRIC_COUNT] = {"s", "s", "Ir"};
+static const char *const role_names[] = {"baseline", "candidate", "aa-control"};
+
+const char *metric_name(enum bench_metric m)
+{
+	return (unsigned)m < METRIC_COUNT ? metric_names[m] : "unknown";
+}
+
+const char *metric_unit(enum bench_metric m)
+{
+	return (unsigned)m < METRIC_COUNT ? metric_units[m] : "";
+}
+
+int metric_by_name(const char *name)
+{
+	for (int i = 0; i < METRIC_COUNT; i++)
+		if (strcmp(metric_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+static const char *const cpu_source_names[] = {"task-clock", "cgroup", "rusage"};
+
+const char *cpu_source_name(enum cpu_source c)
+{
+	return (unsigned)c <= CPU_RUSAGE ? cpu_source_names[c] : "unknown";
+}
+
+const char *role_name(enum variant_role r)
+{
+	return (unsigned)r <= ROLE_AA_CONTROL ? role_names[r] : "unknown";
+}
+
+void bench_settings_default(struct bench_settings *set)
+{
+	memset(set, 0, sizeof(*set));
+	set->runs = 20;
+	set->warmup = 1;
+	set->max_runs = 60;
+	set->threshold = 0.02;
+	set->confidence = 0.95;
+	set->metric = METRIC_WALL;
+}
+
+void bench_session_init(struct bench_session *s)
+{
+	memset(s, 0, sizeof(*s));
+	bench_settings_default(&s->set);
+}
+
+static void free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+void bench_session_free(struct bench_session *s)
+{
+	for (size_t i = 0; i < s->n_variants; i++) {
+		free(s->variants[i].name);
+		free(s->variants[i].command);
+		free_strv(s->variants[i].argv);
+		free(s->variants[i].artifact);
+	}
+	free(s->variants);
+	for (size_t i = 0; i < s->n_benchmarks; i++) {
+		free(s->benchmarks[i].name);
+		free(s->benchmarks[i].value);
+	}
+	free(s->benchmarks);
+	for (size_t i = 0; i < s->n_knobs; i++) {
+		free(s->knobs[i].key);
+		for (size_t j = 0; j < s->knobs[i].n_values; j++)
+			free(s->knobs[i].values[j]);
+		free(s->knobs[i].values);
+	}
+	free(s->knobs);
+	free(s->runs);
+	free(s->blocks_done);
+	free(s->set.only);
+	json_decref(s->conditions);
+	memset(s, 0, sizeof(*s));
+}
+
+size_t bench_n_cells(const struct bench_session *s)
+{
+	size_t n = 1;
+
+	for (size_t k = 0; k < s->n_knobs; k++)
+		n *= s->knobs[k].n_values;
+	return n;
+}
+
+size_t bench_n_arms(const struct bench_session *s)
+{
+	return s->n_variants * bench_n_cells(s);
+}
+
+/* Weight of knob k in the mixed-radix cell index: the product of the
+ * sizes of the knobs after it (the first knob varies slowest). */
+static size_t knob_stride(const struct bench_session *s, size_t knob)
+{
+	size_t stride = 1;
+
+	for (size_t k = knob + 1; k < s->n_knobs; k++)
+		stride *= s->knobs[k].n_values;
+	return stride;
+}
+
+size_t bench_cell_level(const struct bench_session *s, size_t cell, size_t knob)
+{
+	return (cell / knob_stride(s, knob)) % s->knobs[knob].n_values;
+}
+
+size_t bench_cell_with(const struct bench_session *s, size_t cell, size_t knob, size_t level)
+{
+	size_t stride = knob_stride(s, knob);
+	size_t old = bench_cell_level(s, cell, knob);
+
+	return cell - old * stride + level * stride;
+}
+
+char *bench_cell_label(const struct bench_session *s, size_t cell)
+{
+	char *label = xstrdup("");
+
+	for (size_t k = 0; k < s->n_knobs; k++) {
+		char *next = xasprintf("%s%s%s=%s", label, k ? "," : "", s->knobs[k].key,
+		                       s->knobs[k].values[bench_cell_level(s, cell, k)]);
+		free(label);
+		label = next;
+	}
+	return label;
+}
+
+static char **dup_strv(char *const *v)
+{
+	size_t n = 0;
+	char **out;
+
+	while (v && v[n])
+		n++;
+	out = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+void bench_add_variant(struct bench_session *s, const char *name, enum variant_role role,
+                       const char *command, char **argv, const char *artifact)
+{
+	struct bench_variant *v;
+
+	s->variants = xrealloc(s->variants, (s->n_variants + 1) * sizeof(*s->variants));
+	v = &s->variants[s->n_variants++];
+	memset(v, 0, sizeof(*v));
+	v->name = xstrdup(name);
+	v->role = role;
+	v->command = command ? xstrdup(command) : NULL;
+	v->argv = dup_strv(argv);
+	v->artifact = artifact ? xstrdup(artifact) : NULL;
+}
+
+void bench_add_benchmark(struct bench_session *s, const char *name, const char *value)
+{
+	s->benchmarks = xrealloc(s->benchmarks, (s->n_benchmarks + 1) * sizeof(*s->benchmarks));
+	s->benchmarks[s->n_benchmarks].name = xstrdup(name);
+	s->benchmarks[s->n_benchmarks].value = xstrdup(value);
+	s->n_benchmarks++;
+	s->blocks_done = xrealloc(s->blocks_done, s->n_benchmarks * sizeof(size_t));
+	s->blocks_done[s->n_benchmarks - 1] = 0;
+}
+
+void bench_add_knob(struct bench_session *s, const char *key, char **values, size_t n)
+{
+	struct bench_knob *k;
+
+	s->knobs = xrealloc(s->knobs, (s->n_knobs + 1) * sizeof(*s->knobs));
+	k = &s->knobs[s->n_knobs++];
+	k->key = xstrdup(key);
+	k->n_values = n;
+	k->values = xcalloc(n, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		k->values[i] = xstrdup(values[i]);
+}
+
+size_t bench_add_run(struct bench_session *s, const struct bench_run *run)
+{
+	if (s->n_runs == s->cap_runs) {
+		s->cap_runs = s->cap_runs ? 2 * s->cap_runs : 64;
+		s->runs = xrealloc(s->runs, s->cap_runs * sizeof(*s->runs));
+	}
+	s->runs[s->n_runs] = *run;
+	return s->n_runs++;
+}
+
+double bench_run_metric(const struct bench_run *r, enum bench_metric m)
+{
+	switch (m) {
+	case METRIC_WALL: return r->wall_s;
+	case METRIC_CPU: return r->cpu_s;
+	case METRIC_INSTRUCTIONS:
+		if (r->has_ir)
+			return (double)r->ir;
+		if (r->counters.valid & (1u << CTR_INSTRUCTIONS))
+			return (double)r->counters.value[CTR_INSTRUCTIONS];
+		return NAN;
+	case METRIC_COUNT: break;
+	}
+	return NAN;
+}
+
+bool bench_has_metric(const struct bench_session *s, enum bench_metric m)
+{
+	size_t measured = 0;
+
+	for (size_t i = 0; i < s->n_runs; i++) {
+		double v;
+
+		if (s->runs[i].block == BENCH_BLOCK_WARMUP)
+			continue;
+		v = bench_run_metric(&s->runs[i], m);
+		if (!isfinite(v) || v <= 0)
+			return false;
+		measured++;
+	}
+	return measured > 0;
+}
+
+static char *replace_all(const char *text, const char *pat, const char *with)
+{
+	size_t plen = strlen(pat), wlen = strlen(with), n = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = strstr(text, pat); p; p = strstr(p + plen, pat))
+		n++;
+	out = xcalloc(strlen(text) + n * wlen + 1, 1);
+	o = out;
+	for (p = text; *p;) {
+		if (strncmp(p, pat, plen) == 0) {
+			memcpy(o, with, wlen);
+			o += wlen;
+			p += plen;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	return out;
+}
+
+char **bench_substitute(char *const *argv, const char *bench_value, const char *artifact_dir)
+{
+	char **out = dup_strv(argv);
+
+	for (size_t i = 0; out[i]; i++) {
+		char *a = replace_all(out[i], "{bench}", bench_value ? bench_value : "");
+		char *b = replace_all(a, "{artifact}", artifact_dir ? artifact_dir : "");
+		free(a);
+		free(out[i]);
+		out[i] = b;
+	}
+	return out;
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+json_t *json_real_or_null(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *strv_json(char *const *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; v && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *settings_json(const struct bench_settings *set)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "runs", json_integer((json_int_t)set->runs));
+	json_object_set_new(o, "warmup", json_integer((json_int_t)set->warmup));
+	json_object_set_new(o, "max_runs", json_integer((json_int_t)set->max_runs));
+	json_object_set_new(o, "threshold_pct", json_real(set->threshold * 100.0));
+	json_object_set_new(o, "confidence", json_real(set->confidence));
+	json_object_set_new(o, "seed", json_integer((json_int_t)set->seed));
+	json_object_set_new(o, "metric", json_string(metric_name(set->metric)));
+	json_object_set_new(o, "fail_on_regression_pct",
+	                    set->fail_set ? json_real(set->fail_pct) : json_null());
+	json_object_set_new(o, "only", str_or_null(set->only));
+	json_object_set_new(o, "strict", json_boolean(set->strict));
+	json_object_set_new(o, "aa_control", json_boolean(set->aa_control));
+	json_object_set_new(o, "randomize_layout", json_boolean(set->randomize_layout));
+	json_object_set_new(o, "counters", json_boolean(set->counters));
+	json_object_set_new(o, "callgrind", json_boolean(set->callgrind));
+	return o;
+}
+
+static json_t *run_json(const struct bench_run *r)
+{
+	json_t *o = json_object();
+	json_t *outl = json_object();
+
+	json_object_set_new(o, "seq", json_integer((json_int_t)r->seq));
+	json_object_set_new(o, "benchmark", json_integer((json_int_t)r->bench));
+	json_object_set_new(o, "variant", json_integer((json_int_t)r->variant));
+	json_object_set_new(o, "cell", json_integer((json_int_t)r->cell));
+	json_object_set_new(o, "warmup", json_boolean(r->block == BENCH_BLOCK_WARMUP));
+	json_object_set_new(o, "block",
+	                    r->block == BENCH_BLOCK_WARMUP ? json_null()
+	                                                   : json_integer((json_int_t)r->block));
+	json_object_set_new(o, "position", json_integer((json_int_t)r->position));
+	json_object_set_new(o, "pad", json_integer(r->pad));
+	json_object_set_new(o, "exit_code", json_integer(r->exit_code));
+	json_object_set_new(o, "wall_s", json_real_or_null(r->wall_s));
+	json_object_set_new(o, "user_s", json_real_or_null(r->user_s));
+	json_object_set_new(o, "system_s", json_real_or_null(r->system_s));
+	json_object_set_new(o, "cpu_s", json_real_or_null(r->cpu_s));
+	json_object_set_new(o, "cpu_source", json_string(cpu_source_name(r->cpu_source)));
+	json_object_set_new(o, "peak_rss_kib", json_integer((json_int_t)r->peak_rss_kib));
+	json_object_set_new(o, "psi_some_us", r->has_psi ? json_real(r->psi_some_us) : json_null());
+	json_object_set_new(o, "steal_s", r->has_steal ? json_real(r->steal_s) : json_null());
+	json_object_set_new(o, "harness_us", json_real_or_null(r->harness_us));
+	json_object_set_new(o, "counters", counters_to_json(&r->counters));
+	json_object_set_new(o, "counters_running",
+	                    r->counters.valid ? json_real(r->counters.running) : json_null());
+	json_object_set_new(o, "callgrind_ir",
+	                    r->has_ir ? json_integer((json_int_t)r->ir) : json_null());
+	for (int m = 0; m < METRIC_COUNT; m++)
+		json_object_set_new(outl, metric_name((enum bench_metric)m),
+		                    json_boolean(r->outlier[m]));
+	json_object_set_new(o, "outlier", outl);
+	return o;
+}
+
+static json_t *cells_json(const struct bench_session *s)
+{
+	json_t *a = json_array();
+
+	for (size_t c = 0; c < bench_n_cells(s); c++) {
+		json_t *o = json_object(), *env = json_object();
+		char *label = bench_cell_label(s, c);
+
+		for (size_t k = 0; k < s->n_knobs; k++)
+			json_object_set_new(
+			    env, s->knobs[k].key,
+			    json_string(s->knobs[k].values[bench_cell_level(s, c, k)]));
+		json_object_set_new(o, "index", json_integer((json_int_t)c));
+		json_object_set_new(o, "label", json_string(label));
+		json_object_set_new(o, "env", env);
+		json_array_append_new(a, o);
+		free(label);
+	}
+	return a;
+}
+
+void bench_session_to_json(const struct bench_session *s, json_t *doc)
+{
+	json_t *variants = json_array(), *benchmarks = json_array(), *knobs = json_array();
+	json_t *runs = json_array();
+
+	json_object_set_new(doc, "settings", settings_json(&s->set));
+	for (size_t i = 0; i < s->n_variants; i++) {
+		const struct bench_variant *v = &s->variants[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", json_string(v->name));
+		json_object_set_new(o, "role", json_string(role_name(v->role)));
+		json_object_set_new(o, "command", str_or_null(v->command));
+		json_object_set_new(o, "argv", strv_json(v->argv));
+		json_object_set_new(o, "artifact", str_or_null(v->artifact));
+		json_object_set_new(o, "digest", str_or_null(v->digest[0] ? v->digest : NULL));
+		json_array_append_new(variants, o);
+	}
+	json_object_set_new(doc, "variants", variants);
+	for (size_t i = 0; i < s->n_benchmarks; i++) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", json_string(s->benchmarks[i].name));
+		json_object_set_new(o, "value", json_string(s->benchmarks[i].value));
+		json_object_set_new(o, "blocks", json_integer((json_int_t)s->blocks_done[i]));
+		json_array_append_new(benchmarks, o);
+	}
+	json_object_set_new(doc, "benchmarks", benchmarks);
+	for (size_t i = 0; i < s->n_knobs; i++) {
+		json_t *o = json_object(), *vals = json_array();
+
+		for (size_t j = 0; j < s->knobs[i].n_values; j++)
+			json_array_append_new(vals, json_string(s->knobs[i].values[j]));
+		json_object_set_new(o, "key", json_string(s->knobs[i].key));
+		json_object_set_new(o, "values", vals);
+		json_array_append_new(knobs, o);
+	}
+	json_object_set_new(doc, "knobs", knobs);
+	json_object_set_new(doc, "cells", cells_json(s));
+	for (size_t i = 0; i < s->n_runs; i++)
+		json_array_append_new(runs, run_json(&s->runs[i]));
+	json_object_set_new(doc, "runs", runs);
+	if (s->conditions)
+		json_object_set(doc, "conditions", s->conditions);
+}
+
+/* ---- reading back -------------------------------------------------------- */
+
+/* The member, or NULL + err when it is missing or of another type. */
+static json_t *need(const json_t *o, const char *key, json_type type, struct error *err)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (v == NULL || json_typeof(v) != type) {
+		error_set(err, EXIT_RUNNER_ERROR, 0, "result: '%s' missing or of the wrong type",
+		          key);
+		return NULL;
+	}
+	return v;
+}
+
+static int get_size(const json_t *o, const char *key, size_t *out, struct error *err)
+{
+	json_t *v = need(o, key, JSON_INTEGER, err);
+
+	if (v == NULL)
+		return -1;
+	if (json_integer_value(v) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "result: '%s' is negative", key);
+	*out = (size_t)json_integer_value(v);
+	return 0;
+}
+
+static double get_number(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static bool get_bool(const json_t *o, const char *key)
+{
+	return json_is_true(json_object_get(o, key));
+}
+
+static int settings_from_json(const json_t *o, struct bench_settings *set, struct error *err)
+{
+	json_t *v;
+	int m;
+
+	if (get_size(o, "runs", &set->runs, err) < 0 ||
+	    get_size(o, "warmup", &set->warmup, err) < 0 ||
+	    get_size(o, "max_runs", &set->max_runs, err) < 0 ||
+	    (v = need(o, "seed", JSON_INTEGER, err)) == NULL)
+		return -1;
+	set->seed = (uint64_t)json_integer_value(v);
+	set->threshold = get_number(o, "threshold_pct") / 100.0;
+	set->confidence = get_number(o, "confidence");
+	if (!(set->threshold >= 0) || !(set->confidence > 0 && set->confidence < 1))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "result: bad threshold or confidence");
+	if ((v = need(o, "metric", JSON_STRING, err)) == NULL)
+		return -1;
+	m = metric_by_name(json_string_value(v));
+	if (m < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "result: unknown metric '%s'",
+		                 json_string_value(v));
+	set->metric = (enum bench_metric)m;
+	v = json_object_get(o, "fail_on_regression_pct");
+	set->fail_set = json_is_number(v);
+	set->fail_pct = set->fail_set ? json_number_value(v) : 0;
+	v = json_object_get(o, "only");
+	set->only = json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+	set->strict = get_bool(o, "strict");
+	set->aa_control = get_bool(o, "aa_control");
+	set->randomize_layout = get_bool(o, "randomize_layout");
+	set->counters = get_bool(o, "counters");
+	set->callgrind = get_bool(o, "callgrind");
+	return 0;
+}
+
+static char **strv_from_json(const json_t *a)
+{
+	size_t n = json_array_size(a);
+	char **v = xcalloc(n + 1, sizeof(char *));
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(a, i);
+		if (json_is_string(e))
+			v[k++] = xstrdup(json_string_value(e));
+	}
+	return v;
+}
+
+static int variants_from_json(const json_t *a, struct bench_session *s, struct error *err)
+{
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		json_t *o = json_array_get(a, i), *name, *role, *argv, *cmd, *art, *dig;
+		enum variant_role r = ROLE_CANDIDATE;
+		char **words;
+
+		if ((name = need(o, "name", JSON_STRING, err)) == NULL ||
+		    (role = need(o, "role", JSON_STRING, err)) == NULL ||
+		    (argv = need(o, "argv", JSON_ARRAY, err)) == NULL)
+			return error_prefix(err, "variant %zu", i);
+		for (int k = 0; k <= ROLE_AA_CONTROL; k++)
+			if (strcmp(json_string_value(role), role_names[k]) == 0)
+				r = (enum variant_role)k;
+		cmd = json_object_get(o, "command");
+		art = json_object_get(o, "artifact");
+		words = strv_from_json(argv);
+		if (words[0] == NULL) {
+			free_strv(words);
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "result: variant %zu has no argv", i);
+		}
+		bench_add_variant(s, json_string_value(name), r,
+		                  json_is_string(cmd) ? json_string_value(cmd) : NULL, words,
+		                  json_is_string(art) ? json_string_value(art) : NULL);
+		free_strv(words);
+		dig = json_object_get(o, "digest");
+		if (json_is_string(dig))
+			snprintf(s->variants[i].digest, sizeof(s->variants[i].digest), "%s",
+			         json_string_value(dig));
+	}
+	if (s->n_variants == 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "result: no variants");
+	return 0;
+}
+
+static int benchmarks_knobs_from_json(const json_t *doc, struct bench_session *s, struct error *err)
+{
+	json_t *bl, *kl;
+
+	if ((bl = need(doc, "benchmarks", JSON_ARRAY, err)) == NULL ||
+	    (kl = need(doc, "knobs", JSON_ARRAY, err)) == NULL)
+		return -1;
+	for (size_t i = 0; i < json_array_size(bl); i++) {
+		json_t *o = json_array_get(bl, i), *name, *value;
+
+		if ((name = need(o, "name", JSON_STRING, err)) == NULL ||
+		    (value = need(o, "value", JSON_STRING, err)) == NULL)
+			return error_prefix(err, "benchmark %zu", i);
+		bench_add_benchmark(s, json_string_value(name), json_string_value(value));
+		get_size(o, "blocks", &s->blocks_done[i], err);
+	}
+	for (size_t i = 0; i < json_array_size(kl); i++) {
+		json_t *o = json_array_get(kl, i), *key, *vals;
+		char **v;
+		size_t n = 0;
+
+		if ((key = need(o, "key", JSON_STRING, err)) == NULL ||
+		    (vals = need(o, "values", JSON_ARRAY, err)) == NULL)
+			return error_prefix(err, "knob %zu", i);
+		v = strv_from_json(vals);
+		while (v[n])
+			n++;
+		if (n == 0) {
+			free_strv(v);
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "result: knob %zu has no values", i);
+		}
+		bench_add_knob(s, json_string_value(key), v, n);
+		free_strv(v);
+	}
+	if (s->n_benchmarks == 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "result: no benchmarks");
+	return 0;
+}
+
+static int run_from_json(const json_t *o, const struct bench_session *s, struct bench_run *r,
+                         struct error *err)
+{
+	json_t *v;
+
+	memset(r, 0, sizeof(*r));
+	if (get_size(o, "benchmark", &r->bench, err) < 0 ||
+	    get_size(o, "variant", &r->variant, err) < 0 || get_size(o, "cell", &r->cell, err) < 0)
+		return -1;
+	if (r->bench >= s->n_benchmarks || r->variant >= s->n_variants ||
+	    r->cell >= bench_n_cells(s))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "result: run refers to a missing arm");
+	v = json_object_get(o, "block");
+	r->block = json_is_integer(v) ? (size_t)json_integer_value(v) : BENCH_BLOCK_WARMUP;
+	if (get_bool(o, "warmup"))
+		r->block = BENCH_BLOCK_WARMUP;
+	get_size(o, "position", &r->position, err);
+	get_size(o, "seq", &r->seq, err);
+	r->pad = (unsigned)json_integer_value(json_object_get(o, "pad"));
+	r->exit_code = (int)json_integer_value(json_object_get(o, "exit_code"));
+	r->wall_s = get_number(o, "wall_s");
+	r->user_s = get_number(o, "user_s");
+	r->system_s = get_number(o, "system_s");
+	r->cpu_s = get_number(o, "cpu_s");
+	v = json_object_get(o, "cpu_source");
+	r->cpu_source = CPU_RUSAGE;
+	for (int k = 0; k <= CPU_RUSAGE; k++)
+		if (json_is_string(v) && strcmp(json_string_value(v), cpu_source_names[k]) == 0)
+			r->cpu_source = (enum cpu_source)k;
+	r->peak_rss_kib = (uint64_t)json_integer_value(json_object_get(o, "peak_rss_kib"));
+	r->psi_some_us = get_number(o, "psi_some_us");
+	r->has_psi = isfinite(r->psi_some_us);
+	r->steal_s = get_number(o, "steal_s");
+	r->has_steal = isfinite(r->steal_s);
+	r->harness_us = get_number(o, "harness_us");
+	if (counters_from_json(json_object_get(o, "counters"), &r->counters, err) < 0)
+		return -1;
+	v = json_object_get(o, "callgrind_ir");
+	r->has_ir = json_is_integer(v);
+	r->ir = r->has_ir ? (uint64_t)json_integer_value(v) : 0;
+	return 0;
+}
+
+int bench_session_from_json(const json_t *doc, struct bench_session *s, struct error *err)
+{
+	json_t *v, *runs;
+
+	if ((v = need(doc, "schema", JSON_STRING, err)) == NULL)
+		return -1;
+	if (strcmp(json_string_value(v), BENCH_SCHEMA) != 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "not a bench result (schema '%s')",
+		                 json_string_value(v));
+	if ((v = need(doc, "schema_version", JSON_INTEGER, err)) == NULL)
+		return -1;
+	if (json_integer_value(v) != BENCH_SCHEMA_VERSION)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "bench result schema version %lld, this pgo-sandbox reads %d",
+		                 (long long)json_integer_value(v), BENCH_SCHEMA_VERSION);
+	if ((v = need(doc, "settings", JSON_OBJECT, err)) == NULL ||
+	    settings_from_json(v, &s->set, err) < 0)
+		return -1;
+	if ((v = need(doc, "variants", JSON_ARRAY, err)) == NULL ||
+	    variants_from_json(v, s, err) < 0 || benchmarks_knobs_from_json(doc, s, err) < 0 ||
+	    (runs = need(doc, "runs", JSON_ARRAY, err)) == NULL)
+		return -1;
+	for (size_t i = 0; i < json_array_size(runs); i++) {
+		struct bench_run r;
+
+		if (run_from_json(json_array_get(runs, i), s, &r, err) < 0)
+			return error_prefix(err, "run %zu", i);
+		bench_add_run(s, &r);
+	}
+	v = json_object_get(doc, "conditions");
+	s->conditions = v ? json_deep_copy(v) : NULL;
+	return 0;
+}

@@ -1,0 +1,26 @@
+/* callgrind.h - instruction counts from valgrind's callgrind as a
+ * deterministic metric, for hosts without hardware counters.  The command
+ * runs as `valgrind --tool=callgrind ... -- COMMAND` inside the sandbox
+ * (valgrind needs no ptrace: it is the process); its output file lands in
+ * a directory the runner binds into the sandbox. */
+#ifndef PGO_CALLGRIND_H
+#define PGO_CALLGRIND_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+#define CALLGRIND_DIR_INSIDE "/pgo-callgrind"
+#define CALLGRIND_OUT_NAME "callgrind.out"
+#define CALLGRIND_LOG_NAME "valgrind.log"
+
+/* valgrind --tool=callgrind --callgrind-out-file=DIR/callgrind.out
+ * --log-file=DIR/valgrind.log -- argv...  (NULL-terminated, caller frees
+ * the array and its strings). */
+char **callgrind_wrap(char *const *argv, const char *dir_inside);
+
+/* The Ir total of a callgrind output file's text: the "summary:" line
+ * (else "totals:"), at the column "events:" gives for Ir. */
+int callgrind_parse_ir(const char *text, uint64_t *ir, struct error *err);
+
+#endif

@@ -1,0 +1,481 @@
+/* forensics.c - see forensics.h; forensics_main is declared in bench.h. */
+#define _GNU_SOURCE
+#include "forensics.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "stats.h"
+
+static const char *const class_names[FC_COUNT] = {
+    "code layout / inlining / placement",
+    "branch hints / control flow reshaped",
+    "data layout / TLS bloat / spills",
+    "more instructions executed",
+};
+
+const char *forensic_class_name(enum forensic_class c)
+{
+	return (unsigned)c < FC_COUNT ? class_names[c] : "unknown";
+}
+
+static bool has(const struct bench_run *r, enum counter_id id)
+{
+	return r->counters.valid & (1u << id);
+}
+
+static double cval(const struct bench_run *r, enum counter_id id)
+{
+	return (double)r->counters.value[id];
+}
+
+/* Median over the side's runs of f(run); NAN when no run has it. */
+static double median_of(const struct bench_session *s, size_t bench, size_t variant,
+                        double (*f)(const struct bench_run *))
+{
+	double *v = xcalloc(s->n_runs + 1, sizeof(double));
+	size_t n = 0;
+	double m;
+
+	for (size_t i = 0; i < s->n_runs; i++) {
+		const struct bench_run *r = &s->runs[i];
+		double x;
+
+		if (r->block == BENCH_BLOCK_WARMUP || r->bench != bench || r->variant != variant)
+			continue;
+		x = f(r);
+		if (isfinite(x))
+			v[n++] = x;
+	}
+	m = n ? stats_median(v, n) : NAN;
+	free(v);
+	return m;
+}
+
+static double ratio(const struct bench_run *r, enum counter_id num, enum counter_id den,
+                    double scale)
+{
+	if (!has(r, num) || !has(r, den) || cval(r, den) <= 0)
+		return NAN;
+	return scale * cval(r, num) / cval(r, den);
+}
+
+static double f_ipc(const struct bench_run *r)
+{
+	return ratio(r, CTR_INSTRUCTIONS, CTR_CYCLES, 1.0);
+}
+
+static double f_branch(const struct bench_run *r)
+{
+	return ratio(r, CTR_BRANCH_MISSES, CTR_BRANCHES, 1.0);
+}
+
+static double f_cache(const struct bench_run *r)
+{
+	return ratio(r, CTR_CACHE_MISSES, CTR_INSTRUCTIONS, 1000.0);
+}
+
+static double f_l1d(const struct bench_run *r)
+{
+	return ratio(r, CTR_L1D_LOAD_MISSES, CTR_INSTRUCTIONS, 1000.0);
+}
+
+static double f_dtlb(const struct bench_run *r)
+{
+	return ratio(r, CTR_DTLB_LOAD_MISSES, CTR_INSTRUCTIONS, 1000.0);
+}
+
+static double f_ir(const struct bench_run *r)
+{
+	return r->has_ir ? (double)r->ir : NAN;
+}
+
+static double f_wall(const struct bench_run *r)
+{
+	return r->wall_s;
+}
+
+int forensics_side(const struct bench_session *s, size_t bench, size_t variant, const char *file,
+                   struct forensic_side *out)
+{
+	json_t *st = s->conditions ? json_object_get(s->conditions, "counters") : NULL;
+	json_t *asked = s->conditions ? json_object_get(s->conditions, "counters_requested") : NULL;
+	uint32_t hw = (1u << CTR_FIRST_SOFTWARE) - 1;
+
+	memset(out, 0, sizeof(*out));
+	if (bench >= s->n_benchmarks || variant >= s->n_variants)
+		return -1;
+	out->label =
+	    xasprintf("%s %s/%s", file, s->variants[variant].name, s->benchmarks[bench].name);
+	if (json_is_false(asked))
+		out->status = xstrdup("not requested: bench ran without --counters");
+	else
+		out->status = xstrdup(json_is_string(st) ? json_string_value(st) : "not recorded");
+	out->has = (1u << CTR_COUNT) - 1;
+	for (size_t i = 0; i < s->n_runs; i++) {
+		const struct bench_run *r = &s->runs[i];
+
+		if (r->block == BENCH_BLOCK_WARMUP || r->bench != bench || r->variant != variant)
+			continue;
+		out->n_runs++;
+		if (r->counters.valid & hw) {
+			out->n_with_counters++;
+			out->has &= r->counters.valid;
+		}
+	}
+	if (out->n_with_counters == 0)
+		out->has = 0;
+	for (int c = 0; c < CTR_COUNT; c++) {
+		double *v = xcalloc(s->n_runs + 1, sizeof(double));
+		size_t n = 0;
+
+		for (size_t i = 0; i < s->n_runs; i++) {
+			const struct bench_run *r = &s->runs[i];
+
+			if (r->block != BENCH_BLOCK_WARMUP && r->bench == bench &&
+			    r->variant == variant && has(r, (enum counter_id)c))
+				v[n++] = cval(r, (enum counter_id)c);
+		}
+		out->median[c] = n ? stats_median(v, n) : NAN;
+		free(v);
+	}
+	out->ipc = median_of(s, bench, variant, f_ipc);
+	out->branch_miss_rate = median_of(s, bench, variant, f_branch);
+	out->cache_mpki = median_of(s, bench, variant, f_cache);
+	out->l1d_mpki = median_of(s, bench, variant, f_l1d);
+	out->dtlb_mpki = median_of(s, bench, variant, f_dtlb);
+	out->ir = median_of(s, bench, variant, f_ir);
+	out->wall = median_of(s, bench, variant, f_wall);
+	return 0;
+}
+
+void forensics_side_free(struct forensic_side *side)
+{
+	free(side->label);
+	free(side->status);
+	memset(side, 0, sizeof(*side));
+}
+
+static char **push_line(char **v, size_t *n, char *line)
+{
+	v = xrealloc(v, (*n + 2) * sizeof(char *));
+	v[(*n)++] = line;
+	v[*n] = NULL;
+	return v;
+}
+
+static void evidence(struct forensic_result *r, char *line)
+{
+	r->evidence = push_line(r->evidence, &r->n_evidence, line);
+}
+
+static void missing(struct forensic_result *r, const char *what, const char *needs,
+                    const struct forensic_side *a, const struct forensic_side *b, bool in_a)
+{
+	const struct forensic_side *side = in_a ? a : b;
+
+	r->missing = push_line(r->missing, &r->n_missing,
+	                       xasprintf("%s: cannot judge: needs %s, missing in %s (counters: %s)",
+	                                 what, needs, side->label, side->status));
+}
+
+/* One judgement: `higher_is_worse` ratios compared against `limit`. */
+static void judge(struct forensic_result *r, const struct forensic_side *a,
+                  const struct forensic_side *b, const char *what, const char *needs, double va,
+                  double vb, double limit, bool drop, enum forensic_class cls, int prec)
+{
+	double change;
+	bool hit;
+
+	if (!isfinite(va) || !isfinite(vb) || va <= 0) {
+		missing(r, what, needs, a, b, !isfinite(va) || va <= 0);
+		return;
+	}
+	change = vb / va - 1.0;
+	hit = drop ? change < -limit : change > limit;
+	if (hit)
+		r->found[cls] = true;
+	{
+		char av[32], bv[32];
+
+		/* prec < 0: a count, in 4 significant digits */
+		if (prec < 0) {
+			snprintf(av, sizeof(av), "%.4g", va);
+			snprintf(bv, sizeof(bv), "%.4g", vb);
+		} else {
+			snprintf(av, sizeof(av), "%.*f", prec, va);
+			snprintf(bv, sizeof(bv), "%.*f", prec, vb);
+		}
+		evidence(r, xasprintf("%-23s %12s -> %-12s %+7.2f %%  %s %c%.0f %%%s%s", what, av,
+		                      bv, 100.0 * change, hit ? "beyond" : "within",
+		                      drop ? '-' : '+', 100.0 * limit, hit ? "  => " : "",
+		                      hit ? forensic_class_name(cls) : ""));
+	}
+}
+
+void forensics_compare(const struct forensic_side *a, const struct forensic_side *b,
+                       struct forensic_result *out)
+{
+	double ia = a->median[CTR_INSTRUCTIONS], ib = b->median[CTR_INSTRUCTIONS];
+
+	memset(out, 0, sizeof(*out));
+	out->wall_pct = isfinite(a->wall) && isfinite(b->wall) && a->wall > 0
+	                    ? 100.0 * (b->wall / a->wall - 1.0)
+	                    : NAN;
+	judge(out, a, b, "IPC", "instructions and cycles", a->ipc, b->ipc, FORENSICS_IPC_DROP, true,
+	      FC_LAYOUT, 3);
+	judge(out, a, b, "branch-miss rate", "branches and branch-misses", a->branch_miss_rate,
+	      b->branch_miss_rate, FORENSICS_BRANCH_UP, false, FC_BRANCH, 4);
+	judge(out, a, b, "cache-misses/kinstr", "cache-misses and instructions", a->cache_mpki,
+	      b->cache_mpki, FORENSICS_MISS_UP, false, FC_DATA, 3);
+	judge(out, a, b, "L1d-load-misses/kinstr", "L1-dcache-load-misses and instructions",
+	      a->l1d_mpki, b->l1d_mpki, FORENSICS_MISS_UP, false, FC_DATA, 3);
+	judge(out, a, b, "dTLB-load-misses/kinstr", "dTLB-load-misses and instructions",
+	      a->dtlb_mpki, b->dtlb_mpki, FORENSICS_MISS_UP, false, FC_DATA, 4);
+	/* Instruction counts: the hardware counter, else callgrind's Ir. */
+	if (!isfinite(ia) || !isfinite(ib)) {
+		ia = a->ir;
+		ib = b->ir;
+	}
+	judge(out, a, b, "instructions", "instructions (counter or --callgrind)", ia, ib,
+	      FORENSICS_WORK_UP, false, FC_WORK, -1);
+}
+
+void forensics_result_free(struct forensic_result *r)
+{
+	for (size_t i = 0; i < r->n_evidence; i++)
+		free(r->evidence[i]);
+	free(r->evidence);
+	for (size_t i = 0; i < r->n_missing; i++)
+		free(r->missing[i]);
+	free(r->missing);
+	memset(r, 0, sizeof(*r));
+}
+
+void forensics_print(FILE *out, const struct forensic_side *a, const struct forensic_side *b,
+                     const struct forensic_result *r)
+{
+	bool any = false;
+
+	fprintf(out, "forensics: A = %s (%zu runs, %zu with hardware counters)\n", a->label,
+	        a->n_runs, a->n_with_counters);
+	fprintf(out, "           B = %s (%zu runs, %zu with hardware counters)\n", b->label,
+	        b->n_runs, b->n_with_counters);
+	if (isfinite(r->wall_pct))
+		fprintf(out, "wall time (median)     %+.2f %%\n", r->wall_pct);
+	for (size_t i = 0; i < r->n_evidence; i++)
+		fprintf(out, "  %s\n", r->evidence[i]);
+	for (size_t i = 0; i < r->n_missing; i++)
+		fprintf(out, "  %s\n", r->missing[i]);
+	for (int c = 0; c < FC_COUNT; c++) {
+		if (!r->found[c])
+			continue;
+		fprintf(out, "classification: %s\n", forensic_class_name((enum forensic_class)c));
+		any = true;
+	}
+	if (!any)
+		fprintf(out, "classification: none%s\n",
+		        r->n_evidence ? " (no counter moved beyond its threshold)"
+		                      : " (the counters needed are missing)");
+}
+
+json_t *forensics_result_json(const struct forensic_side *a, const struct forensic_side *b,
+                              const struct forensic_result *r)
+{
+	json_t *o = json_object(), *cls = json_array(), *ev = json_array(), *mi = json_array();
+
+	for (int c = 0; c < FC_COUNT; c++)
+		if (r->found[c])
+			json_array_append_new(
+			    cls, json_string(forensic_class_name((enum forensic_class)c)));
+	for (size_t i = 0; i < r->n_evidence; i++)
+		json_array_append_new(ev, json_string(r->evidence[i]));
+	for (size_t i = 0; i < r->n_missing; i++)
+		json_array_append_new(mi, json_string(r->missing[i]));
+	json_object_set_new(o, "a", json_string(a->label));
+	json_object_set_new(o, "b", json_string(b->label));
+	json_object_set_new(o, "wall_pct", json_real_or_null(r->wall_pct));
+	json_object_set_new(
+	    o, "ipc", json_pack("[oo]", json_real_or_null(a->ipc), json_real_or_null(b->ipc)));
+	json_object_set_new(o, "classes", cls);
+	json_object_set_new(o, "evidence", ev);
+	json_object_set_new(o, "missing", mi);
+	return o;
+}
+
+/* ---- pgo-sandbox forensics ------------------------------------------------------ */
+
+static void forensics_usage(FILE *out)
+{
+	fputs("usage: pgo-sandbox forensics A.json [B.json] [--benchmark NAME]\n"
+	      "                             [--variant-a NAME] [--variant-b NAME] [--json FILE]\n"
+	      "\n"
+	      "Classify why B is slower than A from the hardware counters recorded by\n"
+	      "`pgo-sandbox bench --counters`.  With one file, A is its baseline and B its\n"
+	      "first candidate; with two, the first variant of each (or the named ones).\n"
+	      "IPC down > 3 %: code layout/inlining/placement; branch-miss rate up > 10 %:\n"
+	      "branch hints/control flow; cache, L1d or dTLB misses per kilo-instruction\n"
+	      "up > 10 %: data layout/TLS bloat/spills; instructions up > 3 %: more work.\n"
+	      "Exit codes: 0 analysed (even when counters are missing: it says so),\n"
+	      "125 usage or an unreadable file.\n",
+	      out);
+}
+
+static int load(const char *path, struct bench_session *s, struct error *err)
+{
+	json_error_t je;
+	json_t *doc = json_load_file(path, 0, &je);
+	int rc;
+
+	bench_session_init(s);
+	if (doc == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: line %d: %s", path, je.line,
+		                 je.text);
+	rc = bench_session_from_json(doc, s, err);
+	json_decref(doc);
+	return rc < 0 ? error_prefix(err, "%s", path) : 0;
+}
+
+static int find_variant(const struct bench_session *s, const char *name, size_t dflt, size_t *out,
+                        struct error *err)
+{
+	if (name == NULL) {
+		if (dflt >= s->n_variants)
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "the result has one variant: give a second file");
+		*out = dflt;
+		return 0;
+	}
+	for (size_t i = 0; i < s->n_variants; i++) {
+		if (strcmp(s->variants[i].name, name) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return error_set(err, EXIT_RUNNER_ERROR, 0, "no variant '%s'", name);
+}
+
+static int find_bench(const struct bench_session *s, const char *name, size_t *out)
+{
+	for (size_t i = 0; i < s->n_benchmarks; i++) {
+		if (strcmp(s->benchmarks[i].name, name) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+struct forensics_args {
+	const char *file_a, *file_b, *bench, *var_a, *var_b, *json;
+};
+
+static int forensics_parse(int argc, char **argv, struct forensics_args *fa, struct error *err)
+{
+	static const struct option opts[] = {
+	    {"benchmark", required_argument, NULL, 'b'},
+	    {"variant-a", required_argument, NULL, 'A'},
+	    {"variant-b", required_argument, NULL, 'B'},
+	    {"json", required_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt;
+
+	memset(fa, 0, sizeof(*fa));
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'b': fa->bench = optarg; break;
+		case 'A': fa->var_a = optarg; break;
+		case 'B': fa->var_b = optarg; break;
+		case 'j': fa->json = optarg; break;
+		case 'h': forensics_usage(stdout); return 1;
+		default:
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "forensics: bad option '%s' (see --help)",
+			                 argv[optind - 1]);
+		}
+	}
+	if (optind >= argc || argc - optind > 2)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "forensics: expected A.json [B.json] (see --help)");
+	fa->file_a = argv[optind];
+	fa->file_b = argc - optind == 2 ? argv[optind + 1] : NULL;
+	return 0;
+}
+
+/* Compare every benchmark of A that B has too (or the named one); a pair
+ * of single-benchmark files is compared whatever the names. */
+static int forensics_run(const struct forensics_args *fa, struct bench_session *sa,
+                         struct bench_session *sb, json_t *out, struct error *err)
+{
+	size_t va, vb, done = 0;
+	bool two = fa->file_b != NULL;
+
+	if (find_variant(sa, fa->var_a, 0, &va, err) < 0 ||
+	    find_variant(sb, fa->var_b, two ? 0 : 1, &vb, err) < 0)
+		return -1;
+	for (size_t i = 0; i < sa->n_benchmarks; i++) {
+		struct forensic_side a, b;
+		struct forensic_result r;
+		size_t j = i;
+
+		if (fa->bench && strcmp(sa->benchmarks[i].name, fa->bench) != 0)
+			continue;
+		if (two && find_bench(sb, sa->benchmarks[i].name, &j) < 0) {
+			if (sa->n_benchmarks != 1 || sb->n_benchmarks != 1)
+				continue;
+			j = 0;
+		}
+		forensics_side(sa, i, va, fa->file_a, &a);
+		forensics_side(sb, j, vb, two ? fa->file_b : fa->file_a, &b);
+		forensics_compare(&a, &b, &r);
+		if (done++)
+			fputc('\n', stdout);
+		forensics_print(stdout, &a, &b, &r);
+		json_array_append_new(out, forensics_result_json(&a, &b, &r));
+		forensics_result_free(&r);
+		forensics_side_free(&a);
+		forensics_side_free(&b);
+	}
+	if (done == 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "forensics: no benchmark in common%s%s",
+		                 fa->bench ? " named " : "", fa->bench ? fa->bench : "");
+	return 0;
+}
+
+int forensics_main(int argc, char **argv)
+{
+	struct forensics_args fa;
+	struct bench_session sa, sb;
+	struct error err = {0};
+	json_t *out = json_array();
+	int rc;
+
+	bench_session_init(&sa);
+	bench_session_init(&sb);
+	rc = forensics_parse(argc, argv, &fa, &err);
+	if (rc == 0 && load(fa.file_a, &sa, &err) == 0 &&
+	    (fa.file_b == NULL || load(fa.file_b, &sb, &err) == 0))
+		rc = forensics_run(&fa, &sa, fa.file_b ? &sb : &sa, out, &err);
+	else if (rc == 0)
+		rc = -1;
+	if (rc == 0 && fa.json) {
+		json_t *doc = json_pack("{s:s, s:i, s:o}", "schema", "pgo-sandbox-forensics",
+		                        "schema_version", 1, "comparisons", json_incref(out));
+		if (json_dump_file(doc, fa.json, JSON_INDENT(2) | JSON_SORT_KEYS) < 0)
+			rc = error_set(&err, EXIT_RUNNER_ERROR, 0, "writing %s", fa.json);
+		json_decref(doc);
+	}
+	if (rc < 0)
+		error_print(&err);
+	json_decref(out);
+	bench_session_free(&sa);
+	bench_session_free(&sb);
+	return rc < 0 ? EXIT_RUNNER_ERROR : 0;
+}

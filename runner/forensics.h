@@ -1,0 +1,76 @@
+/* forensics.h - classify a slowdown from two sides' counters
+ * (`pgo-sandbox forensics A.json B.json`, `bench --explain`).
+ *
+ * Each side is one variant of one benchmark in a bench result: the median
+ * over its runs of each counter and of each per-run ratio.  B is compared
+ * with A:
+ *   IPC (instructions/cycles) down more than 3 %      -> code layout,
+ *       inlining or placement (front-end: i-cache, iTLB, decoding)
+ *   branch-miss rate (misses/branches) up more than 10 % -> branch hints or
+ *       control flow reshaped
+ *   cache, L1d or dTLB misses per 1000 instructions up more than 10 %
+ *       -> data layout, TLS bloat or register spills
+ *   instructions up more than 3 %                     -> more work: code
+ *       growth or another path (not a layout effect)
+ * Every judgement prints its evidence; a judgement whose counters are
+ * missing on either side says which and why (the side's counter status). */
+#ifndef PGO_FORENSICS_H
+#define PGO_FORENSICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "bench_model.h"
+#include "counters.h"
+
+#define FORENSICS_IPC_DROP 0.03
+#define FORENSICS_BRANCH_UP 0.10
+#define FORENSICS_MISS_UP 0.10
+#define FORENSICS_WORK_UP 0.03
+
+enum forensic_class {
+	FC_LAYOUT,
+	FC_BRANCH,
+	FC_DATA,
+	FC_WORK,
+	FC_COUNT,
+};
+const char *forensic_class_name(enum forensic_class c);
+
+struct forensic_side {
+	char *label;            /* "A.json baseline/fib" */
+	char *status;           /* the counters status recorded with the runs */
+	size_t n_runs;          /* measured runs */
+	size_t n_with_counters; /* runs with hardware counters */
+	uint32_t has;           /* counters present in every run with counters */
+	double median[CTR_COUNT];
+	double ipc, branch_miss_rate, cache_mpki, l1d_mpki, dtlb_mpki; /* NAN when missing */
+	double ir;   /* callgrind Ir median, NAN when missing */
+	double wall; /* median wall time */
+};
+
+int forensics_side(const struct bench_session *s, size_t bench, size_t variant, const char *file,
+                   struct forensic_side *out);
+void forensics_side_free(struct forensic_side *side);
+
+struct forensic_result {
+	bool found[FC_COUNT];
+	char **evidence; /* NULL-terminated lines */
+	size_t n_evidence;
+	char **missing;
+	size_t n_missing;
+	double wall_pct;
+};
+
+void forensics_compare(const struct forensic_side *a, const struct forensic_side *b,
+                       struct forensic_result *out);
+void forensics_result_free(struct forensic_result *r);
+void forensics_print(FILE *out, const struct forensic_side *a, const struct forensic_side *b,
+                     const struct forensic_result *r);
+json_t *forensics_result_json(const struct forensic_side *a, const struct forensic_side *b,
+                              const struct forensic_result *r);
+
+#endif
