@@ -1121,7 +1121,8 @@ static int cmp_fixup_desc(const void *pa, const void *pb)
  * parent would block them). */
 static int apply_dir_fixups(struct extractor *x)
 {
-	qsort(x->dirs, x->n_dirs, sizeof(*x->dirs), cmp_fixup_desc);
+	if (x->n_dirs > 0)
+		qsort(x->dirs, x->n_dirs, sizeof(*x->dirs), cmp_fixup_desc);
 	for (size_t i = 0; i < x->n_dirs; i++) {
 		struct dir_fixup *d = &x->dirs[i];
 		struct timespec ts[2];

@@ -4,9 +4,9 @@
 #ifndef PGO_STAGE_H
 #define PGO_STAGE_H
 
-int stage_main(int argc, char **argv);     /* argv[0] == "stage" */
-int pipeline_main(int argc, char **argv);  /* argv[0] == "pipeline" */
-int verify_main(int argc, char **argv);    /* argv[0] == "verify" */
-int inspect_main(int argc, char **argv);   /* argv[0] == "inspect" */
+int stage_main(int argc, char **argv);    /* argv[0] == "stage" */
+int pipeline_main(int argc, char **argv); /* argv[0] == "pipeline" */
+int verify_main(int argc, char **argv);   /* argv[0] == "verify" */
+int inspect_main(int argc, char **argv);  /* argv[0] == "inspect" */
 
 #endif

@@ -1,0 +1,137 @@
+/* pgo.h - what the runner knows about gcc and clang PGO: the role a stage
+ * plays in the pipeline, the flags and environment that decide where
+ * profiles go, the merge helper, raw profile checks (format, version,
+ * damage), profile coverage, and the build diagnostics that mean a profile
+ * was not used.
+ *
+ * Fixed layout inside every stage (so the absolute paths compilers bake
+ * into objects, .gcda names and debug info are the same in every stage):
+ *   /src                the source tree, read-only
+ *   /build              the stage's working tree (cwd), fresh each run
+ *   /build/out          what the stage outputs (packed into its tarball)
+ *   /build/in/NAME      the extracted artifact of input stage NAME, read-only
+ *                       (NAME/IofN/ for each shard of a sharded stage)
+ *   /build/.pgo/bin     runner helpers on PATH: pgo-shard, pgo-merge */
+#ifndef PGO_PGO_H
+#define PGO_PGO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define PGO_SRC_DIR "/src"
+#define PGO_BUILD_DIR "/build"
+#define PGO_OUT_DIR "/build/out"
+#define PGO_IN_DIR "/build/in"
+#define PGO_HELPER_DIR "/build/.pgo/bin"
+#define PGO_PROFILE_SUBDIR "profile"
+#define PGO_MERGED_PROFDATA "merged.profdata"
+/* Every object of every stage gets the same seed: gcc otherwise stamps
+ * .gcda/.gcno and the instrumented binary with a random value. */
+#define PGO_RANDOM_SEED "pgo-sandbox"
+
+/* A stage's role comes from its name in the pipeline file. */
+enum stage_role {
+	ROLE_PLAIN, /* any other name: just run the command */
+	ROLE_INSTRUMENT,
+	ROLE_TRAIN,
+	ROLE_MERGE,
+	ROLE_BUILD,
+	ROLE_BENCH,
+};
+
+enum compiler_kind {
+	COMPILER_GCC,
+	COMPILER_CLANG,
+};
+
+enum stage_role stage_role_of(const char *stage_name);
+const char *stage_role_name(enum stage_role role);
+/* "gcc"/"cc" or "clang" (NULL: gcc). */
+int compiler_kind_parse(const char *name, enum compiler_kind *out, struct error *err);
+const char *compiler_kind_name(enum compiler_kind k);
+
+/* A growable list of "K=V" strings (or plain strings). */
+struct strv {
+	char **v;
+	size_t n;
+};
+void strv_push(struct strv *s, const char *item);
+void strv_pushf(struct strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strv_free(struct strv *s);
+/* The value of K in a "K=V" list (last one wins), or NULL. */
+const char *strv_env_get(const struct strv *s, const char *name);
+
+/* The PGO_* variables of a stage: PGO_CC, PGO_LTO_FLAGS, PGO_CFLAGS,
+ * PGO_GENERATE_FLAGS (instrument), PGO_USE_FLAGS and PGO_PROFILE (build,
+ * `profile_input` naming the merge stage), PGO_SHARD/PGO_SHARDS (train). */
+void pgo_stage_env(enum compiler_kind cc, enum stage_role role, const char *profile_input,
+                   unsigned shard, unsigned shards, struct strv *env);
+/* Variables the runner forces last, whatever the user set: where a
+ * training run's profiles land (LLVM_PROFILE_FILE; GCOV_PREFIX and
+ * GCOV_PREFIX_STRIP). */
+void pgo_forced_env(enum compiler_kind cc, enum stage_role role, struct strv *env);
+
+/* Scan a build log for the diagnostics that mean the profile was missing,
+ * out of date or mismatched.  0 when clean; -1 + err (one paragraph naming
+ * the diagnostic, how many, the first occurrence and the fix) otherwise. */
+int pgo_scan_build_log(enum compiler_kind cc, const char *log, size_t len, struct error *err);
+
+/* Profile coverage: instrumented functions, and those with a non-zero
+ * counter. */
+struct profile_coverage {
+	uint64_t functions;
+	uint64_t executed;
+};
+
+/* One raw profile file checked on the host before merging. */
+struct raw_profile {
+	char *host_path;    /* where the runner reads it */
+	char *sandbox_path; /* the same file inside the merge sandbox */
+	char *label;        /* "train.1of2:profile/x.profraw" for messages */
+	unsigned shard;     /* index into the shard dirs (gcc), from 0 */
+	bool bad;
+	char why[ERROR_MSG_MAX];
+};
+
+/* Check a clang raw profile: magic, header, sizes; its format version
+ * against `expected_version` (0: not checked).  Adds its functions to
+ * `cov_keys` for the coverage union.  -1 + err naming the file. */
+struct coverage_set;
+struct coverage_set *coverage_set_new(void);
+void coverage_set_free(struct coverage_set *s);
+void coverage_set_result(const struct coverage_set *s, struct profile_coverage *out);
+int profraw_check(const char *path, uint64_t expected_version, struct coverage_set *cov,
+                  struct error *err);
+/* Check a gcc .gcda: magic, version (expected "B22*"-style tag, 0 = not
+ * checked), record structure.  Sets *has_values when it holds value-profile
+ * counters.  Adds its functions to `cov` (may be NULL). */
+int gcda_check(const char *path, uint32_t expected_version, bool *has_values,
+               struct coverage_set *cov, struct error *err);
+
+/* Versions of the host's tools (when the stage image is the host):
+ * llvm-profdata's LLVM major and the raw profile version it reads (0 when
+ * unknown), gcc's .gcda version tag.  Never fail: 0 means unknown. */
+unsigned pgo_probe_llvm_major(void);
+uint64_t pgo_raw_version_for_llvm(unsigned llvm_major);
+uint32_t pgo_probe_gcda_version(void);
+/* First line of `COMPILER --version`, or NULL. */
+char *pgo_probe_compiler_version(enum compiler_kind cc);
+
+/* Write the pgo-merge helper for the merge sandbox: merges the good
+ * profiles of `profiles` (grouped per shard for gcc, `shard_dirs` being the
+ * sandbox paths of each shard's profile dir) into /build/out/profile. */
+int pgo_write_merge_script(const char *path, enum compiler_kind cc,
+                           const struct raw_profile *profiles, size_t n_profiles,
+                           const char *const *shard_dirs, size_t n_shards, bool failure_mode_all,
+                           struct error *err);
+/* Write the pgo-shard helper: prints its arguments that belong to this
+ * shard (round robin over the byte-sorted list). */
+int pgo_write_shard_script(const char *path, struct error *err);
+
+/* Quote a string for /bin/sh (caller frees). */
+char *shell_quote(const char *s);
+
+#endif
