@@ -39,6 +39,7 @@ int stage_bench_run(struct stage_ctx *c)
 	struct strv args = {0};
 	char *json = xasprintf("%s/bench.json", c->outdir);
 	char *md = xasprintf("%s/bench.md", c->outdir);
+	char *svg = xasprintf("%s/bench.svg", c->outdir);
 	int rc, nv = 0;
 
 	for (size_t i = 0; i < c->n_inputs && nv < 2; i++)
@@ -49,6 +50,7 @@ int stage_bench_run(struct stage_ctx *c)
 		                "then the candidate\n");
 		free(json);
 		free(md);
+		free(svg);
 		return EXIT_RUNNER_ERROR;
 	}
 	strv_push(&args, "bench");
@@ -71,6 +73,8 @@ int stage_bench_run(struct stage_ctx *c)
 	strv_push(&args, json);
 	strv_push(&args, "--markdown");
 	strv_push(&args, md);
+	strv_push(&args, "--svg");
+	strv_push(&args, svg);
 	strv_push(&args, "--no-workdir");
 	if (c->profile.cpus) {
 		strv_push(&args, "--cpus");
@@ -101,5 +105,6 @@ int stage_bench_run(struct stage_ctx *c)
 	strv_free(&args);
 	free(json);
 	free(md);
+	free(svg);
 	return rc;
 }

@@ -1,0 +1,88 @@
+"""The CI examples cannot rot: their YAML parses, and every command block
+that calls pgo-sandbox is executed, in workflow order, against a copy of
+the fixture pipeline."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import BINARY, ROOT, ROOTLESS
+
+pytestmark = pytest.mark.skipif(ROOTLESS, reason="the workflows run as root; the root run covers them")
+
+GITHUB = os.path.join(ROOT, "ci", "github", "x64-linux-pgo.yml")
+GITLAB = os.path.join(ROOT, "ci", "gitlab", "pgo.gitlab-ci.yml")
+
+
+def github_blocks(doc):
+    for job in doc["jobs"].values():
+        shards = job.get("strategy", {}).get("matrix", {}).get("shard", [None])
+        for step in job["steps"]:
+            if "run" in step and "pgo-sandbox" in step["run"]:
+                for shard in shards:
+                    yield step["run"].replace("${{ matrix.shard }}", str(shard))
+
+
+def gitlab_blocks(doc):
+    for name, job in doc.items():
+        if not isinstance(job, dict) or "script" not in job:
+            continue
+        total = job.get("parallel", 1)
+        script = "\n".join(job["script"])
+        if "pgo-sandbox" not in script:
+            continue
+        for index in range(1, total + 1):
+            yield (script.replace("$CI_NODE_INDEX", str(index))
+                   .replace("$CI_NODE_TOTAL", str(total)))
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    ws = tmp_path_factory.mktemp("ci")
+    shutil.copytree(os.path.join(ROOT, "fixtures"), ws / "fixtures",
+                    ignore=shutil.ignore_patterns("artifacts"))
+    shutil.copytree(os.path.join(ROOT, "ci"), ws / "ci")   # install-deps.sh: a no-op here
+    return ws
+
+
+def run_block(block, ws):
+    # The workflows call the tool they built as build/pgo-sandbox, with sudo.
+    script = block.replace("sudo ", "")
+    script = re.sub(r"(?<![\w/])build/pgo-sandbox", BINARY, script)
+    env = dict(os.environ, PIPELINE="fixtures/minilang/pipeline-ci.ini",
+               ARTIFACTS=str(ws / "artifacts"), GITHUB_STEP_SUMMARY=str(ws / "summary.md"))
+    r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ws, env=env,
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, f"{script}\n{r.stdout}\n{r.stderr}"
+    return r
+
+
+def test_workflow_yaml_parses():
+    gh = yaml.safe_load(open(GITHUB))
+    gl = yaml.safe_load(open(GITLAB))
+    assert {"tool", "instrument", "train", "merge-build-bench"} <= set(gh["jobs"])
+    assert gh["jobs"]["train"]["strategy"]["matrix"]["shard"] == [1, 2]
+    assert gl["train"]["parallel"] == 2
+
+
+def test_github_workflow_commands_run_against_the_fixture(workspace):
+    blocks = list(github_blocks(yaml.safe_load(open(GITHUB))))
+    assert len(blocks) >= 7
+    for block in blocks:
+        run_block(block, workspace)
+    assert (workspace / "artifacts" / "build.tar.zst").exists()
+    summary = (workspace / "summary.md").read_text()
+    assert "fib_full_check_flow" in summary
+    assert (workspace / "report" / "bench.svg").exists()
+
+
+def test_gitlab_pipeline_commands_run_against_the_fixture(workspace):
+    # a fresh job: reuse the artifacts (their stages are then cached) but not
+    # the other workflow's unpacked report
+    shutil.rmtree(workspace / "report", ignore_errors=True)
+    for block in gitlab_blocks(yaml.safe_load(open(GITLAB))):
+        run_block(block, workspace)
+    assert (workspace / "report" / "bench.json").exists()
