@@ -37,9 +37,8 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } controller_names[N_CONTROLLERS] = {
-	{ CG_CPUSET, "cpuset" }, { CG_CPU, "cpu" },         { CG_IO, "io" },
-	{ CG_MEMORY, "memory" }, { CG_PIDS, "pids" },       { CG_HUGETLB, "hugetlb" },
-	{ CG_RDMA, "rdma" },     { CG_MISC, "misc" },
+    {CG_CPUSET, "cpuset"}, {CG_CPU, "cpu"},         {CG_IO, "io"},     {CG_MEMORY, "memory"},
+    {CG_PIDS, "pids"},     {CG_HUGETLB, "hugetlb"}, {CG_RDMA, "rdma"}, {CG_MISC, "misc"},
 };
 
 /* Why a controller could not be enabled, indexed like controller_names. */
@@ -59,7 +58,7 @@ static int controller_index(unsigned bit)
 
 static void sleep_ns(long ns)
 {
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = ns };
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = ns};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -251,9 +250,9 @@ void cgroup_format_controllers(unsigned mask, char *buf, size_t len)
 		if (!(mask & controller_names[i].bit))
 			continue;
 		n = snprintf(buf + used, len - used, "%s%s", used ? " " : "",
-			     controller_names[i].name);
+		             controller_names[i].name);
 		if (n < 0 || (size_t)n >= len - used) {
-			buf[used] = '\0';  /* whole names only */
+			buf[used] = '\0'; /* whole names only */
 			return;
 		}
 		used += (size_t)n;
@@ -343,7 +342,7 @@ int cgroup_make_run_id(char *buf, size_t len, struct error *err)
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof(rnd))
 		return error_set(err, EXIT_RUNNER_ERROR, n < 0 ? errno : EIO,
-				 "getrandom for the cgroup run id");
+		                 "getrandom for the cgroup run id");
 	n = snprintf(buf, len, "%ld-%016llx", (long)getpid(), (unsigned long long)rnd);
 	if (n < 0 || (size_t)n >= len)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "cgroup run id buffer too small");
@@ -432,7 +431,7 @@ static int wait_unpopulated(const char *path)
 		return errno == ENOENT ? 0 : -1;
 	for (int i = 0; i < EMPTY_WAIT_STEPS; i++) {
 		char buf[256];
-		struct pollfd pfd = { .fd = fd, .events = POLLPRI };
+		struct pollfd pfd = {.fd = fd, .events = POLLPRI};
 		bool populated = true;
 		ssize_t n;
 
@@ -507,11 +506,11 @@ static int rmdir_tree(const char *path, struct error *err)
 static int remove_cgroup(const char *path, struct error *err)
 {
 	if (kill_path(path) < 0 && errno != ENOENT)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "killing the processes of cgroup %s",
-				 path);
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+		                 "killing the processes of cgroup %s", path);
 	if (wait_unpopulated(path) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno,
-				 "waiting for cgroup %s to become empty", path);
+		                 "waiting for cgroup %s to become empty", path);
 	return rmdir_tree(path, err);
 }
 
@@ -571,7 +570,7 @@ static unsigned controllers_wanted(const struct sandbox_spec *spec)
 }
 
 static void set_why(struct controller_why *w, unsigned bit, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void set_why(struct controller_why *w, unsigned bit, const char *fmt, ...)
 {
@@ -591,7 +590,7 @@ static int write_subtree_control(const char *level, unsigned mask)
 	for (int i = 0; i < N_CONTROLLERS; i++)
 		if (mask & controller_names[i].bit)
 			used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s+%s",
-						 used ? " " : "", controller_names[i].name);
+			                         used ? " " : "", controller_names[i].name);
 	return write_in(level, "cgroup.subtree_control", buf);
 }
 
@@ -606,7 +605,8 @@ static void enable_at_level(const char *level, unsigned *ok, struct controller_w
 		for (int i = 0; i < N_CONTROLLERS; i++)
 			if (*ok & controller_names[i].bit)
 				set_why(w, controller_names[i].bit,
-					"reading %s/cgroup.controllers: %s", level, strerror(errno));
+				        "reading %s/cgroup.controllers: %s", level,
+				        strerror(errno));
 		*ok = 0;
 		return;
 	}
@@ -614,7 +614,7 @@ static void enable_at_level(const char *level, unsigned *ok, struct controller_w
 	for (int i = 0; i < N_CONTROLLERS; i++)
 		if ((*ok & controller_names[i].bit) && !(avail & controller_names[i].bit))
 			set_why(w, controller_names[i].bit, "not listed in %s/cgroup.controllers",
-				level);
+			        level);
 	*ok &= avail;
 	if (read_in(level, "cgroup.subtree_control", on_text, sizeof(on_text)) < 0)
 		on_text[0] = '\0';
@@ -628,13 +628,13 @@ static void enable_at_level(const char *level, unsigned *ok, struct controller_w
 		if (!(todo & bit) || write_subtree_control(level, bit) == 0)
 			continue;
 		set_why(w, bit, "enabling it in %s/cgroup.subtree_control: %s", level,
-			strerror(errno));
+		        strerror(errno));
 		*ok &= ~bit;
 	}
 }
 
 static unsigned enable_controllers(const char *root, const char *parent_rel, unsigned wanted,
-				   struct controller_why *w)
+                                   struct controller_why *w)
 {
 	char *level = xstrdup(root);
 	const char *rest = parent_rel;
@@ -677,45 +677,45 @@ static int check_names(const char *parent_rel, const char *run_id, struct error 
 		p += strspn(p, "/");
 		n = strcspn(p, "/");
 		if (n > 0 && !valid_component(p, n))
-			return error_set(err, EXIT_RUNNER_ERROR, 0,
-					 "invalid cgroup parent '%s'", parent_rel);
+			return error_set(err, EXIT_RUNNER_ERROR, 0, "invalid cgroup parent '%s'",
+			                 parent_rel);
 		p += n;
 	}
 	return 0;
 }
 
 static void record_requested_unavailable(const struct sandbox_spec *spec, struct cgroup_run *cg,
-					 struct run_report *r, const char *why)
+                                         struct run_report *r, const char *why)
 {
 	snprintf(cg->cpuset_reason, sizeof(cg->cpuset_reason), "no cgroup: %s", why);
 	if (spec->cpus_set)
 		report_control(r, "cgroup.cpuset", CONTROL_UNAVAILABLE,
-			       "cpuset controller unavailable (no cgroup)");
+		               "cpuset controller unavailable (no cgroup)");
 	if (spec->memory_max)
 		report_control(r, "cgroup.memory", CONTROL_UNAVAILABLE,
-			       "no cgroup; not substituted by RLIMIT_AS, which bounds each "
-			       "process's address space, not the tree's memory");
+		               "no cgroup; not substituted by RLIMIT_AS, which bounds each "
+		               "process's address space, not the tree's memory");
 	if (spec->pids_max)
 		report_control(r, "cgroup.pids", CONTROL_UNAVAILABLE,
-			       "no cgroup; not substituted by RLIMIT_NPROC, which counts the "
-			       "user's processes, not the tree's");
+		               "no cgroup; not substituted by RLIMIT_NPROC, which counts the "
+		               "user's processes, not the tree's");
 	if (spec->cpu_weight || spec->cpu_max_quota_us)
 		report_control(r, "cgroup.cpu", CONTROL_UNAVAILABLE, "no cgroup");
 }
 
 static int setup_unavailable(const struct sandbox_spec *spec, struct cgroup_run *cg,
-			     struct run_report *r, struct error *err, const char *why)
+                             struct run_report *r, struct error *err, const char *why)
 {
 	report_control(r, "cgroup", CONTROL_UNAVAILABLE, "%s", why);
 	record_requested_unavailable(spec, cg, r, why);
 	if (spec->strict)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "cgroup unavailable (--strict): %s",
-				 why);
+		                 why);
 	return 0;
 }
 
-static void apply_cpuset(const struct sandbox_spec *spec, const char *parent,
-			 struct cgroup_run *cg, struct run_report *r, const char *why)
+static void apply_cpuset(const struct sandbox_spec *spec, const char *parent, struct cgroup_run *cg,
+                         struct run_report *r, const char *why)
 {
 	char mems[SMALL_FILE_MAX], eff_text[SMALL_FILE_MAX];
 	uint8_t eff[CPU_LIST_MAX / 8];
@@ -725,24 +725,24 @@ static void apply_cpuset(const struct sandbox_spec *spec, const char *parent,
 	if (!(cg->controllers & CG_CPUSET)) {
 		snprintf(cg->cpuset_reason, sizeof(cg->cpuset_reason), "%s", why);
 		report_control(r, "cgroup.cpuset", CONTROL_UNAVAILABLE,
-			       "cpuset controller unavailable (%s)", why);
+		               "cpuset controller unavailable (%s)", why);
 		free(want);
 		return;
 	}
 	if (read_in(parent, "cpuset.mems.effective", mems, sizeof(mems)) < 0) {
 		snprintf(cg->cpuset_reason, sizeof(cg->cpuset_reason),
-			 "reading %s/cpuset.mems.effective: %s", parent, strerror(errno));
+		         "reading %s/cpuset.mems.effective: %s", parent, strerror(errno));
 		goto unavailable;
 	}
 	chomp(mems);
 	if (mems[0] && write_string_at(cg->dir_fd, "cpuset.mems", mems) < 0) {
 		snprintf(cg->cpuset_reason, sizeof(cg->cpuset_reason),
-			 "writing cpuset.mems=%.64s: %s", mems, strerror(errno));
+		         "writing cpuset.mems=%.64s: %s", mems, strerror(errno));
 		goto unavailable;
 	}
 	if (write_string_at(cg->dir_fd, "cpuset.cpus", want) < 0) {
-		snprintf(cg->cpuset_reason, sizeof(cg->cpuset_reason),
-			 "writing cpuset.cpus=%s: %s", want, strerror(errno));
+		snprintf(cg->cpuset_reason, sizeof(cg->cpuset_reason), "writing cpuset.cpus=%s: %s",
+		         want, strerror(errno));
 		goto unavailable;
 	}
 	cg->cpuset_applied = true;
@@ -752,89 +752,90 @@ static void apply_cpuset(const struct sandbox_spec *spec, const char *parent,
 	chomp(eff_text);
 	if (parse_cpu_list(eff_text, eff, &perr) < 0 || memcmp(eff, spec->cpus, sizeof(eff)) != 0)
 		report_control(r, "cgroup.cpuset", CONTROL_DEGRADED,
-			       "cpuset.cpus=%s but cpuset.cpus.effective is '%s'", want, eff_text);
+		               "cpuset.cpus=%s but cpuset.cpus.effective is '%s'", want, eff_text);
 	else
 		report_control(r, "cgroup.cpuset", CONTROL_APPLIED, "cpuset.cpus=%s cpuset.mems=%s",
-			       want, mems);
+		               want, mems);
 	free(want);
 	return;
 unavailable:
-	report_control(r, "cgroup.cpuset", CONTROL_UNAVAILABLE, "cpuset controller unavailable (%s)",
-		       cg->cpuset_reason);
+	report_control(r, "cgroup.cpuset", CONTROL_UNAVAILABLE,
+	               "cpuset controller unavailable (%s)", cg->cpuset_reason);
 	free(want);
 }
 
 static void apply_memory(const struct sandbox_spec *spec, struct cgroup_run *cg,
-			 struct run_report *r, const char *why)
+                         struct run_report *r, const char *why)
 {
 	char val[32];
 
 	if (!(cg->controllers & CG_MEMORY)) {
 		report_control(r, "cgroup.memory", CONTROL_UNAVAILABLE,
-			       "memory controller unavailable (%s); not substituted by RLIMIT_AS, "
-			       "which bounds each process's address space, not the tree's memory",
-			       why);
+		               "memory controller unavailable (%s); not substituted by RLIMIT_AS, "
+		               "which bounds each process's address space, not the tree's memory",
+		               why);
 		return;
 	}
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)spec->memory_max);
 	if (write_string_at(cg->dir_fd, "memory.max", val) < 0) {
 		report_control(r, "cgroup.memory", CONTROL_UNAVAILABLE, "writing memory.max=%s: %s",
-			       val, strerror(errno));
+		               val, strerror(errno));
 		return;
 	}
 	/* Without this the limit only moves the excess to swap. */
 	if (write_string_at(cg->dir_fd, "memory.swap.max", "0") < 0) {
-		report_control(r, "cgroup.memory", CONTROL_DEGRADED,
-			       "memory.max=%s but memory.swap.max=0 failed (%s): swap is not bounded",
-			       val, strerror(errno));
+		report_control(
+		    r, "cgroup.memory", CONTROL_DEGRADED,
+		    "memory.max=%s but memory.swap.max=0 failed (%s): swap is not bounded", val,
+		    strerror(errno));
 		return;
 	}
 	report_control(r, "cgroup.memory", CONTROL_APPLIED, "memory.max=%s memory.swap.max=0", val);
 }
 
-static void apply_pids(const struct sandbox_spec *spec, struct cgroup_run *cg,
-		       struct run_report *r, const char *why)
+static void apply_pids(const struct sandbox_spec *spec, struct cgroup_run *cg, struct run_report *r,
+                       const char *why)
 {
 	char val[32];
 
 	if (!(cg->controllers & CG_PIDS)) {
 		report_control(r, "cgroup.pids", CONTROL_UNAVAILABLE,
-			       "pids controller unavailable (%s); not substituted by RLIMIT_NPROC, "
-			       "which counts the user's processes, not the tree's",
-			       why);
+		               "pids controller unavailable (%s); not substituted by RLIMIT_NPROC, "
+		               "which counts the user's processes, not the tree's",
+		               why);
 		return;
 	}
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)spec->pids_max);
 	if (write_string_at(cg->dir_fd, "pids.max", val) < 0)
-		report_control(r, "cgroup.pids", CONTROL_UNAVAILABLE, "writing pids.max=%s: %s", val,
-			       strerror(errno));
+		report_control(r, "cgroup.pids", CONTROL_UNAVAILABLE, "writing pids.max=%s: %s",
+		               val, strerror(errno));
 	else
 		report_control(r, "cgroup.pids", CONTROL_APPLIED, "pids.max=%s", val);
 }
 
-static void apply_cpu(const struct sandbox_spec *spec, struct cgroup_run *cg,
-		      struct run_report *r, const char *why)
+static void apply_cpu(const struct sandbox_spec *spec, struct cgroup_run *cg, struct run_report *r,
+                      const char *why)
 {
 	char weight[32] = "", max[64] = "", failed[CGROUP_REASON_MAX] = "";
 	unsigned long long period = spec->cpu_max_period_us ? spec->cpu_max_period_us : 100000;
 
 	if (!(cg->controllers & CG_CPU)) {
-		report_control(r, "cgroup.cpu", CONTROL_UNAVAILABLE, "cpu controller unavailable (%s)",
-			       why);
+		report_control(r, "cgroup.cpu", CONTROL_UNAVAILABLE,
+		               "cpu controller unavailable (%s)", why);
 		return;
 	}
 	if (spec->cpu_weight) {
 		snprintf(weight, sizeof(weight), "%llu", (unsigned long long)spec->cpu_weight);
 		if (write_string_at(cg->dir_fd, "cpu.weight", weight) < 0)
 			snprintf(failed, sizeof(failed), "writing cpu.weight=%s: %s", weight,
-				 strerror(errno));
+			         strerror(errno));
 	}
 	if (spec->cpu_max_quota_us) {
 		snprintf(max, sizeof(max), "%llu %llu", (unsigned long long)spec->cpu_max_quota_us,
-			 period);
+		         period);
 		if (write_string_at(cg->dir_fd, "cpu.max", max) < 0)
 			snprintf(failed, sizeof(failed), "writing cpu.max=%s: %s", max,
-				 strerror(errno));
+			         strerror(errno));
 	}
 	if (failed[0] && spec->cpu_weight && spec->cpu_max_quota_us)
 		report_control(r, "cgroup.cpu", CONTROL_DEGRADED, "%s", failed);
@@ -842,7 +843,7 @@ static void apply_cpu(const struct sandbox_spec *spec, struct cgroup_run *cg,
 		report_control(r, "cgroup.cpu", CONTROL_UNAVAILABLE, "%s", failed);
 	else
 		report_control(r, "cgroup.cpu", CONTROL_APPLIED, "cpu.weight=%s cpu.max=%s",
-			       weight[0] ? weight : "-", max[0] ? max : "-");
+		               weight[0] ? weight : "-", max[0] ? max : "-");
 }
 
 static const char *why_for(const struct controller_why *w, unsigned bit)
@@ -852,8 +853,8 @@ static const char *why_for(const struct controller_why *w, unsigned bit)
 	return s[0] ? s : "not enabled for the run cgroup";
 }
 
-static void apply_limits(const struct sandbox_spec *spec, const char *parent,
-			 struct cgroup_run *cg, struct run_report *r, const struct controller_why *w)
+static void apply_limits(const struct sandbox_spec *spec, const char *parent, struct cgroup_run *cg,
+                         struct run_report *r, const struct controller_why *w)
 {
 	if (spec->cpus_set)
 		apply_cpuset(spec, parent, cg, r, why_for(w, CG_CPUSET));
@@ -866,8 +867,8 @@ static void apply_limits(const struct sandbox_spec *spec, const char *parent,
 }
 
 static int create_run_cgroup(const struct sandbox_spec *spec, const char *parent,
-			     const char *run_id, struct cgroup_run *cg, struct run_report *r,
-			     struct error *err)
+                             const char *run_id, struct cgroup_run *cg, struct run_report *r,
+                             struct error *err)
 {
 	char *path = xasprintf("%s/%s", parent, run_id);
 	char *why;
@@ -895,7 +896,7 @@ fail:
 }
 
 int cgroup_setup_at(const char *root, const struct sandbox_spec *spec, const char *run_id,
-		    struct cgroup_run *cg, struct run_report *r, struct error *err)
+                    struct cgroup_run *cg, struct run_report *r, struct error *err)
 {
 	const char *parent_rel = spec->cgroup_parent ? spec->cgroup_parent : CGROUP_DEFAULT_PARENT;
 	struct controller_why w;
@@ -955,13 +956,13 @@ int cgroup_probe(char **mount_point, unsigned *controllers, struct error *err)
 		return -1;
 	if (read_in(*mount_point, "cgroup.controllers", ctl, sizeof(ctl)) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "reading %s/cgroup.controllers",
-				 *mount_point);
+		                 *mount_point);
 	*controllers = cgroup_parse_controllers(ctl);
 	return 0;
 }
 
 int cgroup_setup(const struct sandbox_spec *spec, const char *run_id, struct cgroup_run *cg,
-		 struct run_report *r, struct error *err)
+                 struct run_report *r, struct error *err)
 {
 	struct error e2;
 	char *text = NULL, *root = NULL;
@@ -983,7 +984,7 @@ int cgroup_setup(const struct sandbox_spec *spec, const char *run_id, struct cgr
 /* ---- after clone ---- */
 
 int cgroup_apply_fallbacks(const struct sandbox_spec *spec, struct cgroup_run *cg, pid_t child,
-			   struct run_report *r, struct error *err)
+                           struct run_report *r, struct error *err)
 {
 	size_t size = CPU_ALLOC_SIZE(CPU_LIST_MAX);
 	cpu_set_t *set;
@@ -1003,16 +1004,16 @@ int cgroup_apply_fallbacks(const struct sandbox_spec *spec, struct cgroup_run *c
 	if (rc < 0) {
 		int e = errno;
 		report_control(r, "cgroup.cpuset", CONTROL_UNAVAILABLE,
-			       "cpuset controller unavailable (%s); sched_setaffinity failed: %s",
-			       cg->cpuset_reason, strerror(e));
+		               "cpuset controller unavailable (%s); sched_setaffinity failed: %s",
+		               cg->cpuset_reason, strerror(e));
 		if (spec->strict)
 			return error_set(err, EXIT_RUNNER_ERROR, e, "sched_setaffinity of pid %ld",
-					 (long)child);
+			                 (long)child);
 		return 0;
 	}
 	report_control(r, "cgroup.cpuset", CONTROL_DEGRADED,
-		       "cpuset controller unavailable (%s); pinned with sched_setaffinity",
-		       cg->cpuset_reason);
+	               "cpuset controller unavailable (%s); pinned with sched_setaffinity",
+	               cg->cpuset_reason);
 	return 0;
 }
 
@@ -1022,11 +1023,11 @@ int cgroup_attach(struct cgroup_run *cg, pid_t pid, struct error *err)
 
 	if (cg->dir_fd < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "no cgroup to attach pid %ld to",
-				 (long)pid);
+		                 (long)pid);
 	snprintf(val, sizeof(val), "%ld", (long)pid);
 	if (write_string_at(cg->dir_fd, "cgroup.procs", val) < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "moving pid %s into %s/cgroup.procs",
-				 val, cg->path);
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+		                 "moving pid %s into %s/cgroup.procs", val, cg->path);
 	return 0;
 }
 

@@ -52,14 +52,17 @@ struct cgroup_stats {
 };
 
 struct cgroup_run {
-	char *path;             /* absolute path of the run cgroup; NULL when none */
-	int dir_fd;             /* O_RDONLY|O_DIRECTORY, for CLONE_INTO_CGROUP; -1 when none */
-	unsigned controllers;   /* controllers enabled for the run cgroup (CG_*) */
-	bool cpuset_applied;    /* false: cgroup_apply_fallbacks pins with affinity */
+	char *path;           /* absolute path of the run cgroup; NULL when none */
+	int dir_fd;           /* O_RDONLY|O_DIRECTORY, for CLONE_INTO_CGROUP; -1 when none */
+	unsigned controllers; /* controllers enabled for the run cgroup (CG_*) */
+	bool cpuset_applied;  /* false: cgroup_apply_fallbacks pins with affinity */
 	char cpuset_reason[CGROUP_REASON_MAX];
 };
 
-#define CGROUP_RUN_INIT { .path = NULL, .dir_fd = -1 }
+#define CGROUP_RUN_INIT                                                                            \
+	{                                                                                          \
+		.path = NULL, .dir_fd = -1                                                         \
+	}
 
 /* Find the cgroup2 mount point in /proc/self/mountinfo text (octal escapes
  * decoded).  -1 + err when there is none. */
@@ -96,15 +99,15 @@ int cgroup_clean_stale(const char *parent_path, struct error *err);
  * "cgroup": unavailable), -1 + err only when spec->strict or on a bad
  * argument. */
 int cgroup_setup(const struct sandbox_spec *spec, const char *run_id, struct cgroup_run *cg,
-		 struct run_report *r, struct error *err);
+                 struct run_report *r, struct error *err);
 /* Same with an explicit cgroup2 root, for tests against a fake tree. */
 int cgroup_setup_at(const char *root, const struct sandbox_spec *spec, const char *run_id,
-		    struct cgroup_run *cg, struct run_report *r, struct error *err);
+                    struct cgroup_run *cg, struct run_report *r, struct error *err);
 
 /* After the child exists, before it runs anything: pin CPUs with
  * sched_setaffinity when the cpuset controller could not be used. */
 int cgroup_apply_fallbacks(const struct sandbox_spec *spec, struct cgroup_run *cg, pid_t child,
-			   struct run_report *r, struct error *err);
+                           struct run_report *r, struct error *err);
 
 /* Move a pid into the run cgroup (when clone3 CLONE_INTO_CGROUP was not
  * usable). */

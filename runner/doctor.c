@@ -27,7 +27,8 @@
 
 #define CPU_DIR "sys/devices/system/cpu"
 #define V1_FIX "boot with cgroup_no_v1=all (systemd: systemd.unified_cgroup_hierarchy=1)"
-#define CG2_FIX "mount cgroup2 (mount -t cgroup2 none /sys/fs/cgroup) or boot with " \
+#define CG2_FIX                                                                                    \
+	"mount cgroup2 (mount -t cgroup2 none /sys/fs/cgroup) or boot with "                       \
 	"systemd.unified_cgroup_hierarchy=1"
 
 enum { CTRL_CPUSET, CTRL_CPU, CTRL_MEMORY, CTRL_PIDS, N_CTRL };
@@ -37,22 +38,21 @@ static const struct {
 	const char *config;
 	const char *cost;
 } controllers[N_CTRL] = {
-	{ "cpuset", "CONFIG_CPUSETS",
-	  "--cpus cannot confine the command to its CPUs through the cgroup: other work "
-	  "shares them and the command can migrate, adding timing noise" },
-	{ "cpu", "CONFIG_CGROUP_SCHED",
-	  "--cpu-weight and --cpu-max cannot be enforced" },
-	{ "memory", "CONFIG_MEMCG",
-	  "--memory cannot be enforced, and OOM kills and peak memory of the command's "
-	  "process tree cannot be reported" },
-	{ "pids", "CONFIG_CGROUP_PIDS",
-	  "--pids cannot be enforced: a fork bomb in the command is not contained" },
+    {"cpuset", "CONFIG_CPUSETS",
+     "--cpus cannot confine the command to its CPUs through the cgroup: other work "
+     "shares them and the command can migrate, adding timing noise"},
+    {"cpu", "CONFIG_CGROUP_SCHED", "--cpu-weight and --cpu-max cannot be enforced"},
+    {"memory", "CONFIG_MEMCG",
+     "--memory cannot be enforced, and OOM kills and peak memory of the command's "
+     "process tree cannot be reported"},
+    {"pids", "CONFIG_CGROUP_PIDS",
+     "--pids cannot be enforced: a fork bomb in the command is not contained"},
 };
 
 struct mount_facts {
-	char *cg2_mount;            /* NULL when no cgroup2 is mounted */
+	char *cg2_mount; /* NULL when no cgroup2 is mounted */
 	char *cg2_root;
-	char *v1[N_CTRL];           /* v1 mount point a controller is bound to */
+	char *v1[N_CTRL]; /* v1 mount point a controller is bound to */
 };
 
 /* ---- small helpers ---- */
@@ -134,12 +134,11 @@ static json_t *string_or_null(const char *s)
 
 /* Takes ownership of `detail`. */
 static void add_check(json_t *checks, const char *name, const char *status, char *detail,
-		      const char *cost, const char *fix)
+                      const char *cost, const char *fix)
 {
-	json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", name,
-						"status", status, "detail", detail,
-						"cost", string_or_null(cost),
-						"fix", string_or_null(fix)));
+	json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", name, "status",
+	                                        status, "detail", detail, "cost",
+	                                        string_or_null(cost), "fix", string_or_null(fix)));
 	free(detail);
 }
 
@@ -242,8 +241,8 @@ static void proc_cgroups(const char *text, int hier[N_CTRL], int enabled[N_CTRL]
 
 /* ---- cgroup checks ---- */
 
-static void check_controller(json_t *checks, int c, const struct mount_facts *mf,
-			     const char *avail, bool have_proc_cgroups, int hier, int enabled)
+static void check_controller(json_t *checks, int c, const struct mount_facts *mf, const char *avail,
+                             bool have_proc_cgroups, int hier, int enabled)
 {
 	const char *name = controllers[c].name;
 	char check[32], fix[200];
@@ -251,38 +250,44 @@ static void check_controller(json_t *checks, int c, const struct mount_facts *mf
 	snprintf(check, sizeof(check), "cgroup.%s", name);
 	if (mf->cg2_mount && has_word(avail, name)) {
 		add_check(checks, check, "ok",
-			  xasprintf("%s controller available in cgroup v2", name), NULL, NULL);
+		          xasprintf("%s controller available in cgroup v2", name), NULL, NULL);
 		return;
 	}
 	if (mf->v1[c] || hier > 0) {
 		add_check(checks, check, "missing",
-			  mf->v1[c] ? xasprintf("cgroup v2 has no %s controller (bound to cgroup "
-						"v1 at %s)", name, mf->v1[c])
-				    : xasprintf("cgroup v2 has no %s controller (bound to a cgroup "
-						"v1 hierarchy)", name),
-			  controllers[c].cost, V1_FIX);
+		          mf->v1[c] ? xasprintf("cgroup v2 has no %s controller (bound to cgroup "
+		                                "v1 at %s)",
+		                                name, mf->v1[c])
+		                    : xasprintf("cgroup v2 has no %s controller (bound to a cgroup "
+		                                "v1 hierarchy)",
+		                                name),
+		          controllers[c].cost, V1_FIX);
 	} else if (enabled == 0) {
 		snprintf(fix, sizeof(fix), "remove cgroup_disable=%s from the kernel command line",
-			 name);
-		add_check(checks, check, "missing",
-			  xasprintf("the %s controller is disabled on the kernel command line", name),
-			  controllers[c].cost, fix);
+		         name);
+		add_check(
+		    checks, check, "missing",
+		    xasprintf("the %s controller is disabled on the kernel command line", name),
+		    controllers[c].cost, fix);
 	} else if (have_proc_cgroups && hier < 0) {
 		snprintf(fix, sizeof(fix), "use a kernel built with %s", controllers[c].config);
 		add_check(checks, check, "missing",
-			  xasprintf("the kernel has no %s controller", name), controllers[c].cost,
-			  fix);
+		          xasprintf("the kernel has no %s controller", name), controllers[c].cost,
+		          fix);
 	} else if (mf->cg2_mount == NULL) {
 		add_check(checks, check, "missing", xasprintf("no cgroup2 mount"),
-			  controllers[c].cost, CG2_FIX);
+		          controllers[c].cost, CG2_FIX);
 	} else {
-		snprintf(fix, sizeof(fix),
-			 "enable it from the parent cgroup (echo +%s > <parent>/cgroup.subtree_control)"
-			 " or pass a delegated --cgroup-parent", name);
+		snprintf(
+		    fix, sizeof(fix),
+		    "enable it from the parent cgroup (echo +%s > <parent>/cgroup.subtree_control)"
+		    " or pass a delegated --cgroup-parent",
+		    name);
 		add_check(checks, check, "missing",
-			  xasprintf("%s is not in %s/cgroup.controllers (not enabled for this "
-				    "cgroup by its parent)", name, mf->cg2_mount),
-			  controllers[c].cost, fix);
+		          xasprintf("%s is not in %s/cgroup.controllers (not enabled for this "
+		                    "cgroup by its parent)",
+		                    name, mf->cg2_mount),
+		          controllers[c].cost, fix);
 	}
 }
 
@@ -293,8 +298,9 @@ static void check_delegation(json_t *checks, json_t *facts, const struct mount_f
 
 	if (mf->cg2_mount == NULL) {
 		add_check(checks, "cgroup.delegation", "missing", xasprintf("no cgroup2 mount"),
-			  "the runner cannot create its cgroup: no limits or accounting for the "
-			  "command's process tree", CG2_FIX);
+		          "the runner cannot create its cgroup: no limits or accounting for the "
+		          "command's process tree",
+		          CG2_FIX);
 		return;
 	}
 	sub = xasprintf("%s/cgroup.subtree_control", mf->cg2_mount);
@@ -303,16 +309,18 @@ static void check_delegation(json_t *checks, json_t *facts, const struct mount_f
 	json_object_set_new(facts, "writable", json_boolean(e == 0));
 	if (e == 0)
 		add_check(checks, "cgroup.delegation", "ok",
-			  xasprintf("%s is writable: the runner can create its cgroup there",
-				    mf->cg2_mount), NULL, NULL);
+		          xasprintf("%s is writable: the runner can create its cgroup there",
+		                    mf->cg2_mount),
+		          NULL, NULL);
 	else
-		add_check(checks, "cgroup.delegation", "missing",
-			  xasprintf("cannot write %s or its cgroup.subtree_control: %s",
-				    mf->cg2_mount, strerror(e)),
-			  "the runner cannot create its cgroup below the cgroup2 root: no limits "
-			  "or accounting unless --cgroup-parent names a delegated cgroup",
-			  "run as root on a writable cgroup2 mount, or create a delegated subtree "
-			  "(systemd-run --scope -p Delegate=yes ...) and pass it as --cgroup-parent");
+		add_check(
+		    checks, "cgroup.delegation", "missing",
+		    xasprintf("cannot write %s or its cgroup.subtree_control: %s", mf->cg2_mount,
+		              strerror(e)),
+		    "the runner cannot create its cgroup below the cgroup2 root: no limits "
+		    "or accounting unless --cgroup-parent names a delegated cgroup",
+		    "run as root on a writable cgroup2 mount, or create a delegated subtree "
+		    "(systemd-run --scope -p Delegate=yes ...) and pass it as --cgroup-parent");
 	free(sub);
 }
 
@@ -333,12 +341,15 @@ static void check_cgroups(json_t *checks, json_t *facts, const struct doctor_env
 		avail = read_under(mf.cg2_mount, "cgroup.controllers");
 		subtree = read_under(mf.cg2_mount, "cgroup.subtree_control");
 		add_check(checks, "cgroup2", "ok",
-			  xasprintf("mounted at %s; controllers: %s", mf.cg2_mount,
-				    avail && avail[0] ? avail : "(none)"), NULL, NULL);
+		          xasprintf("mounted at %s; controllers: %s", mf.cg2_mount,
+		                    avail && avail[0] ? avail : "(none)"),
+		          NULL, NULL);
 	} else {
-		add_check(checks, "cgroup2", "missing", xasprintf("no cgroup2 in mountinfo"),
-			  "no cgroup limits (--cpus, --memory, --pids, --cpu-weight, --cpu-max) and "
-			  "no OOM or peak-memory accounting of the command's process tree", CG2_FIX);
+		add_check(
+		    checks, "cgroup2", "missing", xasprintf("no cgroup2 in mountinfo"),
+		    "no cgroup limits (--cpus, --memory, --pids, --cpu-weight, --cpu-max) and "
+		    "no OOM or peak-memory accounting of the command's process tree",
+		    CG2_FIX);
 	}
 	for (int c = 0; c < N_CTRL; c++) {
 		check_controller(checks, c, &mf, avail, cgroups_text != NULL, hier[c], enabled[c]);
@@ -397,8 +408,8 @@ static void check_userns(json_t *checks, json_t *facts, const struct doctor_env 
 {
 	char *max_text = read_under(env->proc_root, "sys/user/max_user_namespaces");
 	char *clone = read_under(env->proc_root, "sys/kernel/unprivileged_userns_clone");
-	char *apparmor = read_under(env->proc_root,
-				    "sys/kernel/apparmor_restrict_unprivileged_userns");
+	char *apparmor =
+	    read_under(env->proc_root, "sys/kernel/apparmor_restrict_unprivileged_userns");
 	long long max = -1;
 	json_t *u = json_object();
 	int e = env->probe ? probe_userns() : 0;
@@ -407,17 +418,19 @@ static void check_userns(json_t *checks, json_t *facts, const struct doctor_env 
 
 	json_object_set_new(u, "max_user_namespaces", int_or_null(max_text, &max));
 	json_object_set_new(u, "unprivileged_userns_clone", int_or_null(clone, NULL));
-	json_object_set_new(u, "apparmor_restrict_unprivileged_userns", int_or_null(apparmor, NULL));
+	json_object_set_new(u, "apparmor_restrict_unprivileged_userns",
+	                    int_or_null(apparmor, NULL));
 	json_object_set_new(u, "unshare", string_or_null(probe));
 	json_object_set_new(facts, "userns", u);
 	if (max == 0)
 		ok = false;
 	add_check(checks, "userns", ok ? "ok" : "missing",
-		  xasprintf("max_user_namespaces=%s%s%s", max_text ? max_text : "(unknown)",
-			    probe ? "; unshare(CLONE_NEWUSER): " : "", probe ? probe : ""),
-		  ok ? NULL : "without root the sandbox cannot be built (no namespaces for an "
-			      "unprivileged user); runs as root are unaffected",
-		  ok ? NULL : userns_fix(max, clone, apparmor, e));
+	          xasprintf("max_user_namespaces=%s%s%s", max_text ? max_text : "(unknown)",
+	                    probe ? "; unshare(CLONE_NEWUSER): " : "", probe ? probe : ""),
+	          ok ? NULL
+	             : "without root the sandbox cannot be built (no namespaces for an "
+	               "unprivileged user); runs as root are unaffected",
+	          ok ? NULL : userns_fix(max, clone, apparmor, e));
 	free(probe);
 	free(max_text);
 	free(clone);
@@ -436,30 +449,32 @@ static void check_seccomp(json_t *checks, json_t *facts, const struct doctor_env
 	json_object_set_new(facts, "seccomp", s);
 	if (e != 0 || actions == NULL) {
 		add_check(checks, "seccomp", "missing",
-			  e ? xasprintf("prctl(PR_GET_SECCOMP): %s", strerror(e))
-			    : xasprintf("no %s/sys/kernel/seccomp/actions_avail", env->proc_root),
-			  "no syscall filter: the command can use every syscall the kernel offers "
-			  "(ptrace, perf_event_open, keyctl, TIOCSTI...)",
-			  "use a kernel built with CONFIG_SECCOMP_FILTER");
+		          e ? xasprintf("prctl(PR_GET_SECCOMP): %s", strerror(e))
+		            : xasprintf("no %s/sys/kernel/seccomp/actions_avail", env->proc_root),
+		          "no syscall filter: the command can use every syscall the kernel offers "
+		          "(ptrace, perf_event_open, keyctl, TIOCSTI...)",
+		          "use a kernel built with CONFIG_SECCOMP_FILTER");
 	} else if (!has_word(actions, "errno") || !has_word(actions, "kill_process") ||
-		   !has_word(actions, "log")) {
+	           !has_word(actions, "log")) {
 		add_check(checks, "seccomp", "degraded",
-			  xasprintf("actions available: %s", actions),
-			  "the filter needs the errno, kill_process and log actions; without log "
-			  "--seccomp-log cannot be used", "use a kernel 4.14 or newer");
+		          xasprintf("actions available: %s", actions),
+		          "the filter needs the errno, kill_process and log actions; without log "
+		          "--seccomp-log cannot be used",
+		          "use a kernel 4.14 or newer");
 	} else {
 		add_check(checks, "seccomp", "ok",
-			  xasprintf("filters available%s",
-				    mode == 2 ? "; this process is already filtered (container): "
-						"the sandbox's filter stacks on top" : ""),
-			  NULL, NULL);
+		          xasprintf("filters available%s",
+		                    mode == 2 ? "; this process is already filtered (container): "
+		                                "the sandbox's filter stacks on top"
+		                              : ""),
+		          NULL, NULL);
 	}
 	free(actions);
 }
 
 static int probe_openat2(void)
 {
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
 	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int fd, e = 0;
 
@@ -482,14 +497,15 @@ static void check_openat2(json_t *checks, json_t *facts)
 	json_object_set_new(facts, "openat2", json_string(text));
 	if (e == 0)
 		add_check(checks, "openat2", "ok", xstrdup("openat2(RESOLVE_IN_ROOT) works"), NULL,
-			  NULL);
+		          NULL);
 	else
 		add_check(checks, "openat2", "degraded", xasprintf("openat2: %s", text),
-			  "mount targets are resolved by an O_NOFOLLOW component walk instead of "
-			  "RESOLVE_IN_ROOT: same confinement, more syscalls",
-			  e == ENOSYS ? "use a kernel 5.6 or newer (or allow openat2 in the "
-					"enclosing container's seccomp profile)"
-				      : "allow openat2 in the enclosing container's seccomp profile");
+		          "mount targets are resolved by an O_NOFOLLOW component walk instead of "
+		          "RESOLVE_IN_ROOT: same confinement, more syscalls",
+		          e == ENOSYS
+		              ? "use a kernel 5.6 or newer (or allow openat2 in the "
+		                "enclosing container's seccomp profile)"
+		              : "allow openat2 in the enclosing container's seccomp profile");
 	free(text);
 }
 
@@ -497,8 +513,8 @@ static void check_openat2(json_t *checks, json_t *facts)
 
 static char *turbo_state(const char *root, enum turbo_interface t, json_t *tf)
 {
-	const char *rel = t == TURBO_INTEL_PSTATE ? CPU_DIR "/intel_pstate/no_turbo"
-						  : CPU_DIR "/cpufreq/boost";
+	const char *rel =
+	    t == TURBO_INTEL_PSTATE ? CPU_DIR "/intel_pstate/no_turbo" : CPU_DIR "/cpufreq/boost";
 	char *v, *out;
 	bool on;
 
@@ -523,17 +539,19 @@ static void check_turbo(json_t *checks, json_t *facts, const char *root)
 	json_object_set_new(tf, "interface", json_string(turbo_interface_name(t)));
 	if (t == TURBO_NONE) {
 		add_check(checks, "turbo", "missing",
-			  xasprintf("no intel_pstate/no_turbo, cpufreq/boost or per-policy boost "
-				    "under %s/sys", root),
-			  "--no-turbo cannot be applied: the clock boosts with load and "
-			  "temperature, adding run-to-run noise to timings",
-			  "bare metal: load a cpufreq driver (intel_pstate, amd-pstate, "
-			  "acpi-cpufreq) or disable turbo in the firmware setup; in a VM turbo "
-			  "belongs to the host");
+		          xasprintf("no intel_pstate/no_turbo, cpufreq/boost or per-policy boost "
+		                    "under %s/sys",
+		                    root),
+		          "--no-turbo cannot be applied: the clock boosts with load and "
+		          "temperature, adding run-to-run noise to timings",
+		          "bare metal: load a cpufreq driver (intel_pstate, amd-pstate, "
+		          "acpi-cpufreq) or disable turbo in the firmware setup; in a VM turbo "
+		          "belongs to the host");
 	} else {
 		char *state = turbo_state(root, t, tf);
 		add_check(checks, "turbo", "ok",
-			  xasprintf("%s; --no-turbo can switch it off for a run", state), NULL, NULL);
+		          xasprintf("%s; --no-turbo can switch it off for a run", state), NULL,
+		          NULL);
 		free(state);
 	}
 	json_object_set_new(facts, "turbo", tf);
@@ -544,9 +562,8 @@ static json_t *policy_json(const struct cpufreq_policy *p, char **gov_out, bool 
 	char *gov = read_under(p->dir, "scaling_governor");
 	char *avail = read_under(p->dir, "scaling_available_governors");
 	char *cpus = format_cpu_list(p->cpus);
-	json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "name", p->name, "cpus", cpus,
-			      "governor", string_or_null(gov), "available_governors",
-			      words_json(avail));
+	json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "name", p->name, "cpus", cpus, "governor",
+	                      string_or_null(gov), "available_governors", words_json(avail));
 
 	if (!has_word(avail, "performance"))
 		*perf = false;
@@ -573,29 +590,32 @@ static void check_governor(json_t *checks, json_t *facts, const char *root)
 		json_array_append_new(arr, policy_json(&pol[i], &gov, &perf));
 		if (gov && !has_word(govs, gov) && strlen(govs) + strlen(gov) + 2 < sizeof(govs))
 			snprintf(govs + strlen(govs), sizeof(govs) - strlen(govs), "%s%s",
-				 govs[0] ? " " : "", gov);
+			         govs[0] ? " " : "", gov);
 		with_gov += gov != NULL;
 		free(gov);
 	}
 	json_object_set_new(facts, "cpufreq_policies", arr);
 	if (with_gov == 0)
 		add_check(checks, "governor", "missing",
-			  xasprintf("no cpufreq policy with scaling_governor under %s/" CPU_DIR
-				    "/cpufreq", root),
-			  "--governor cannot be applied: the frequency follows the host or "
-			  "firmware, adding noise",
-			  "bare metal: load a cpufreq driver; in a VM set the host's governor "
-			  "to performance");
+		          xasprintf("no cpufreq policy with scaling_governor under %s/" CPU_DIR
+		                    "/cpufreq",
+		                    root),
+		          "--governor cannot be applied: the frequency follows the host or "
+		          "firmware, adding noise",
+		          "bare metal: load a cpufreq driver; in a VM set the host's governor "
+		          "to performance");
 	else if (!perf)
 		add_check(checks, "governor", "degraded",
-			  xasprintf("%zu policies, governor %s; 'performance' is not offered by "
-				    "every policy", with_gov, govs),
-			  "--governor performance is not possible on every CPU",
-			  "pick a governor listed in scaling_available_governors");
+		          xasprintf("%zu policies, governor %s; 'performance' is not offered by "
+		                    "every policy",
+		                    with_gov, govs),
+		          "--governor performance is not possible on every CPU",
+		          "pick a governor listed in scaling_available_governors");
 	else
 		add_check(checks, "governor", "ok",
-			  xasprintf("%zu policies, governor %s; --governor performance available",
-				    with_gov, govs), NULL, NULL);
+		          xasprintf("%zu policies, governor %s; --governor performance available",
+		                    with_gov, govs),
+		          NULL, NULL);
 	hosttune_free_policies(pol, n);
 }
 
@@ -648,13 +668,15 @@ static void check_perf(json_t *checks, json_t *facts, const struct doctor_env *e
 	json_object_set_new(facts, "perf", p);
 	if (e == 0)
 		add_check(checks, "perf", "ok",
-			  xstrdup("hardware instruction counter works (--allow-perf lets the "
-				  "command use it)"), NULL, NULL);
+		          xstrdup("hardware instruction counter works (--allow-perf lets the "
+		                  "command use it)"),
+		          NULL, NULL);
 	else
 		add_check(checks, "perf", "missing",
-			  xasprintf("perf_event_open(PERF_COUNT_HW_INSTRUCTIONS): %s", text),
-			  "no instruction counts, the lowest-noise metric for comparing builds: "
-			  "only wall and CPU time, which are noisier", perf_fix(e));
+		          xasprintf("perf_event_open(PERF_COUNT_HW_INSTRUCTIONS): %s", text),
+		          "no instruction counts, the lowest-noise metric for comparing builds: "
+		          "only wall and CPU time, which are noisier",
+		          perf_fix(e));
 	free(text);
 	free(paranoid);
 }
@@ -667,15 +689,17 @@ static void check_aslr(json_t *checks, json_t *facts, const struct doctor_env *e
 	json_object_set_new(facts, "randomize_va_space", int_or_null(v, &n));
 	if (n < 0)
 		add_check(checks, "aslr", "missing",
-			  xasprintf("cannot read %s/sys/kernel/randomize_va_space", env->proc_root),
-			  "the ASLR setting is unknown", NULL);
+		          xasprintf("cannot read %s/sys/kernel/randomize_va_space", env->proc_root),
+		          "the ASLR setting is unknown", NULL);
 	else if (n == 0)
-		add_check(checks, "aslr", "ok", xstrdup("randomize_va_space=0: ASLR is off host-wide"),
-			  NULL, NULL);
+		add_check(checks, "aslr", "ok",
+		          xstrdup("randomize_va_space=0: ASLR is off host-wide"), NULL, NULL);
 	else
 		add_check(checks, "aslr", "ok",
-			  xasprintf("randomize_va_space=%lld; --no-aslr turns it off per run for "
-				    "layout-stable timings", n), NULL, NULL);
+		          xasprintf("randomize_va_space=%lld; --no-aslr turns it off per run for "
+		                    "layout-stable timings",
+		                    n),
+		          NULL, NULL);
 	free(v);
 }
 
@@ -769,7 +793,7 @@ static void check_smt(json_t *checks, json_t *facts, const char *root)
 		char *list = read_under(root, rel);
 
 		json_array_append_new(arr, json_pack("{s:I, s:o}", "cpu", (json_int_t)cpus[i],
-						     "siblings", string_or_null(list)));
+		                                     "siblings", string_or_null(list)));
 		if (list)
 			smt_add(&s, cpus[i], list);
 		free(list);
@@ -779,23 +803,27 @@ static void check_smt(json_t *checks, json_t *facts, const char *root)
 	json_object_set_new(smt, "cpus", arr);
 	json_object_set_new(facts, "smt", smt);
 	if (s.read == 0) {
-		add_check(checks, "smt", "missing",
-			  xasprintf("no cpuN/topology/thread_siblings_list under %s/" CPU_DIR, root),
-			  "cannot tell which CPUs share a core", NULL);
+		add_check(
+		    checks, "smt", "missing",
+		    xasprintf("no cpuN/topology/thread_siblings_list under %s/" CPU_DIR, root),
+		    "cannot tell which CPUs share a core", NULL);
 	} else if (s.shared) {
 		char *one = format_cpu_list(s.one_per_core);
 		char *fix = xasprintf("pin to one thread per core (e.g. --cpus %s) and keep the "
-				      "siblings idle, or turn SMT off: echo off > "
-				      "/sys/devices/system/cpu/smt/control", one);
+		                      "siblings idle, or turn SMT off: echo off > "
+		                      "/sys/devices/system/cpu/smt/control",
+		                      one);
 		add_check(checks, "smt", "degraded", xasprintf("SMT siblings: %s", s.groups),
-			  "a command pinned to one thread shares its core's execution units and "
-			  "caches with whatever runs on the sibling thread: noise", fix);
+		          "a command pinned to one thread shares its core's execution units and "
+		          "caches with whatever runs on the sibling thread: noise",
+		          fix);
 		free(fix);
 		free(one);
 	} else {
 		add_check(checks, "smt", "ok",
-			  xasprintf("no SMT siblings among %zu CPUs (smt/control: %s)", s.read,
-				    control ? control : "absent"), NULL, NULL);
+		          xasprintf("no SMT siblings among %zu CPUs (smt/control: %s)", s.read,
+		                    control ? control : "absent"),
+		          NULL, NULL);
 	}
 	free(cpus);
 	free(control);
@@ -807,18 +835,21 @@ static void check_tiocsti(json_t *checks, json_t *facts, const struct doctor_env
 
 	json_object_set_new(facts, "legacy_tiocsti", int_or_null(v, NULL));
 	if (v && strcmp(v, "0") == 0)
-		add_check(checks, "tiocsti", "ok", xstrdup("dev.tty.legacy_tiocsti=0: TIOCSTI "
-							  "is disabled host-wide"), NULL, NULL);
+		add_check(checks, "tiocsti", "ok",
+		          xstrdup("dev.tty.legacy_tiocsti=0: TIOCSTI "
+		                  "is disabled host-wide"),
+		          NULL, NULL);
 	else
-		add_check(checks, "tiocsti", "degraded",
-			  v ? xasprintf("dev.tty.legacy_tiocsti=%s: TIOCSTI is allowed host-wide", v)
-			    : xstrdup("no dev.tty.legacy_tiocsti (kernel before 6.2): TIOCSTI is "
-				      "always allowed"),
-			  "defence in depth only: the sandbox runs the command in a new session "
-			  "and its seccomp filter denies TIOCSTI, but other programs on the host "
-			  "can still inject terminal input",
-			  v ? "sysctl -w dev.tty.legacy_tiocsti=0"
-			    : "use a kernel 6.2 or newer with dev.tty.legacy_tiocsti=0");
+		add_check(
+		    checks, "tiocsti", "degraded",
+		    v ? xasprintf("dev.tty.legacy_tiocsti=%s: TIOCSTI is allowed host-wide", v)
+		      : xstrdup("no dev.tty.legacy_tiocsti (kernel before 6.2): TIOCSTI is "
+		                "always allowed"),
+		    "defence in depth only: the sandbox runs the command in a new session "
+		    "and its seccomp filter denies TIOCSTI, but other programs on the host "
+		    "can still inject terminal input",
+		    v ? "sysctl -w dev.tty.legacy_tiocsti=0"
+		      : "use a kernel 6.2 or newer with dev.tty.legacy_tiocsti=0");
 	free(v);
 }
 
@@ -828,13 +859,14 @@ static void check_kernel(json_t *checks, json_t *facts)
 
 	if (uname(&u) < 0) {
 		add_check(checks, "kernel", "missing", xasprintf("uname: %s", strerror(errno)),
-			  "the kernel version is unknown", NULL);
+		          "the kernel version is unknown", NULL);
 		return;
 	}
-	json_object_set_new(facts, "kernel", json_pack("{s:s, s:s, s:s}", "release", u.release,
-						       "version", u.version, "machine", u.machine));
+	json_object_set_new(facts, "kernel",
+	                    json_pack("{s:s, s:s, s:s}", "release", u.release, "version", u.version,
+	                              "machine", u.machine));
 	add_check(checks, "kernel", "ok", xasprintf("Linux %s %s", u.release, u.machine), NULL,
-		  NULL);
+	          NULL);
 }
 
 json_t *doctor_collect(const struct doctor_env *env)
@@ -860,7 +892,7 @@ json_t *doctor_collect(const struct doctor_env *env)
 	check_tiocsti(checks, facts, env);
 	free(root);
 	return json_pack("{s:s, s:o, s:o}", "version", PGO_VERSION, "checks", checks, "facts",
-			 facts);
+	                 facts);
 }
 
 /* ---- output ---- */
@@ -877,20 +909,21 @@ static const char *status_color(const char *status)
 void doctor_print(FILE *out, const json_t *doc, bool color)
 {
 	const json_t *checks = json_object_get(doc, "checks"), *c;
-	unsigned counts[3] = { 0 };
+	unsigned counts[3] = {0};
 	size_t i;
 
 	fprintf(out, "pgo-sandbox %s doctor: what this host supports\n",
-		json_string_value(json_object_get(doc, "version")));
-	json_array_foreach(checks, i, c) {
+	        json_string_value(json_object_get(doc, "version")));
+	json_array_foreach(checks, i, c)
+	{
 		const char *status = json_string_value(json_object_get(c, "status"));
 		const char *cost = json_string_value(json_object_get(c, "cost"));
 		const char *fix = json_string_value(json_object_get(c, "fix"));
 
 		counts[strcmp(status, "ok") == 0 ? 0 : strcmp(status, "degraded") == 0 ? 1 : 2]++;
 		fprintf(out, "  %s%-8s%s %-17s %s\n", color ? status_color(status) : "", status,
-			color ? "\033[0m" : "", json_string_value(json_object_get(c, "name")),
-			json_string_value(json_object_get(c, "detail")));
+		        color ? "\033[0m" : "", json_string_value(json_object_get(c, "name")),
+		        json_string_value(json_object_get(c, "detail")));
 		if (cost)
 			fprintf(out, "           cost: %s\n", cost);
 		if (fix)
@@ -909,7 +942,7 @@ static void doctor_usage(FILE *out)
 
 int doctor_main(int argc, char **argv)
 {
-	struct doctor_env env = { .proc_root = "/proc", .sysfs_root = "/", .probe = true };
+	struct doctor_env env = {.proc_root = "/proc", .sysfs_root = "/", .probe = true};
 	const char *no_color = getenv("NO_COLOR");
 	bool json = false;
 	json_t *doc;
@@ -930,14 +963,14 @@ int doctor_main(int argc, char **argv)
 			return EXIT_RUNNER_ERROR;
 		}
 	}
-	fflush(stdout);     /* the userns probe forks */
+	fflush(stdout); /* the userns probe forks */
 	doc = doctor_collect(&env);
 	if (json) {
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 	} else {
-		doctor_print(stdout, doc, isatty(STDOUT_FILENO) &&
-				  (no_color == NULL || no_color[0] == '\0'));
+		doctor_print(stdout, doc,
+		             isatty(STDOUT_FILENO) && (no_color == NULL || no_color[0] == '\0'));
 	}
 	json_decref(doc);
 	return 0;

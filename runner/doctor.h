@@ -11,10 +11,10 @@
 
 /* Where the facts come from; tests point these at fake trees. */
 struct doctor_env {
-	const char *proc_root;      /* "/proc" normally */
-	const char *sysfs_root;     /* "/" normally: <root>/sys/devices/system/cpu */
-	const char *mountinfo;      /* mountinfo text; NULL = <proc_root>/self/mountinfo */
-	bool probe;                 /* also probe this process: userns, seccomp, openat2, perf */
+	const char *proc_root;  /* "/proc" normally */
+	const char *sysfs_root; /* "/" normally: <root>/sys/devices/system/cpu */
+	const char *mountinfo;  /* mountinfo text; NULL = <proc_root>/self/mountinfo */
+	bool probe;             /* also probe this process: userns, seccomp, openat2, perf */
 };
 
 /* {"version", "checks": [{name, status: ok|missing|degraded, detail,

@@ -30,7 +30,7 @@
 #define CPU_REL "sys/devices/system/cpu/"
 
 struct tune_item {
-	char *rel;                  /* path below the sysfs root */
+	char *rel; /* path below the sysfs root */
 	char *value;
 };
 
@@ -41,7 +41,7 @@ struct tune_plan {
 
 struct ht_run {
 	long pid;
-	unsigned long long start;   /* /proc/<pid>/stat starttime, 0 if unknown */
+	unsigned long long start; /* /proc/<pid>/stat starttime, 0 if unknown */
 	char token[HOSTTUNE_TOKEN_LEN + 1];
 };
 
@@ -52,7 +52,7 @@ struct ht_orig {
 };
 
 struct ht_state {
-	char *root;                 /* normalised, "" for the real root */
+	char *root; /* normalised, "" for the real root */
 	struct ht_run *runs;
 	size_t n_runs;
 	struct ht_orig *origs;
@@ -138,7 +138,7 @@ static int cmp_policy(const void *a, const void *b)
 
 static void read_policy_cpus(struct cpufreq_policy *p)
 {
-	static const char *const files[] = { "related_cpus", "affected_cpus" };
+	static const char *const files[] = {"related_cpus", "affected_cpus"};
 	struct error ignored;
 
 	memset(p->cpus, 0, sizeof(p->cpus));
@@ -159,7 +159,7 @@ static void read_policy_cpus(struct cpufreq_policy *p)
 }
 
 int hosttune_list_policies(const char *sysfs_root, struct cpufreq_policy **out, size_t *n,
-			   struct error *err)
+                           struct error *err)
 {
 	char *root = root_norm(sysfs_root);
 	char *dir = xasprintf("%s/" CPU_REL "cpufreq", root);
@@ -174,8 +174,9 @@ int hosttune_list_policies(const char *sysfs_root, struct cpufreq_policy **out, 
 	d = opendir(dir);
 	if (d == NULL) {
 		int saved = errno;
-		int rc = saved == ENOENT ? 0 : error_set(err, EXIT_RUNNER_ERROR, saved,
-							  "opening %s", dir);
+		int rc = saved == ENOENT
+		             ? 0
+		             : error_set(err, EXIT_RUNNER_ERROR, saved, "opening %s", dir);
 		free(dir);
 		return rc;
 	}
@@ -295,7 +296,7 @@ static void append_name(char *buf, size_t size, const char *name)
  * ones: boosting siblings eats the package power budget the pinned CPUs
  * would otherwise get. */
 static void plan_turbo(const char *root, const struct cpufreq_policy *pol, size_t n_pol,
-		       struct tune_plan *plan, struct run_report *r)
+                       struct tune_plan *plan, struct run_report *r)
 {
 	char names[CONTROL_DETAIL_MAX] = "";
 
@@ -321,12 +322,11 @@ static void plan_turbo(const char *root, const struct cpufreq_policy *pol, size_
 		}
 		report_control(r, "host.turbo", CONTROL_APPLIED, "boost=0 on %s", names);
 		return;
-	case TURBO_NONE:
-		break;
+	case TURBO_NONE: break;
 	}
 	report_control(r, "host.turbo", CONTROL_UNAVAILABLE,
-		       "no intel_pstate/no_turbo, cpufreq/boost or per-policy boost under %s/sys",
-		       root);
+	               "no intel_pstate/no_turbo, cpufreq/boost or per-policy boost under %s/sys",
+	               root);
 }
 
 static bool valid_governor_name(const char *g)
@@ -340,7 +340,7 @@ static bool valid_governor_name(const char *g)
 }
 
 static int check_governor_available(const struct cpufreq_policy *p, const char *gov,
-				    struct error *err)
+                                    struct error *err)
 {
 	char *path = xasprintf("%s/scaling_available_governors", p->dir);
 	char *list = NULL, *save = NULL, *copy;
@@ -358,9 +358,8 @@ static int check_governor_available(const struct cpufreq_policy *p, const char *
 			found = true;
 	free(copy);
 	if (!found)
-		error_set(err, EXIT_RUNNER_ERROR, 0,
-			  "governor '%s' is not available: %s lists: %s", gov, path,
-			  list[0] ? list : "(nothing)");
+		error_set(err, EXIT_RUNNER_ERROR, 0, "governor '%s' is not available: %s lists: %s",
+		          gov, path, list[0] ? list : "(nothing)");
 	free(list);
 	free(path);
 	return found ? 0 : -1;
@@ -375,8 +374,8 @@ static bool mask_any(const uint8_t *m)
 }
 
 static int plan_governor(const struct sandbox_spec *spec, const char *root,
-			 const struct cpufreq_policy *pol, size_t n_pol, struct tune_plan *plan,
-			 struct run_report *r, struct error *err)
+                         const struct cpufreq_policy *pol, size_t n_pol, struct tune_plan *plan,
+                         struct run_report *r, struct error *err)
 {
 	uint8_t want[CPU_LIST_MAX / 8], uncovered[CPU_LIST_MAX / 8];
 	char names[CONTROL_DETAIL_MAX] = "";
@@ -385,7 +384,7 @@ static int plan_governor(const struct sandbox_spec *spec, const char *root,
 
 	if (!valid_governor_name(spec->governor))
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "invalid governor name '%s'",
-				 spec->governor);
+		                 spec->governor);
 	memset(want, 0xff, sizeof(want));
 	if (spec->cpus_set)
 		memcpy(want, spec->cpus, sizeof(want));
@@ -412,24 +411,25 @@ static int plan_governor(const struct sandbox_spec *spec, const char *root,
 	cpus_text = spec->cpus_set ? format_cpu_list(spec->cpus) : xstrdup("all");
 	if (used == 0) {
 		report_control(r, "host.governor", CONTROL_UNAVAILABLE,
-			       "no cpufreq policy with scaling_governor for CPUs %s under "
-			       "%s/" CPU_REL "cpufreq", cpus_text, root);
+		               "no cpufreq policy with scaling_governor for CPUs %s under "
+		               "%s/" CPU_REL "cpufreq",
+		               cpus_text, root);
 	} else if (spec->cpus_set && mask_any(uncovered)) {
 		uncovered_text = format_cpu_list(uncovered);
 		report_control(r, "host.governor", CONTROL_DEGRADED,
-			       "%s on %s; CPUs %s have no cpufreq policy", spec->governor, names,
-			       uncovered_text);
+		               "%s on %s; CPUs %s have no cpufreq policy", spec->governor, names,
+		               uncovered_text);
 		free(uncovered_text);
 	} else {
 		report_control(r, "host.governor", CONTROL_APPLIED, "%s on %s (CPUs %s)",
-			       spec->governor, names, cpus_text);
+		               spec->governor, names, cpus_text);
 	}
 	free(cpus_text);
 	return 0;
 }
 
 static int build_plan(const struct sandbox_spec *spec, const char *root, struct tune_plan *plan,
-		      struct run_report *r, struct error *err)
+                      struct run_report *r, struct error *err)
 {
 	struct cpufreq_policy *pol;
 	size_t n_pol;
@@ -515,7 +515,7 @@ static bool valid_rel(const char *rel)
 }
 
 static int parse_state_line(struct ht_state *st, char *line, const char *path, unsigned lineno,
-			    struct error *err)
+                            struct error *err)
 {
 	char *save = NULL, *kw = strtok_r(line, " ", &save);
 	char *a = strtok_r(NULL, " ", &save), *b = strtok_r(NULL, " ", &save);
@@ -556,7 +556,8 @@ static int state_parse(struct ht_state *st, char *text, const char *path, struct
 		if (lineno == 1) {
 			if (strcmp(line, STATE_MAGIC) != 0)
 				return error_set(err, EXIT_RUNNER_ERROR, 0,
-						 "%s is not a pgo-sandbox host state (version?)", path);
+				                 "%s is not a pgo-sandbox host state (version?)",
+				                 path);
 		} else if (strncmp(line, "root ", 5) == 0 && st->root == NULL) {
 			st->root = root_norm(line + 5);
 		} else if (parse_state_line(st, line, path, lineno, err) < 0) {
@@ -588,8 +589,8 @@ static int state_load(const char *dir, const char *root, struct ht_state *st, st
 	rc = state_parse(st, text, path, err);
 	if (rc == 0 && strcmp(st->root, root) != 0)
 		rc = error_set(err, EXIT_RUNNER_ERROR, 0,
-			       "host state %s was written for sysfs root %s, not %s", path,
-			       root_display(st->root), root_display(root));
+		               "host state %s was written for sysfs root %s, not %s", path,
+		               root_display(st->root), root_display(root));
 	free(text);
 	free(path);
 	if (rc < 0)
@@ -618,13 +619,13 @@ static char *state_format(const struct ht_state *st)
 
 	for (size_t i = 0; i < st->n_runs; i++) {
 		char *next = xasprintf("%srun %ld %llu %s\n", out, st->runs[i].pid,
-				       st->runs[i].start, st->runs[i].token);
+		                       st->runs[i].start, st->runs[i].token);
 		free(out);
 		out = next;
 	}
 	for (size_t i = 0; i < st->n_origs; i++) {
 		char *next = xasprintf("%sorig %s %s %s\n", out, st->origs[i].rel,
-				       st->origs[i].orig, st->origs[i].set);
+		                       st->origs[i].orig, st->origs[i].set);
 		free(out);
 		out = next;
 	}
@@ -638,8 +639,9 @@ static int state_save(const char *dir, const struct ht_state *st, struct error *
 	int rc;
 
 	if (st->n_runs == 0 && st->n_origs == 0) {
-		rc = unlink(path) < 0 && errno != ENOENT ?
-			error_set(err, EXIT_RUNNER_ERROR, errno, "removing %s", path) : 0;
+		rc = unlink(path) < 0 && errno != ENOENT
+		         ? error_set(err, EXIT_RUNNER_ERROR, errno, "removing %s", path)
+		         : 0;
 	} else {
 		char *text = state_format(st);
 		rc = write_file_atomic(path, text, strlen(text), 0600, err);
@@ -743,9 +745,9 @@ static int lock_state_dir(const char *dir, int *lock_fd, struct error *err)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "checking %s", dir);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-				 "host state directory %s must be a directory owned by uid %u "
-				 "and not writable by group or others",
-				 dir, (unsigned)geteuid());
+		                 "host state directory %s must be a directory owned by uid %u "
+		                 "and not writable by group or others",
+		                 dir, (unsigned)geteuid());
 	path = xasprintf("%s/lock", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
@@ -807,9 +809,9 @@ static int record_originals(struct ht_state *st, const struct tune_plan *plan, s
 
 		if (o && st->n_runs > 0 && strcmp(o->set, it->value) != 0)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-					 "host tuning conflict: %s/%s is held at '%s' by a "
-					 "concurrent run, this run asks for '%s'",
-					 st->root, it->rel, o->set, it->value);
+			                 "host tuning conflict: %s/%s is held at '%s' by a "
+			                 "concurrent run, this run asks for '%s'",
+			                 st->root, it->rel, o->set, it->value);
 		if (o) {
 			free(o->set);
 			o->set = xstrdup(it->value);
@@ -822,7 +824,7 @@ static int record_originals(struct ht_state *st, const struct tune_plan *plan, s
 		}
 		if (!is_token(cur)) {
 			error_set(err, EXIT_RUNNER_ERROR, 0, "unexpected value '%s' in %s", cur,
-				  path);
+			          path);
 			free(cur);
 			free(path);
 			return -1;
@@ -838,7 +840,7 @@ static int record_originals(struct ht_state *st, const struct tune_plan *plan, s
 }
 
 static int register_and_write(struct ht_state *st, const struct tune_plan *plan,
-			      const struct hosttune *ht, struct error *err)
+                              const struct hosttune *ht, struct error *err)
 {
 	size_t n_old = st->n_origs;
 	struct ht_run *run;
@@ -891,10 +893,10 @@ static void hosttune_clear(struct hosttune *ht)
 }
 
 int hosttune_apply(const struct sandbox_spec *spec, struct hosttune *ht, struct run_report *r,
-		   struct error *err)
+                   struct error *err)
 {
 	struct run_report scratch;
-	struct tune_plan plan = { 0 };
+	struct tune_plan plan = {0};
 	struct ht_state st;
 	int lock_fd, rc;
 
@@ -1058,7 +1060,7 @@ static int host_option(int argc, char **argv, int *i, const char *name, const ch
 int host_main(int argc, char **argv)
 {
 	const char *sysfs_root = NULL, *dir = HOSTTUNE_DEFAULT_STATE_DIR, *cmd = NULL;
-	struct error err = { 0 };
+	struct error err = {0};
 	bool force = false;
 	int rc;
 

@@ -27,9 +27,9 @@
 /* What this run changed; zero-initialise it (or let hosttune_apply fill
  * it) so hosttune_restore is always safe to call, even twice. */
 struct hosttune {
-	bool active;                /* registered in the state, restore pending */
-	char *host_dir;             /* <state_dir>/host-state */
-	char *sysfs_root;           /* normalised: "" for the real root */
+	bool active;      /* registered in the state, restore pending */
+	char *host_dir;   /* <state_dir>/host-state */
+	char *sysfs_root; /* normalised: "" for the real root */
 	char token[HOSTTUNE_TOKEN_LEN + 1];
 };
 
@@ -40,7 +40,7 @@ struct hosttune {
  * governor not in scaling_available_governors, a governor that conflicts
  * with a concurrent run, state or sysfs I/O failures. */
 int hosttune_apply(const struct sandbox_spec *spec, struct hosttune *ht, struct run_report *r,
-		   struct error *err);
+                   struct error *err);
 
 /* Unregister this run; the last live run writes the originals back.
  * Frees what apply allocated.  No-op when nothing was applied. */
@@ -48,7 +48,8 @@ int hosttune_restore(struct hosttune *ht, struct error *err);
 
 /* Drop state entries of runs that are gone; when no live run remains,
  * write the originals back and remove the state.  NULL arguments mean the
- * defaults; state_dir is the same directory as spec->state_dir.  Nothing to do (no state) is success. */
+ * defaults; state_dir is the same directory as spec->state_dir.  Nothing to do (no state) is
+ * success. */
 int hosttune_recover(const char *state_dir, const char *sysfs_root, struct error *err);
 
 /* `pgo-sandbox host restore|status [--sysfs-root DIR] [--state-dir DIR]`;
@@ -58,24 +59,24 @@ int host_main(int argc, char **argv);
 /* Shared with doctor: what the sysfs tree offers. */
 enum turbo_interface {
 	TURBO_NONE,
-	TURBO_INTEL_PSTATE,         /* intel_pstate/no_turbo, 1 = off */
-	TURBO_CPUFREQ_BOOST,        /* cpufreq/boost, 0 = off */
-	TURBO_POLICY_BOOST,         /* cpufreq/policyN/boost (amd-pstate), 0 = off */
+	TURBO_INTEL_PSTATE,  /* intel_pstate/no_turbo, 1 = off */
+	TURBO_CPUFREQ_BOOST, /* cpufreq/boost, 0 = off */
+	TURBO_POLICY_BOOST,  /* cpufreq/policyN/boost (amd-pstate), 0 = off */
 };
 
 enum turbo_interface hosttune_turbo_interface(const char *sysfs_root);
 const char *turbo_interface_name(enum turbo_interface t);
 
 struct cpufreq_policy {
-	char *name;                 /* "policy2" */
-	char *dir;                  /* full path of the policy directory */
-	uint8_t cpus[CPU_LIST_MAX / 8];     /* related_cpus (or affected_cpus) */
+	char *name;                     /* "policy2" */
+	char *dir;                      /* full path of the policy directory */
+	uint8_t cpus[CPU_LIST_MAX / 8]; /* related_cpus (or affected_cpus) */
 };
 
 /* cpufreq policies sorted by number; none (no cpufreq) is success with
  * *n == 0. */
 int hosttune_list_policies(const char *sysfs_root, struct cpufreq_policy **out, size_t *n,
-			   struct error *err);
+                           struct error *err);
 void hosttune_free_policies(struct cpufreq_policy *p, size_t n);
 
 /* Read a one-line sysfs value, trailing whitespace removed (caller frees). */

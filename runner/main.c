@@ -51,7 +51,7 @@ static int cmd_version(void)
 static int cmd_run(int argc, char **argv)
 {
 	struct sandbox_spec spec;
-	struct error err = { 0 };
+	struct error err = {0};
 	struct run_report *r;
 	json_t *cgroup_json = NULL;
 	int rc;
@@ -102,10 +102,9 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} commands[] = {
-		{ "stage", stage_main },     { "pipeline", pipeline_main },
-		{ "verify", verify_main },   { "inspect", inspect_main },
-		{ "bench", bench_main },     { "forensics", forensics_main },
-		{ "image", image_main },
+	    {"stage", stage_main},     {"pipeline", pipeline_main}, {"verify", verify_main},
+	    {"inspect", inspect_main}, {"bench", bench_main},       {"forensics", forensics_main},
+	    {"image", image_main},
 	};
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

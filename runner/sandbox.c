@@ -32,9 +32,9 @@ struct supervisor {
 	pid_t child;
 	int pidfd;
 	int sigfd;
-	uint64_t deadline_ns;       /* timeout; 0 = none */
-	uint64_t kill_at_ns;        /* SIGKILL after the grace period; 0 = not armed */
-	int forwarded_signal;       /* last terminating signal forwarded */
+	uint64_t deadline_ns; /* timeout; 0 = none */
+	uint64_t kill_at_ns;  /* SIGKILL after the grace period; 0 = not armed */
+	int forwarded_signal; /* last terminating signal forwarded */
 };
 
 static int pidfd_signal(int pidfd, int sig)
@@ -52,10 +52,10 @@ static int become_mapped_ids(const struct sandbox_spec *spec, struct error *err)
 		return 0;
 	if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "user namespace: setting gid %u",
-				 spec->gid);
+		                 spec->gid);
 	if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "user namespace: setting uid %u",
-				 spec->uid);
+		                 spec->uid);
 	return 0;
 }
 
@@ -63,10 +63,10 @@ static int become_mapped_ids(const struct sandbox_spec *spec, struct error *err)
  * then), builds the sandbox and becomes its init.  Errors land in the
  * shared report; the runner prints them. */
 static __attribute__((noreturn)) void setup_child(const struct sandbox_spec *spec,
-						   const char *image_dir, int sync_fd,
-						   struct run_report *r)
+                                                  const char *image_dir, int sync_fd,
+                                                  struct run_report *r)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	char **envp;
 	char go;
 
@@ -92,7 +92,7 @@ static __attribute__((noreturn)) void setup_child(const struct sandbox_spec *spe
 }
 
 static pid_t clone_sandbox(const struct sandbox_spec *spec, int cgroup_fd, int *pidfd,
-			   struct error *err)
+                           struct error *err)
 {
 	struct clone_args args;
 	long pid;
@@ -108,8 +108,8 @@ static pid_t clone_sandbox(const struct sandbox_spec *spec, int cgroup_fd, int *
 	pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno,
-				 "creating the sandbox namespaces (clone3%s)",
-				 spec->userns ? " with a user namespace" : "");
+		                 "creating the sandbox namespaces (clone3%s)",
+		                 spec->userns ? " with a user namespace" : "");
 	return (pid_t)pid;
 }
 
@@ -157,14 +157,14 @@ static int poll_timeout_ms(const struct supervisor *s)
 /* Wait for the sandbox's init; enforce the timeout (SIGTERM to every
  * process, then SIGKILL of init, which takes the whole pid namespace with
  * it) and forward the runner's own signals. */
-static int supervise(struct supervisor *s, const struct sandbox_spec *spec,
-		     struct run_report *r, int *status, struct rusage *ru)
+static int supervise(struct supervisor *s, const struct sandbox_spec *spec, struct run_report *r,
+                     int *status, struct rusage *ru)
 {
 	uint64_t grace = spec->kill_grace_ns ? spec->kill_grace_ns : DEFAULT_KILL_GRACE_NS;
 
 	for (;;) {
-		struct pollfd fds[2] = { { .fd = s->pidfd, .events = POLLIN },
-					 { .fd = s->sigfd, .events = POLLIN } };
+		struct pollfd fds[2] = {{.fd = s->pidfd, .events = POLLIN},
+		                        {.fd = s->sigfd, .events = POLLIN}};
 		int n = poll(fds, 2, poll_timeout_ms(s));
 		uint64_t now = monotonic_ns();
 
@@ -198,8 +198,7 @@ static double timeval_s(struct timeval tv)
 	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-static int final_exit_code(const struct sandbox_spec *spec, struct run_report *r,
-			   int init_status)
+static int final_exit_code(const struct sandbox_spec *spec, struct run_report *r, int init_status)
 {
 	if (r->setup_error.exit_code != 0) {
 		error_print(&r->setup_error);
@@ -207,12 +206,12 @@ static int final_exit_code(const struct sandbox_spec *spec, struct run_report *r
 	}
 	if (r->timed_out) {
 		fprintf(stderr, "pgo-sandbox: timeout: %s ran longer than %.3gs and was killed\n",
-			spec->argv[0], (double)spec->timeout_ns / 1e9);
+		        spec->argv[0], (double)spec->timeout_ns / 1e9);
 		return EXIT_TIMEOUT;
 	}
 	if (r->oom_killed) {
 		fprintf(stderr, "pgo-sandbox: out of memory: %s was killed by the OOM killer\n",
-			spec->argv[0]);
+		        spec->argv[0]);
 		return EXIT_OOM;
 	}
 	if (r->command_started) {
@@ -230,12 +229,11 @@ static int final_exit_code(const struct sandbox_spec *spec, struct run_report *r
 struct host_side {
 	struct cgroup_run cg;
 	struct hosttune ht;
-	char *image_dir;        /* extracted --image tarball, removed afterwards */
+	char *image_dir; /* extracted --image tarball, removed afterwards */
 	bool image_dir_owned;
 };
 
-static int extract_image(const struct sandbox_spec *spec, struct host_side *h,
-			 struct error *err)
+static int extract_image(const struct sandbox_spec *spec, struct host_side *h, struct error *err)
 {
 	struct extract_limits limits;
 	char tmpl[] = "/var/tmp/pgo-sandbox-image.XXXXXX";
@@ -247,7 +245,8 @@ static int extract_image(const struct sandbox_spec *spec, struct host_side *h,
 		return 0;
 	}
 	if (mkdtemp(tmpl) == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating a directory for the image");
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+		                 "creating a directory for the image");
 	h->image_dir = xstrdup(tmpl);
 	h->image_dir_owned = true;
 	extract_limits_default(&limits);
@@ -261,10 +260,10 @@ static int extract_image(const struct sandbox_spec *spec, struct host_side *h,
 }
 
 static int host_side_setup(const struct sandbox_spec *spec, struct host_side *h,
-			   struct run_report *r, struct error *err)
+                           struct run_report *r, struct error *err)
 {
 	char run_id[CGROUP_RUN_ID_MAX];
-	struct error warn = { 0 };
+	struct error warn = {0};
 
 	/* Settings left changed by a runner that was SIGKILLed come back first. */
 	if (hosttune_recover(spec->state_dir, spec->sysfs_root, &warn) < 0 && getuid() == 0)
@@ -279,7 +278,7 @@ static int host_side_setup(const struct sandbox_spec *spec, struct host_side *h,
 
 static void host_side_teardown(struct host_side *h, struct run_report *r, json_t **cgroup_json)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	struct cgroup_stats st;
 
 	memset(&st, 0, sizeof(st));
@@ -299,14 +298,14 @@ static void host_side_teardown(struct host_side *h, struct run_report *r, json_t
 
 /* Clone, release and supervise the sandbox.  0 with the init's wait status,
  * or -1 after printing a runner error. */
-static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h,
-			 struct run_report *r, int *init_status)
+static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, struct run_report *r,
+                         int *init_status)
 {
-	struct supervisor s = { .child = -1, .pidfd = -1, .sigfd = -1 };
-	struct error err = { 0 };
+	struct supervisor s = {.child = -1, .pidfd = -1, .sigfd = -1};
+	struct error err = {0};
 	struct rusage ru;
 	sigset_t blocked, old;
-	int sync_pipe[2] = { -1, -1 };
+	int sync_pipe[2] = {-1, -1};
 	int rc = -1;
 	uint64_t t0;
 
@@ -352,7 +351,7 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h,
 		goto out;
 	}
 	r->wall_s = r->command_started ? (double)(r->end_ns - r->start_ns) / 1e9
-				       : (double)(monotonic_ns() - t0) / 1e9;
+	                               : (double)(monotonic_ns() - t0) / 1e9;
 	r->user_s = timeval_s(ru.ru_utime);
 	r->system_s = timeval_s(ru.ru_stime);
 	r->peak_rss_kib = (uint64_t)ru.ru_maxrss;
@@ -373,8 +372,8 @@ out:
 
 int sandbox_run(const struct sandbox_spec *spec, struct run_report *r, json_t **cgroup_json)
 {
-	struct host_side h = { .cg = CGROUP_RUN_INIT };
-	struct error err = { 0 };
+	struct host_side h = {.cg = CGROUP_RUN_INIT};
+	struct error err = {0};
 	int init_status = 0;
 
 	*cgroup_json = NULL;

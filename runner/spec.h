@@ -11,9 +11,9 @@
 #include "util.h"
 
 enum image_kind {
-	IMAGE_HOST,     /* host /usr read-only + generated /etc */
-	IMAGE_DIR,      /* a rootfs directory, bound read-only */
-	IMAGE_TARBALL,  /* a rootfs tarball, extracted safely first */
+	IMAGE_HOST,    /* host /usr read-only + generated /etc */
+	IMAGE_DIR,     /* a rootfs directory, bound read-only */
+	IMAGE_TARBALL, /* a rootfs tarball, extracted safely first */
 };
 
 enum mount_kind {
@@ -24,13 +24,13 @@ enum mount_kind {
 
 struct mount_spec {
 	enum mount_kind kind;
-	char *src;      /* host path; NULL for tmpfs */
-	char *dst;      /* absolute path inside the sandbox */
-	uint64_t size;  /* tmpfs size in bytes */
+	char *src;     /* host path; NULL for tmpfs */
+	char *dst;     /* absolute path inside the sandbox */
+	uint64_t size; /* tmpfs size in bytes */
 };
 
 struct rlimit_spec {
-	int resource;   /* RLIMIT_* */
+	int resource; /* RLIMIT_* */
 	uint64_t soft;
 	uint64_t hard;
 };
@@ -42,60 +42,60 @@ struct rlimit_spec {
 #define DEFAULT_UNPRIVILEGED_ID 65534u
 
 struct sandbox_spec {
-	char **argv;                /* the command, NULL-terminated */
+	char **argv; /* the command, NULL-terminated */
 
 	/* root filesystem */
 	enum image_kind image_kind;
 	char *image_path;
 	struct mount_spec *mounts;
 	size_t n_mounts;
-	char *chdir;                /* working directory inside, default "/" */
-	uint64_t tmpfs_size;        /* bound for /tmp, /dev/shm and --tmpfs */
-	bool force_path_walk;       /* test hook: resolve without openat2 */
+	char *chdir;          /* working directory inside, default "/" */
+	uint64_t tmpfs_size;  /* bound for /tmp, /dev/shm and --tmpfs */
+	bool force_path_walk; /* test hook: resolve without openat2 */
 
 	/* identity and environment */
 	char *hostname;
-	uint32_t uid, gid;          /* inside the sandbox */
+	uint32_t uid, gid; /* inside the sandbox */
 	bool uid_set, gid_set;
-	bool userns;                /* use a user namespace (always when not root) */
-	char **keep_env;            /* names of caller variables passed through */
+	bool userns;     /* use a user namespace (always when not root) */
+	char **keep_env; /* names of caller variables passed through */
 	size_t n_keep_env;
-	char **set_env;             /* "K=V" */
+	char **set_env; /* "K=V" */
 	size_t n_set_env;
 	char *source_date_epoch;
 	int *pass_fds;
 	size_t n_pass_fds;
 
 	/* limits */
-	uint64_t timeout_ns;        /* 0 = none */
+	uint64_t timeout_ns; /* 0 = none */
 	uint64_t kill_grace_ns;
 	struct rlimit_spec rlimits[SPEC_MAX_RLIMITS];
 	size_t n_rlimits;
 
 	/* seccomp */
-	bool seccomp_log;           /* log instead of deny, to learn a workload */
+	bool seccomp_log; /* log instead of deny, to learn a workload */
 	bool allow_ptrace;
-	bool allow_perf;            /* perf_event_open for counter stages */
-	bool no_aslr;               /* personality(ADDR_NO_RANDOMIZE) */
+	bool allow_perf; /* perf_event_open for counter stages */
+	bool no_aslr;    /* personality(ADDR_NO_RANDOMIZE) */
 
 	/* cgroup v2 */
-	char *cgroup_parent;        /* NULL = pgo-sandbox below the cgroup2 root */
+	char *cgroup_parent; /* NULL = pgo-sandbox below the cgroup2 root */
 	uint8_t cpus[CPU_LIST_MAX / 8];
 	bool cpus_set;
-	uint64_t memory_max;        /* 0 = unset */
-	uint64_t pids_max;          /* 0 = unset */
-	uint64_t cpu_weight;        /* 0 = unset */
-	uint64_t cpu_max_quota_us;  /* 0 = unset */
+	uint64_t memory_max;       /* 0 = unset */
+	uint64_t pids_max;         /* 0 = unset */
+	uint64_t cpu_weight;       /* 0 = unset */
+	uint64_t cpu_max_quota_us; /* 0 = unset */
 	uint64_t cpu_max_period_us;
 
 	/* host tuning */
 	bool no_turbo;
 	char *governor;
-	char *sysfs_root;           /* "/" normally; a fake tree in tests */
-	char *state_dir;            /* where host-tuning state lives (/run/pgo-sandbox) */
+	char *sysfs_root; /* "/" normally; a fake tree in tests */
+	char *state_dir;  /* where host-tuning state lives (/run/pgo-sandbox) */
 
-	bool strict;                /* any degraded control is an error */
-	char *report_path;          /* --report FILE.json */
+	bool strict;       /* any degraded control is an error */
+	char *report_path; /* --report FILE.json */
 
 	/* Called by the runner right after the sandbox's setup process is
 	 * cloned and before it is released: `pid` (a host pid) has not run

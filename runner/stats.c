@@ -200,7 +200,7 @@ static double midranks(const double *v, size_t n, double *rank)
 	double ties = 0.0;
 
 	for (size_t i = 0; i < n; i++)
-		r[i] = (struct ranked){ v[i], i };
+		r[i] = (struct ranked){v[i], i};
 	qsort(r, n, sizeof(*r), cmp_ranked);
 	for (size_t a = 0; a < n;) {
 		size_t b = a + 1;
@@ -310,7 +310,7 @@ struct ci_rank {
 
 static struct ci_rank ci_rank_exact(const double *pmf, size_t total, double alpha)
 {
-	struct ci_rank out = { 0, 1.0 };
+	struct ci_rank out = {0, 1.0};
 	double cdf = 0.0;
 
 	/* Relative slack so an exact tie with alpha/2 is not lost to rounding. */
@@ -326,7 +326,7 @@ static struct ci_rank ci_rank_exact(const double *pmf, size_t total, double alph
 
 static struct ci_rank ci_rank_normal(size_t total, double sigma, double alpha)
 {
-	struct ci_rank out = { 0, 1.0 };
+	struct ci_rank out = {0, 1.0};
 	double mu = 0.5 * (double)total;
 	double k = floor(mu - stats_norm_quantile(1.0 - 0.5 * alpha) * sigma + 0.5);
 
@@ -339,8 +339,7 @@ static struct ci_rank ci_rank_normal(size_t total, double sigma, double alpha)
 	return out;
 }
 
-static void ci_bounds(const double *sorted, size_t total, struct ci_rank r, double *lo,
-		      double *hi)
+static void ci_bounds(const double *sorted, size_t total, struct ci_rank r, double *lo, double *hi)
 {
 	if (r.k == 0) {
 		*lo = -INFINITY;
@@ -355,7 +354,8 @@ static int check_confidence(double confidence, struct error *err)
 {
 	if (!(confidence > 0.0 && confidence < 1.0))
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-				 "stats: confidence %g is not strictly between 0 and 1", confidence);
+		                 "stats: confidence %g is not strictly between 0 and 1",
+		                 confidence);
 	return 0;
 }
 
@@ -397,7 +397,7 @@ static double signrank_sigma(size_t n, double ties)
 
 /* Normal tails with R's continuity correction: 0.5 towards the mean. */
 static void normal_tails(double stat, double mu, double sigma, double *two, double *greater,
-			 double *less)
+                         double *less)
 {
 	double z = stat - mu, zc;
 
@@ -412,7 +412,7 @@ static void normal_tails(double stat, double mu, double sigma, double *two, doub
 }
 
 static void exact_tails(const double *pmf, size_t top, long stat, double *two, double *greater,
-			double *less)
+                        double *less)
 {
 	/* Symmetry P(T >= t) = P(T <= top - t) keeps the upper tail a sum of
 	 * small terms instead of 1 minus a number close to 1. */
@@ -446,12 +446,12 @@ void stats_wilcoxon_signed_rank(const double *d, size_t n, struct wilcoxon *out)
 		double *pmf = signrank_pmf(m);
 
 		exact_tails(pmf, m * (m + 1) / 2, (long)out->w_plus, &out->p_two_sided,
-			    &out->p_greater, &out->p_less);
+		            &out->p_greater, &out->p_less);
 		free(pmf);
 	} else {
 		normal_tails(out->w_plus, 0.25 * (double)m * ((double)m + 1.0),
-			     m ? signrank_sigma(m, ties) : 0.0, &out->p_two_sided,
-			     &out->p_greater, &out->p_less);
+		             m ? signrank_sigma(m, ties) : 0.0, &out->p_two_sided, &out->p_greater,
+		             &out->p_less);
 	}
 	free(absd);
 	free(rank);
@@ -472,14 +472,15 @@ static struct ci_rank signrank_ci_rank(size_t n, double alpha)
 }
 
 int stats_wilcoxon_ci(const double *d, size_t n, double confidence, double *lo, double *hi,
-		      double *achieved, struct error *err)
+                      double *achieved, struct error *err)
 {
 	struct ci_rank r;
 	size_t total;
 	double *w;
 
 	if (n == 0)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "stats: confidence interval of no data");
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "stats: confidence interval of no data");
 	if (check_confidence(confidence, err) < 0)
 		return -1;
 	r = signrank_ci_rank(n, 1.0 - confidence);
@@ -493,7 +494,7 @@ int stats_wilcoxon_ci(const double *d, size_t n, double confidence, double *lo, 
 /* ---- two samples: Mann-Whitney ----------------------------------------- */
 
 static void mann_whitney_test(const double *x, size_t nx, const double *y, size_t ny,
-			      struct mann_whitney *out)
+                              struct mann_whitney *out)
 {
 	size_t big = nx + ny;
 	double *all = xcalloc(big, sizeof(*all)), *rank = xcalloc(big, sizeof(*rank));
@@ -510,12 +511,12 @@ static void mann_whitney_test(const double *x, size_t nx, const double *y, size_
 		double *pmf = mann_whitney_pmf(nx, ny);
 
 		exact_tails(pmf, nx * ny, (long)out->u, &out->p_two_sided, &out->p_greater,
-			    &out->p_less);
+		            &out->p_less);
 		free(pmf);
 	} else {
 		sigma = sqrt(prod / 12.0 * ((dn + 1.0) - ties / (dn * (dn - 1.0))));
 		normal_tails(out->u, 0.5 * prod, sigma, &out->p_two_sided, &out->p_greater,
-			     &out->p_less);
+		             &out->p_less);
 	}
 	free(all);
 	free(rank);
@@ -535,7 +536,7 @@ static struct ci_rank mann_whitney_ci_rank(size_t nx, size_t ny, double alpha)
 }
 
 int stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, double confidence,
-		       struct mann_whitney *out, struct error *err)
+                       struct mann_whitney *out, struct error *err)
 {
 	struct ci_rank r;
 	size_t total = nx * ny, t = 0;
@@ -543,8 +544,8 @@ int stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, d
 
 	if (nx == 0 || ny == 0)
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-				 "stats: Mann-Whitney needs two non-empty samples (%zu, %zu)", nx,
-				 ny);
+		                 "stats: Mann-Whitney needs two non-empty samples (%zu, %zu)", nx,
+		                 ny);
 	if (check_confidence(confidence, err) < 0)
 		return -1;
 	mann_whitney_test(x, nx, y, ny, out);
@@ -569,7 +570,7 @@ void stats_holm(const double *p, size_t m, double *adjusted)
 	double running = 0.0;
 
 	for (size_t i = 0; i < m; i++)
-		r[i] = (struct ranked){ p[i], i };
+		r[i] = (struct ranked){p[i], i};
 	qsort(r, m, sizeof(*r), cmp_ranked);
 	/* Step-down: the j-th smallest is multiplied by m - j and the running
 	 * maximum keeps the adjusted values in the order of the raw ones. */
@@ -585,7 +586,7 @@ void stats_holm(const double *p, size_t m, double *adjusted)
 /* ---- bootstrap ----------------------------------------------------------- */
 
 void stats_bootstrap_median_ci(const double *d, size_t n, size_t resamples, double confidence,
-			       struct rng *r, double *lo, double *hi)
+                               struct rng *r, double *lo, double *hi)
 {
 	double *buf, *med;
 
@@ -615,8 +616,8 @@ int stats_log_ratios(const double *a, const double *b, size_t n, double *d, stru
 	for (size_t i = 0; i < n; i++) {
 		if (!(isfinite(a[i]) && a[i] > 0 && isfinite(b[i]) && b[i] > 0))
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-					 "stats: pair %zu has a non-positive time (%g, %g)", i,
-					 a[i], b[i]);
+			                 "stats: pair %zu has a non-positive time (%g, %g)", i,
+			                 a[i], b[i]);
 		d[i] = log(b[i] / a[i]);
 	}
 	return 0;
@@ -651,11 +652,11 @@ static bool all_finite(const double *x, size_t n)
 }
 
 void stats_compare_paired(const double *d, size_t n, double delta, double confidence,
-			  struct comparison *out)
+                          struct comparison *out)
 {
 	struct wilcoxon w;
 
-	*out = (struct comparison){ .n = n, .delta = delta, .confidence = confidence };
+	*out = (struct comparison){.n = n, .delta = delta, .confidence = confidence};
 	out->hl = out->lo = out->hi = out->achieved = NAN;
 	out->p_greater = out->p_adjusted = 1.0;
 	if (n == 0 || !all_finite(d, n) || !(delta >= 0) ||
@@ -690,14 +691,10 @@ void stats_finalize_verdicts(struct comparison *c, size_t m, double alpha)
 const char *verdict_name(enum verdict v)
 {
 	switch (v) {
-	case VERDICT_SLOWER:
-		return "slower";
-	case VERDICT_NO_CHANGE:
-		return "no-change";
-	case VERDICT_FASTER:
-		return "faster";
-	case VERDICT_INCONCLUSIVE:
-		return "inconclusive";
+	case VERDICT_SLOWER: return "slower";
+	case VERDICT_NO_CHANGE: return "no-change";
+	case VERDICT_FASTER: return "faster";
+	case VERDICT_INCONCLUSIVE: return "inconclusive";
 	}
 	return "unknown";
 }
@@ -716,8 +713,8 @@ static enum interaction_class classify_interaction(const struct interaction *it,
 }
 
 int stats_interaction(const double *t00, const double *t01, const double *t10, const double *t11,
-		      size_t n, double delta, double confidence, struct interaction *out,
-		      struct error *err)
+                      size_t n, double delta, double confidence, struct interaction *out,
+                      struct error *err)
 {
 	double *on, *off, *inter;
 	struct wilcoxon w;
@@ -735,7 +732,7 @@ int stats_interaction(const double *t00, const double *t01, const double *t10, c
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		inter[i] = on[i] - off[i];
-	*out = (struct interaction){ .n = n };
+	*out = (struct interaction){.n = n};
 	if (stats_wilcoxon_ci(inter, n, confidence, &out->lo, &out->hi, &out->achieved, err) < 0)
 		goto out;
 	out->hl = stats_hodges_lehmann(inter, n);
@@ -756,12 +753,9 @@ out:
 const char *interaction_name(enum interaction_class c)
 {
 	switch (c) {
-	case INTERACTION_ADDITIVE:
-		return "additive";
-	case INTERACTION_INTERACTING:
-		return "interacting";
-	case INTERACTION_UNCLEAR:
-		return "unclear";
+	case INTERACTION_ADDITIVE: return "additive";
+	case INTERACTION_INTERACTING: return "interacting";
+	case INTERACTION_UNCLEAR: return "unclear";
 	}
 	return "unknown";
 }

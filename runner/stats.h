@@ -69,8 +69,8 @@ double stats_hodges_lehmann(const double *d, size_t n);
 /* Wilcoxon signed-rank test of "d is symmetric about 0".
  * p_greater is for the alternative "location > 0". */
 struct wilcoxon {
-	size_t n_used;          /* n minus the zeros */
-	double w_plus;          /* sum of (mid-)ranks of the positive d */
+	size_t n_used; /* n minus the zeros */
+	double w_plus; /* sum of (mid-)ranks of the positive d */
 	double p_two_sided;
 	double p_greater;
 	double p_less;
@@ -89,7 +89,7 @@ double stats_signrank_cdf(size_t n, long w);
  * (-inf, +inf) with achieved 1: nothing can be concluded.
  * Returns -1 + err for n == 0 or confidence outside (0, 1). */
 int stats_wilcoxon_ci(const double *d, size_t n, double confidence, double *lo, double *hi,
-		      double *achieved, struct error *err);
+                      double *achieved, struct error *err);
 
 /* Mann-Whitney for unpaired samples.  u counts the pairs with y > x
  * (ties count 1/2), so p_greater is for "y is shifted above x".  shift is
@@ -107,7 +107,7 @@ struct mann_whitney {
 	bool exact;
 };
 int stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, double confidence,
-		       struct mann_whitney *out, struct error *err);
+                       struct mann_whitney *out, struct error *err);
 
 /* Exact null P(U <= u) for sizes nx, ny without ties; both <= STATS_EXACT_MAX. */
 double stats_mann_whitney_cdf(size_t nx, size_t ny, long u);
@@ -120,7 +120,7 @@ void stats_holm(const double *p, size_t m, double *adjusted);
  * r, type-7 quantiles (1-c)/2 and (1+c)/2 of their medians.  NAN when
  * n == 0 or resamples == 0. */
 void stats_bootstrap_median_ci(const double *d, size_t n, size_t resamples, double confidence,
-			       struct rng *r, double *lo, double *hi);
+                               struct rng *r, double *lo, double *hi);
 
 /* d[i] = ln(b[i] / a[i]); -1 + err when a time is not finite and > 0. */
 int stats_log_ratios(const double *a, const double *b, size_t n, double *d, struct error *err);
@@ -148,14 +148,14 @@ enum verdict {
 struct comparison {
 	size_t n;
 	double delta, confidence, achieved;
-	double hl, lo, hi;              /* log scale */
-	double pct, pct_lo, pct_hi;     /* 100 * (exp(x) - 1) */
+	double hl, lo, hi;          /* log scale */
+	double pct, pct_lo, pct_hi; /* 100 * (exp(x) - 1) */
 	double p_greater;
 	double p_adjusted;
 	enum verdict verdict;
 };
 void stats_compare_paired(const double *d, size_t n, double delta, double confidence,
-			  struct comparison *out);
+                          struct comparison *out);
 void stats_finalize_verdicts(struct comparison *c, size_t m, double alpha);
 const char *verdict_name(enum verdict v);
 
@@ -172,14 +172,14 @@ enum interaction_class {
 };
 struct interaction {
 	size_t n;
-	double hl, lo, hi, achieved;    /* log scale */
+	double hl, lo, hi, achieved; /* log scale */
 	double pct, pct_lo, pct_hi;
 	double p_two_sided;
 	enum interaction_class cls;
 };
 int stats_interaction(const double *t00, const double *t01, const double *t10, const double *t11,
-		      size_t n, double delta, double confidence, struct interaction *out,
-		      struct error *err);
+                      size_t n, double delta, double confidence, struct interaction *out,
+                      struct error *err);
 const char *interaction_name(enum interaction_class c);
 
 #endif

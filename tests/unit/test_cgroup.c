@@ -28,14 +28,14 @@
 /* ---- parsers ---- */
 
 static const char hybrid_mountinfo[] =
-	"22 28 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
-	"31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-	"35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
-	"41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:9 - cgroup2 cgroup2 rw\n";
+    "22 28 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
+    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+    "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:9 - cgroup2 cgroup2 rw\n";
 
 static void test_mountinfo_hybrid(void **state)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	char *mnt = NULL;
 
 	(void)state;
@@ -47,10 +47,10 @@ static void test_mountinfo_hybrid(void **state)
 static void test_mountinfo_escaped_and_malformed(void **state)
 {
 	const char text[] = "garbage line\n"
-			    "1 2 3\n"
-			    "5 1 0:5 / /x - cgroup2\n" /* too few fields before '-' */
-			    "36 25 0:30 / /mnt/my\\040cg\\134x rw - cgroup2 none rw,nsdelegate\n";
-	struct error err = { 0 };
+	                    "1 2 3\n"
+	                    "5 1 0:5 / /x - cgroup2\n" /* too few fields before '-' */
+	                    "36 25 0:30 / /mnt/my\\040cg\\134x rw - cgroup2 none rw,nsdelegate\n";
+	struct error err = {0};
 	char *mnt = NULL;
 
 	(void)state;
@@ -62,8 +62,8 @@ static void test_mountinfo_escaped_and_malformed(void **state)
 static void test_mountinfo_none(void **state)
 {
 	const char text[] = "35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
-			    "36 31 0:33 / /cgroup2 rw - tmpfs cgroup2 rw\n";
-	struct error err = { 0 };
+	                    "36 31 0:33 / /cgroup2 rw - tmpfs cgroup2 rw\n";
+	struct error err = {0};
 	char *mnt = (char *)"unchanged";
 
 	(void)state;
@@ -79,8 +79,8 @@ static void test_controllers(void **state)
 
 	(void)state;
 	assert_int_equal(cgroup_parse_controllers("cpuset cpu io memory hugetlb pids rdma misc\n"),
-			 CG_CPUSET | CG_CPU | CG_IO | CG_MEMORY | CG_HUGETLB | CG_PIDS | CG_RDMA |
-				 CG_MISC);
+	                 CG_CPUSET | CG_CPU | CG_IO | CG_MEMORY | CG_HUGETLB | CG_PIDS | CG_RDMA |
+	                     CG_MISC);
 	assert_int_equal(cgroup_parse_controllers("hugetlb\n"), CG_HUGETLB);
 	assert_int_equal(cgroup_parse_controllers(""), 0);
 	/* prefixes and unknown names are not controllers */
@@ -95,13 +95,13 @@ static void test_controllers(void **state)
 
 static void test_cpu_stat(void **state)
 {
-	struct cgroup_stats st = { 0 };
+	struct cgroup_stats st = {0};
 
 	(void)state;
 	assert_int_equal(cgroup_parse_cpu_stat("usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n"
-					       "nr_periods 0\nnr_throttled 0\n",
-					       &st),
-			 0);
+	                                       "nr_periods 0\nnr_throttled 0\n",
+	                                       &st),
+	                 0);
 	assert_true(st.has_cpu);
 	assert_int_equal(st.usage_usec, 1500);
 	assert_int_equal(st.user_usec, 1000);
@@ -110,20 +110,21 @@ static void test_cpu_stat(void **state)
 	memset(&st, 0, sizeof(st));
 	assert_int_equal(cgroup_parse_cpu_stat("usage_usec 7\nuser_usec 7\n", &st), 0);
 	assert_false(st.has_cpu);
-	assert_int_equal(cgroup_parse_cpu_stat("usage_usec 7\nuser_usec x\nsystem_usec 1\n", &st), -1);
+	assert_int_equal(cgroup_parse_cpu_stat("usage_usec 7\nuser_usec x\nsystem_usec 1\n", &st),
+	                 -1);
 	assert_int_equal(cgroup_parse_cpu_stat("usage_usec 7z\nuser_usec 1\nsystem_usec 1\n", &st),
-			 -1);
+	                 -1);
 }
 
 static void test_memory_events(void **state)
 {
-	struct cgroup_stats st = { 0 };
+	struct cgroup_stats st = {0};
 
 	(void)state;
 	assert_int_equal(cgroup_parse_memory_events("low 0\nhigh 0\nmax 12\noom 2\noom_kill 1\n"
-						    "oom_group_kill 0\n",
-						    &st),
-			 0);
+	                                            "oom_group_kill 0\n",
+	                                            &st),
+	                 0);
 	assert_true(st.has_memory_events);
 	assert_int_equal(st.oom, 2);
 	assert_int_equal(st.oom_kill, 1);
@@ -150,7 +151,7 @@ static void test_populated(void **state)
 static void test_run_id(void **state)
 {
 	char a[CGROUP_RUN_ID_MAX], b[CGROUP_RUN_ID_MAX], tiny[4];
-	struct error err = { 0 };
+	struct error err = {0};
 	pid_t owner = 0;
 
 	(void)state;
@@ -173,9 +174,13 @@ static void test_run_id(void **state)
 
 static void test_stats_json(void **state)
 {
-	struct cgroup_stats st = { .has_cpu = true, .usage_usec = 30, .user_usec = 20,
-				   .system_usec = 10, .has_memory_events = true, .oom = 1,
-				   .oom_kill = 1 };
+	struct cgroup_stats st = {.has_cpu = true,
+	                          .usage_usec = 30,
+	                          .user_usec = 20,
+	                          .system_usec = 10,
+	                          .has_memory_events = true,
+	                          .oom = 1,
+	                          .oom_kill = 1};
 	json_t *o;
 
 	(void)state;
@@ -201,7 +206,7 @@ static void put(const char *root, const char *rel, const char *value)
 {
 	char *path = xasprintf("%s/%s", root, rel);
 	char *dir = xstrdup(path);
-	struct error err = { 0 };
+	struct error err = {0};
 	FILE *fp;
 
 	*strrchr(dir, '/') = '\0';
@@ -217,7 +222,7 @@ static void put(const char *root, const char *rel, const char *value)
 static void mkdir_in(const char *root, const char *rel)
 {
 	char *path = xasprintf("%s/%s", root, rel);
-	struct error err = { 0 };
+	struct error err = {0};
 
 	assert_int_equal(mkdir_p(path, 0755, &err), 0);
 	free(path);
@@ -226,7 +231,7 @@ static void mkdir_in(const char *root, const char *rel)
 static char *get(const char *root, const char *rel)
 {
 	char *path = xasprintf("%s/%s", root, rel);
-	struct error err = { 0 };
+	struct error err = {0};
 	char *v = NULL;
 
 	assert_int_equal(read_file(path, &v, NULL, &err), 0);
@@ -259,7 +264,7 @@ static int fake_setup(void **state)
 static int fake_teardown(void **state)
 {
 	struct fake *f = *state;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	remove_tree(f->root, &err);
 	spec_free(&f->spec);
@@ -267,8 +272,8 @@ static int fake_teardown(void **state)
 	return 0;
 }
 
-static void assert_control(const struct run_report *r, const char *name,
-			   enum control_state want, const char *detail_part)
+static void assert_control(const struct run_report *r, const char *name, enum control_state want,
+                           const char *detail_part)
 {
 	const struct control_status *c = report_find(r, name);
 
@@ -276,15 +281,15 @@ static void assert_control(const struct run_report *r, const char *name,
 		fail_msg("control %s not recorded", name);
 	if (c->state != want || strstr(c->detail, detail_part) == NULL)
 		fail_msg("control %s is %s: %s; want %s with '%s'", name,
-			 control_state_name(c->state), c->detail, control_state_name(want),
-			 detail_part);
+		         control_state_name(c->state), c->detail, control_state_name(want),
+		         detail_part);
 }
 
 static void test_fake_enables_requested_controllers(void **state)
 {
 	struct fake *f = *state;
 	struct cgroup_run cg = CGROUP_RUN_INIT;
-	struct error err = { 0 };
+	struct error err = {0};
 	char *v;
 
 	put(f->root, "cgroup.controllers", "cpuset cpu io memory pids\n");
@@ -308,7 +313,7 @@ static void test_fake_enables_requested_controllers(void **state)
 	assert_control(&f->report, "cgroup", CONTROL_APPLIED, "pgo-sandbox/1234-abcd");
 	/* a directory is not a cgroup: the limit files are missing */
 	assert_control(&f->report, "cgroup.memory", CONTROL_UNAVAILABLE,
-		       "memory.max=67108864: No such file");
+	               "memory.max=67108864: No such file");
 	assert_control(&f->report, "cgroup.pids", CONTROL_UNAVAILABLE, "pids.max=16");
 	assert_null(report_find(&f->report, "cgroup.cpuset"));
 	assert_null(report_find(&f->report, "cgroup.cpu"));
@@ -324,7 +329,7 @@ static void test_fake_missing_controllers_and_affinity(void **state)
 {
 	struct fake *f = *state;
 	struct cgroup_run cg = CGROUP_RUN_INIT;
-	struct error err = { 0 };
+	struct error err = {0};
 	cpu_set_t mine, got;
 	pid_t child;
 	int cpu = -1, status;
@@ -342,7 +347,7 @@ static void test_fake_missing_controllers_and_affinity(void **state)
 	f->spec.cpus_set = true;
 	f->spec.memory_max = 1 << 20;
 	free(f->spec.cgroup_parent);
-	f->spec.cgroup_parent = xasprintf("%s/a/b", f->root);  /* a full path works too */
+	f->spec.cgroup_parent = xasprintf("%s/a/b", f->root); /* a full path works too */
 
 	assert_int_equal(cgroup_setup_at(f->root, &f->spec, "77-x", &cg, &f->report, &err), 0);
 	assert_true(exists(f->root, "a/b/77-x"));
@@ -350,8 +355,7 @@ static void test_fake_missing_controllers_and_affinity(void **state)
 	v = get(f->root, "cgroup.subtree_control");
 	assert_string_equal(v, "");
 	free(v);
-	assert_control(&f->report, "cgroup.memory", CONTROL_UNAVAILABLE,
-		       "not listed in ");
+	assert_control(&f->report, "cgroup.memory", CONTROL_UNAVAILABLE, "not listed in ");
 	assert_control(&f->report, "cgroup.memory", CONTROL_UNAVAILABLE, "RLIMIT_AS");
 	assert_control(&f->report, "cgroup.cpuset", CONTROL_UNAVAILABLE, "cgroup.controllers");
 
@@ -363,7 +367,7 @@ static void test_fake_missing_controllers_and_affinity(void **state)
 	}
 	assert_int_equal(cgroup_apply_fallbacks(&f->spec, &cg, child, &f->report, &err), 0);
 	assert_control(&f->report, "cgroup.cpuset", CONTROL_DEGRADED,
-		       "pinned with sched_setaffinity");
+	               "pinned with sched_setaffinity");
 	assert_int_equal(sched_getaffinity(child, sizeof(got), &got), 0);
 	assert_int_equal(CPU_COUNT(&got), 1);
 	assert_true(CPU_ISSET(cpu, &got));
@@ -378,7 +382,7 @@ static void test_fake_strict_and_bad_names(void **state)
 {
 	struct fake *f = *state;
 	struct cgroup_run cg = CGROUP_RUN_INIT;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	put(f->root, "cgroup.controllers", "memory\n");
 	put(f->root, "pgo-sandbox", "a file where the parent directory should be\n");
@@ -403,7 +407,7 @@ static void test_fake_strict_and_bad_names(void **state)
 static void test_fake_clean_stale(void **state)
 {
 	struct fake *f = *state;
-	struct error err = { 0 };
+	struct error err = {0};
 	char live[64], parent[128];
 
 	/* 2147483647 is above any pid_max: that runner is certainly gone */
@@ -441,7 +445,7 @@ struct real {
 static int real_setup(void **state)
 {
 	struct real *t = xcalloc(1, sizeof(*t));
-	struct error err = { 0 };
+	struct error err = {0};
 
 	spec_init(&t->spec);
 	t->spec.cgroup_parent = xstrdup(REAL_PARENT);
@@ -486,7 +490,7 @@ static bool proc_in_cgroup(pid_t pid, const char *cg_path, const char *mount)
 {
 	char *file = xasprintf("/proc/%ld/cgroup", (long)pid);
 	char *want = xasprintf("0::%s\n", cg_path + strlen(mount));
-	struct error err = { 0 };
+	struct error err = {0};
 	char *text = NULL;
 	bool ok;
 
@@ -503,7 +507,7 @@ static bool proc_in_cgroup(pid_t pid, const char *cg_path, const char *mount)
 static int count_procs(const struct cgroup_run *cg)
 {
 	char *file = xasprintf("%s/cgroup.procs", cg->path);
-	struct error err = { 0 };
+	struct error err = {0};
 	char *text = NULL;
 	int n = 0;
 
@@ -529,7 +533,7 @@ static void test_real_attach_kill_destroy(void **state)
 	struct real *t = *state;
 	struct cgroup_run cg = CGROUP_RUN_INIT;
 	struct cgroup_stats st;
-	struct error err = { 0 };
+	struct error err = {0};
 	char id[CGROUP_RUN_ID_MAX];
 	int go[2], forked[2];
 	char *path, c;
@@ -580,8 +584,8 @@ static void test_real_attach_kill_destroy(void **state)
 }
 
 struct clone_args_v2 {
-	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls,
-		set_tid, set_tid_size, cgroup;
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+	    set_tid_size, cgroup;
 };
 
 static void test_real_clone_into_cgroup(void **state)
@@ -589,7 +593,7 @@ static void test_real_clone_into_cgroup(void **state)
 	struct real *t = *state;
 	struct cgroup_run cg = CGROUP_RUN_INIT;
 	struct clone_args_v2 args;
-	struct error err = { 0 };
+	struct error err = {0};
 	char id[CGROUP_RUN_ID_MAX];
 	long child;
 
@@ -618,7 +622,7 @@ static void test_real_stale_cleanup(void **state)
 {
 	struct real *t = *state;
 	struct cgroup_run cg = CGROUP_RUN_INIT, stale = CGROUP_RUN_INIT;
-	struct error err = { 0 };
+	struct error err = {0};
 	char id[CGROUP_RUN_ID_MAX], stale_id[64];
 	pid_t dead, child;
 	struct stat sb;
@@ -631,7 +635,8 @@ static void test_real_stale_cleanup(void **state)
 		_exit(0);
 	assert_int_equal(waitpid(dead, &status, 0), dead);
 	snprintf(stale_id, sizeof(stale_id), "%ld-stale", (long)dead);
-	assert_int_equal(cgroup_setup_at(t->mount, &t->spec, stale_id, &stale, &t->report, &err), 0);
+	assert_int_equal(cgroup_setup_at(t->mount, &t->spec, stale_id, &stale, &t->report, &err),
+	                 0);
 	child = fork();
 	assert_true(child >= 0);
 	if (child == 0) {
@@ -657,7 +662,7 @@ static void test_real_limits(void **state)
 {
 	struct real *t = *state;
 	struct cgroup_run cg = CGROUP_RUN_INIT;
-	struct error err = { 0 };
+	struct error err = {0};
 	char id[CGROUP_RUN_ID_MAX];
 	char buf[64];
 	FILE *fp;
@@ -681,39 +686,38 @@ static void test_real_limits(void **state)
 		assert_control(&t->report, "cgroup.memory", CONTROL_UNAVAILABLE, "not listed");
 	}
 	assert_control(&t->report, "cgroup.pids",
-		       t->avail & CG_PIDS ? CONTROL_APPLIED : CONTROL_UNAVAILABLE, "pids");
+	               t->avail & CG_PIDS ? CONTROL_APPLIED : CONTROL_UNAVAILABLE, "pids");
 	assert_control(&t->report, "cgroup.cpuset",
-		       t->avail & CG_CPUSET ? CONTROL_APPLIED : CONTROL_UNAVAILABLE, "cpuset");
+	               t->avail & CG_CPUSET ? CONTROL_APPLIED : CONTROL_UNAVAILABLE, "cpuset");
 	assert_control(&t->report, "cgroup.cpu",
-		       t->avail & CG_CPU ? CONTROL_APPLIED : CONTROL_UNAVAILABLE, "cpu");
+	               t->avail & CG_CPU ? CONTROL_APPLIED : CONTROL_UNAVAILABLE, "cpu");
 	assert_int_equal(cgroup_destroy(&cg, &err), 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mountinfo_hybrid),
-		cmocka_unit_test(test_mountinfo_escaped_and_malformed),
-		cmocka_unit_test(test_mountinfo_none),
-		cmocka_unit_test(test_controllers),
-		cmocka_unit_test(test_cpu_stat),
-		cmocka_unit_test(test_memory_events),
-		cmocka_unit_test(test_populated),
-		cmocka_unit_test(test_run_id),
-		cmocka_unit_test(test_stats_json),
-		cmocka_unit_test_setup_teardown(test_fake_enables_requested_controllers, fake_setup,
-						fake_teardown),
-		cmocka_unit_test_setup_teardown(test_fake_missing_controllers_and_affinity,
-						fake_setup, fake_teardown),
-		cmocka_unit_test_setup_teardown(test_fake_strict_and_bad_names, fake_setup,
-						fake_teardown),
-		cmocka_unit_test_setup_teardown(test_fake_clean_stale, fake_setup, fake_teardown),
-		cmocka_unit_test_setup_teardown(test_real_attach_kill_destroy, real_setup,
-						real_teardown),
-		cmocka_unit_test_setup_teardown(test_real_clone_into_cgroup, real_setup,
-						real_teardown),
-		cmocka_unit_test_setup_teardown(test_real_stale_cleanup, real_setup, real_teardown),
-		cmocka_unit_test_setup_teardown(test_real_limits, real_setup, real_teardown),
+	    cmocka_unit_test(test_mountinfo_hybrid),
+	    cmocka_unit_test(test_mountinfo_escaped_and_malformed),
+	    cmocka_unit_test(test_mountinfo_none),
+	    cmocka_unit_test(test_controllers),
+	    cmocka_unit_test(test_cpu_stat),
+	    cmocka_unit_test(test_memory_events),
+	    cmocka_unit_test(test_populated),
+	    cmocka_unit_test(test_run_id),
+	    cmocka_unit_test(test_stats_json),
+	    cmocka_unit_test_setup_teardown(test_fake_enables_requested_controllers, fake_setup,
+	                                    fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_fake_missing_controllers_and_affinity, fake_setup,
+	                                    fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_fake_strict_and_bad_names, fake_setup,
+	                                    fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_fake_clean_stale, fake_setup, fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_real_attach_kill_destroy, real_setup,
+	                                    real_teardown),
+	    cmocka_unit_test_setup_teardown(test_real_clone_into_cgroup, real_setup, real_teardown),
+	    cmocka_unit_test_setup_teardown(test_real_stale_cleanup, real_setup, real_teardown),
+	    cmocka_unit_test_setup_teardown(test_real_limits, real_setup, real_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,9 +19,9 @@
 
 struct fixture {
 	char dir[64];
-	char *proc;                 /* <dir>/proc */
-	char *sysfs;                /* <dir>/sysfs: holds sys/devices/system/cpu */
-	char *cg2;                  /* <dir>/cg2: a fake cgroup2 root */
+	char *proc;  /* <dir>/proc */
+	char *sysfs; /* <dir>/sysfs: holds sys/devices/system/cpu */
+	char *cg2;   /* <dir>/cg2: a fake cgroup2 root */
 	char *mountinfo;
 	struct doctor_env env;
 	json_t *doc;
@@ -31,7 +31,7 @@ static void put(const char *base, const char *rel, const char *value)
 {
 	char *path = xasprintf("%s/%s", base, rel);
 	char *dir = xstrdup(path);
-	struct error err = { 0 };
+	struct error err = {0};
 	FILE *fp;
 
 	*strrchr(dir, '/') = '\0';
@@ -48,15 +48,15 @@ static void set_mountinfo(struct fixture *f, const char *cg2_line_fmt, const cha
 {
 	free(f->mountinfo);
 	f->mountinfo = xasprintf("22 27 0:21 / /proc rw,relatime - proc proc rw\n"
-				 "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n%s%s",
-				 cg2_line_fmt ? cg2_line_fmt : "", extra ? extra : "");
+	                         "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n%s%s",
+	                         cg2_line_fmt ? cg2_line_fmt : "", extra ? extra : "");
 	f->env.mountinfo = f->mountinfo;
 }
 
 static char *cg2_line(const struct fixture *f)
 {
 	return xasprintf("41 31 0:38 / %s rw,nosuid shared:9 - cgroup2 cgroup2 rw,nsdelegate\n",
-			 f->cg2);
+	                 f->cg2);
 }
 
 static int setup(void **state)
@@ -74,7 +74,8 @@ static int setup(void **state)
 	put(f->proc, "sys/dev/tty/legacy_tiocsti", "0");
 	put(f->proc, "sys/kernel/seccomp/actions_avail",
 	    "kill_process kill_thread trap errno user_notif trace log allow");
-	put(f->proc, "cgroups", "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
+	put(f->proc, "cgroups",
+	    "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
 	    "cpuset\t0\t1\t1\ncpu\t0\t1\t1\nmemory\t0\t1\t1\npids\t0\t1\t1");
 	put(f->sysfs, CPU "online", "0-3");
 	put(f->cg2, "cgroup.controllers", "cpuset cpu io memory pids");
@@ -91,7 +92,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	json_decref(f->doc);
 	assert_int_equal(remove_tree(f->dir, &err), 0);
@@ -115,9 +116,8 @@ static json_t *check(const struct fixture *f, const char *name)
 	json_t *checks = json_object_get(f->doc, "checks"), *c;
 	size_t i;
 
-	json_array_foreach(checks, i, c)
-		if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
-			return c;
+	json_array_foreach(checks, i, c) if (strcmp(json_string_value(json_object_get(c, "name")),
+	                                            name) == 0) return c;
 	fail_msg("no check named %s", name);
 	return NULL;
 }
@@ -156,7 +156,7 @@ static void add_cpus(const struct fixture *f, const char *const *siblings, unsig
 
 static void test_turbo_and_smt_siblings(void **state)
 {
-	static const char *const sib[] = { "0,2", "1,3", "0,2", "1,3" };
+	static const char *const sib[] = {"0,2", "1,3", "0,2", "1,3"};
 	struct fixture *f = *state;
 	json_t *cpus;
 
@@ -172,14 +172,14 @@ static void test_turbo_and_smt_siblings(void **state)
 	assert_contains(field(f, "turbo", "detail"), "intel_pstate/no_turbo=0 (turbo on)");
 	assert_true(json_is_null(json_object_get(check(f, "turbo"), "cost")));
 	assert_string_equal(json_string_value(json_object_get(fact(f, "turbo"), "interface")),
-			    "intel_pstate/no_turbo");
+	                    "intel_pstate/no_turbo");
 	assert_string_equal(json_string_value(json_object_get(fact(f, "turbo"), "value")), "0");
 
 	assert_status(f, "governor", "ok");
 	assert_contains(field(f, "governor", "detail"), "powersave");
 	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(fact(f, "cpufreq_policies"), 0), "cpus")),
-			    "0-3");
+	                        json_array_get(fact(f, "cpufreq_policies"), 0), "cpus")),
+	                    "0-3");
 
 	assert_status(f, "smt", "degraded");
 	assert_string_equal(field(f, "smt", "detail"), "SMT siblings: 0,2 1,3");
@@ -188,14 +188,14 @@ static void test_turbo_and_smt_siblings(void **state)
 	cpus = json_object_get(fact(f, "smt"), "cpus");
 	assert_int_equal(json_array_size(cpus), 4);
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(cpus, 2), "cpu")), 2);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(cpus, 2),
-							      "siblings")), "0,2");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(cpus, 2), "siblings")),
+	                    "0,2");
 	assert_string_equal(json_string_value(json_object_get(fact(f, "smt"), "control")), "on");
 }
 
 static void test_no_turbo_no_smt(void **state)
 {
-	static const char *const sib[] = { "0", "1" };
+	static const char *const sib[] = {"0", "1"};
 	struct fixture *f = *state;
 
 	add_cpus(f, sib, 2);
@@ -203,12 +203,12 @@ static void test_no_turbo_no_smt(void **state)
 
 	assert_status(f, "turbo", "missing");
 	assert_contains(field(f, "turbo", "detail"),
-			"no intel_pstate/no_turbo, cpufreq/boost or per-policy boost under");
+	                "no intel_pstate/no_turbo, cpufreq/boost or per-policy boost under");
 	assert_contains(field(f, "turbo", "detail"), f->sysfs);
 	assert_contains(field(f, "turbo", "cost"), "--no-turbo");
 	assert_non_null(field(f, "turbo", "fix"));
 	assert_string_equal(json_string_value(json_object_get(fact(f, "turbo"), "interface")),
-			    "none");
+	                    "none");
 	assert_status(f, "governor", "missing");
 	assert_contains(field(f, "governor", "cost"), "--governor");
 
@@ -245,8 +245,8 @@ static void test_cgroup_unified(void **state)
 	cg = fact(f, "cgroup");
 	assert_string_equal(json_string_value(json_object_get(cg, "mount")), f->cg2);
 	assert_int_equal(json_array_size(json_object_get(cg, "controllers")), 5);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(cg,
-						"subtree_control"), 1)), "memory");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(cg, "subtree_control"), 1)), "memory");
 	assert_int_equal(json_object_size(json_object_get(cg, "v1")), 0);
 }
 
@@ -257,18 +257,19 @@ static void test_cgroup_hybrid(void **state)
 
 	put(f->cg2, "cgroup.controllers", "hugetlb");
 	set_mountinfo(f, line,
-		      "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
-		      "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n");
+	              "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+	              "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n");
 	free(line);
-	put(f->proc, "cgroups", "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
+	put(f->proc, "cgroups",
+	    "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
 	    "cpuset\t0\t1\t1\ncpu\t1\t1\t1\ncpuacct\t1\t1\t1\nmemory\t4\t19\t1\npids\t8\t1\t1");
 	collect(f);
 
 	assert_status(f, "cgroup2", "ok");
 	assert_status(f, "cgroup.memory", "missing");
 	assert_string_equal(field(f, "cgroup.memory", "detail"),
-			    "cgroup v2 has no memory controller (bound to cgroup v1 at "
-			    "/sys/fs/cgroup/memory)");
+	                    "cgroup v2 has no memory controller (bound to cgroup v1 at "
+	                    "/sys/fs/cgroup/memory)");
 	assert_contains(field(f, "cgroup.memory", "cost"), "--memory cannot be enforced");
 	assert_contains(field(f, "cgroup.memory", "fix"), "cgroup_no_v1=all");
 	assert_contains(field(f, "cgroup.cpu", "detail"), "/sys/fs/cgroup/cpu,cpuacct");
@@ -276,8 +277,9 @@ static void test_cgroup_hybrid(void **state)
 	assert_contains(field(f, "cgroup.pids", "detail"), "bound to a cgroup v1 hierarchy");
 	/* cpuset is neither in v2 nor v1: the parent did not enable it */
 	assert_contains(field(f, "cgroup.cpuset", "detail"), "not enabled for this cgroup");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(fact(f, "cgroup"),
-						"v1"), "memory")), "/sys/fs/cgroup/memory");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(fact(f, "cgroup"), "v1"), "memory")),
+	    "/sys/fs/cgroup/memory");
 }
 
 static void test_no_cgroup2(void **state)
@@ -285,7 +287,8 @@ static void test_no_cgroup2(void **state)
 	struct fixture *f = *state;
 
 	set_mountinfo(f, NULL, NULL);
-	put(f->proc, "cgroups", "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
+	put(f->proc, "cgroups",
+	    "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
 	    "cpuset\t0\t1\t1\ncpu\t0\t1\t1\npids\t0\t1\t0");
 	collect(f);
 	assert_status(f, "cgroup2", "missing");
@@ -308,8 +311,7 @@ static void test_mountinfo_escapes(void **state)
 	put(spaced, "cgroup.controllers", "memory");
 	set_mountinfo(f, line, NULL);
 	collect(f);
-	assert_string_equal(json_string_value(json_object_get(fact(f, "cgroup"), "mount")),
-			    spaced);
+	assert_string_equal(json_string_value(json_object_get(fact(f, "cgroup"), "mount")), spaced);
 	assert_status(f, "cgroup.memory", "ok");
 	assert_status(f, "cgroup.pids", "missing");
 	free(line);
@@ -327,8 +329,8 @@ static void test_proc_facts(void **state)
 	assert_status(f, "seccomp", "ok");
 	assert_status(f, "aslr", "ok");
 	assert_int_equal(json_integer_value(fact(f, "randomize_va_space")), 2);
-	assert_int_equal(json_integer_value(json_object_get(fact(f, "userns"),
-							    "max_user_namespaces")), 1000);
+	assert_int_equal(
+	    json_integer_value(json_object_get(fact(f, "userns"), "max_user_namespaces")), 1000);
 
 	put(f->proc, "sys/dev/tty/legacy_tiocsti", "1");
 	put(f->proc, "sys/user/max_user_namespaces", "0");
@@ -361,13 +363,14 @@ static void test_live_probes_shape(void **state)
 	f->env.probe = true;
 	collect(f);
 	checks = json_object_get(f->doc, "checks");
-	json_array_foreach(checks, i, c) {
+	json_array_foreach(checks, i, c)
+	{
 		const char *status = json_string_value(json_object_get(c, "status"));
 		json_t *cost = json_object_get(c, "cost"), *fix = json_object_get(c, "fix");
 
 		assert_non_null(status);
 		assert_true(strcmp(status, "ok") == 0 || strcmp(status, "missing") == 0 ||
-			    strcmp(status, "degraded") == 0);
+		            strcmp(status, "degraded") == 0);
 		assert_non_null(json_string_value(json_object_get(c, "detail")));
 		assert_true(json_is_string(cost) || json_is_null(cost));
 		assert_true(json_is_string(fix) || json_is_null(fix));
@@ -380,10 +383,12 @@ static void test_live_probes_shape(void **state)
 	assert_non_null(json_string_value(fact(f, "openat2")));
 	assert_non_null(json_string_value(json_object_get(fact(f, "userns"), "unshare")));
 	assert_true(json_is_integer(json_object_get(fact(f, "seccomp"), "mode")));
-	assert_string_equal(field(f, "perf", "status"),
-			    strcmp(json_string_value(json_object_get(fact(f, "perf"),
-								     "instructions")),
-				   "supported") == 0 ? "ok" : "missing");
+	assert_string_equal(
+	    field(f, "perf", "status"),
+	    strcmp(json_string_value(json_object_get(fact(f, "perf"), "instructions")),
+	           "supported") == 0
+	        ? "ok"
+	        : "missing");
 }
 
 static void test_text_output(void **state)
@@ -406,16 +411,16 @@ static void test_text_output(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_turbo_and_smt_siblings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_turbo_no_smt, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cpufreq_boost_and_no_topology, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cgroup_unified, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cgroup_hybrid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_cgroup2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mountinfo_escapes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_proc_facts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_live_probes_shape, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_text_output, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_turbo_and_smt_siblings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_turbo_no_smt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cpufreq_boost_and_no_topology, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cgroup_unified, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cgroup_hybrid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_cgroup2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mountinfo_escapes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_proc_facts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_live_probes_shape, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_text_output, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

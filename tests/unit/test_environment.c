@@ -21,7 +21,7 @@ static size_t count(char **env)
 
 static void test_base_only(void **state)
 {
-	char *caller[] = { "SECRET=1", "PATH=/evil", "LD_PRELOAD=/x.so", NULL };
+	char *caller[] = {"SECRET=1", "PATH=/evil", "LD_PRELOAD=/x.so", NULL};
 	struct sandbox_spec spec;
 	char **env;
 
@@ -39,9 +39,9 @@ static void test_base_only(void **state)
 
 static void test_keep_and_set(void **state)
 {
-	char *caller[] = { "KEEP=yes", "KEEPX=no", "OTHER=no", NULL };
-	char *keep[] = { "KEEP", "ABSENT" };
-	char *set[] = { "A=1", "TZ=Europe/Paris", "A=2" };
+	char *caller[] = {"KEEP=yes", "KEEPX=no", "OTHER=no", NULL};
+	char *keep[] = {"KEEP", "ABSENT"};
+	char *set[] = {"A=1", "TZ=Europe/Paris", "A=2"};
 	struct sandbox_spec spec;
 	char **env;
 
@@ -70,7 +70,7 @@ static void test_keep_and_set(void **state)
 
 static void test_assignment_check(void **state)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 
 	(void)state;
 	assert_int_equal(environment_check_assignment("A_1=x=y", &err), 0);
@@ -84,9 +84,9 @@ static void test_assignment_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_base_only),
-		cmocka_unit_test(test_keep_and_set),
-		cmocka_unit_test(test_assignment_check),
+	    cmocka_unit_test(test_base_only),
+	    cmocka_unit_test(test_keep_and_set),
+	    cmocka_unit_test(test_assignment_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,8 +20,8 @@
 
 struct fixture {
 	char root[64];
-	char state_dir[96];         /* spec->state_dir */
-	char host_dir[128];         /* where hosttune keeps its state */
+	char state_dir[96]; /* spec->state_dir */
+	char host_dir[128]; /* where hosttune keeps its state */
 	struct sandbox_spec spec;
 	struct run_report report;
 };
@@ -30,7 +30,7 @@ static void put(const struct fixture *f, const char *rel, const char *value)
 {
 	char *path = xasprintf("%s/%s", f->root, rel);
 	char *dir = xstrdup(path);
-	struct error err = { 0 };
+	struct error err = {0};
 	FILE *fp;
 
 	*strrchr(dir, '/') = '\0';
@@ -47,7 +47,7 @@ static void put(const struct fixture *f, const char *rel, const char *value)
 static char *get(const struct fixture *f, const char *rel)
 {
 	char *path = xasprintf("%s/%s", f->root, rel);
-	struct error err = { 0 };
+	struct error err = {0};
 	char *v = NULL;
 
 	assert_int_equal(hosttune_read_value(path, &v, &err), 0);
@@ -109,7 +109,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	assert_int_equal(remove_tree(f->root, &err), 0);
 	free(f);
@@ -128,7 +128,7 @@ static void test_intel_pstate(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	put(f, CPU "intel_pstate/no_turbo", "0");
 	put(f, CPU "cpufreq/boost", "1");
@@ -136,7 +136,7 @@ static void test_intel_pstate(void **state)
 	assert_int_equal(hosttune_apply(&f->spec, &ht, &f->report, &err), 0);
 	assert_true(ht.active);
 	assert_value(f, CPU "intel_pstate/no_turbo", "1");
-	assert_value(f, CPU "cpufreq/boost", "1");  /* only one interface is used */
+	assert_value(f, CPU "cpufreq/boost", "1"); /* only one interface is used */
 	assert_int_equal(control(f, "host.turbo")->state, CONTROL_APPLIED);
 	assert_non_null(strstr(control(f, "host.turbo")->detail, "intel_pstate/no_turbo=1"));
 	assert_null(report_find(&f->report, "host.governor"));
@@ -154,7 +154,7 @@ static void test_cpufreq_boost(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	put(f, CPU "cpufreq/boost", "1");
 	f->spec.no_turbo = true;
@@ -170,7 +170,7 @@ static void test_policy_boost(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	add_policies(f, 3, true);
 	f->spec.no_turbo = true;
@@ -190,7 +190,7 @@ static void test_governor_pinned(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	add_policies(f, 4, false);
 	f->spec.governor = "performance";
@@ -203,7 +203,7 @@ static void test_governor_pinned(void **state)
 	assert_value(f, CPU "cpufreq/policy3/scaling_governor", "performance");
 	assert_int_equal(control(f, "host.governor")->state, CONTROL_APPLIED);
 	assert_string_equal(control(f, "host.governor")->detail,
-			    "performance on policy2,policy3 (CPUs 2-3)");
+	                    "performance on policy2,policy3 (CPUs 2-3)");
 	assert_null(report_find(&f->report, "host.turbo"));
 	assert_int_equal(hosttune_restore(&ht, &err), 0);
 	for (unsigned i = 0; i < 4; i++) {
@@ -219,7 +219,7 @@ static void test_governor_all_cpus(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	add_policies(f, 2, false);
 	f->spec.governor = "performance";
@@ -235,7 +235,7 @@ static void test_governor_partly_covered(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	add_policies(f, 4, false);
 	f->spec.governor = "performance";
@@ -253,7 +253,7 @@ static void test_governor_not_available(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	add_policies(f, 2, false);
 	put(f, CPU "intel_pstate/no_turbo", "0");
@@ -275,7 +275,7 @@ static void test_no_interface(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	f->spec.no_turbo = true;
 	f->spec.governor = "performance";
@@ -283,8 +283,9 @@ static void test_no_interface(void **state)
 	assert_int_equal(hosttune_apply(&f->spec, &ht, &f->report, &err), 0);
 	assert_false(ht.active);
 	assert_int_equal(control(f, "host.turbo")->state, CONTROL_UNAVAILABLE);
-	assert_non_null(strstr(control(f, "host.turbo")->detail,
-			       "no intel_pstate/no_turbo, cpufreq/boost or per-policy boost under"));
+	assert_non_null(
+	    strstr(control(f, "host.turbo")->detail,
+	           "no intel_pstate/no_turbo, cpufreq/boost or per-policy boost under"));
 	assert_non_null(strstr(control(f, "host.turbo")->detail, f->root));
 	assert_int_equal(control(f, "host.governor")->state, CONTROL_UNAVAILABLE);
 	assert_false(state_exists(f));
@@ -295,7 +296,7 @@ static void test_nothing_requested(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	put(f, CPU "intel_pstate/no_turbo", "0");
 	assert_int_equal(hosttune_apply(&f->spec, &ht, &f->report, &err), 0);
@@ -313,7 +314,7 @@ static void crash_child(struct fixture *f)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct hosttune ht;
-		struct error err = { 0 };
+		struct error err = {0};
 
 		_exit(hosttune_apply(&f->spec, &ht, NULL, &err) == 0 && ht.active ? 0 : 1);
 	}
@@ -325,7 +326,7 @@ static void crash_child(struct fixture *f)
 static void test_recover_after_crash(void **state)
 {
 	struct fixture *f = *state;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	add_policies(f, 2, false);
 	put(f, CPU "intel_pstate/no_turbo", "0");
@@ -350,7 +351,7 @@ static void set_state_pid(const struct fixture *f, long pid)
 {
 	char *path = xasprintf("%s/state", f->host_dir);
 	char *text = NULL, *out = xstrdup(""), *save = NULL;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	assert_int_equal(read_file(path, &text, NULL, &err), 0);
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
@@ -376,7 +377,7 @@ static void test_recover_dead_pid(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 	pid_t dead = fork();
 
 	assert_true(dead >= 0);
@@ -407,7 +408,7 @@ static void test_apply_after_crash(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	put(f, CPU "intel_pstate/no_turbo", "0");
 	f->spec.no_turbo = true;
@@ -423,7 +424,7 @@ static void test_concurrent_runs(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune a, b;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	put(f, CPU "intel_pstate/no_turbo", "0");
 	f->spec.no_turbo = true;
@@ -446,7 +447,7 @@ static void test_concurrent_mixed_requests(void **state)
 	struct fixture *f = *state;
 	struct sandbox_spec turbo_only = f->spec, gov_only = f->spec;
 	struct hosttune a, b;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	add_policies(f, 2, false);
 	put(f, CPU "intel_pstate/no_turbo", "0");
@@ -468,7 +469,7 @@ static void test_concurrent_conflict(void **state)
 	struct fixture *f = *state;
 	struct sandbox_spec other = f->spec;
 	struct hosttune a, b;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	add_policies(f, 2, false);
 	f->spec.governor = "performance";
@@ -488,7 +489,7 @@ static void test_write_failure_rolls_back(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 	char *gov1 = xasprintf("%s/" CPU "cpufreq/policy1/scaling_governor", f->root);
 
 	/* readable but not writable even for root: the second write fails
@@ -509,7 +510,7 @@ static void test_unsafe_state_dir(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	put(f, CPU "intel_pstate/no_turbo", "0");
 	assert_int_equal(mkdir_p(f->host_dir, 0700, &err), 0);
@@ -524,7 +525,7 @@ static void test_state_for_other_root(void **state)
 {
 	struct fixture *f = *state;
 	struct hosttune ht;
-	struct error err = { 0 };
+	struct error err = {0};
 
 	put(f, CPU "intel_pstate/no_turbo", "0");
 	f->spec.no_turbo = true;
@@ -538,11 +539,11 @@ static void test_state_for_other_root(void **state)
 static void test_host_main_restore(void **state)
 {
 	struct fixture *f = *state;
-	char *argv[] = { "host", "restore", "--sysfs-root", f->root, "--state-dir",
-			 f->state_dir, NULL };
-	char *status_argv[] = { "host", "status", "--sysfs-root", f->root, "--state-dir",
-				f->state_dir, NULL };
-	char *bad_argv[] = { "host", "frobnicate", NULL };
+	char *argv[] = {"host",       "restore", "--sysfs-root", f->root, "--state-dir",
+	                f->state_dir, NULL};
+	char *status_argv[] = {"host",       "status", "--sysfs-root", f->root, "--state-dir",
+	                       f->state_dir, NULL};
+	char *bad_argv[] = {"host", "frobnicate", NULL};
 
 	put(f, CPU "cpufreq/boost", "1");
 	f->spec.no_turbo = true;
@@ -558,25 +559,25 @@ static void test_host_main_restore(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_intel_pstate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cpufreq_boost, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_policy_boost, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_governor_pinned, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_governor_all_cpus, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_governor_partly_covered, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_governor_not_available, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_interface, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nothing_requested, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recover_after_crash, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_recover_dead_pid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_apply_after_crash, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_runs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_mixed_requests, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_conflict, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_failure_rolls_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unsafe_state_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_state_for_other_root, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_host_main_restore, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_intel_pstate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cpufreq_boost, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_boost, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_governor_pinned, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_governor_all_cpus, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_governor_partly_covered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_governor_not_available, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_interface, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nothing_requested, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recover_after_crash, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recover_dead_pid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_apply_after_crash, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_runs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_mixed_requests, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_conflict, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_failure_rolls_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unsafe_state_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_state_for_other_root, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_host_main_restore, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,7 +17,7 @@
 #include "path_resolve.h"
 
 struct tree {
-	char base[64];    /* holds root/ and outside/ */
+	char base[64]; /* holds root/ and outside/ */
 	char root[128];
 	char outside[128];
 	int root_fd;
@@ -115,7 +115,7 @@ static void test_resolve_walk(void **state)
 
 static void check_mkpath(struct tree *t, bool walk)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	char p[256];
 	struct stat st;
 	int fd;
@@ -154,10 +154,10 @@ static void test_mkpath_walk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_resolve_openat2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_walk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mkpath_openat2, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mkpath_walk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_openat2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_walk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mkpath_openat2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mkpath_walk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

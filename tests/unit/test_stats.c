@@ -15,12 +15,12 @@
 
 #include "stats.h"
 
-#define assert_close(a, b, tol)                                                          \
-	do {                                                                             \
-		double a_ = (a), b_ = (b);                                               \
-		if (!(fabs(a_ - b_) <= (tol)))                                           \
-			fail_msg("%s = %.17g, expected %.17g (tol %g)", #a, a_, b_,      \
-				 (double)(tol));                                         \
+#define assert_close(a, b, tol)                                                                    \
+	do {                                                                                       \
+		double a_ = (a), b_ = (b);                                                         \
+		if (!(fabs(a_ - b_) <= (tol)))                                                     \
+			fail_msg("%s = %.17g, expected %.17g (tol %g)", #a, a_, b_,                \
+			         (double)(tol));                                                   \
 	} while (0)
 
 static int cmp_d(const void *a, const void *b)
@@ -53,8 +53,8 @@ static double *walsh(const double *d, size_t n, size_t *m)
 }
 
 /* Hollander & Wolfe depression data (the example in R's ?wilcox.test). */
-static const double hw_x[] = { 1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30 };
-static const double hw_y[] = { 0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29 };
+static const double hw_x[] = {1.83, 0.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30};
+static const double hw_y[] = {0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29};
 
 static void hw_diffs(double d[9])
 {
@@ -120,7 +120,7 @@ static void test_normal(void **state)
 
 static void test_describe(void **state)
 {
-	const double x[] = { 9, 4, 2, 5, 4, 7, 4, 5 };
+	const double x[] = {9, 4, 2, 5, 4, 7, 4, 5};
 	double copy[8];
 	struct describe d;
 
@@ -130,7 +130,7 @@ static void test_describe(void **state)
 	assert_memory_equal(copy, x, sizeof(x));
 	assert_int_equal(d.n, 8);
 	assert_close(d.mean, 5.0, 1e-15);
-	assert_close(d.stdev, sqrt(32.0 / 7.0), 1e-14);   /* sum sq dev = 32 */
+	assert_close(d.stdev, sqrt(32.0 / 7.0), 1e-14); /* sum sq dev = 32 */
 	assert_close(d.cv, sqrt(32.0 / 7.0) / 5.0, 1e-14);
 	assert_close(d.median, 4.5, 0);
 	assert_close(d.min, 2, 0);
@@ -151,9 +151,9 @@ static void test_describe(void **state)
 
 static void test_outliers(void **state)
 {
-	const double x[] = { 10, 11, 12, 10, 11, 12, 11, 50, 10.5, 11.5 };
-	const double same[] = { 3, 3, 3, 3, 3, 4 };
-	const double wide[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	const double x[] = {10, 11, 12, 10, 11, 12, 11, 50, 10.5, 11.5};
+	const double same[] = {3, 3, 3, 3, 3, 4};
+	const double wide[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 	bool f[10];
 
 	(void)state;
@@ -170,8 +170,8 @@ static void test_outliers(void **state)
 
 static void test_hodges_lehmann(void **state)
 {
-	const double a[] = { 1, 2, 4 };
-	const double b[] = { 10, -3, 2, 1 };
+	const double a[] = {1, 2, 4};
+	const double b[] = {10, -3, 2, 1};
 
 	(void)state;
 	/* Walsh: 1 1.5 2 2.5 3 4 -> (2 + 2.5) / 2 */
@@ -213,14 +213,15 @@ static void test_signrank_null(void **state)
 		cum = 0.0;
 		for (size_t w = 0; w <= top; w++) {
 			cum += c[w];
-			assert_close(stats_signrank_cdf(n, (long)w), cum / (double)(1u << n), 1e-14);
+			assert_close(stats_signrank_cdf(n, (long)w), cum / (double)(1u << n),
+			             1e-14);
 		}
 	}
 	/* Textbook table: n = 10, two-sided 0.05 critical value T = 8. */
 	signrank_brute(10, count);
 	assert_close(count[0] + count[1] + count[2] + count[3] + count[4] + count[5] + count[6] +
-			     count[7] + count[8],
-		     25, 0);
+	                 count[7] + count[8],
+	             25, 0);
 	assert_close(stats_signrank_cdf(10, 8), 25.0 / 1024, 1e-15);
 	assert_true(stats_signrank_cdf(10, 8) <= 0.025);
 	assert_true(stats_signrank_cdf(10, 9) > 0.025);
@@ -231,7 +232,7 @@ static void test_signrank_null(void **state)
 static void test_signrank_exact(void **state)
 {
 	/* |d| ranks 1..10; positive at ranks 1, 3, 4 -> W+ = 8 */
-	const double d[] = { 0.1, -0.2, 0.3, 0.4, -0.5, -0.6, -0.7, -0.8, -0.9, -1.0 };
+	const double d[] = {0.1, -0.2, 0.3, 0.4, -0.5, -0.6, -0.7, -0.8, -0.9, -1.0};
 	double hw[9];
 	struct wilcoxon w;
 
@@ -262,19 +263,18 @@ static void test_signrank_approx(void **state)
 	/* ties and zeros: normal approximation with tie and continuity
 	 * correction.  scipy.stats.wilcoxon(d, method="approx",
 	 * zero_method="wilcox", correction=True, alternative=...) */
-	const double ties[] = { 0.5, -0.2, 0.5, 0.0, 1.1, 0.3, -0.2, 0.8, 0.5, 0.0, 0.9, 1.4 };
+	const double ties[] = {0.5, -0.2, 0.5, 0.0, 1.1, 0.3, -0.2, 0.8, 0.5, 0.0, 0.9, 1.4};
 	/* n = 60 distinct |d| > STATS_EXACT_MAX: numpy default_rng(7)
 	 * normal(0.05, 0.2, 60) rounded to 6 digits; same scipy call. */
 	const double large[60] = {
-		0.050246,  0.109749,  -0.004828, -0.128118, -0.040934, -0.148329, 0.062029,
-		0.318043,  -0.048441, -0.074095, 0.147968,  0.121377,  0.071083,  -0.136094,
-		0.04415,   0.189061,  -0.218843, -0.041523, -0.330245, -0.207908, -0.318347,
-		0.002982,  -0.203489, 0.104253,  0.08135,   0.012614,  -0.453352, -0.057739,
-		0.0403,    0.072662,  -0.256027, -0.045551, -0.145704, -0.111767, 0.26218,
-		-0.111507, 0.043496,  0.226878,  -0.06672,  0.02766,   0.072093,  0.062756,
-		-0.195011, 0.065228,  0.321765,  -0.259429, 0.221877,  0.073871,  -0.078294,
-		0.450083,  0.202452,  -0.189858, 0.064903,  0.165338,  0.012244,  0.186582,
-		0.036697,  0.18345,   0.337705,  -0.085132,
+	    0.050246,  0.109749,  -0.004828, -0.128118, -0.040934, -0.148329, 0.062029,  0.318043,
+	    -0.048441, -0.074095, 0.147968,  0.121377,  0.071083,  -0.136094, 0.04415,   0.189061,
+	    -0.218843, -0.041523, -0.330245, -0.207908, -0.318347, 0.002982,  -0.203489, 0.104253,
+	    0.08135,   0.012614,  -0.453352, -0.057739, 0.0403,    0.072662,  -0.256027, -0.045551,
+	    -0.145704, -0.111767, 0.26218,   -0.111507, 0.043496,  0.226878,  -0.06672,  0.02766,
+	    0.072093,  0.062756,  -0.195011, 0.065228,  0.321765,  -0.259429, 0.221877,  0.073871,
+	    -0.078294, 0.450083,  0.202452,  -0.189858, 0.064903,  0.165338,  0.012244,  0.186582,
+	    0.036697,  0.18345,   0.337705,  -0.085132,
 	};
 	struct wilcoxon w;
 
@@ -305,7 +305,7 @@ static void test_signrank_approx(void **state)
 static void test_wilcoxon_ci_n10(void **state)
 {
 	double d[10], lo, hi, ach, *w;
-	struct error err = { 0 };
+	struct error err = {0};
 	size_t m;
 
 	(void)state;
@@ -327,7 +327,7 @@ static void test_wilcoxon_ci_n10(void **state)
 static void test_wilcoxon_ci_other(void **state)
 {
 	double hw[9], d[60], lo, hi, ach, *w;
-	struct error err = { 0 };
+	struct error err = {0};
 	struct rng r;
 	size_t m, k;
 
@@ -400,7 +400,7 @@ static void mw_brute(size_t nx, size_t ny, double *count)
 
 static void test_mann_whitney_null(void **state)
 {
-	const size_t sizes[][2] = { { 5, 5 }, { 4, 6 }, { 6, 4 }, { 1, 7 }, { 3, 9 }, { 7, 8 } };
+	const size_t sizes[][2] = {{5, 5}, {4, 6}, {6, 4}, {1, 7}, {3, 9}, {7, 8}};
 	double count[57];
 
 	(void)state;
@@ -424,11 +424,11 @@ static void test_mann_whitney_null(void **state)
 
 static void test_mann_whitney_exact(void **state)
 {
-	const double a[] = { 1.1, 2.3, 0.7, 4.5, 3.2, 2.9 };
-	const double b[] = { 3.9, 5.1, 2.8, 6.0, 4.4, 5.5, 4.8 };
-	const double x5[] = { 1, 2, 3, 4, 5 }, y5[] = { 2.5, 0.1, 0.2, 0.3, 0.4 };
-	const double y5b[] = { 3.5, 0.1, 0.2, 0.3, 0.4 };
-	struct error err = { 0 };
+	const double a[] = {1.1, 2.3, 0.7, 4.5, 3.2, 2.9};
+	const double b[] = {3.9, 5.1, 2.8, 6.0, 4.4, 5.5, 4.8};
+	const double x5[] = {1, 2, 3, 4, 5}, y5[] = {2.5, 0.1, 0.2, 0.3, 0.4};
+	const double y5b[] = {3.5, 0.1, 0.2, 0.3, 0.4};
+	struct error err = {0};
 	struct mann_whitney mw;
 
 	(void)state;
@@ -471,9 +471,9 @@ static void test_mann_whitney_exact(void **state)
 
 static void test_mann_whitney_ties(void **state)
 {
-	const double a[] = { 1, 2, 2, 3, 3, 3, 4, 5 };
-	const double b[] = { 3, 4, 4, 5, 5, 6, 7, 2, 8 };
-	struct error err = { 0 };
+	const double a[] = {1, 2, 2, 3, 3, 3, 4, 5};
+	const double b[] = {3, 4, 4, 5, 5, 6, 7, 2, 8};
+	struct error err = {0};
 	struct mann_whitney mw;
 
 	(void)state;
@@ -491,7 +491,7 @@ static void test_mann_whitney_ties(void **state)
 static void test_exact_boundary(void **state)
 {
 	double d[51], x[50], y[50];
-	struct error err = { 0 };
+	struct error err = {0};
 	struct mann_whitney mw;
 	struct wilcoxon w;
 
@@ -531,16 +531,16 @@ static void test_exact_boundary(void **state)
 
 static void test_holm(void **state)
 {
-	double p[] = { 0.01, 0.04, 0.03, 0.005 };
-	const double want[] = { 0.03, 0.06, 0.06, 0.02 };
-	const double q[] = { 0.02, 0.02, 0.5, 0.9 };
+	double p[] = {0.01, 0.04, 0.03, 0.005};
+	const double want[] = {0.03, 0.06, 0.06, 0.02};
+	const double q[] = {0.02, 0.02, 0.5, 0.9};
 	double adj[4];
 
 	(void)state;
 	stats_holm(p, 4, adj);
 	for (size_t i = 0; i < 4; i++)
 		assert_close(adj[i], want[i], 1e-15);
-	stats_holm(p, 4, p);   /* in place */
+	stats_holm(p, 4, p); /* in place */
 	for (size_t i = 0; i < 4; i++)
 		assert_close(p[i], want[i], 1e-15);
 	/* ties and the cap: 4 * .02, 3 * .02 -> .08 .08; 2 * .5 = 1; .9 -> 1 */
@@ -611,7 +611,7 @@ static void test_verdicts(void **state)
 	assert_close(c.p_adjusted, c.p_greater, 0);
 	assert_string_equal(verdict_name(c.verdict), "slower");
 
-	synth(d, 30, 0.0, 0.003, 2);   /* A/A */
+	synth(d, 30, 0.0, 0.003, 2); /* A/A */
 	stats_compare_paired(d, 30, 0.02, 0.95, &c);
 	assert_int_equal(c.verdict, VERDICT_NO_CHANGE);
 	assert_true(c.lo < 0.0 && c.hi > 0.0);
@@ -621,12 +621,12 @@ static void test_verdicts(void **state)
 	assert_int_equal(c.verdict, VERDICT_FASTER);
 	assert_true(c.pct < -9.0 && c.pct > -11.0);
 
-	synth(d, 8, 0.01, 0.05, 4);   /* small and noisy */
+	synth(d, 8, 0.01, 0.05, 4); /* small and noisy */
 	stats_compare_paired(d, 8, 0.02, 0.95, &c);
 	assert_int_equal(c.verdict, VERDICT_INCONCLUSIVE);
 	assert_true(c.hi - c.lo > 2 * log(1.02));
 
-	stats_compare_paired(d, 5, 0.02, 0.95, &c);   /* too few for 95% */
+	stats_compare_paired(d, 5, 0.02, 0.95, &c); /* too few for 95% */
 	assert_int_equal(c.verdict, VERDICT_INCONCLUSIVE);
 	assert_true(isinf(c.lo) && isinf(c.hi));
 	stats_compare_paired(d, 0, 0.02, 0.95, &c);
@@ -651,12 +651,12 @@ static void test_finalize_holm(void **state)
 	assert_close(c[0].p_greater, 1.0 / 1024, 1e-15);
 	assert_int_equal(c[0].verdict, VERDICT_SLOWER);
 
-	stats_finalize_verdicts(c, 10, 0.05);   /* 10/1024 < 0.05: stays */
+	stats_finalize_verdicts(c, 10, 0.05); /* 10/1024 < 0.05: stays */
 	for (size_t j = 0; j < 10; j++) {
 		assert_close(c[j].p_adjusted, 10.0 / 1024, 1e-15);
 		assert_int_equal(c[j].verdict, VERDICT_SLOWER);
 	}
-	stats_finalize_verdicts(c, M, 0.05);   /* 60/1024 > 0.05: not proven */
+	stats_finalize_verdicts(c, M, 0.05); /* 60/1024 > 0.05: not proven */
 	for (size_t j = 0; j < M; j++) {
 		assert_close(c[j].p_adjusted, 60.0 / 1024, 1e-15);
 		assert_int_equal(c[j].verdict, VERDICT_INCONCLUSIVE);
@@ -665,8 +665,8 @@ static void test_finalize_holm(void **state)
 
 static void test_log_ratios(void **state)
 {
-	const double a[] = { 100, 200, 50 }, b[] = { 110, 180, 0 };
-	struct error err = { 0 };
+	const double a[] = {100, 200, 50}, b[] = {110, 180, 0};
+	struct error err = {0};
 	double d[3];
 
 	(void)state;
@@ -680,13 +680,13 @@ static void test_log_ratios(void **state)
 /* ---- interaction ---- */
 
 static void blocks(size_t n, double extra, double noise, uint64_t seed, double *t00, double *t01,
-		   double *t10, double *t11)
+                   double *t10, double *t11)
 {
 	struct rng r;
 
 	rng_seed(&r, seed);
 	for (size_t i = 0; i < n; i++) {
-		double base = 1.0 + 0.5 * rng_uniform(&r);   /* block effect */
+		double base = 1.0 + 0.5 * rng_uniform(&r); /* block effect */
 
 		t00[i] = base * exp(noise * gauss(&r));
 		t01[i] = base * 1.2 * exp(noise * gauss(&r));
@@ -698,7 +698,7 @@ static void blocks(size_t n, double extra, double noise, uint64_t seed, double *
 static void test_interaction(void **state)
 {
 	double t00[20], t01[20], t10[20], t11[20];
-	struct error err = { 0 };
+	struct error err = {0};
 	struct interaction it;
 
 	(void)state;
@@ -728,26 +728,26 @@ static void test_interaction(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rng),
-		cmocka_unit_test(test_normal),
-		cmocka_unit_test(test_describe),
-		cmocka_unit_test(test_outliers),
-		cmocka_unit_test(test_hodges_lehmann),
-		cmocka_unit_test(test_signrank_null),
-		cmocka_unit_test(test_signrank_exact),
-		cmocka_unit_test(test_signrank_approx),
-		cmocka_unit_test(test_wilcoxon_ci_n10),
-		cmocka_unit_test(test_wilcoxon_ci_other),
-		cmocka_unit_test(test_mann_whitney_null),
-		cmocka_unit_test(test_mann_whitney_exact),
-		cmocka_unit_test(test_mann_whitney_ties),
-		cmocka_unit_test(test_exact_boundary),
-		cmocka_unit_test(test_holm),
-		cmocka_unit_test(test_bootstrap),
-		cmocka_unit_test(test_verdicts),
-		cmocka_unit_test(test_finalize_holm),
-		cmocka_unit_test(test_log_ratios),
-		cmocka_unit_test(test_interaction),
+	    cmocka_unit_test(test_rng),
+	    cmocka_unit_test(test_normal),
+	    cmocka_unit_test(test_describe),
+	    cmocka_unit_test(test_outliers),
+	    cmocka_unit_test(test_hodges_lehmann),
+	    cmocka_unit_test(test_signrank_null),
+	    cmocka_unit_test(test_signrank_exact),
+	    cmocka_unit_test(test_signrank_approx),
+	    cmocka_unit_test(test_wilcoxon_ci_n10),
+	    cmocka_unit_test(test_wilcoxon_ci_other),
+	    cmocka_unit_test(test_mann_whitney_null),
+	    cmocka_unit_test(test_mann_whitney_exact),
+	    cmocka_unit_test(test_mann_whitney_ties),
+	    cmocka_unit_test(test_exact_boundary),
+	    cmocka_unit_test(test_holm),
+	    cmocka_unit_test(test_bootstrap),
+	    cmocka_unit_test(test_verdicts),
+	    cmocka_unit_test(test_finalize_holm),
+	    cmocka_unit_test(test_log_ratios),
+	    cmocka_unit_test(test_interaction),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

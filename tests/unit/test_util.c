@@ -14,7 +14,7 @@
 
 static void test_parse_size(void **state)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	uint64_t v = 0;
 
 	(void)state;
@@ -41,7 +41,7 @@ static void test_parse_size(void **state)
 
 static void test_parse_duration(void **state)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	uint64_t v = 0;
 
 	(void)state;
@@ -61,7 +61,7 @@ static void test_parse_duration(void **state)
 
 static void test_cpu_list_roundtrip(void **state)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	uint8_t mask[CPU_LIST_MAX / 8];
 	char *text;
 
@@ -86,7 +86,7 @@ static void test_cpu_list_roundtrip(void **state)
 
 static void test_parse_uid(void **state)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	uint32_t v;
 
 	(void)state;
@@ -99,7 +99,7 @@ static void test_parse_uid(void **state)
 static void test_write_file_atomic(void **state)
 {
 	char dir[] = "/tmp/pgo-util-XXXXXX";
-	struct error err = { 0 };
+	struct error err = {0};
 	char *path, *data = NULL;
 	size_t len = 0;
 
@@ -125,7 +125,7 @@ static void test_write_file_atomic(void **state)
 
 static void test_error_prefix(void **state)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 
 	(void)state;
 	error_set(&err, EXIT_RUNNER_ERROR, 2, "opening %s", "/x");
@@ -138,7 +138,7 @@ static void test_error_prefix(void **state)
 static void test_mkdir_p_and_remove_tree(void **state)
 {
 	char dir[] = "/tmp/pgo-util-XXXXXX";
-	struct error err = { 0 };
+	struct error err = {0};
 	struct stat st;
 	char *deep;
 
@@ -157,13 +157,13 @@ static void test_mkdir_p_and_remove_tree(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_size),
-		cmocka_unit_test(test_parse_duration),
-		cmocka_unit_test(test_cpu_list_roundtrip),
-		cmocka_unit_test(test_parse_uid),
-		cmocka_unit_test(test_write_file_atomic),
-		cmocka_unit_test(test_error_prefix),
-		cmocka_unit_test(test_mkdir_p_and_remove_tree),
+	    cmocka_unit_test(test_parse_size),
+	    cmocka_unit_test(test_parse_duration),
+	    cmocka_unit_test(test_cpu_list_roundtrip),
+	    cmocka_unit_test(test_parse_uid),
+	    cmocka_unit_test(test_write_file_atomic),
+	    cmocka_unit_test(test_error_prefix),
+	    cmocka_unit_test(test_mkdir_p_and_remove_tree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
