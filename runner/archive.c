@@ -1484,6 +1484,46 @@ static int default_mtime(int64_t *mtime, struct error *err)
 	return 0;
 }
 
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+static const char pack_help[] =
+    "usage: pgo-sandbox pack SRC_DIR OUT.tar[.zst|.gz] [OPTIONS]\n"
+    "\n"
+    "Pack SRC_DIR into a byte-reproducible tarball: restricted pax, entries sorted\n"
+    "by name, every mtime N (default $SOURCE_DATE_EPOCH, else 0), owners 0:0 with\n"
+    "no names, modes normalised (go-w,u+rw,a+rX), no atime/ctime/xattrs, gzip\n"
+    "without a timestamp, zstd at a fixed level and threading.  Written to a\n"
+    "temporary name, fsynced and renamed; prints the sha256.\n"
+    "\n"
+    "  --mtime N                   the mtime of every entry\n"
+    "  --compression zstd|gzip|none  (default: from OUT's suffix)\n"
+    "  --level N                   zstd level (default 3)\n"
+    "\n"
+    "Example:\n"
+    "  pgo-sandbox pack out/ release.tar.zst --mtime \"$(git log -1 --format=%ct)\"\n";
+
+static const char unpack_help[] =
+    "usage: pgo-sandbox unpack TARBALL DIR [OPTIONS]\n"
+    "\n"
+    "Extract TARBALL into the empty directory DIR, refusing (naming the entry)\n"
+    "absolute paths, '..', links leading out, writes through links, device nodes,\n"
+    "fifos, setuid/setgid/sticky bits and decompression bombs.  On a refusal DIR\n"
+    "is emptied again.\n"
+    "\n"
+    "  --max-bytes SIZE        total content (default 16G)\n"
+    "  --max-entries N         (default 1000000)\n"
+    "  --max-ratio N           uncompressed/compressed (default 1000)\n"
+    "  --max-entry-bytes SIZE  one entry (default 8G)\n"
+    "\n"
+    "Example:\n"
+    "  pgo-sandbox unpack artifacts/build.tar.zst /tmp/build\n";
+
 static const char pack_usage[] =
     "pack SRC_DIR OUT.tar[.zst|.gz] [--mtime N] [--compression zstd|gzip|none] [--level N]";
 
@@ -1539,6 +1579,10 @@ int archive_pack_main(int argc, char **argv)
 	bool have_comp = false;
 	struct error err = {0};
 
+	if (wants_help(argc, argv)) {
+		fputs(pack_help, stdout);
+		return 0;
+	}
 	pack_options_default(&o);
 	if (default_mtime(&o.mtime, &err) < 0 ||
 	    parse_pack_args(argc, argv, &o, &have_comp, &err) < 0)
@@ -1596,6 +1640,10 @@ int archive_unpack_main(int argc, char **argv)
 	struct error err = {0};
 	const char *dir;
 
+	if (wants_help(argc, argv)) {
+		fputs(unpack_help, stdout);
+		return 0;
+	}
 	extract_limits_default(&l);
 	if (parse_unpack_args(argc, argv, &l, &err) < 0)
 		return usage_error(unpack_usage, "%s", err.msg);

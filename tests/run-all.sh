@@ -37,6 +37,7 @@ ASAN_BUILD=build-asan
 SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
 tier build make -j"$JOBS" all
+tier lint make lint
 tier unit make -j"$JOBS" unit
 tier integration-root sh tests/run-integration.sh build
 # Rootless: the same suite as an unprivileged user (user namespaces); the
