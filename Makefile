@@ -31,7 +31,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PROBE_SRCS := $(sort $(wildcard tests/probes/*.c))
 PROBE_BINS := $(PROBE_SRCS:tests/probes/%.c=$(BUILD)/probes/%)
 
-.PHONY: all deps check unit integration asan rootless vm demo bench format lint fuzz \
+.PHONY: all deps check unit integration asan rootless vm demo demo-self bench format lint fuzz \
 	install clean release
 all: $(BUILD)/pgo-sandbox $(PROBE_BINS)
 
@@ -74,6 +74,10 @@ check: deps
 
 demo: deps all
 	@bash fixtures/demo.sh
+
+# The second demo: pgo-sandbox built by its own pipeline (pgo-pipeline.ini).
+demo-self: deps all
+	@$(BUILD)/pgo-sandbox pipeline --pipeline pgo-pipeline.ini
 
 bench: deps all
 	@bash bench/startup.sh

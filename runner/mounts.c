@@ -310,6 +310,11 @@ static int host_image(struct rootfs *fs, const struct sandbox_spec *spec, struct
 		if (host_top_level(fs, top[i], err) < 0)
 			return -1;
 	generated_etc(fs, spec);
+	/* Debian's toolchain names go through alternatives (cc -> gcc, c++,
+	 * ld.gold...): part of the toolchain the host image exposes. */
+	if (access("/etc/alternatives", F_OK) == 0 &&
+	    bind_into(fs, "/etc/alternatives", "/etc/alternatives", BIND_RO, err) < 0)
+		return -1;
 	return 0;
 }
 
