@@ -3,7 +3,7 @@ _pgo_sandbox()
 {
 	local cur prev words cword
 	_init_completion || return
-	local commands="run stage pipeline verify inspect bench forensics doctor host pack unpack version help"
+	local commands="run stage pipeline verify inspect bench forensics doctor host image pack unpack version help"
 	if [ "$cword" -eq 1 ]; then
 		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
 		return
@@ -33,7 +33,11 @@ _pgo_sandbox()
 		--memory --pids --cpu-weight --cpu-max --cgroup-parent --no-turbo --governor --no-aslr
 		--sysfs-root --state-dir --seccomp-log --allow-ptrace --allow-perf --report --strict --help"
 		;;
-	stage | pipeline | verify) opts="--pipeline --artifacts --shard --force --help" ;;
+	stage | pipeline | verify)
+		opts="--pipeline --artifacts --shard --force --failure-mode --compression --until --json
+		--keep --help"
+		;;
+	image) opts="build digest --out --mirror --cache-dir --json --help" ;;
 	inspect) opts="--json --help" ;;
 	bench)
 		opts="--baseline --candidate --variant --runs --warmup --max-runs --threshold

@@ -99,6 +99,7 @@ static void usage(FILE *out, const char *command)
 	    "                         merge the others and record the bad ones (all)\n"
 	    "  --compression zstd|gzip  artifact compression (default zstd)\n"
 	    "  --until NAME           pipeline: stop after stage NAME\n"
+	    "  --json                 pipeline: print the summary as JSON\n"
 	    "  --keep                 verify: keep both runs' artifacts and print where\n"
 	    "\n"
 	    "Stage roles come from stage names: instrument, train, merge, build, bench.\n"
@@ -294,8 +295,33 @@ struct summary_row {
 	char *artifact;
 };
 
-static void print_summary(const struct summary_row *rows, size_t n, const char *release)
+static void print_summary_json(const struct summary_row *rows, size_t n, const char *release)
 {
+	json_t *doc = json_object();
+	json_t *stages = json_array();
+	char *text;
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(stages, json_pack("{s:s, s:s, s:f, s:s?}", "stage", rows[i].name,
+		                                        "result", rows[i].state, "seconds",
+		                                        rows[i].seconds, "artifact",
+		                                        rows[i].artifact));
+	json_object_set_new(doc, "stages", stages);
+	json_object_set_new(doc, "release", release ? json_string(release) : json_null());
+	text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(doc);
+}
+
+static void print_summary(const struct summary_row *rows, size_t n, const char *release,
+                          bool as_json)
+{
+	if (as_json) {
+		print_summary_json(rows, n, release);
+		return;
+	}
 	printf("\n%-20s %-8s %9s  %s\n", "stage", "result", "seconds", "artifact");
 	for (size_t i = 0; i < n; i++)
 		printf("%-20s %-8s %9.1f  %s\n", rows[i].name, rows[i].state, rows[i].seconds,
@@ -314,6 +340,7 @@ int pipeline_main(int argc, char **argv)
 	char *release = NULL;
 	char image[DIGEST_STR_MAX];
 	json_t *facts = NULL;
+	int saved_stdout = -1;
 	int rc = parse_cli(argc, argv, false, &o, &err);
 
 	if (rc != 0)
@@ -329,6 +356,17 @@ int pipeline_main(int argc, char **argv)
 	if (stage_image_digest(&pl, image, &facts, &err) < 0) {
 		pipeline_free(&pl);
 		return fail(&err);
+	}
+	/* With --json, stdout carries only the JSON: progress goes to stderr. */
+	if (o.json) {
+		fflush(stdout);
+		saved_stdout = dup(STDOUT_FILENO);
+		if (saved_stdout < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+			error_set(&err, EXIT_RUNNER_ERROR, errno, "redirecting progress to stderr");
+			json_decref(facts);
+			pipeline_free(&pl);
+			return fail(&err);
+		}
 	}
 	rows = xcalloc(PIPELINE_MAX_STAGES * 64 + 1, sizeof(*rows));
 	for (size_t i = 0; i < pl.n_stages && rc == 0; i++) {
@@ -357,7 +395,12 @@ int pipeline_main(int argc, char **argv)
 		if (o.until && strcmp(d->name, o.until) == 0)
 			break;
 	}
-	print_summary(rows, n_rows, rc == 0 ? release : NULL);
+	if (saved_stdout >= 0) {
+		fflush(stdout);
+		dup2(saved_stdout, STDOUT_FILENO);
+		close(saved_stdout);
+	}
+	print_summary(rows, n_rows, rc == 0 ? release : NULL, o.json);
 	for (size_t i = 0; i < n_rows; i++) {
 		free(rows[i].name);
 		free(rows[i].artifact);

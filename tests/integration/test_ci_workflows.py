@@ -86,3 +86,17 @@ def test_gitlab_pipeline_commands_run_against_the_fixture(workspace):
     for block in gitlab_blocks(yaml.safe_load(open(GITLAB))):
         run_block(block, workspace)
     assert (workspace / "report" / "bench.json").exists()
+
+
+def test_pipeline_summary_as_json(workspace):
+    """--json wherever a table is printed: the pipeline's summary."""
+    import json
+    r = subprocess.run([BINARY, "pipeline", "--json", "--pipeline",
+                        "fixtures/minilang/pipeline-ci.ini", "--artifacts",
+                        str(workspace / "artifacts")], cwd=workspace, capture_output=True,
+                       text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)          # progress went to stderr
+    names = [s["stage"] for s in doc["stages"]]
+    assert names[:4] == ["instrument", "train.1of2", "train.2of2", "merge"]
+    assert doc["release"].endswith("build.tar.zst")
