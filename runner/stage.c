@@ -302,10 +302,10 @@ static void print_summary_json(const struct summary_row *rows, size_t n, const c
 	char *text;
 
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(stages, json_pack("{s:s, s:s, s:f, s:s?}", "stage", rows[i].name,
-		                                        "result", rows[i].state, "seconds",
-		                                        rows[i].seconds, "artifact",
-		                                        rows[i].artifact));
+		json_array_append_new(stages,
+		                      json_pack("{s:s, s:s, s:f, s:s?}", "stage", rows[i].name,
+		                                "result", rows[i].state, "seconds", rows[i].seconds,
+		                                "artifact", rows[i].artifact));
 	json_object_set_new(doc, "stages", stages);
 	json_object_set_new(doc, "release", release ? json_string(release) : json_null());
 	text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
