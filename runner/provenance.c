@@ -4,6 +4,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include "libarchive_lazy.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
