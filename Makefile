@@ -60,7 +60,7 @@ $(BUILD)/probes/%: tests/probes/%.c
 deps:
 	@sh ci/install-deps.sh
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(PROBE_BINS)
 	@sh tests/run-unit.sh $(BUILD) $(UNIT_BINS)
 
 integration: all
