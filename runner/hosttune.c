@@ -598,21 +598,6 @@ static int state_load(const char *dir, const char *root, struct ht_state *st, st
 	return rc;
 }
 
-static int fsync_dir(const char *dir, struct error *err)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", dir);
-	if (fsync(fd) < 0) {
-		int saved = errno;
-		close(fd);
-		return error_set(err, EXIT_RUNNER_ERROR, saved, "syncing %s", dir);
-	}
-	close(fd);
-	return 0;
-}
-
 static char *state_format(const struct ht_state *st)
 {
 	char *out = xasprintf(STATE_MAGIC "\nroot %s\n", root_display(st->root));

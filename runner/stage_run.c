@@ -832,21 +832,6 @@ static int write_run_json(struct stage_ctx *c, const char *digest, const struct 
 	return rc;
 }
 
-static int fsync_dir(const char *dir, struct error *err)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", dir);
-	if (fsync(fd) < 0) {
-		int saved = errno;
-		close(fd);
-		return error_set(err, EXIT_RUNNER_ERROR, saved, "fsync %s", dir);
-	}
-	close(fd);
-	return 0;
-}
-
 static int pack_and_commit(struct stage_ctx *c, char digest[DIGEST_STR_MAX], struct error *err)
 {
 	struct pack_options po;

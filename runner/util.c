@@ -382,6 +382,21 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
 	return 0;
 }
 
+int fsync_dir(const char *dir, struct error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", dir);
+	if (fsync(fd) < 0) {
+		int saved = errno;
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "syncing %s", dir);
+	}
+	close(fd);
+	return 0;
+}
+
 int mkdir_p(const char *path, mode_t mode, struct error *err)
 {
 	char *copy = xstrdup(path);

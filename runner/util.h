@@ -63,6 +63,9 @@ int write_file(const char *path, const char *data, size_t len, struct error *err
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
                       struct error *err);
 
+/* fsync a directory, so a rename into it survives a crash. */
+int fsync_dir(const char *dir, struct error *err);
+
 /* Write a whole buffer, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
 
