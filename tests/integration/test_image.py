@@ -282,3 +282,29 @@ def test_rebuild_gives_the_same_digest(built, tmp_path_factory):
     assert again["digest"] == built["meta"]["digest"], \
         "same definition, same packages, different image: see images/README.md"
     assert r.stdout.split()[0] == built["stdout"].split()[0]
+
+
+def test_pipeline_stage_inside_the_image(built, tmp_path):
+    """A pipeline stage with `image = TARBALL`: the stage runs in the pinned
+    image and its provenance records the image's digest."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "hello.c").write_text(HELLO)
+    os.chmod(tmp_path, 0o755)
+    os.chmod(src, 0o755)
+    (src / "p.ini").write_text(
+        "[pipeline]\nname = hello\nsource = .\n"
+        f"image = {built['tarball']}\n"
+        f"profiles = {os.path.join(ROOT, 'profiles')}\n"
+        f"artifacts = {tmp_path / 'artifacts'}\nsource-date-epoch = 1700000000\n\n"
+        "[stage instrument]\nprofile = build\ninputs = source\n"
+        "command = cd /src && $PGO_CC -O2 $PGO_GENERATE_FLAGS -o /build/out/hello hello.c\n"
+        "outputs = hello\n")
+    r = run("stage", "instrument", "--pipeline", str(src / "p.ini"), timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    artifact = tmp_path / "artifacts" / "instrument.tar.zst"
+    assert artifact.exists()
+    r = run("inspect", str(artifact), "--json")
+    assert r.returncode == 0, r.stderr
+    digest = built["stdout"].split()[0]
+    assert digest in r.stdout, "provenance does not name the image's digest"
