@@ -1323,7 +1323,12 @@ static int remove_entry(struct cleaner *c, const char *abs, const char *rel, con
 	return 0;
 }
 
-static int files_below(struct cleaner *c, const char *abs, const char *rel, int depth)
+/* One entry met by walk_below; it may recurse with walk_below itself. */
+typedef int (*walk_fn)(struct cleaner *c, const char *abs, const char *rel, const char *name,
+                       const struct stat *st, int depth);
+
+/* Visit the entries below `abs` in sorted order, without following links. */
+static int walk_below(struct cleaner *c, const char *abs, const char *rel, int depth, walk_fn fn)
 {
 	char **names;
 	size_t n;
@@ -1340,15 +1345,23 @@ static int files_below(struct cleaner *c, const char *abs, const char *rel, int 
 
 		if (lstat(a, &st) < 0)
 			rc = error_set(c->err, EXIT_RUNNER_ERROR, errno, "stat %s", a);
-		else if (S_ISDIR(st.st_mode))
-			rc = files_below(c, a, r, depth + 1);
 		else
-			rc = remove_entry(c, a, r, &st);
+			rc = fn(c, a, r, names[i], &st, depth);
 		free(a);
 		free(r);
 	}
 	strv_free(names, n);
 	return rc;
+}
+
+/* Every file below a directory goes; the directories stay. */
+static int remove_files_entry(struct cleaner *c, const char *abs, const char *rel, const char *name,
+                              const struct stat *st, int depth)
+{
+	(void)name;
+	if (S_ISDIR(st->st_mode))
+		return walk_below(c, abs, rel, depth + 1, remove_files_entry);
+	return remove_entry(c, abs, rel, st);
 }
 
 static int clean_entry(struct cleaner *c, const struct clean_rule *rule, const char *abs,
@@ -1363,7 +1376,7 @@ static int clean_entry(struct cleaner *c, const struct clean_rule *rule, const c
 	case CLEAN_REMOVE: return remove_entry(c, abs, rel, &st);
 	case CLEAN_FILES_BELOW:
 		if (S_ISDIR(st.st_mode))
-			return files_below(c, abs, rel, 0);
+			return walk_below(c, abs, rel, 0, remove_files_entry);
 		return remove_entry(c, abs, rel, &st);
 	case CLEAN_TRUNCATE:
 		if (!S_ISREG(st.st_mode) || st.st_size == 0)
@@ -1435,32 +1448,14 @@ static int apply_rule(struct cleaner *c, const struct clean_rule *rule)
 
 /* Python byte code compiled at install time embeds nothing stable enough;
  * Python recompiles (or runs without) when it is missing. */
-static int remove_pycache(struct cleaner *c, const char *abs, const char *rel, int depth)
+static int remove_pycache_entry(struct cleaner *c, const char *abs, const char *rel,
+                                const char *name, const struct stat *st, int depth)
 {
-	char **names;
-	size_t n;
-	int rc = 0;
-
-	if (depth > WALK_MAX_DEPTH)
-		return error_set(c->err, EXIT_RUNNER_ERROR, 0, "%s: too deep", abs);
-	if (list_sorted(abs, &names, &n, c->err) < 0)
-		return -1;
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char *a = xasprintf("%s/%s", abs, names[i]);
-		char *r = xasprintf("%s/%s", rel, names[i]);
-		struct stat st;
-
-		if (lstat(a, &st) < 0)
-			rc = error_set(c->err, EXIT_RUNNER_ERROR, errno, "stat %s", a);
-		else if (S_ISDIR(st.st_mode) && strcmp(names[i], "__pycache__") == 0)
-			rc = remove_entry(c, a, r, &st);
-		else if (S_ISDIR(st.st_mode))
-			rc = remove_pycache(c, a, r, depth + 1);
-		free(a);
-		free(r);
-	}
-	strv_free(names, n);
-	return rc;
+	if (!S_ISDIR(st->st_mode))
+		return 0;
+	if (strcmp(name, "__pycache__") == 0)
+		return remove_entry(c, abs, rel, st);
+	return walk_below(c, abs, rel, depth + 1, remove_pycache_entry);
 }
 
 int image_clean_rootfs(const char *rootfs, json_t *cleaned, struct error *err)
@@ -1488,7 +1483,7 @@ int image_clean_rootfs(const char *rootfs, json_t *cleaned, struct error *err)
 		rc = apply_rule(&c, &clean_rules[i]);
 	usr = xasprintf("%s/usr", real);
 	if (rc == 0 && lstat(usr, &st) == 0 && S_ISDIR(st.st_mode))
-		rc = remove_pycache(&c, usr, "/usr", 0);
+		rc = walk_below(&c, usr, "/usr", 0, remove_pycache_entry);
 	free(usr);
 	close(c.root_fd);
 	free(real);
