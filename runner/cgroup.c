@@ -505,6 +505,10 @@ static int rmdir_tree(const char *path, struct error *err)
 
 static int remove_cgroup(const char *path, struct error *err)
 {
+	/* The usual case: the run is over and its cgroup empty, and rmdir
+	 * refuses (EBUSY) a cgroup with processes or children left. */
+	if (rmdir(path) == 0 || errno == ENOENT)
+		return 0;
 	if (kill_path(path) < 0 && errno != ENOENT)
 		return error_set(err, EXIT_RUNNER_ERROR, errno,
 		                 "killing the processes of cgroup %s", path);

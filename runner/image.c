@@ -27,6 +27,7 @@
 
 #include "archive.h"
 #include "path_resolve.h"
+#include "tool_cache.h"
 
 #define WALK_MAX_DEPTH 256
 #define SNAPSHOT_URL_FMT "https://snapshot.debian.org/archive/debian/%s"
@@ -565,7 +566,7 @@ static int resolve_tool(int root_fd, const char *real_root, const char *name, ch
 }
 
 static int tool_facts(int root_fd, const char *real_root, const char *name, uint64_t timeout_ns,
-                      json_t *tools, struct error *err)
+                      struct tool_cache *cache, json_t *tools, struct error *err)
 {
 	char digest[DIGEST_STR_MAX];
 	char *host_path = NULL, *in_root = NULL;
@@ -579,6 +580,14 @@ static int tool_facts(int root_fd, const char *real_root, const char *name, uint
 
 	if (found <= 0)
 		return found;
+	t = tool_cache_lookup(cache, name, host_path);
+	if (t != NULL) {
+		json_object_set_new(t, "path", json_string(in_root));
+		json_object_set_new(tools, name, t);
+		free(host_path);
+		free(in_root);
+		return 1;
+	}
 	if (digest_file_sha256(host_path, digest, err) < 0 ||
 	    capture_first_line(host_path, argv, timeout_ns, &c, err) < 0) {
 		free(host_path);
@@ -601,6 +610,9 @@ static int tool_facts(int root_fd, const char *real_root, const char *name, uint
 		json_object_set_new(t, "version_exit", json_integer(WEXITSTATUS(c.status)));
 	else if (WIFSIGNALED(c.status))
 		json_object_set_new(t, "version_signal", json_integer(WTERMSIG(c.status)));
+	/* Only a clean answer is worth remembering. */
+	if (!c.truncated && WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0)
+		tool_cache_store(cache, name, host_path, t);
 	json_object_set_new(tools, name, t);
 	free(c.first_line);
 	free(host_path);
@@ -613,6 +625,7 @@ int image_digest_host_at(const char *root, uint64_t version_timeout_ns, char out
 {
 	static const char *const names[] = {IMAGE_HOST_TOOLS};
 	char *real_root = realpath(root, NULL);
+	struct tool_cache *cache;
 	json_t *f, *tools;
 	int root_fd, rc = 0;
 
@@ -627,8 +640,11 @@ int image_digest_host_at(const char *root, uint64_t version_timeout_ns, char out
 	f = json_pack("{s:s}", "kind", "host");
 	tools = json_object();
 	json_object_set_new(f, "tools", tools);
+	cache = tool_cache_open();
 	for (size_t i = 0; rc >= 0 && i < sizeof(names) / sizeof(names[0]); i++)
-		rc = tool_facts(root_fd, real_root, names[i], version_timeout_ns, tools, err);
+		rc =
+		    tool_facts(root_fd, real_root, names[i], version_timeout_ns, cache, tools, err);
+	tool_cache_close(cache, rc >= 0);
 	close(root_fd);
 	if (rc >= 0) {
 		add_distribution_facts(real_root, f);

@@ -9,8 +9,9 @@
 #include "report.h"
 #include "spec.h"
 
-/* Never returns. */
+/* Never returns.  seccomp_fd: where the runner sends the compiled filter
+ * (seccomp_program_send); the command receives it before it loads it. */
 __attribute__((noreturn)) void init_main(const struct sandbox_spec *spec, char **envp,
-                                         struct run_report *r);
+                                         int seccomp_fd, struct run_report *r);
 
 #endif

@@ -28,7 +28,6 @@
 enum op_kind {
 	OP_MOUNT, /* attach a detached mount */
 	OP_SYMLINK,
-	OP_FILE,
 	OP_PROC, /* fresh /proc, then its hardening */
 };
 
@@ -37,12 +36,12 @@ struct op {
 	char *dst;
 	int mnt_fd;  /* OP_MOUNT */
 	bool is_dir; /* OP_MOUNT */
-	char *data;  /* OP_SYMLINK target, OP_FILE contents */
-	size_t len;
+	char *data;  /* OP_SYMLINK target */
 };
 
 struct rootfs {
-	int root_fd; /* O_PATH of the new root (the tmpfs) */
+	int root_mnt; /* the new root's tmpfs, detached until the plan is done */
+	int root_fd;  /* O_PATH of the new root once attached */
 	bool force_walk;
 	uint64_t tmpfs_size;
 	struct op *ops;
@@ -100,8 +99,8 @@ static int clone_tree(const char *src, bool read_only, bool device, struct error
 	return fd;
 }
 
-/* A new tmpfs as a detached mount. */
-static int new_tmpfs(uint64_t size, const char *mode, struct error *err)
+/* A new tmpfs as a detached mount with the given MOUNT_ATTR_* flags. */
+static int new_tmpfs_attrs(uint64_t size, const char *mode, unsigned attrs, struct error *err)
 {
 	char size_text[32];
 	int fs_fd = fsopen("tmpfs", FSOPEN_CLOEXEC);
@@ -118,11 +117,16 @@ static int new_tmpfs(uint64_t size, const char *mode, struct error *err)
 		return error_set(err, EXIT_RUNNER_ERROR, saved, "configuring a tmpfs (size %s)",
 		                 size_text);
 	}
-	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, attrs);
 	close(fs_fd);
 	if (mnt_fd < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "mounting a tmpfs");
 	return mnt_fd;
+}
+
+static int new_tmpfs(uint64_t size, const char *mode, struct error *err)
+{
+	return new_tmpfs_attrs(size, mode, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, err);
 }
 
 /* Attach the detached mount `mnt_fd` at `dst` inside the new root.
@@ -183,31 +187,21 @@ static int tmpfs_into(struct rootfs *fs, const char *dst, uint64_t size, const c
 	return plan_mount(fs, mnt_fd, dst, true);
 }
 
-static void plan_file(struct rootfs *fs, const char *path, const char *data, size_t len)
+/* A new file in a directory of the fresh root tmpfs, before anything
+ * untrusted is attached there: O_EXCL|O_NOFOLLOW, no path resolution. */
+static int write_new_file(int dir_fd, const char *dir, const char *name, const char *data,
+                          size_t len, struct error *err)
 {
-	struct op *op = plan_push(fs, OP_FILE, path);
+	int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 
-	op->data = xcalloc(1, len + 1);
-	memcpy(op->data, data, len);
-	op->len = len;
-}
-
-static int write_in_root(struct rootfs *fs, const char *path, const char *data, size_t len,
-                         struct error *err)
-{
-	int leaf = mkpath_in_root(fs->root_fd, path, false, fs->force_walk, err);
-	int fd;
-
-	if (leaf < 0)
-		return -1;
-	close(leaf);
-	fd = resolve_in_root(fs->root_fd, path, O_WRONLY | O_TRUNC | O_NOFOLLOW, fs->force_walk);
 	if (fd < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s in the sandbox", path);
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating %s/%s in the sandbox",
+		                 dir, name);
 	if (write_all(fd, data, len) < 0) {
 		int saved = errno;
 		close(fd);
-		return error_set(err, EXIT_RUNNER_ERROR, saved, "writing %s in the sandbox", path);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "writing %s/%s in the sandbox", dir,
+		                 name);
 	}
 	close(fd);
 	return 0;
@@ -275,8 +269,9 @@ static char *group_text(const struct sandbox_spec *spec)
 }
 
 /* A minimal /etc: only what libc needs to name users and resolve
- * localhost; nothing of the host's configuration (no resolv.conf). */
-static void generated_etc(struct rootfs *fs, const struct sandbox_spec *spec)
+ * localhost; nothing of the host's configuration (no resolv.conf).  Written
+ * straight into the still-detached root tmpfs. */
+static int generated_etc(struct rootfs *fs, const struct sandbox_spec *spec, struct error *err)
 {
 	static const char nss[] = "passwd: files\ngroup: files\nhosts: files\n";
 	char *passwd = passwd_text(spec);
@@ -286,18 +281,32 @@ static void generated_etc(struct rootfs *fs, const struct sandbox_spec *spec)
 	char *cache = NULL;
 	size_t cache_len = 0;
 	struct error ignored;
+	int etc = -1, rc = -1;
 
-	plan_file(fs, "/etc/passwd", passwd, strlen(passwd));
-	plan_file(fs, "/etc/group", group, strlen(group));
-	plan_file(fs, "/etc/hosts", hosts, strlen(hosts));
-	plan_file(fs, "/etc/nsswitch.conf", nss, sizeof(nss) - 1);
+	if (mkdirat(fs->root_mnt, "etc", 0755) < 0 ||
+	    (etc = openat(fs->root_mnt, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
+	        0) {
+		error_set(err, EXIT_RUNNER_ERROR, errno, "creating /etc in the sandbox");
+		goto out;
+	}
+	if (write_new_file(etc, "/etc", "passwd", passwd, strlen(passwd), err) < 0 ||
+	    write_new_file(etc, "/etc", "group", group, strlen(group), err) < 0 ||
+	    write_new_file(etc, "/etc", "hosts", hosts, strlen(hosts), err) < 0 ||
+	    write_new_file(etc, "/etc", "nsswitch.conf", nss, sizeof(nss) - 1, err) < 0)
+		goto out;
 	/* ld.so.cache only speeds up library lookup; a host without one is fine. */
-	if (read_file("/etc/ld.so.cache", &cache, &cache_len, &ignored) == 0)
-		plan_file(fs, "/etc/ld.so.cache", cache, cache_len);
+	if (read_file("/etc/ld.so.cache", &cache, &cache_len, &ignored) == 0 &&
+	    write_new_file(etc, "/etc", "ld.so.cache", cache, cache_len, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (etc >= 0)
+		close(etc);
 	free(cache);
 	free(hosts);
 	free(passwd);
 	free(group);
+	return rc;
 }
 
 static int host_image(struct rootfs *fs, const struct sandbox_spec *spec, struct error *err)
@@ -309,7 +318,8 @@ static int host_image(struct rootfs *fs, const struct sandbox_spec *spec, struct
 	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
 		if (host_top_level(fs, top[i], err) < 0)
 			return -1;
-	generated_etc(fs, spec);
+	if (generated_etc(fs, spec, err) < 0)
+		return -1;
 	/* Debian's toolchain names go through alternatives (cc -> gcc, c++,
 	 * ld.gold...): part of the toolchain the host image exposes. */
 	if (access("/etc/alternatives", F_OK) == 0 &&
@@ -376,41 +386,89 @@ static int dir_image(struct rootfs *fs, const char *image_dir, struct error *err
 /* Device nodes are bound from the host after checking they are the
  * character devices they claim to be; a tampered /dev on the host (or a
  * symlink) is refused rather than exposed. */
-static int dev_setup(struct rootfs *fs, struct error *err)
-{
-	static const struct {
-		const char *name;
-		unsigned major, minor;
-	} nodes[] = {
-	    {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
-	    {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
-	};
-	static const char *const links[][2] = {
-	    {"/proc/self/fd", "dev/fd"},       {"/proc/self/fd/0", "dev/stdin"},
-	    {"/proc/self/fd/1", "dev/stdout"}, {"/proc/self/fd/2", "dev/stderr"},
-	    {"pts/ptmx", "dev/ptmx"},
-	};
-	int pts_fs, pts_mnt;
+struct dev_node {
+	const char *name;
+	unsigned major, minor;
+};
 
-	if (tmpfs_into(fs, "/dev", 64 * 1024, "0755", err) < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+static const struct dev_node dev_nodes[] = {
+    {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+    {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+/* As real root the nodes are created in the detached /dev tmpfs: no host
+ * lookup and six fewer mounts to set up and tear down.  1: not permitted
+ * (a user namespace), the caller binds the host's nodes instead. */
+static int make_dev_nodes(int dev_mnt, struct error *err)
+{
+	for (size_t i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
+		const struct dev_node *n = &dev_nodes[i];
+
+		if (mknodat(dev_mnt, n->name, S_IFCHR | 0666, makedev(n->major, n->minor)) < 0) {
+			if (errno == EPERM && i == 0)
+				return 1;
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "creating /dev/%s",
+			                 n->name);
+		}
+		/* whatever the umask */
+		if (fchmodat(dev_mnt, n->name, 0666, 0) < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "chmod /dev/%s", n->name);
+	}
+	return 0;
+}
+
+static int bind_dev_nodes(struct rootfs *fs, struct error *err)
+{
+	for (size_t i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
+		const struct dev_node *n = &dev_nodes[i];
 		char path[32];
 		struct stat st;
 
-		snprintf(path, sizeof(path), "/dev/%s", nodes[i].name);
+		snprintf(path, sizeof(path), "/dev/%s", n->name);
 		if (lstat(path, &st) < 0)
 			return error_set(err, EXIT_RUNNER_ERROR, errno, "host device %s", path);
-		if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != nodes[i].major ||
-		    minor(st.st_rdev) != nodes[i].minor)
+		if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != n->major ||
+		    minor(st.st_rdev) != n->minor)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
 			                 "host %s is not the character device %u:%u", path,
-			                 nodes[i].major, nodes[i].minor);
+			                 n->major, n->minor);
 		if (bind_into(fs, path, path, BIND_DEVICE, err) < 0)
 			return -1;
 	}
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
-		plan_symlink(fs, links[i][0], links[i][1]);
+	return 0;
+}
+
+static int dev_setup(struct rootfs *fs, struct error *err)
+{
+	static const char *const links[][2] = {
+	    {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+	    {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+	    {"pts/ptmx", "ptmx"},
+	};
+	int pts_fs, pts_mnt, rc;
+	/* Not nodev: the nodes below must work.  The command cannot add
+	 * any (no CAP_MKNOD). */
+	int dev_mnt =
+	    new_tmpfs_attrs(64 * 1024, "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+
+	if (dev_mnt < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		if (symlinkat(links[i][0], dev_mnt, links[i][1]) < 0) {
+			int saved = errno;
+			close(dev_mnt);
+			return error_set(err, EXIT_RUNNER_ERROR, saved, "creating /dev/%s",
+			                 links[i][1]);
+		}
+	}
+	rc = make_dev_nodes(dev_mnt, err);
+	if (rc < 0) {
+		close(dev_mnt);
+		return -1;
+	}
+	plan_mount(fs, dev_mnt, "/dev", true);
+	if (rc == 1 && bind_dev_nodes(fs, err) < 0)
+		return -1;
 	if (tmpfs_into(fs, "/dev/shm", fs->tmpfs_size, "1777", err) < 0)
 		return -1;
 	pts_fs = fsopen("devpts", FSOPEN_CLOEXEC);
@@ -433,17 +491,11 @@ static int dev_setup(struct rootfs *fs, struct error *err)
 
 /* Runs after /dev is attached: the sandbox's own /dev/null is cloned, so no
  * host path is looked up once the new root shadows STAGING_DIR. */
-static int mask_with_dev_null(struct rootfs *fs, const char *path, struct error *err)
+static int mask_with_dev_null(struct rootfs *fs, int null_fd, const char *path, struct error *err)
 {
 	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC};
-	int null_fd = resolve_in_root(fs->root_fd, "/dev/null", O_PATH, fs->force_walk);
-	int clone_fd;
+	int clone_fd = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 
-	if (null_fd < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "finding /dev/null to mask %s",
-		                 path);
-	clone_fd = open_tree(null_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	close(null_fd);
 	if (clone_fd < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "cloning /dev/null to mask %s",
 		                 path);
@@ -455,6 +507,62 @@ static int mask_with_dev_null(struct rootfs *fs, const char *path, struct error 
 	return attach_at(fs, clone_fd, path, false, err);
 }
 
+static int empty_ro_tmpfs(struct error *err)
+{
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+	int mnt_fd = new_tmpfs(4096, "0555", err);
+
+	if (mnt_fd < 0)
+		return -1;
+	if (mount_setattr(mnt_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		int saved = errno;
+		close(mnt_fd);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "making a masking tmpfs read-only");
+	}
+	return mnt_fd;
+}
+
+/* A detached clone of a mount already attached in the new root; the clone
+ * keeps its flags (read-only). */
+static int clone_in_root(struct rootfs *fs, const char *path, struct error *err)
+{
+	int src = resolve_in_root(fs->root_fd, path, O_PATH | O_DIRECTORY, fs->force_walk);
+	int fd;
+
+	if (src < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "finding %s", path);
+	fd = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	close(src);
+	if (fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "cloning %s", path);
+	return fd;
+}
+
+/* An empty read-only tmpfs over each directory; one filesystem, attached
+ * once and cloned for the others. */
+static int mask_dirs(struct rootfs *fs, struct error *err)
+{
+	static const char *const masked_dirs[] = {"/proc/acpi", "/proc/scsi", "/proc/driver"};
+	const char *first = NULL;
+
+	for (size_t i = 0; i < sizeof(masked_dirs) / sizeof(masked_dirs[0]); i++) {
+		int probe = resolve_in_root(fs->root_fd, masked_dirs[i], O_PATH | O_DIRECTORY,
+		                            fs->force_walk);
+		int mnt_fd;
+
+		if (probe < 0)
+			continue;
+		close(probe);
+		mnt_fd = first ? clone_in_root(fs, first, err) : empty_ro_tmpfs(err);
+		if (mnt_fd < 0)
+			return -1;
+		if (attach_at(fs, mnt_fd, masked_dirs[i], true, err) < 0)
+			return -1;
+		first = first ? first : masked_dirs[i];
+	}
+	return 0;
+}
+
 /* Read-only or masked parts of /proc that would let a process reach the
  * host kernel's knobs or memory. */
 static int proc_harden(struct rootfs *fs, struct error *err)
@@ -464,7 +572,7 @@ static int proc_harden(struct rootfs *fs, struct error *err)
 	static const char *const masked_files[] = {"/proc/kcore",         "/proc/kallsyms",
 	                                           "/proc/timer_list",    "/proc/keys",
 	                                           "/proc/latency_stats", "/proc/sched_debug"};
-	static const char *const masked_dirs[] = {"/proc/acpi", "/proc/scsi", "/proc/driver"};
+	int null_fd;
 
 	for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
 		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
@@ -489,38 +597,22 @@ static int proc_harden(struct rootfs *fs, struct error *err)
 		if (attach_at(fs, clone_fd, read_only[i], true, err) < 0)
 			return -1;
 	}
+	null_fd = resolve_in_root(fs->root_fd, "/dev/null", O_PATH, fs->force_walk);
+	if (null_fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "finding /dev/null to mask /proc");
 	for (size_t i = 0; i < sizeof(masked_files) / sizeof(masked_files[0]); i++) {
 		int probe = resolve_in_root(fs->root_fd, masked_files[i], O_PATH, fs->force_walk);
 		if (probe < 0)
 			continue;
 		close(probe);
-		if (mask_with_dev_null(fs, masked_files[i], err) < 0)
+		if (mask_with_dev_null(fs, null_fd, masked_files[i], err) < 0) {
+			close(null_fd);
 			return -1;
-	}
-	for (size_t i = 0; i < sizeof(masked_dirs) / sizeof(masked_dirs[0]); i++) {
-		int probe = resolve_in_root(fs->root_fd, masked_dirs[i], O_PATH | O_DIRECTORY,
-		                            fs->force_walk);
-		int mnt_fd;
-		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-
-		if (probe < 0)
-			continue;
-		close(probe);
-		mnt_fd = new_tmpfs(4096, "0555", err);
-		if (mnt_fd < 0)
-			return -1;
-		if (mount_setattr(mnt_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
-			int saved = errno;
-			close(mnt_fd);
-			return error_set(err, EXIT_RUNNER_ERROR, saved, "masking %s",
-			                 masked_dirs[i]);
 		}
-		if (attach_at(fs, mnt_fd, masked_dirs[i], true, err) < 0)
-			return -1;
 	}
-	return 0;
+	close(null_fd);
+	return mask_dirs(fs, err);
 }
-
 static int proc_setup(struct rootfs *fs, struct error *err)
 {
 	int fs_fd = fsopen("proc", FSOPEN_CLOEXEC);
@@ -570,6 +662,18 @@ static int user_mounts(struct rootfs *fs, const struct sandbox_spec *spec, struc
 static int pivot_into(struct rootfs *fs, struct error *err)
 {
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	int dev = resolve_in_root(fs->root_fd, "/dev", O_PATH | O_DIRECTORY, fs->force_walk);
+
+	/* /dev itself read-only (its nodes stay usable, /dev/shm and
+	 * /dev/pts are mounts of their own): in a user namespace the tmpfs
+	 * belongs to the command's uid, which must not add nodes or files. */
+	if (dev < 0 || mount_setattr(dev, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0) {
+		int saved = errno;
+		if (dev >= 0)
+			close(dev);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "making /dev read-only");
+	}
+	close(dev);
 
 	if (mount_setattr(fs->root_fd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "making the new root read-only");
@@ -594,7 +698,6 @@ static int execute_op(struct rootfs *fs, struct op *op, struct error *err)
 		op->mnt_fd = -1;
 		return attach_at(fs, fd, op->dst, op->is_dir, err);
 	case OP_SYMLINK: return symlink_in_root(fs, op->data, op->dst, err);
-	case OP_FILE: return write_in_root(fs, op->dst, op->data, op->len, err);
 	case OP_PROC: return proc_setup(fs, err);
 	}
 	return error_set(err, EXIT_RUNNER_ERROR, 0, "unknown mount step");
@@ -603,6 +706,9 @@ static int execute_op(struct rootfs *fs, struct op *op, struct error *err)
 static int plan_rootfs(struct rootfs *fs, const struct sandbox_spec *spec, const char *image_dir,
                        struct error *err)
 {
+	fs->root_mnt = new_tmpfs(16 * 1024 * 1024, "0755", err);
+	if (fs->root_mnt < 0)
+		return -1;
 	if (spec->image_kind == IMAGE_HOST) {
 		if (host_image(fs, spec, err) < 0)
 			return -1;
@@ -619,17 +725,14 @@ static int plan_rootfs(struct rootfs *fs, const struct sandbox_spec *spec, const
 
 static int attach_staging_root(struct rootfs *fs, struct error *err)
 {
-	int root_mnt = new_tmpfs(16 * 1024 * 1024, "0755", err);
+	int rc = move_mount(fs->root_mnt, "", AT_FDCWD, STAGING_DIR, MOVE_MOUNT_F_EMPTY_PATH);
+	int saved = errno;
 
-	if (root_mnt < 0)
-		return -1;
-	if (move_mount(root_mnt, "", AT_FDCWD, STAGING_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-		int saved = errno;
-		close(root_mnt);
+	close(fs->root_mnt);
+	fs->root_mnt = -1;
+	if (rc < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, saved, "attaching the new root at %s",
 		                 STAGING_DIR);
-	}
-	close(root_mnt);
 	fs->root_fd = open(STAGING_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fs->root_fd < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening the new root");
@@ -653,7 +756,8 @@ static void report_rootfs(const struct sandbox_spec *spec, struct run_report *r)
 int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, struct run_report *r,
                  struct error *err)
 {
-	struct rootfs fs = {.root_fd = -1,
+	struct rootfs fs = {.root_mnt = -1,
+	                    .root_fd = -1,
 	                    .force_walk = spec->force_path_walk,
 	                    .tmpfs_size = spec->tmpfs_size ? spec->tmpfs_size : DEFAULT_TMPFS_SIZE};
 	int rc;
@@ -669,6 +773,8 @@ int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, struct 
 	if (rc == 0)
 		rc = pivot_into(&fs, err);
 	plan_free(&fs);
+	if (fs.root_mnt >= 0)
+		close(fs.root_mnt);
 	if (fs.root_fd >= 0)
 		close(fs.root_fd);
 	if (rc == 0)

@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -25,6 +26,7 @@
 #include "init.h"
 #include "mounts.h"
 #include "namespaces.h"
+#include "seccomp_policy.h"
 
 extern char **environ;
 
@@ -64,7 +66,7 @@ static int become_mapped_ids(const struct sandbox_spec *spec, struct error *err)
  * shared report; the runner prints them. */
 static __attribute__((noreturn)) void setup_child(const struct sandbox_spec *spec,
                                                   const char *image_dir, int sync_fd,
-                                                  struct run_report *r)
+                                                  int seccomp_fd, struct run_report *r)
 {
 	struct error err = {0};
 	char **envp;
@@ -88,7 +90,7 @@ static __attribute__((noreturn)) void setup_child(const struct sandbox_spec *spe
 		_exit(EXIT_RUNNER_ERROR);
 	}
 	envp = environment_build(spec, environ);
-	init_main(spec, envp, r);
+	init_main(spec, envp, seccomp_fd, r);
 }
 
 static pid_t clone_sandbox(const struct sandbox_spec *spec, int cgroup_fd, int *pidfd,
@@ -111,6 +113,29 @@ static pid_t clone_sandbox(const struct sandbox_spec *spec, int cgroup_fd, int *
 		                 "creating the sandbox namespaces (clone3%s)",
 		                 spec->userns ? " with a user namespace" : "");
 	return (pid_t)pid;
+}
+
+/* Compiled here, after the go byte, while the setup child builds the
+ * mounts: libseccomp's work then costs no start-up time.  The socket is
+ * closed at once, so a sandbox whose runner failed reads EOF, not a hang. */
+static int send_seccomp(const struct sandbox_spec *spec, int *sock_fd, struct error *err)
+{
+	struct seccomp_options o = {.log = spec->seccomp_log,
+	                            .allow_ptrace = spec->allow_ptrace,
+	                            .allow_perf = spec->allow_perf};
+	struct seccomp_program prog;
+	int rc;
+
+	rc = seccomp_policy_compile(&o, &prog, err);
+	if (rc == 0) {
+		/* 1: the sandbox is gone already; its own setup error, in the
+		 * report, is the one to print. */
+		rc = seccomp_program_send(&prog, *sock_fd, err) < 0 ? -1 : 0;
+		seccomp_program_free(&prog);
+	}
+	close(*sock_fd);
+	*sock_fd = -1;
+	return rc;
 }
 
 static int block_runner_signals(sigset_t *set)
@@ -306,6 +331,7 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 	struct rusage ru;
 	sigset_t blocked, old;
 	int sync_pipe[2] = {-1, -1};
+	int seccomp_sock[2] = {-1, -1};
 	int rc = -1;
 	uint64_t t0;
 
@@ -315,8 +341,9 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 		error_set(&err, EXIT_RUNNER_ERROR, errno, "setting up signal handling");
 		goto out;
 	}
-	if (pipe2(sync_pipe, O_CLOEXEC) < 0) {
-		error_set(&err, EXIT_RUNNER_ERROR, errno, "creating the sync pipe");
+	if (pipe2(sync_pipe, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, seccomp_sock) < 0) {
+		error_set(&err, EXIT_RUNNER_ERROR, errno, "creating the sync pipe and socket");
 		goto out;
 	}
 	t0 = monotonic_ns();
@@ -325,14 +352,17 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 		goto out;
 	if (s.child == 0) {
 		close(sync_pipe[1]);
-		setup_child(spec, h->image_dir, sync_pipe[0], r);
+		close(seccomp_sock[0]);
+		setup_child(spec, h->image_dir, sync_pipe[0], seccomp_sock[1], r);
 	}
 	close(sync_pipe[0]);
 	sync_pipe[0] = -1;
+	close(seccomp_sock[1]);
+	seccomp_sock[1] = -1;
 	if ((spec->userns && namespaces_write_id_maps(s.child, spec, &err) < 0) ||
 	    cgroup_apply_fallbacks(spec, &h->cg, s.child, r, &err) < 0 ||
 	    (spec->on_spawn && spec->on_spawn(s.child, spec->on_spawn_arg, &err) < 0) ||
-	    write(sync_pipe[1], "g", 1) != 1) {
+	    write(sync_pipe[1], "g", 1) != 1 || send_seccomp(spec, &seccomp_sock[0], &err) < 0) {
 		if (err.exit_code == 0)
 			error_set(&err, EXIT_RUNNER_ERROR, errno, "releasing the sandbox");
 		pidfd_signal(s.pidfd, SIGKILL);
@@ -359,9 +389,12 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 out:
 	if (rc < 0)
 		error_print(&err);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		if (sync_pipe[i] >= 0)
 			close(sync_pipe[i]);
+		if (seccomp_sock[i] >= 0)
+			close(seccomp_sock[i]);
+	}
 	if (s.pidfd >= 0)
 		close(s.pidfd);
 	if (s.sigfd >= 0)

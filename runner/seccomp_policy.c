@@ -3,11 +3,18 @@
 #include "seccomp_policy.h"
 
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -319,21 +326,116 @@ fail:
 	return -1;
 }
 
-int seccomp_policy_install(const struct seccomp_options *o, struct error *err)
+int seccomp_policy_compile(const struct seccomp_options *o, struct seccomp_program *p,
+                           struct error *err)
 {
 	scmp_filter_ctx ctx;
-	int rc;
+	struct stat st;
+	int fd, rc;
 
+	memset(p, 0, sizeof(*p));
 	if (seccomp_policy_build(o, &ctx, err) < 0)
 		return -1;
-	rc = seccomp_load(ctx);
+	/* libseccomp 2.5 exports to a descriptor only. */
+	fd = memfd_create("pgo-sandbox-seccomp", MFD_CLOEXEC);
+	if (fd < 0) {
+		seccomp_release(ctx);
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "seccomp: memfd_create");
+	}
+	rc = seccomp_export_bpf(ctx, fd);
 	seccomp_release(ctx);
-	if (rc == -EACCES)
-		return error_set(err, EXIT_RUNNER_ERROR, -rc,
-		                 "seccomp: loading the filter (set no_new_privs first)");
-	if (rc < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, -rc, "seccomp: loading the filter");
+	if (rc < 0) {
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, -rc, "seccomp: compiling the filter");
+	}
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 ||
+	    st.st_size > (off_t)(BPF_MAXINSNS * sizeof(struct sock_filter)) ||
+	    st.st_size % (off_t)sizeof(struct sock_filter) != 0) {
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+		                 "seccomp: compiled filter has a bad size");
+	}
+	p->len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
+	p->insns = xcalloc((size_t)p->len, sizeof(struct sock_filter));
+	if (pread(fd, p->insns, (size_t)st.st_size, 0) != st.st_size) {
+		close(fd);
+		seccomp_program_free(p);
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+		                 "seccomp: reading the compiled filter");
+	}
+	close(fd);
 	return 0;
+}
+
+void seccomp_program_free(struct seccomp_program *p)
+{
+	free(p->insns);
+	p->insns = NULL;
+	p->len = 0;
+}
+
+int seccomp_program_send(const struct seccomp_program *p, int sock_fd, struct error *err)
+{
+	size_t size = (size_t)p->len * sizeof(struct sock_filter);
+	ssize_t n;
+
+	do
+		n = send(sock_fd, p->insns, size, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+		return 1;
+	if (n != (ssize_t)size)
+		return error_set(err, EXIT_RUNNER_ERROR, n < 0 ? errno : EMSGSIZE,
+		                 "seccomp: handing the filter to the sandbox");
+	return 0;
+}
+
+int seccomp_program_receive(int sock_fd, struct seccomp_program *p, struct error *err)
+{
+	size_t max = BPF_MAXINSNS * sizeof(struct sock_filter);
+	ssize_t n;
+
+	memset(p, 0, sizeof(*p));
+	p->insns = xcalloc(BPF_MAXINSNS, sizeof(struct sock_filter));
+	do
+		n = recv(sock_fd, p->insns, max, MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0 || (size_t)n > max || n % (ssize_t)sizeof(struct sock_filter) != 0) {
+		int saved = n < 0 ? errno : 0;
+		seccomp_program_free(p);
+		return error_set(err, EXIT_RUNNER_ERROR, saved,
+		                 n == 0 ? "seccomp: the runner sent no filter"
+		                        : "seccomp: receiving the filter");
+	}
+	p->len = (unsigned short)((size_t)n / sizeof(struct sock_filter));
+	return 0;
+}
+
+int seccomp_program_load(const struct seccomp_program *p, struct error *err)
+{
+	struct sock_fprog prog = {.len = p->len, .filter = p->insns};
+
+	/* Deliberate trade-off, see set_attrs: SPEC_ALLOW keeps the system's
+	 * own speculative store bypass policy for the measured workload. */
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, &prog) <
+	    0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+		                 errno == EACCES
+		                     ? "seccomp: loading the filter (set no_new_privs first)"
+		                     : "seccomp: loading the filter");
+	return 0;
+}
+
+int seccomp_policy_install(const struct seccomp_options *o, struct error *err)
+{
+	struct seccomp_program p;
+	int rc;
+
+	if (seccomp_policy_compile(o, &p, err) < 0)
+		return -1;
+	rc = seccomp_program_load(&p, err);
+	seccomp_program_free(&p);
+	return rc;
 }
 
 int seccomp_policy_export(const struct seccomp_options *o, int fd, bool pfc, struct error *err)

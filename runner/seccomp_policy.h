@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 
+#include <linux/filter.h>
+
 #include <seccomp.h>
 
 #include "util.h"
@@ -26,10 +28,33 @@ struct seccomp_options {
  * with seccomp_release().  *out is NULL on failure. */
 int seccomp_policy_build(const struct seccomp_options *o, scmp_filter_ctx *out, struct error *err);
 
-/* Build and load the filter into the calling thread only (no TSYNC).  Call
- * it last before execve, after PR_SET_NO_NEW_PRIVS and dropping
- * capabilities: the filter does not set no_new_privs itself, so loading
- * fails with EACCES when the caller forgot it and lacks CAP_SYS_ADMIN. */
+/* The filter compiled to classic BPF, ready for seccomp(2). */
+struct seccomp_program {
+	struct sock_filter *insns;
+	unsigned short len;
+};
+
+/* Build the filter and compile it to BPF; free with seccomp_program_free.
+ * The runner compiles while the sandbox's mounts are being set up and hands
+ * the program over (seccomp_program_send/receive), so libseccomp's work is
+ * off the start-up path. */
+int seccomp_policy_compile(const struct seccomp_options *o, struct seccomp_program *p,
+                           struct error *err);
+void seccomp_program_free(struct seccomp_program *p);
+
+/* One SOCK_SEQPACKET message carries the whole program; a closed socket
+ * without a message is an error (the runner failed to compile it).  Send
+ * returns 1, without an error, when the receiving end is closed. */
+int seccomp_program_send(const struct seccomp_program *p, int sock_fd, struct error *err);
+int seccomp_program_receive(int sock_fd, struct seccomp_program *p, struct error *err);
+
+/* Load into the calling thread only (no TSYNC), with SPEC_ALLOW.  Call it
+ * last before execve, after PR_SET_NO_NEW_PRIVS and dropping capabilities:
+ * loading fails with EACCES when the caller forgot no_new_privs and lacks
+ * CAP_SYS_ADMIN. */
+int seccomp_program_load(const struct seccomp_program *p, struct error *err);
+
+/* Compile and load in one step (tests, tools). */
 int seccomp_policy_install(const struct seccomp_options *o, struct error *err);
 
 /* Write the filter to fd as libseccomp pseudo filter code (pfc = true,

@@ -399,7 +399,12 @@ int fsync_dir(const char *dir, struct error *err)
 
 int mkdir_p(const char *path, mode_t mode, struct error *err)
 {
-	char *copy = xstrdup(path);
+	char *copy;
+
+	/* Most calls find every parent there already. */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	copy = xstrdup(path);
 
 	for (char *p = copy + 1;; p++) {
 		if (*p == '/' || *p == '\0') {

@@ -203,6 +203,21 @@ def test_minimal_dev():
     assert "null=ok" in r.stdout
 
 
+@pytest.mark.parametrize("opts", [(), ("--userns",)], ids=["default", "userns"])
+def test_dev_nodes_usable_by_the_command(opts):
+    # As real root the nodes are made with mknod, in a user namespace they
+    # are bound from the host: either way 0666 character devices, and the
+    # command cannot add anything to /dev (read-only, whoever owns it).
+    r = sandbox("sh", "-c", "for n in null zero full random urandom tty; do"
+                " stat -c '%n %a %F %t:%T' /dev/$n; done; id -u;"
+                " (: > /dev/new) 2>/dev/null; echo add=$?", opts=opts)
+    want = {"null": "1:3", "zero": "1:5", "full": "1:7", "random": "1:8",
+            "urandom": "1:9", "tty": "5:0"}
+    for name, dev in want.items():
+        assert f"/dev/{name} 666 character special file {dev}" in r.stdout, r.stdout
+    assert "add=2" in r.stdout
+
+
 def test_proc_is_fresh_and_hardened():
     r = sandbox("sh", "-c", "ls /proc | grep -E '^[0-9]+$' | wc -l;"
                 " echo 1 > /proc/sys/kernel/domainname; echo sys=$?;"
