@@ -54,10 +54,10 @@ int namespaces_write_id_maps(pid_t child, const struct sandbox_spec *spec, struc
 	return 0;
 }
 
-static int loopback_up(struct error *err)
+/* Consumes fd, a socket of the namespace whose lo comes up. */
+static int loopback_up_on(int fd, struct error *err)
 {
 	struct ifreq ifr;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "socket for loopback setup");
@@ -78,6 +78,47 @@ static int loopback_up(struct error *err)
 	return 0;
 }
 
+static int loopback_up(struct error *err)
+{
+	return loopback_up_on(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err);
+}
+
+bool namespaces_runner_brings_lo_up(const struct sandbox_spec *spec)
+{
+	/* Entering a network namespace owned by the sandbox's user
+	 * namespace needs privileges there the runner does not have. */
+	return !spec->userns;
+}
+
+int namespaces_loopback_up_from_outside(int pidfd, struct error *err)
+{
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int sock, saved;
+
+	if (self < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening /proc/self/ns/net");
+	if (setns(pidfd, CLONE_NEWNET) < 0) {
+		saved = errno;
+		close(self);
+		return error_set(err, EXIT_RUNNER_ERROR, saved,
+		                 "entering the sandbox's network namespace");
+	}
+	/* A socket stays in the namespace it was made in. */
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	saved = errno;
+	if (setns(self, CLONE_NEWNET) < 0) {
+		int e = errno;
+		close(self);
+		if (sock >= 0)
+			close(sock);
+		return error_set(err, EXIT_RUNNER_ERROR, e,
+		                 "returning to the host network namespace");
+	}
+	close(self);
+	errno = saved;
+	return loopback_up_on(sock, err);
+}
+
 int namespaces_setup_inside(const struct sandbox_spec *spec, struct run_report *r,
                             struct error *err)
 {
@@ -86,7 +127,7 @@ int namespaces_setup_inside(const struct sandbox_spec *spec, struct run_report *
 		                 spec->hostname);
 	if (setdomainname("", 0) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "clearing domainname");
-	if (loopback_up(err) < 0)
+	if (!namespaces_runner_brings_lo_up(spec) && loopback_up(err) < 0)
 		return -1;
 	report_control(r, "ns.mount", CONTROL_APPLIED, "new mount namespace");
 	report_control(r, "ns.pid", CONTROL_APPLIED, "new pid namespace, minimal init as pid 1");

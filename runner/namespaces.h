@@ -3,6 +3,7 @@
 #ifndef PGO_NAMESPACES_H
 #define PGO_NAMESPACES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -17,6 +18,12 @@ uint64_t namespaces_clone_flags(const struct sandbox_spec *spec);
 int namespaces_write_id_maps(pid_t child, const struct sandbox_spec *spec, struct error *err);
 
 /* Inside: hostname and loopback up in the fresh net namespace. */
+/* Whether the runner brings the sandbox's lo up from outside (through
+ * setns on the child's pidfd, while the child builds its mounts) instead
+ * of the child doing it itself. */
+bool namespaces_runner_brings_lo_up(const struct sandbox_spec *spec);
+int namespaces_loopback_up_from_outside(int pidfd, struct error *err);
+
 int namespaces_setup_inside(const struct sandbox_spec *spec, struct run_report *r,
                             struct error *err);
 

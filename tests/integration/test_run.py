@@ -305,6 +305,19 @@ def test_network_is_only_loopback_and_host_listener_unreachable():
         srv.close()
 
 
+@pytest.mark.parametrize("opts", [(), ("--userns",)], ids=["default", "userns"])
+def test_loopback_is_up_inside(opts):
+    # As root the runner brings lo up from outside (setns), in a user
+    # namespace the sandbox does: either way before the command starts.
+    r = sandbox("python3", "-c",
+                "import socket\n"
+                "s=socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
+                "c=socket.create_connection(s.getsockname(), timeout=2)\n"
+                "print('accepted', s.accept()[1][0])\n", opts=opts)
+    assert r.returncode == 0, r.stderr
+    assert "accepted 127.0.0.1" in r.stdout
+
+
 def test_hostname():
     assert sandbox("hostname").stdout.strip() == "pgo-sandbox"
     assert sandbox("hostname", opts=("--hostname", "builder")).stdout.strip() == "builder"
