@@ -301,6 +301,13 @@ static int set_attrs(scmp_filter_ctx ctx, const struct seccomp_options *o, struc
 	if (set_attr(ctx, SCMP_FLTATR_CTL_SSB, 1, "SPEC_ALLOW (keep the SSB mitigation off)", err) <
 	    0)
 		return -1;
+	/* A binary tree of syscall numbers instead of a linear list: the
+	 * kernel emulates the filter for every syscall number when it loads
+	 * it (to find the always-allowed ones), which took 107-148 us for the
+	 * list and 60 us for the tree here; argument-filtered calls (ioctl,
+	 * clone, personality) also reach their rules in fewer steps. */
+	if (set_attr(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2, "binary tree optimisation", err) < 0)
+		return -1;
 	/* Report the kernel's errno from seccomp_load, not ECANCELED. */
 	return set_attr(ctx, SCMP_FLTATR_API_SYSRAWRC, 1, "raw return codes", err);
 }

@@ -41,8 +41,9 @@ fuzz_one() {
 
 mkdir -p "$out/corpus_fuzz_cli" "$out/corpus_fuzz_config"
 cp -n tests/fuzz/corpus/* "$out/corpus_fuzz_cli/" 2>/dev/null
-# config seeds: the shipped profiles and a small pipeline
-cp -n profiles/*.ini "$out/corpus_fuzz_config/" 2>/dev/null
+# config seeds: the shipped profiles, inputs that once failed, and a small
+# pipeline
+cp -n profiles/*.ini tests/fuzz/corpus-config/* "$out/corpus_fuzz_config/" 2>/dev/null
 printf '%s\n' '[pipeline]' 'name = seed' 'source = src' 'source-date-epoch = 1' \
 	'[stage build]' 'profile = base' 'inputs = source' 'command = make' '  make check' \
 	'outputs = a b/c' '[stage run]' 'profile = base' 'inputs = build' 'command = ./a' \

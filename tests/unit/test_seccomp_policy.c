@@ -255,6 +255,8 @@ static void test_build_attributes(void **state)
 	assert_int_equal(v, 0);
 	assert_int_equal(seccomp_attr_get(ctx, SCMP_FLTATR_CTL_SSB, &v), 0);
 	assert_int_equal(v, 1);
+	assert_int_equal(seccomp_attr_get(ctx, SCMP_FLTATR_CTL_OPTIMIZE, &v), 0);
+	assert_int_equal(v, 2);
 	/* Native only: the foreign ABIs must hit the bad-arch action. */
 	assert_int_equal(seccomp_arch_exist(ctx, SCMP_ARCH_NATIVE), 0);
 	assert_int_equal(seccomp_arch_exist(ctx, SCMP_ARCH_X86), -EEXIST);
