@@ -383,9 +383,6 @@ static int dir_image(struct rootfs *fs, const char *image_dir, struct error *err
 	return rc;
 }
 
-/* Device nodes are bound from the host after checking they are the
- * character devices they claim to be; a tampered /dev on the host (or a
- * symlink) is refused rather than exposed. */
 struct dev_node {
 	const char *name;
 	unsigned major, minor;
@@ -417,6 +414,9 @@ static int make_dev_nodes(int dev_mnt, struct error *err)
 	return 0;
 }
 
+/* In a user namespace the nodes are bound from the host after checking they
+ * are the character devices they claim to be; a tampered /dev on the host
+ * (or a symlink) is refused rather than exposed. */
 static int bind_dev_nodes(struct rootfs *fs, struct error *err)
 {
 	for (size_t i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
@@ -507,21 +507,6 @@ static int mask_with_dev_null(struct rootfs *fs, int null_fd, const char *path, 
 	return attach_at(fs, clone_fd, path, false, err);
 }
 
-static int empty_ro_tmpfs(struct error *err)
-{
-	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-	int mnt_fd = new_tmpfs(4096, "0555", err);
-
-	if (mnt_fd < 0)
-		return -1;
-	if (mount_setattr(mnt_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
-		int saved = errno;
-		close(mnt_fd);
-		return error_set(err, EXIT_RUNNER_ERROR, saved, "making a masking tmpfs read-only");
-	}
-	return mnt_fd;
-}
-
 /* A detached clone of a mount already attached in the new root; the clone
  * keeps its flags (read-only). */
 static int clone_in_root(struct rootfs *fs, const char *path, struct error *err)
@@ -553,7 +538,10 @@ static int mask_dirs(struct rootfs *fs, struct error *err)
 		if (probe < 0)
 			continue;
 		close(probe);
-		mnt_fd = first ? clone_in_root(fs, first, err) : empty_ro_tmpfs(err);
+		mnt_fd = first ? clone_in_root(fs, first, err)
+		               : new_tmpfs_attrs(
+		                     4096, "0555",
+		                     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_RDONLY, err);
 		if (mnt_fd < 0)
 			return -1;
 		if (attach_at(fs, mnt_fd, masked_dirs[i], true, err) < 0)

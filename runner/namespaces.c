@@ -83,18 +83,21 @@ static int loopback_up(struct error *err)
 	return loopback_up_on(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err);
 }
 
-bool namespaces_runner_brings_lo_up(const struct sandbox_spec *spec)
+static bool runner_brings_lo_up(const struct sandbox_spec *spec)
 {
 	/* Entering a network namespace owned by the sandbox's user
 	 * namespace needs privileges there the runner does not have. */
 	return !spec->userns;
 }
 
-int namespaces_loopback_up_from_outside(int pidfd, struct error *err)
+int namespaces_loopback_up_from_outside(const struct sandbox_spec *spec, int pidfd,
+                                        struct error *err)
 {
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	int sock, saved;
+	int self, sock, saved;
 
+	if (!runner_brings_lo_up(spec))
+		return 0;
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening /proc/self/ns/net");
 	if (setns(pidfd, CLONE_NEWNET) < 0) {
@@ -127,7 +130,7 @@ int namespaces_setup_inside(const struct sandbox_spec *spec, struct run_report *
 		                 spec->hostname);
 	if (setdomainname("", 0) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "clearing domainname");
-	if (!namespaces_runner_brings_lo_up(spec) && loopback_up(err) < 0)
+	if (!runner_brings_lo_up(spec) && loopback_up(err) < 0)
 		return -1;
 	report_control(r, "ns.mount", CONTROL_APPLIED, "new mount namespace");
 	report_control(r, "ns.pid", CONTROL_APPLIED, "new pid namespace, minimal init as pid 1");

@@ -115,15 +115,6 @@ static pid_t clone_sandbox(const struct sandbox_spec *spec, int cgroup_fd, int *
 	return (pid_t)pid;
 }
 
-/* After the go byte too, in parallel with the mounts; before the filter
- * is sent, so the command never starts with lo down. */
-static int bring_lo_up(const struct sandbox_spec *spec, int pidfd, struct error *err)
-{
-	if (!namespaces_runner_brings_lo_up(spec))
-		return 0;
-	return namespaces_loopback_up_from_outside(pidfd, err);
-}
-
 /* Compiled here, after the go byte, while the setup child builds the
  * mounts: libseccomp's work then costs no start-up time.  The socket is
  * closed at once, so a sandbox whose runner failed reads EOF, not a hang. */
@@ -371,7 +362,9 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 	if ((spec->userns && namespaces_write_id_maps(s.child, spec, &err) < 0) ||
 	    cgroup_apply_fallbacks(spec, &h->cg, s.child, r, &err) < 0 ||
 	    (spec->on_spawn && spec->on_spawn(s.child, spec->on_spawn_arg, &err) < 0) ||
-	    write(sync_pipe[1], "g", 1) != 1 || bring_lo_up(spec, s.pidfd, &err) < 0 ||
+	    /* lo, then the filter: the command never starts with lo down */
+	    write(sync_pipe[1], "g", 1) != 1 ||
+	    namespaces_loopback_up_from_outside(spec, s.pidfd, &err) < 0 ||
 	    send_seccomp(spec, &seccomp_sock[0], &err) < 0) {
 		if (err.exit_code == 0)
 			error_set(&err, EXIT_RUNNER_ERROR, errno, "releasing the sandbox");

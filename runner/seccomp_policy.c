@@ -355,12 +355,18 @@ int seccomp_policy_compile(const struct seccomp_options *o, struct seccomp_progr
 		close(fd);
 		return error_set(err, EXIT_RUNNER_ERROR, -rc, "seccomp: compiling the filter");
 	}
-	if (fstat(fd, &st) < 0 || st.st_size <= 0 ||
-	    st.st_size > (off_t)(BPF_MAXINSNS * sizeof(struct sock_filter)) ||
+	if (fstat(fd, &st) < 0) {
+		int saved = errno;
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, saved,
+		                 "seccomp: fstat of the compiled filter");
+	}
+	if (st.st_size <= 0 || st.st_size > (off_t)(BPF_MAXINSNS * sizeof(struct sock_filter)) ||
 	    st.st_size % (off_t)sizeof(struct sock_filter) != 0) {
 		close(fd);
-		return error_set(err, EXIT_RUNNER_ERROR, errno,
-		                 "seccomp: compiled filter has a bad size");
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "seccomp: compiled filter has a bad size (%lld bytes)",
+		                 (long long)st.st_size);
 	}
 	p->len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
 	p->insns = xcalloc((size_t)p->len, sizeof(struct sock_filter));

@@ -756,7 +756,6 @@ static int collect_outputs(struct stage_ctx *c, struct error *err)
 {
 	char *prov_path = xasprintf("%s/%s", c->packdir, PROVENANCE_FILE);
 	json_t *prov = json_deep_copy(c->definition);
-	char *text;
 	int rc = 0;
 
 	if (c->def->n_outputs == 0) {
@@ -774,9 +773,7 @@ static int collect_outputs(struct stage_ctx *c, struct error *err)
 	if (rc == 0) {
 		json_object_set_new(prov, "cache_key", json_string(c->cache_key));
 		json_object_set(prov, "results", c->results);
-		text = json_dumps(prov, JSON_INDENT(2) | JSON_SORT_KEYS);
-		rc = write_file_atomic(prov_path, text, strlen(text), 0644, err);
-		free(text);
+		rc = report_write_json(prov_path, prov, err);
 	}
 	json_decref(prov);
 	free(prov_path);
