@@ -14,11 +14,12 @@
 
 uint64_t namespaces_clone_flags(const struct sandbox_spec *spec)
 {
-	uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
-	                 CLONE_NEWCGROUP;
+	uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
 
 	if (spec->userns)
 		flags |= CLONE_NEWUSER;
+	if (!namespaces_runner_makes_net(spec))
+		flags |= CLONE_NEWNET;
 	return flags;
 }
 
@@ -83,43 +84,93 @@ static int loopback_up(struct error *err)
 	return loopback_up_on(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err);
 }
 
-static bool runner_brings_lo_up(const struct sandbox_spec *spec)
+bool namespaces_runner_makes_net(const struct sandbox_spec *spec)
 {
-	/* Entering a network namespace owned by the sandbox's user
-	 * namespace needs privileges there the runner does not have. */
+	/* A network namespace the sandbox's root must own has to come from
+	 * the clone into its user namespace; the runner holds no privilege
+	 * there (and none at all when rootless). */
 	return !spec->userns;
 }
 
-int namespaces_loopback_up_from_outside(const struct sandbox_spec *spec, int pidfd,
-                                        struct error *err)
+/* Runs in the runner: unshare moves only the runner itself, which returns
+ * to the namespace it came from before anything else happens. */
+int namespaces_net_create(int *net_fd, struct error *err)
 {
-	int self, sock, saved;
+	int home, sock, saved;
 
-	if (!runner_brings_lo_up(spec))
-		return 0;
-	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (self < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening /proc/self/ns/net");
-	if (setns(pidfd, CLONE_NEWNET) < 0) {
+	*net_fd = -1;
+	home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening /proc/thread-self/ns/net");
+	if (unshare(CLONE_NEWNET) < 0) {
 		saved = errno;
-		close(self);
+		close(home);
 		return error_set(err, EXIT_RUNNER_ERROR, saved,
-		                 "entering the sandbox's network namespace");
+		                 "creating the sandbox's network namespace");
 	}
+	*net_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	saved = errno;
 	/* A socket stays in the namespace it was made in. */
 	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	saved = errno;
-	if (setns(self, CLONE_NEWNET) < 0) {
+	if (setns(home, CLONE_NEWNET) < 0) {
 		int e = errno;
-		close(self);
+		close(home);
 		if (sock >= 0)
 			close(sock);
 		return error_set(err, EXIT_RUNNER_ERROR, e,
 		                 "returning to the host network namespace");
 	}
-	close(self);
-	errno = saved;
-	return loopback_up_on(sock, err);
+	close(home);
+	if (*net_fd < 0) {
+		if (sock >= 0)
+			close(sock);
+		return error_set(err, EXIT_RUNNER_ERROR, saved,
+		                 "opening the new network namespace");
+	}
+	if (loopback_up_on(sock, err) < 0) {
+		close(*net_fd);
+		*net_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int namespaces_net_send(int sock_fd, int net_fd, struct error *err)
+{
+	char tag = 'n';
+	ssize_t n;
+
+	n = send_fd(sock_fd, net_fd, &tag, 1);
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+		return 1;
+	if (n != 1)
+		return error_set(err, EXIT_RUNNER_ERROR, n < 0 ? errno : EIO,
+		                 "handing the network namespace to the sandbox");
+	return 0;
+}
+
+int namespaces_net_enter(int sock_fd, struct error *err)
+{
+	char tag = 0;
+	int fd = -1;
+	ssize_t n;
+
+	n = recv_fd(sock_fd, &fd, &tag, 1);
+	if (n != 1 || tag != 'n' || fd < 0) {
+		int saved = n < 0 ? errno : 0;
+		if (fd >= 0)
+			close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, saved,
+		                 "receiving the network namespace from the runner");
+	}
+	if (setns(fd, CLONE_NEWNET) < 0) {
+		int saved = errno;
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, saved,
+		                 "entering the sandbox's network namespace");
+	}
+	close(fd);
+	return 0;
 }
 
 int namespaces_setup_inside(const struct sandbox_spec *spec, struct run_report *r,
@@ -130,7 +181,7 @@ int namespaces_setup_inside(const struct sandbox_spec *spec, struct run_report *
 		                 spec->hostname);
 	if (setdomainname("", 0) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "clearing domainname");
-	if (!runner_brings_lo_up(spec) && loopback_up(err) < 0)
+	if (!namespaces_runner_makes_net(spec) && loopback_up(err) < 0)
 		return -1;
 	report_control(r, "ns.mount", CONTROL_APPLIED, "new mount namespace");
 	report_control(r, "ns.pid", CONTROL_APPLIED, "new pid namespace, minimal init as pid 1");

@@ -47,9 +47,14 @@ static int pidfd_signal(int pidfd, int sig)
 /* In a user namespace the setup child starts with whatever host ids the
  * runner had, which may be unmapped there (root asking for uid 0 inside);
  * files it creates would then fail with EOVERFLOW.  Switching to the mapped
- * ids keeps its namespace capabilities. */
-static int become_mapped_ids(const struct sandbox_spec *spec, struct error *err)
+ * ids keeps its namespace capabilities.  A change of ids clears the
+ * parent-death signal, so it is armed again, and then the runner must
+ * still be there: it holds its end of the sync pipe open while the sandbox
+ * lives, so anything readable there now is the hang-up of a dead runner. */
+static int become_mapped_ids(const struct sandbox_spec *spec, int sync_fd, struct error *err)
 {
+	struct pollfd runner = {.fd = sync_fd, .events = POLLIN};
+
 	if (!spec->userns)
 		return 0;
 	if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
@@ -58,7 +63,13 @@ static int become_mapped_ids(const struct sandbox_spec *spec, struct error *err)
 	if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "user namespace: setting uid %u",
 		                 spec->uid);
-	return 0;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "PR_SET_PDEATHSIG");
+	switch (poll(&runner, 1, 0)) {
+	case 0: return 0;
+	case -1: return error_set(err, EXIT_RUNNER_ERROR, errno, "polling the sync pipe");
+	default: return error_set(err, EXIT_RUNNER_ERROR, 0, "the runner exited during setup");
+	}
 }
 
 /* The setup child: waits for the runner's go (its id maps are written by
@@ -71,21 +82,24 @@ static __attribute__((noreturn)) void setup_child(const struct sandbox_spec *spe
 	struct error err = {0};
 	char **envp;
 	char go;
+	int rc;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(EXIT_RUNNER_ERROR);
 	/* EOF instead of the go byte: the runner died before releasing us. */
 	if (read(sync_fd, &go, 1) != 1)
 		_exit(EXIT_RUNNER_ERROR);
-	close(sync_fd);
 	/* Non-dumpable from here on: nothing in the sandbox can ptrace or
 	 * read the memory of the setup process. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
 		error_set(&r->setup_error, EXIT_RUNNER_ERROR, errno, "PR_SET_DUMPABLE");
 		_exit(EXIT_RUNNER_ERROR);
 	}
-	if (become_mapped_ids(spec, &err) < 0 || namespaces_setup_inside(spec, r, &err) < 0 ||
-	    rootfs_setup(spec, image_dir, r, &err) < 0) {
+	rc = become_mapped_ids(spec, sync_fd, &err);
+	close(sync_fd);
+	if (rc < 0 || namespaces_setup_inside(spec, r, &err) < 0 ||
+	    rootfs_setup(spec, image_dir, r, &err) < 0 ||
+	    (namespaces_runner_makes_net(spec) && namespaces_net_enter(seccomp_fd, &err) < 0)) {
 		r->setup_error = err;
 		_exit(EXIT_RUNNER_ERROR);
 	}
@@ -113,6 +127,22 @@ static pid_t clone_sandbox(const struct sandbox_spec *spec, int cgroup_fd, int *
 		                 "creating the sandbox namespaces (clone3%s)",
 		                 spec->userns ? " with a user namespace" : "");
 	return (pid_t)pid;
+}
+
+/* Made here, after the go byte, while the setup child builds its mounts;
+ * the child enters it before its init starts. */
+static int send_net(const struct sandbox_spec *spec, int sock_fd, struct error *err)
+{
+	int net_fd, rc;
+
+	if (!namespaces_runner_makes_net(spec))
+		return 0;
+	if (namespaces_net_create(&net_fd, err) < 0)
+		return -1;
+	/* 1: the sandbox is gone already, as in send_seccomp. */
+	rc = namespaces_net_send(sock_fd, net_fd, err);
+	close(net_fd);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Compiled here, after the go byte, while the setup child builds the
@@ -362,9 +392,10 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 	if ((spec->userns && namespaces_write_id_maps(s.child, spec, &err) < 0) ||
 	    cgroup_apply_fallbacks(spec, &h->cg, s.child, r, &err) < 0 ||
 	    (spec->on_spawn && spec->on_spawn(s.child, spec->on_spawn_arg, &err) < 0) ||
-	    /* lo, then the filter: the command never starts with lo down */
 	    write(sync_pipe[1], "g", 1) != 1 ||
-	    namespaces_loopback_up_from_outside(spec, s.pidfd, &err) < 0 ||
+	    /* the network first: the child needs it before its init starts,
+	     * the filter only when the command is about to exec */
+	    send_net(spec, seccomp_sock[0], &err) < 0 ||
 	    send_seccomp(spec, &seccomp_sock[0], &err) < 0) {
 		if (err.exit_code == 0)
 			error_set(&err, EXIT_RUNNER_ERROR, errno, "releasing the sandbox");
@@ -372,8 +403,8 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 		waitpid(s.child, NULL, 0);
 		goto out;
 	}
-	close(sync_pipe[1]);
-	sync_pipe[1] = -1;
+	/* sync_pipe[1] stays open until the sandbox has ended: see
+	 * become_mapped_ids. */
 	if (spec->timeout_ns)
 		s.deadline_ns = t0 + spec->timeout_ns;
 	memset(&ru, 0, sizeof(ru));

@@ -69,6 +69,13 @@ int fsync_dir(const char *dir, struct error *err);
 /* Write a whole buffer, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
 
+/* One message of `len` bytes carrying descriptor `fd` (SCM_RIGHTS) on a
+ * SOCK_SEQPACKET socket; send_fd never raises SIGPIPE.  recv_fd stores the
+ * received descriptor, close-on-exec, in *fd (-1 when the message carried
+ * none).  Both return the byte count or -1 with errno, retrying EINTR. */
+ssize_t send_fd(int sock_fd, int fd, const void *buf, size_t len);
+ssize_t recv_fd(int sock_fd, int *fd, void *buf, size_t len);
+
 /* mkdir -p with mode; existing directories are fine. */
 int mkdir_p(const char *path, mode_t mode, struct error *err);
 

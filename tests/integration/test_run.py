@@ -307,7 +307,7 @@ def test_network_is_only_loopback_and_host_listener_unreachable():
 
 @pytest.mark.parametrize("opts", [(), ("--userns",)], ids=["default", "userns"])
 def test_loopback_is_up_inside(opts):
-    # As root the runner brings lo up from outside (setns), in a user
+    # As root the runner brings lo up in the namespace it makes, in a user
     # namespace the sandbox does: either way before the command starts.
     r = sandbox("python3", "-c",
                 "import socket\n"
@@ -316,6 +316,26 @@ def test_loopback_is_up_inside(opts):
                 "print('accepted', s.accept()[1][0])\n", opts=opts)
     assert r.returncode == 0, r.stderr
     assert "accepted 127.0.0.1" in r.stdout
+
+
+@pytest.mark.parametrize("opts", [(), ("--userns",)], ids=["default", "userns"])
+def test_sandbox_has_its_own_net_namespace(opts):
+    # As root the runner makes the namespace (unshare, then setns back) and
+    # hands it over; the sandbox must be in a new one and the runner itself
+    # back in the host's while the command runs.  (Namespace inode numbers
+    # are reused once freed, so two runs may well show the same one.)
+    host = os.readlink("/proc/self/ns/net")
+    p = subprocess.Popen([BINARY, "run", *opts, "--", "sh", "-c",
+                          "readlink /proc/self/ns/net; exec sleep 5"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        inside = p.stdout.readline().strip()
+        assert inside.startswith("net:["), p.stderr.read() if p.poll() is not None else inside
+        assert inside != host
+        assert os.readlink(f"/proc/{p.pid}/ns/net") == host
+    finally:
+        p.kill()
+        p.communicate()
 
 
 def test_hostname():
@@ -358,9 +378,12 @@ def test_timeout_kills_daemonised_and_stopped_grandchildren():
     assert wait_until(lambda: processes_with(marker) == [], 3)
 
 
-def test_sigkill_of_runner_leaves_no_process():
-    marker = "1002.75"
-    p = subprocess.Popen([BINARY, "run", "--", "sh", "-c",
+# With --userns the setup process changes its ids after the clone, which
+# clears the parent-death signal; it must be armed again after that.
+@pytest.mark.parametrize("opts,marker", [((), "1002.75"), (("--userns",), "1002.76")],
+                         ids=["default", "userns"])
+def test_sigkill_of_runner_leaves_no_process(opts, marker):
+    p = subprocess.Popen([BINARY, "run", *opts, "--", "sh", "-c",
                           f"setsid sleep {marker} & sleep {marker}"])
     assert wait_until(lambda: len(processes_with(marker)) >= 2, 5)
     p.kill()

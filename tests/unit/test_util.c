@@ -1,4 +1,5 @@
-/* Unit tests: size, duration, cpu-list and id parsers; atomic writes. */
+/* Unit tests: size, duration, cpu-list and id parsers; atomic writes;
+ * descriptor passing. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -6,7 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,6 +157,40 @@ static void test_mkdir_p_and_remove_tree(void **state)
 	free(deep);
 }
 
+/* The runner hands the sandbox's network namespace over this way: the
+ * descriptor must arrive working and close-on-exec, and a message without
+ * one must say so rather than leave a stale number. */
+static void test_send_and_recv_fd(void **state)
+{
+	int sv[2], pipefd[2], got = -2;
+	char buf[4] = {0};
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(send_fd(sv[0], pipefd[1], "n", 1), 1);
+	close(pipefd[1]);
+	assert_int_equal(recv_fd(sv[1], &got, buf, sizeof(buf)), 1);
+	assert_int_equal(buf[0], 'n');
+	assert_true(got >= 0);
+	assert_true(fcntl(got, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(write(got, "x", 1), 1);
+	assert_int_equal(read(pipefd[0], buf, 1), 1);
+	assert_int_equal(buf[0], 'x');
+	close(got);
+
+	assert_int_equal(send(sv[0], "ab", 2, 0), 2);
+	assert_int_equal(recv_fd(sv[1], &got, buf, sizeof(buf)), 2);
+	assert_int_equal(got, -1);
+
+	/* a hung-up peer: EOF, no descriptor */
+	close(sv[0]);
+	assert_int_equal(recv_fd(sv[1], &got, buf, sizeof(buf)), 0);
+	assert_int_equal(got, -1);
+	close(sv[1]);
+	close(pipefd[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +201,7 @@ int main(void)
 	    cmocka_unit_test(test_write_file_atomic),
 	    cmocka_unit_test(test_error_prefix),
 	    cmocka_unit_test(test_mkdir_p_and_remove_tree),
+	    cmocka_unit_test(test_send_and_recv_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
