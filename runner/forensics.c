@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "json_file.h"
 #include "stats.h"
 
 static const char *const class_names[FC_COUNT] = {
@@ -468,8 +469,7 @@ int forensics_main(int argc, char **argv)
 	if (rc == 0 && fa.json) {
 		json_t *doc = json_pack("{s:s, s:i, s:o}", "schema", "pgo-sandbox-forensics",
 		                        "schema_version", 1, "comparisons", json_incref(out));
-		if (json_dump_file(doc, fa.json, JSON_INDENT(2) | JSON_SORT_KEYS) < 0)
-			rc = error_set(&err, EXIT_RUNNER_ERROR, 0, "writing %s", fa.json);
+		rc = json_file_write(fa.json, doc, JSON_INDENT(2) | JSON_SORT_KEYS, 0644, &err);
 		json_decref(doc);
 	}
 	if (rc < 0)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "json_file.h"
 #include "path_resolve.h"
 #include "tool_cache.h"
 
@@ -143,21 +144,6 @@ static int list_sorted(const char *dir, char ***names, size_t *n, struct error *
 	if (*n > 1)
 		qsort(*names, *n, sizeof(char *), cmp_str);
 	return 0;
-}
-
-static int write_json_atomic(const char *path, json_t *doc, struct error *err)
-{
-	char *text = json_dumps(doc, JSON_SORT_KEYS | JSON_INDENT(2));
-	char *with_nl;
-	int rc;
-
-	if (text == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "encoding %s", path);
-	with_nl = xasprintf("%s\n", text);
-	free(text);
-	rc = write_file_atomic(path, with_nl, strlen(with_nl), 0644, err);
-	free(with_nl);
-	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1792,7 +1778,7 @@ static int write_sidecar(struct build *b, struct error *err)
 	                b->cleaned, "debootstrap_version", host_package_version("debootstrap"),
 	                "pgo_sandbox_version", PGO_VERSION);
 	json_object_set_new(doc, "debian_version", debian ? json_string(debian) : json_null());
-	rc = write_json_atomic(path, doc, err);
+	rc = json_file_write(path, doc, JSON_SORT_KEYS | JSON_INDENT(2), 0644, err);
 	json_decref(doc);
 	free(debian);
 	free(path);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "json_file.h"
+
 static json_t *controls_json(const struct run_report *r)
 {
 	json_t *controls = json_object();
@@ -67,12 +69,5 @@ json_t *report_to_json(const struct sandbox_spec *spec, const struct run_report 
 
 int report_write_json(const char *path, json_t *doc, struct error *err)
 {
-	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
-	int rc;
-
-	if (text == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "serialising the report %s", path);
-	rc = write_file_atomic(path, text, strlen(text), 0644, err);
-	free(text);
-	return rc;
+	return json_file_write(path, doc, JSON_INDENT(2) | JSON_SORT_KEYS, 0644, err);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json_file.h"
 #include "util.h"
 
 #define TOOL_CACHE_FORMAT 2
@@ -126,14 +127,13 @@ void tool_cache_store(struct tool_cache *tc, const char *name, const char *host_
 static void save(const struct tool_cache *tc)
 {
 	json_t *doc = json_pack("{s:i, s:O}", "format", TOOL_CACHE_FORMAT, "tools", tc->used);
-	char *text = doc ? json_dumps(doc, JSON_SORT_KEYS | JSON_INDENT(1)) : NULL;
 	char *path = xasprintf("%s/%s", tc->dir, TOOL_CACHE_FILE);
 	struct error ignored;
 
-	if (text != NULL && mkdir_p(tc->dir, 0700, &ignored) == 0)
-		write_file_atomic(path, text, strlen(text), 0600, &ignored);
+	/* A cache: failing to store it costs the next run time, nothing more. */
+	if (doc != NULL && mkdir_p(tc->dir, 0700, &ignored) == 0)
+		json_file_write(path, doc, JSON_SORT_KEYS | JSON_INDENT(1), 0600, &ignored);
 	free(path);
-	free(text);
 	json_decref(doc);
 }
 
