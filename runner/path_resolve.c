@@ -53,130 +53,159 @@ static size_t next_component(const char **p, char *out, size_t cap)
 	return n;
 }
 
-/* The fallback walk keeps the resolved prefix as a string and reopens it
- * from the root for "..", so ".." can never climb above the root. */
+static int walk_in_root(int root_fd, const char *path, int flags, int depth);
+
+static void close_keeping_errno(int fd)
+{
+	int saved = errno;
+
+	close(fd);
+	errno = saved;
+}
+
+/* True when only slashes are left of the path. */
+static bool at_end(const char *rest)
+{
+	return rest[strspn(rest, "/")] == '\0';
+}
+
+/* "..": drop the last resolved component and reopen what is left from the
+ * root, so ".." can never climb above it. */
+static int walk_up(int root_fd, char *resolved, int depth)
+{
+	char *slash = strrchr(resolved, '/');
+
+	if (slash)
+		*slash = '\0';
+	else
+		resolved[0] = '\0';
+	if (resolved[0] == '\0')
+		return fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+	return walk_in_root(root_fd, resolved, O_PATH | O_DIRECTORY, depth + 1);
+}
+
+/* One component below dir_fd, never followed; its stat in *st. */
+static int open_component(int dir_fd, const char *comp, struct stat *st)
+{
+	int fd = openat(dir_fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0 && fstat(fd, st) < 0) {
+		close_keeping_errno(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Re-resolve "<dir of link>/<target>/<rest>" from the root; an absolute
+ * target starts again at the root.  Consumes link_fd. */
+static int walk_through_link(int root_fd, int link_fd, const char *resolved, const char *rest,
+                             int flags, int depth)
+{
+	char target[PATH_MAX];
+	char joined[PATH_MAX];
+	ssize_t n = readlinkat(link_fd, "", target, sizeof(target) - 1);
+
+	close_keeping_errno(link_fd);
+	if (n < 0)
+		return -1;
+	target[n] = '\0';
+	if (target[0] == '/')
+		n = snprintf(joined, sizeof(joined), "%s%s%s", target, *rest ? "/" : "", rest);
+	else
+		n = snprintf(joined, sizeof(joined), "%s/%s%s%s", resolved, target,
+		             *rest ? "/" : "", rest);
+	if (n < 0 || (size_t)n >= sizeof(joined)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return walk_in_root(root_fd, joined, flags, depth + 1);
+}
+
+/* The walk's end: the O_PATH descriptor itself, or a real open of the same
+ * inode with the caller's flags.  Consumes fd. */
+static int finish_walk(int fd, bool is_dir, int flags)
+{
+	int final_fd;
+
+	if (flags & O_PATH) {
+		if ((flags & O_DIRECTORY) && !is_dir) {
+			close(fd);
+			errno = ENOTDIR;
+			return -1;
+		}
+		return fd;
+	}
+	final_fd = reopen_path_fd(fd, flags);
+	close_keeping_errno(fd);
+	return final_fd;
+}
+
+static int append_component(char *resolved, size_t cap, const char *comp)
+{
+	if (strlen(resolved) + strlen(comp) + 2 >= cap) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcat(resolved, "/");
+	strcat(resolved, comp);
+	return 0;
+}
+
+/* The fallback walk keeps the resolved prefix as a string and holds one
+ * O_PATH descriptor at a time; symlinks are resolved by hand against the
+ * root and ".." by reopening the prefix from it. */
 static int walk_in_root(int root_fd, const char *path, int flags, int depth)
 {
 	char resolved[PATH_MAX] = "";
-	char rest[PATH_MAX];
 	char comp[NAME_MAX + 1];
-	const char *p;
+	const char *p = path;
 	int dir_fd;
 
 	if (depth > MAX_SYMLINKS) {
 		errno = ELOOP;
 		return -1;
 	}
-	if (strlen(path) >= sizeof(rest)) {
+	if (strlen(path) >= PATH_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	strcpy(rest, path);
-	p = rest;
 	dir_fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
 	if (dir_fd < 0)
 		return -1;
 	while (next_component(&p, comp, sizeof(comp)) > 0) {
-		bool last = true;
-		const char *q = p;
 		struct stat st;
 		int fd;
 
-		while (*q == '/')
-			q++;
-		last = (*q == '\0');
 		if (strcmp(comp, ".") == 0)
 			continue;
 		if (strcmp(comp, "..") == 0) {
-			char *slash = strrchr(resolved, '/');
-			if (slash)
-				*slash = '\0';
-			else
-				resolved[0] = '\0';
 			close(dir_fd);
-			dir_fd = resolved[0] ? walk_in_root(root_fd, resolved, O_PATH | O_DIRECTORY,
-			                                    depth + 1)
-			                     : fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+			dir_fd = walk_up(root_fd, resolved, depth);
 			if (dir_fd < 0)
 				return -1;
 			continue;
 		}
-		fd = openat(dir_fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) < 0) {
-			int saved = errno;
-			if (fd >= 0)
-				close(fd);
-			close(dir_fd);
-			errno = saved;
+		fd = open_component(dir_fd, comp, &st);
+		close_keeping_errno(dir_fd);
+		if (fd < 0)
 			return -1;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			char joined[PATH_MAX];
-			ssize_t n = readlinkat(fd, "", target, sizeof(target) - 1);
-
-			close(fd);
-			close(dir_fd);
-			if (n < 0)
-				return -1;
-			target[n] = '\0';
-			/* Re-resolve "<dir of link>/<target>/<rest>" from the root;
-			 * an absolute target starts again at the root. */
-			if (target[0] == '/')
-				n = snprintf(joined, sizeof(joined), "%s%s%s", target,
-				             *p ? "/" : "", p);
-			else
-				n = snprintf(joined, sizeof(joined), "%s/%s%s%s", resolved, target,
-				             *p ? "/" : "", p);
-			if (n < 0 || (size_t)n >= sizeof(joined)) {
-				errno = ENAMETOOLONG;
-				return -1;
-			}
-			return walk_in_root(root_fd, joined, flags, depth + 1);
-		}
-		close(dir_fd);
-		if (last) {
-			int final_fd;
-
-			if (flags & O_PATH) {
-				if ((flags & O_DIRECTORY) && !S_ISDIR(st.st_mode)) {
-					close(fd);
-					errno = ENOTDIR;
-					return -1;
-				}
-				return fd;
-			}
-			final_fd = reopen_path_fd(fd, flags);
-			int saved = errno;
-			close(fd);
-			errno = saved;
-			return final_fd;
-		}
+		if (S_ISLNK(st.st_mode))
+			return walk_through_link(root_fd, fd, resolved, p, flags, depth);
+		if (at_end(p))
+			return finish_walk(fd, S_ISDIR(st.st_mode), flags);
 		if (!S_ISDIR(st.st_mode)) {
 			close(fd);
 			errno = ENOTDIR;
 			return -1;
 		}
-		dir_fd = fd;
-		if (strlen(resolved) + strlen(comp) + 2 >= sizeof(resolved)) {
-			close(dir_fd);
-			errno = ENAMETOOLONG;
+		if (append_component(resolved, sizeof(resolved), comp) < 0) {
+			close_keeping_errno(fd);
 			return -1;
 		}
-		strcat(resolved, "/");
-		strcat(resolved, comp);
+		dir_fd = fd;
 	}
 	/* The path named the root itself (or only "." components). */
-	if (flags & O_PATH)
-		return dir_fd;
-	{
-		int fd = reopen_path_fd(dir_fd, flags);
-		int saved = errno;
-
-		close(dir_fd);
-		errno = saved;
-		return fd;
-	}
+	return finish_walk(dir_fd, true, flags);
 }
 
 int resolve_in_root(int root_fd, const char *path, int flags, bool force_walk)

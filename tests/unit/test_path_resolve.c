@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -50,6 +51,9 @@ static int setup(void **state)
 		return -1;
 	snprintf(p, sizeof(p), "%s/loop", t->root);
 	if (symlink("loop", p) < 0)
+		return -1;
+	snprintf(p, sizeof(p), "%s/etc/rel", t->root);
+	if (symlink("inside-file", p) < 0)
 		return -1;
 	snprintf(p, sizeof(p), "%s/etc/up", t->root);
 	if (symlink("../../..", p) < 0)
@@ -97,10 +101,25 @@ static void check_resolution(struct tree *t, bool walk)
 	expect_same_file(resolve_in_root(t->root_fd, "/etc/up/etc/inside-file", O_PATH, walk), p);
 	expect_same_file(resolve_in_root(t->root_fd, "/", O_PATH, walk), t->root);
 	assert_int_equal(resolve_in_root(t->root_fd, "/loop", O_PATH, walk), -1);
+	assert_int_equal(errno, ELOOP);
 	/* non-O_PATH opens give a readable fd */
 	fd = resolve_in_root(t->root_fd, "/abs/inside-file", O_RDONLY, walk);
 	assert_true(fd >= 0);
 	close(fd);
+	/* both resolvers fail the same way on the same inputs */
+	assert_int_equal(resolve_in_root(t->root_fd, "/etc/inside-file/x", O_PATH, walk), -1);
+	assert_int_equal(errno, ENOTDIR);
+	assert_int_equal(
+	    resolve_in_root(t->root_fd, "/etc/inside-file", O_PATH | O_DIRECTORY, walk), -1);
+	assert_int_equal(errno, ENOTDIR);
+	assert_int_equal(resolve_in_root(t->root_fd, "/etc/missing", O_PATH, walk), -1);
+	assert_int_equal(errno, ENOENT);
+	/* ".", trailing slashes, relative links, ".." right after a link */
+	expect_same_file(resolve_in_root(t->root_fd, "/./etc/./inside-file", O_PATH, walk), p);
+	expect_same_file(resolve_in_root(t->root_fd, "/etc/rel", O_PATH, walk), p);
+	expect_same_file(resolve_in_root(t->root_fd, "/abs/../etc/inside-file", O_PATH, walk), p);
+	snprintf(p, sizeof(p), "%s/etc", t->root);
+	expect_same_file(resolve_in_root(t->root_fd, "/etc//", O_PATH | O_DIRECTORY, walk), p);
 }
 
 static void test_resolve_openat2(void **state)
