@@ -1654,7 +1654,11 @@ static size_t read_memfd(int fd, char *buf, size_t size)
 	return (size_t)n;
 }
 
-static int git_commit_time(const char *source, char **out, struct error *err)
+/* Run `git -C source log -1 --format=%ct` as the owner of `source`; its
+ * output (trailing newlines trimmed) and the first line of its errors land
+ * in the buffers, its wait status in *status. */
+static int run_git_log(const char *source, char output[GIT_OUTPUT_MAX], char errors[GIT_OUTPUT_MAX],
+                       int *status, struct error *err)
 {
 	char *const argv[] = {"git", "-C", (char *)source, "log", "-1", "--format=%ct", NULL};
 	char *const envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin",
@@ -1665,11 +1669,9 @@ static int git_commit_time(const char *source, char **out, struct error *err)
 	                      "GIT_CONFIG_GLOBAL=/dev/null",
 	                      "GIT_TERMINAL_PROMPT=0",
 	                      NULL};
-	char output[GIT_OUTPUT_MAX], errors[GIT_OUTPUT_MAX];
-	int out_fd = -1, err_fd = -1, status = 0, rc = -1;
+	int out_fd = -1, err_fd = -1, rc = -1;
 	struct stat owner;
 	size_t n;
-	char *nl;
 	pid_t pid;
 
 	if (stat(source, &owner) < 0)
@@ -1687,38 +1689,17 @@ static int git_commit_time(const char *source, char **out, struct error *err)
 	}
 	if (pid == 0)
 		git_child(out_fd, err_fd, &owner, argv, envp);
-	while (waitpid(pid, &status, 0) < 0) {
+	while (waitpid(pid, status, 0) < 0) {
 		if (errno != EINTR) {
 			error_set(err, EXIT_RUNNER_ERROR, errno, "waiting for git");
 			goto out;
 		}
 	}
-	n = read_memfd(out_fd, output, sizeof(output));
-	read_memfd(err_fd, errors, sizeof(errors));
-	nl = strchr(errors, '\n');
-	if (nl)
-		*nl = '\0';
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-			error_set(err, EXIT_RUNNER_ERROR, 0,
-			          "git not found in /usr/bin, /bin, "
-			          "/usr/local/bin");
-		else
-			error_set(err, EXIT_RUNNER_ERROR, 0, "git -C %s log failed (%s %d)%s%s",
-			          source, WIFEXITED(status) ? "exit" : "signal",
-			          WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-			          errors[0] ? ": " : "", errors);
-		goto out;
-	}
+	n = read_memfd(out_fd, output, GIT_OUTPUT_MAX);
 	while (n > 0 && output[n - 1] == '\n')
 		output[--n] = '\0';
-	if (n == 0 || n > 18 || strspn(output, "0123456789") != n) {
-		error_set(err, EXIT_RUNNER_ERROR, 0,
-		          "git -C %s log printed '%.40s', not a commit time (has it no commits?)",
-		          source, output);
-		goto out;
-	}
-	*out = xstrdup(output);
+	read_memfd(err_fd, errors, GIT_OUTPUT_MAX);
+	errors[strcspn(errors, "\n")] = '\0';
 	rc = 0;
 out:
 	if (out_fd >= 0)
@@ -1726,6 +1707,32 @@ out:
 	if (err_fd >= 0)
 		close(err_fd);
 	return rc;
+}
+
+static int git_commit_time(const char *source, char **out, struct error *err)
+{
+	char output[GIT_OUTPUT_MAX], errors[GIT_OUTPUT_MAX];
+	int status = 0;
+	size_t n;
+
+	if (run_git_log(source, output, errors, &status, err) < 0)
+		return -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "git not found in /usr/bin, /bin, /usr/local/bin");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "git -C %s log failed (%s %d)%s%s",
+		                 source, WIFEXITED(status) ? "exit" : "signal",
+		                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+		                 errors[0] ? ": " : "", errors);
+	n = strlen(output);
+	if (n == 0 || n > 18 || strspn(output, "0123456789") != n)
+		return error_set(
+		    err, EXIT_RUNNER_ERROR, 0,
+		    "git -C %s log printed '%.40s', not a commit time (has it no commits?)", source,
+		    output);
+	*out = xstrdup(output);
+	return 0;
 }
 
 static int pipeline_read_header(struct pipe_ctx *c, struct error *err)
