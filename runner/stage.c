@@ -330,14 +330,98 @@ static void print_summary(const struct summary_row *rows, size_t n, const char *
 		printf("\nrelease tarball: %s\n", release);
 }
 
+/* What a pipeline run has done so far: one row per stage or shard. */
+struct pipeline_run {
+	struct summary_row *rows;
+	size_t n_rows;
+	char *release; /* the build stage's artifact */
+};
+
+static void pipeline_run_free(struct pipeline_run *run)
+{
+	for (size_t i = 0; i < run->n_rows; i++) {
+		free(run->rows[i].name);
+		free(run->rows[i].artifact);
+	}
+	free(run->rows);
+	free(run->release);
+}
+
+static int run_one(const struct stage_cli *o, const struct pipeline *pl, const struct stage_def *d,
+                   unsigned shard, unsigned n_shards, const char *image, json_t *facts,
+                   struct pipeline_run *run)
+{
+	struct summary_row *row = &run->rows[run->n_rows++];
+	struct stage_request rq;
+	struct stage_outcome out;
+	int rc;
+
+	fill_request(&rq, o, pl, d, n_shards > 1 ? shard : 0);
+	rq.image_digest = image;
+	rq.image_facts = facts;
+	rc = stage_execute(&rq, &out);
+	row->name = artifact_base(d->name, shard, n_shards);
+	row->state = rc != 0 ? "FAILED" : out.cached ? "cached" : "ran";
+	row->seconds = out.seconds;
+	row->artifact = out.artifact ? xstrdup(out.artifact) : NULL;
+	if (rc == 0 && stage_role_of(d->name) == ROLE_BUILD) {
+		free(run->release);
+		run->release = xstrdup(out.artifact);
+	}
+	stage_outcome_free(&out);
+	return rc;
+}
+
+/* Every stage, every shard, in order and up to --until; stops at the
+ * first failure and returns its exit code. */
+static int run_stages(const struct stage_cli *o, const struct pipeline *pl, const char *image,
+                      json_t *facts, struct pipeline_run *run)
+{
+	int rc = 0;
+
+	run->rows = xcalloc(PIPELINE_MAX_STAGES * 64 + 1, sizeof(*run->rows));
+	for (size_t i = 0; i < pl->n_stages && rc == 0; i++) {
+		const struct stage_def *d = &pl->stages[i];
+		unsigned n = d->shards ? d->shards : 1;
+
+		for (unsigned s = 1; s <= n && rc == 0; s++)
+			rc = run_one(o, pl, d, s, n, image, facts, run);
+		if (o->until && strcmp(d->name, o->until) == 0)
+			break;
+	}
+	return rc;
+}
+
+/* With --json, stdout carries only the JSON: progress goes to stderr.
+ * Returns the saved stdout to restore, or -1 with errno. */
+static int progress_to_stderr(void)
+{
+	int saved;
+
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	if (saved >= 0 && dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		int e = errno;
+		close(saved);
+		errno = e;
+		return -1;
+	}
+	return saved;
+}
+
+static void restore_stdout(int saved)
+{
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+}
+
 int pipeline_main(int argc, char **argv)
 {
+	struct pipeline_run run = {0};
 	struct stage_cli o;
 	struct pipeline pl;
 	struct error err = {0};
-	struct summary_row *rows;
-	size_t n_rows = 0;
-	char *release = NULL;
 	char image[DIGEST_STR_MAX];
 	json_t *facts = NULL;
 	int saved_stdout = -1;
@@ -350,66 +434,26 @@ int pipeline_main(int argc, char **argv)
 	if (o.until && pipeline_find_stage(&pl, o.until) == NULL) {
 		error_set(&err, EXIT_RUNNER_ERROR, 0, "--until %s: %s has no such stage", o.until,
 		          pl.path);
-		pipeline_free(&pl);
-		return fail(&err);
+		goto failed;
 	}
-	if (stage_image_digest(&pl, image, &facts, &err) < 0) {
-		pipeline_free(&pl);
-		return fail(&err);
+	if (stage_image_digest(&pl, image, &facts, &err) < 0)
+		goto failed;
+	if (o.json && (saved_stdout = progress_to_stderr()) < 0) {
+		error_set(&err, EXIT_RUNNER_ERROR, errno, "redirecting progress to stderr");
+		goto failed;
 	}
-	/* With --json, stdout carries only the JSON: progress goes to stderr. */
-	if (o.json) {
-		fflush(stdout);
-		saved_stdout = dup(STDOUT_FILENO);
-		if (saved_stdout < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
-			error_set(&err, EXIT_RUNNER_ERROR, errno, "redirecting progress to stderr");
-			json_decref(facts);
-			pipeline_free(&pl);
-			return fail(&err);
-		}
-	}
-	rows = xcalloc(PIPELINE_MAX_STAGES * 64 + 1, sizeof(*rows));
-	for (size_t i = 0; i < pl.n_stages && rc == 0; i++) {
-		const struct stage_def *d = &pl.stages[i];
-		unsigned n = d->shards ? d->shards : 1;
-
-		for (unsigned s = 1; s <= n && rc == 0; s++) {
-			struct stage_request rq;
-			struct stage_outcome out;
-			struct summary_row *row = &rows[n_rows++];
-
-			fill_request(&rq, &o, &pl, d, n > 1 ? s : 0);
-			rq.image_digest = image;
-			rq.image_facts = facts;
-			rc = stage_execute(&rq, &out);
-			row->name = artifact_base(d->name, s, n);
-			row->state = rc != 0 ? "FAILED" : out.cached ? "cached" : "ran";
-			row->seconds = out.seconds;
-			row->artifact = out.artifact ? xstrdup(out.artifact) : NULL;
-			if (rc == 0 && stage_role_of(d->name) == ROLE_BUILD) {
-				free(release);
-				release = xstrdup(out.artifact);
-			}
-			stage_outcome_free(&out);
-		}
-		if (o.until && strcmp(d->name, o.until) == 0)
-			break;
-	}
-	if (saved_stdout >= 0) {
-		fflush(stdout);
-		dup2(saved_stdout, STDOUT_FILENO);
-		close(saved_stdout);
-	}
-	print_summary(rows, n_rows, rc == 0 ? release : NULL, o.json);
-	for (size_t i = 0; i < n_rows; i++) {
-		free(rows[i].name);
-		free(rows[i].artifact);
-	}
-	free(rows);
-	free(release);
+	rc = run_stages(&o, &pl, image, facts, &run);
+	if (saved_stdout >= 0)
+		restore_stdout(saved_stdout);
+	print_summary(run.rows, run.n_rows, rc == 0 ? run.release : NULL, o.json);
+	pipeline_run_free(&run);
 	json_decref(facts);
 	pipeline_free(&pl);
 	return rc;
+failed:
+	json_decref(facts);
+	pipeline_free(&pl);
+	return fail(&err);
 }
 
 /* ---- verify ---- */
