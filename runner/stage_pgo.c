@@ -288,53 +288,84 @@ static json_t *coverage_json(const struct profile_coverage *pc)
 	                 (json_int_t)pc->executed);
 }
 
-static int prepare_merge(struct stage_ctx *c, struct error *err)
+static int plan_train_inputs(struct stage_ctx *c, struct merge_plan *m, struct error *err)
 {
-	struct merge_plan m = {0};
-	struct coverage_set *cov = coverage_set_new();
-	struct profile_coverage pc;
-	bool has_values = false;
-	char *script = NULL;
-	char *bad = NULL;
-	json_t *skipped = json_array();
-	int rc = -1;
-
 	for (size_t i = 0; i < c->n_inputs; i++) {
 		const struct input *in = &c->inputs[i];
 
 		if (in->is_source || in->role != ROLE_TRAIN)
 			continue;
 		for (unsigned s = 0; s < in->shards; s++)
-			if (plan_shard(c, in, s, &m, err) < 0)
-				goto out;
+			if (plan_shard(c, in, s, m, err) < 0)
+				return -1;
 	}
-	if (m.shard_dirs.n == 0) {
-		error_set(err, EXIT_RUNNER_ERROR, 0,
-		          "a merge stage needs a train stage among its inputs");
-		goto out;
-	}
-	check_profiles(c, &m, cov, &has_values);
-	for (size_t i = 0; i < m.n; i++) {
-		if (!m.p[i].bad)
+	if (m->shard_dirs.n == 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "a merge stage needs a train stage among its inputs");
+	return 0;
+}
+
+/* Bad raw profiles stop the merge, unless --failure-mode=all and some are
+ * good: then they are listed in `skipped` (for the provenance) and warned
+ * about. */
+static int judge_bad_profiles(const struct stage_ctx *c, const struct merge_plan *m,
+                              json_t *skipped, struct error *err)
+{
+	char *bad = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		if (!m->p[i].bad)
 			continue;
-		append_text(&bad, "%s: %s", m.p[i].label, m.p[i].why);
+		append_text(&bad, "%s: %s", m->p[i].label, m->p[i].why);
 		json_array_append_new(
-		    skipped, json_pack("{s:s, s:s}", "profile", m.p[i].label, "why", m.p[i].why));
+		    skipped, json_pack("{s:s, s:s}", "profile", m->p[i].label, "why", m->p[i].why));
 	}
-	if (m.n_bad && (!c->rq->failure_mode_all || m.n_bad == m.n)) {
-		error_set(err, EXIT_RUNNER_ERROR, 0, "bad raw profile%s: %s. %s",
-		          m.n_bad > 1 ? "s" : "", bad,
-		          m.n_bad == m.n
-		              ? "None is usable"
-		              : "With --failure-mode=all the others are merged and the bad "
-		                "ones recorded in the provenance");
-		goto out;
-	}
-	if (m.n_bad)
+	if (m->n_bad && (!c->rq->failure_mode_all || m->n_bad == m->n))
+		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "bad raw profile%s: %s. %s",
+		               m->n_bad > 1 ? "s" : "", bad,
+		               m->n_bad == m->n
+		                   ? "None is usable"
+		                   : "With --failure-mode=all the others are merged and the bad "
+		                     "ones recorded in the provenance");
+	else if (m->n_bad)
 		fprintf(stderr,
 		        "pgo-sandbox: warning: merge: skipping %zu bad raw profile%s "
 		        "(--failure-mode=all): %s\n",
-		        m.n_bad, m.n_bad > 1 ? "s" : "", bad);
+		        m->n_bad, m->n_bad > 1 ? "s" : "", bad);
+	free(bad);
+	return rc;
+}
+
+static void record_merge_results(struct stage_ctx *c, const struct merge_plan *m, json_t *skipped,
+                                 struct coverage_set *cov)
+{
+	struct profile_coverage pc;
+
+	json_object_set_new(c->results, "raw_profiles", json_integer((json_int_t)m->n));
+	json_object_set_new(c->results, "shards",
+	                    stage_strings_json(m->shard_labels.v, m->shard_labels.n));
+	json_object_set(c->results, "skipped_profiles", skipped);
+	if (c->cc == COMPILER_CLANG) {
+		coverage_set_result(cov, &pc);
+		json_object_set_new(c->results, "coverage", coverage_json(&pc));
+	}
+}
+
+static int prepare_merge(struct stage_ctx *c, struct error *err)
+{
+	struct merge_plan m = {0};
+	struct coverage_set *cov = coverage_set_new();
+	bool has_values = false;
+	char *script = NULL;
+	json_t *skipped = json_array();
+	int rc = -1;
+
+	if (plan_train_inputs(c, &m, err) < 0)
+		goto out;
+	check_profiles(c, &m, cov, &has_values);
+	if (judge_bad_profiles(c, &m, skipped, err) < 0)
+		goto out;
 	if (c->cc == COMPILER_GCC && has_values && m.shard_dirs.n > 1) {
 		error_set(err, EXIT_RUNNER_ERROR, 0,
 		          "the .gcda files hold value-profile counters, which gcov-tool merge "
@@ -348,18 +379,10 @@ static int prepare_merge(struct stage_ctx *c, struct error *err)
 	if (pgo_write_merge_script(script, c->cc, m.p, m.n, (const char *const *)m.shard_dirs.v,
 	                           m.shard_dirs.n, c->rq->failure_mode_all, err) < 0)
 		goto out;
-	json_object_set_new(c->results, "raw_profiles", json_integer((json_int_t)m.n));
-	json_object_set_new(c->results, "shards",
-	                    stage_strings_json(m.shard_labels.v, m.shard_labels.n));
-	json_object_set(c->results, "skipped_profiles", skipped);
-	if (c->cc == COMPILER_CLANG) {
-		coverage_set_result(cov, &pc);
-		json_object_set_new(c->results, "coverage", coverage_json(&pc));
-	}
+	record_merge_results(c, &m, skipped, cov);
 	rc = 0;
 out:
 	json_decref(skipped);
-	free(bad);
 	free(script);
 	coverage_set_free(cov);
 	merge_plan_free(&m);
