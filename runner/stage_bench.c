@@ -33,13 +33,60 @@ static char *expand_input(const char *tmpl, const char *dir)
  * The first two stage inputs are baseline and candidate; the stage command
  * is the benchmark command, {input} standing for the variant's input
  * directory and {bench} for each benchmark of $PGO_BENCHMARKS. */
+/* The variants' commands and the stage's knobs as `pgo-sandbox bench`
+ * arguments; outputs land in the stage's output directory. */
+static void bench_arguments(const struct stage_ctx *c, const struct input *const v[2],
+                            const char *json, const char *md, const char *svg, struct strv *args)
+{
+	strv_push(args, "bench");
+	for (int i = 0; i < 2; i++) {
+		char *dir = xasprintf("%s/%s", PGO_IN_DIR, v[i]->name);
+		char *cmd = expand_input(c->def->command, dir);
+
+		strv_push(args, i == 0 ? "--baseline" : "--candidate");
+		strv_push(args, cmd);
+		free(cmd);
+		free(dir);
+	}
+	strv_push(args, "--benchmarks");
+	strv_push(args, stage_env_value(c, "PGO_BENCHMARKS", "default"));
+	strv_push(args, "--runs");
+	strv_push(args, stage_env_value(c, "PGO_BENCH_RUNS", BENCH_DEFAULT_RUNS));
+	strv_push(args, "--fail-on-regression");
+	strv_push(args, stage_env_value(c, "PGO_BENCH_FAIL_ON_REGRESSION", "2"));
+	strv_push(args, "--json");
+	strv_push(args, json);
+	strv_push(args, "--markdown");
+	strv_push(args, md);
+	strv_push(args, "--svg");
+	strv_push(args, svg);
+	strv_push(args, "--no-workdir");
+	if (c->profile.cpus) {
+		strv_push(args, "--cpus");
+		strv_push(args, c->profile.cpus);
+	}
+	if (!c->profile.no_turbo && c->profile.governor == NULL)
+		strv_push(args, "--no-host-tuning");
+	for (size_t i = 0; i < c->spec.n_mounts; i++) {
+		const struct mount_spec *m = &c->spec.mounts[i];
+
+		if (m->kind != MOUNT_BIND_RO)
+			continue;
+		strv_push(args, "--ro-bind");
+		strv_push(args, m->src);
+		strv_push(args, m->dst);
+	}
+	for (size_t i = 0; i < c->spec.n_set_env; i++) {
+		strv_push(args, "--setenv");
+		strv_push(args, c->spec.set_env[i]);
+	}
+}
+
 int stage_bench_run(struct stage_ctx *c)
 {
 	const struct input *v[2] = {NULL, NULL};
 	struct strv args = {0};
-	char *json = xasprintf("%s/bench.json", c->outdir);
-	char *md = xasprintf("%s/bench.md", c->outdir);
-	char *svg = xasprintf("%s/bench.svg", c->outdir);
+	char *json, *md, *svg;
 	int rc, nv = 0;
 
 	for (size_t i = 0; i < c->n_inputs && nv < 2; i++)
@@ -48,53 +95,12 @@ int stage_bench_run(struct stage_ctx *c)
 	if (nv < 2) {
 		fprintf(stderr, "pgo-sandbox: a bench stage needs two stage inputs: the baseline, "
 		                "then the candidate\n");
-		free(json);
-		free(md);
-		free(svg);
 		return EXIT_RUNNER_ERROR;
 	}
-	strv_push(&args, "bench");
-	for (int i = 0; i < 2; i++) {
-		char *dir = xasprintf("%s/%s", PGO_IN_DIR, v[i]->name);
-		char *cmd = expand_input(c->def->command, dir);
-
-		strv_push(&args, i == 0 ? "--baseline" : "--candidate");
-		strv_push(&args, cmd);
-		free(cmd);
-		free(dir);
-	}
-	strv_push(&args, "--benchmarks");
-	strv_push(&args, stage_env_value(c, "PGO_BENCHMARKS", "default"));
-	strv_push(&args, "--runs");
-	strv_push(&args, stage_env_value(c, "PGO_BENCH_RUNS", BENCH_DEFAULT_RUNS));
-	strv_push(&args, "--fail-on-regression");
-	strv_push(&args, stage_env_value(c, "PGO_BENCH_FAIL_ON_REGRESSION", "2"));
-	strv_push(&args, "--json");
-	strv_push(&args, json);
-	strv_push(&args, "--markdown");
-	strv_push(&args, md);
-	strv_push(&args, "--svg");
-	strv_push(&args, svg);
-	strv_push(&args, "--no-workdir");
-	if (c->profile.cpus) {
-		strv_push(&args, "--cpus");
-		strv_push(&args, c->profile.cpus);
-	}
-	if (!c->profile.no_turbo && c->profile.governor == NULL)
-		strv_push(&args, "--no-host-tuning");
-	for (size_t i = 0; i < c->spec.n_mounts; i++) {
-		const struct mount_spec *m = &c->spec.mounts[i];
-
-		if (m->kind != MOUNT_BIND_RO)
-			continue;
-		strv_push(&args, "--ro-bind");
-		strv_push(&args, m->src);
-		strv_push(&args, m->dst);
-	}
-	for (size_t i = 0; i < c->spec.n_set_env; i++) {
-		strv_push(&args, "--setenv");
-		strv_push(&args, c->spec.set_env[i]);
-	}
+	json = xasprintf("%s/bench.json", c->outdir);
+	md = xasprintf("%s/bench.md", c->outdir);
+	svg = xasprintf("%s/bench.svg", c->outdir);
+	bench_arguments(c, v, json, md, svg, &args);
 	printf("pgo-sandbox: bench: %s (baseline) against %s (candidate)\n", v[0]->name,
 	       v[1]->name);
 	rc = bench_main((int)args.n, args.v);
