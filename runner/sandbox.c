@@ -351,6 +351,34 @@ static void host_side_teardown(struct host_side *h, struct run_report *r, json_t
 	free(h->image_dir);
 }
 
+/* After the clone: id maps, CPU pinning fallback and the caller's hook,
+ * then the go byte; then the network namespace (the child needs it before
+ * its init starts) and the filter (needed only when the command is about
+ * to exec), both made while the child builds its mounts. */
+static int release_sandbox(const struct sandbox_spec *spec, struct host_side *h,
+                           struct run_report *r, pid_t child, int sync_fd, int *seccomp_sock,
+                           struct error *err)
+{
+	if ((spec->userns && namespaces_write_id_maps(child, spec, err) < 0) ||
+	    cgroup_apply_fallbacks(spec, &h->cg, child, r, err) < 0 ||
+	    (spec->on_spawn && spec->on_spawn(child, spec->on_spawn_arg, err) < 0))
+		return -1;
+	if (write(sync_fd, "g", 1) != 1)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "releasing the sandbox");
+	if (send_net(spec, *seccomp_sock, err) < 0 || send_seccomp(spec, seccomp_sock, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void record_usage(struct run_report *r, const struct rusage *ru, uint64_t t0)
+{
+	r->wall_s = r->command_started ? (double)(r->end_ns - r->start_ns) / 1e9
+	                               : (double)(monotonic_ns() - t0) / 1e9;
+	r->user_s = timeval_s(ru->ru_utime);
+	r->system_s = timeval_s(ru->ru_stime);
+	r->peak_rss_kib = (uint64_t)ru->ru_maxrss;
+}
+
 /* Clone, release and supervise the sandbox.  0 with the init's wait status,
  * or -1 after printing a runner error. */
 static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, struct run_report *r,
@@ -389,22 +417,15 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 	sync_pipe[0] = -1;
 	close(seccomp_sock[1]);
 	seccomp_sock[1] = -1;
-	if ((spec->userns && namespaces_write_id_maps(s.child, spec, &err) < 0) ||
-	    cgroup_apply_fallbacks(spec, &h->cg, s.child, r, &err) < 0 ||
-	    (spec->on_spawn && spec->on_spawn(s.child, spec->on_spawn_arg, &err) < 0) ||
-	    write(sync_pipe[1], "g", 1) != 1 ||
-	    /* the network first: the child needs it before its init starts,
-	     * the filter only when the command is about to exec */
-	    send_net(spec, seccomp_sock[0], &err) < 0 ||
-	    send_seccomp(spec, &seccomp_sock[0], &err) < 0) {
+	/* sync_pipe[1] stays open until the sandbox has ended: see
+	 * become_mapped_ids. */
+	if (release_sandbox(spec, h, r, s.child, sync_pipe[1], &seccomp_sock[0], &err) < 0) {
 		if (err.exit_code == 0)
 			error_set(&err, EXIT_RUNNER_ERROR, errno, "releasing the sandbox");
 		pidfd_signal(s.pidfd, SIGKILL);
 		waitpid(s.child, NULL, 0);
 		goto out;
 	}
-	/* sync_pipe[1] stays open until the sandbox has ended: see
-	 * become_mapped_ids. */
 	if (spec->timeout_ns)
 		s.deadline_ns = t0 + spec->timeout_ns;
 	memset(&ru, 0, sizeof(ru));
@@ -414,11 +435,7 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 		waitpid(s.child, NULL, 0);
 		goto out;
 	}
-	r->wall_s = r->command_started ? (double)(r->end_ns - r->start_ns) / 1e9
-	                               : (double)(monotonic_ns() - t0) / 1e9;
-	r->user_s = timeval_s(ru.ru_utime);
-	r->system_s = timeval_s(ru.ru_stime);
-	r->peak_rss_kib = (uint64_t)ru.ru_maxrss;
+	record_usage(r, &ru, t0);
 	rc = 0;
 out:
 	if (rc < 0)
