@@ -508,6 +508,65 @@ static void window(const struct bench_exec *x, const struct host_sample *a,
 	    run->has_steal ? (double)(b->steal_ticks - a->steal_ticks) / (double)x->user_hz : 0;
 }
 
+/* What a run changes in the shared base spec, to put back afterwards. */
+struct spec_saved {
+	char **set_env;
+	size_t n_set_env;
+	struct mount_spec *mounts;
+	size_t n_mounts;
+};
+
+/* Point the base spec at one arm's argv, environment and mounts. */
+static void spec_use_arm(struct bench_exec *x, const struct arm_prep *p, size_t variant,
+                         struct spawn_ctx *ctx, struct spec_saved *saved)
+{
+	struct sandbox_spec *spec = &x->base;
+
+	saved->set_env = spec->set_env;
+	saved->n_set_env = spec->n_set_env;
+	saved->mounts = spec->mounts;
+	saved->n_mounts = spec->n_mounts;
+	spec->argv = p->argv;
+	spec->set_env = p->env;
+	spec->n_set_env = p->n_env;
+	spec->mounts = x->mounts[variant];
+	spec->n_mounts = x->n_mounts[variant];
+	spec->on_spawn = on_spawn;
+	spec->on_spawn_arg = ctx;
+}
+
+static void spec_restore(struct sandbox_spec *spec, const struct spec_saved *saved)
+{
+	spec->argv = NULL;
+	spec->set_env = saved->set_env;
+	spec->n_set_env = saved->n_set_env;
+	spec->mounts = saved->mounts;
+	spec->n_mounts = saved->n_mounts;
+	spec->on_spawn = NULL;
+	spec->on_spawn_arg = NULL;
+}
+
+/* The run's figures from the report, the counters, the cgroup and the
+ * host samples around it. */
+static void collect_run(struct bench_exec *x, struct bench_run *run, struct counter_set *cs,
+                        json_t *cg, const struct host_sample *before,
+                        const struct host_sample *after)
+{
+	counters_read(cs, &run->counters);
+	run->wall_s = x->report->wall_s;
+	run->user_s = x->report->user_s;
+	run->system_s = x->report->system_s;
+	run->peak_rss_kib = x->report->peak_rss_kib;
+	cpu_time(run, &run->counters, cg);
+	if (!x->counters)
+		run->counters.valid = 0; /* task-clock only fed cpu_s */
+	window(x, before, after, run);
+	if (!x->have_first && x->report->command_started) {
+		x->first = *x->report;
+		x->have_first = true;
+	}
+}
+
 int bench_exec_run(struct bench_exec *x, const struct bench_session *s, struct bench_run *run,
                    struct error *err)
 {
@@ -517,78 +576,42 @@ int bench_exec_run(struct bench_exec *x, const struct bench_session *s, struct b
 	struct counter_set cs;
 	struct spawn_ctx ctx = {.x = x, .cs = &cs};
 	struct host_sample before, after;
-	struct sandbox_spec *spec = &x->base;
-	char **saved_env = spec->set_env;
-	size_t saved_n_env = spec->n_set_env;
-	struct mount_spec *saved_mounts = spec->mounts;
-	size_t saved_n_mounts = spec->n_mounts;
+	struct spec_saved saved;
 	json_t *cg = NULL;
-	uint64_t t0 = monotonic_ns(), t1 = 0, t2 = 0;
-	char *out_path = NULL;
+	uint64_t t0 = monotonic_ns(), t1, t2;
 	int rc = 0;
 
 	counter_set_init(&cs);
 	ctx.want = x->counters ? COUNTERS_ALL : 1u << CTR_TASK_CLOCK;
 	set_pad(x, p, run->pad);
-	spec->argv = p->argv;
-	spec->set_env = p->env;
-	spec->n_set_env = p->n_env;
-	spec->mounts = x->mounts[run->variant];
-	spec->n_mounts = x->n_mounts[run->variant];
-	spec->on_spawn = on_spawn;
-	spec->on_spawn_arg = &ctx;
+	spec_use_arm(x, p, run->variant, &ctx, &saved);
 	if (x->callgrind) {
-		out_path = xasprintf("%s/%s", x->callgrind_dir, CALLGRIND_OUT_NAME);
+		char *out_path = xasprintf("%s/%s", x->callgrind_dir, CALLGRIND_OUT_NAME);
+
 		unlink(out_path);
 		free(out_path);
 	}
 	memset(x->report, 0, sizeof(*x->report));
-	host_sample_take("/", spec->cpus, &before);
+	host_sample_take("/", x->base.cpus, &before);
 	if (redirect(x, err) < 0) {
 		restore(x, err);
-		rc = -1;
-		goto out;
+		spec_restore(&x->base, &saved);
+		counters_close(&cs);
+		return -1;
 	}
 	t1 = monotonic_ns();
-	run->exit_code = sandbox_run(spec, x->report, &cg);
+	run->exit_code = sandbox_run(&x->base, x->report, &cg);
 	t2 = monotonic_ns();
 	if (restore(x, err) < 0)
 		rc = -1;
-	host_sample_take("/", spec->cpus, &after);
-	spec->argv = NULL;
-	spec->set_env = saved_env;
-	spec->n_set_env = saved_n_env;
-	spec->mounts = saved_mounts;
-	spec->n_mounts = saved_n_mounts;
-	spec->on_spawn = NULL;
-	spec->on_spawn_arg = NULL;
-
-	counters_read(&cs, &run->counters);
+	host_sample_take("/", x->base.cpus, &after);
+	spec_restore(&x->base, &saved);
+	collect_run(x, run, &cs, cg, &before, &after);
 	counters_close(&cs);
-	run->wall_s = x->report->wall_s;
-	run->user_s = x->report->user_s;
-	run->system_s = x->report->system_s;
-	run->peak_rss_kib = x->report->peak_rss_kib;
-	cpu_time(run, &run->counters, cg);
-	if (!x->counters)
-		run->counters.valid = 0; /* task-clock only fed cpu_s */
-	window(x, &before, &after, run);
 	json_decref(cg);
 	if (rc == 0 && x->callgrind && run->exit_code == 0)
 		rc = read_callgrind(x, run, err);
-	if (!x->have_first && x->report->command_started) {
-		x->first = *x->report;
-		x->have_first = true;
-	}
 	run->harness_us = (double)((monotonic_ns() - t0) - (t2 - t1)) / 1e3;
-	return rc;
-out:
-	spec->argv = NULL;
-	spec->set_env = saved_env;
-	spec->n_set_env = saved_n_env;
-	spec->mounts = saved_mounts;
-	spec->n_mounts = saved_n_mounts;
-	spec->on_spawn = NULL;
 	return rc;
 }
 
