@@ -96,7 +96,7 @@ bool namespaces_runner_makes_net(const struct sandbox_spec *spec)
  * to the namespace it came from before anything else happens. */
 int namespaces_net_create(int *net_fd, struct error *err)
 {
-	int home, sock, saved;
+	int home, sock, saved, sock_errno;
 
 	*net_fd = -1;
 	home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -112,6 +112,7 @@ int namespaces_net_create(int *net_fd, struct error *err)
 	saved = errno;
 	/* A socket stays in the namespace it was made in. */
 	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	sock_errno = errno;
 	if (setns(home, CLONE_NEWNET) < 0) {
 		int e = errno;
 		close(home);
@@ -127,6 +128,7 @@ int namespaces_net_create(int *net_fd, struct error *err)
 		return error_set(err, EXIT_RUNNER_ERROR, saved,
 		                 "opening the new network namespace");
 	}
+	errno = sock_errno; /* what loopback_up_on reports if there is no socket */
 	if (loopback_up_on(sock, err) < 0) {
 		close(*net_fd);
 		*net_fd = -1;
