@@ -73,11 +73,13 @@ static int become_mapped_ids(const struct sandbox_spec *spec, int sync_fd, struc
 }
 
 /* The setup child: waits for the runner's go (its id maps are written by
- * then), builds the sandbox and becomes its init.  Errors land in the
- * shared report; the runner prints them. */
+ * then), builds the sandbox and becomes its init.  Over handover_fd the
+ * runner sends the network namespace (entered once the mounts are built)
+ * and then the seccomp filter (which init passes on to the command).
+ * Errors land in the shared report; the runner prints them. */
 static __attribute__((noreturn)) void setup_child(const struct sandbox_spec *spec,
                                                   const char *image_dir, int sync_fd,
-                                                  int seccomp_fd, struct run_report *r)
+                                                  int handover_fd, struct run_report *r)
 {
 	struct error err = {0};
 	char **envp;
@@ -99,12 +101,12 @@ static __attribute__((noreturn)) void setup_child(const struct sandbox_spec *spe
 	close(sync_fd);
 	if (rc < 0 || namespaces_setup_inside(spec, r, &err) < 0 ||
 	    rootfs_setup(spec, image_dir, r, &err) < 0 ||
-	    (namespaces_runner_makes_net(spec) && namespaces_net_enter(seccomp_fd, &err) < 0)) {
+	    (namespaces_runner_makes_net(spec) && namespaces_net_enter(handover_fd, &err) < 0)) {
 		r->setup_error = err;
 		_exit(EXIT_RUNNER_ERROR);
 	}
 	envp = environment_build(spec, environ);
-	init_main(spec, envp, seccomp_fd, r);
+	init_main(spec, envp, handover_fd, r);
 }
 
 static pid_t clone_sandbox(const struct sandbox_spec *spec, int cgroup_fd, int *pidfd,
@@ -356,7 +358,7 @@ static void host_side_teardown(struct host_side *h, struct run_report *r, json_t
  * its init starts) and the filter (needed only when the command is about
  * to exec), both made while the child builds its mounts. */
 static int release_sandbox(const struct sandbox_spec *spec, struct host_side *h,
-                           struct run_report *r, pid_t child, int sync_fd, int *seccomp_sock,
+                           struct run_report *r, pid_t child, int sync_fd, int *handover_sock,
                            struct error *err)
 {
 	if ((spec->userns && namespaces_write_id_maps(child, spec, err) < 0) ||
@@ -365,7 +367,7 @@ static int release_sandbox(const struct sandbox_spec *spec, struct host_side *h,
 		return -1;
 	if (write(sync_fd, "g", 1) != 1)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "releasing the sandbox");
-	if (send_net(spec, *seccomp_sock, err) < 0 || send_seccomp(spec, seccomp_sock, err) < 0)
+	if (send_net(spec, *handover_sock, err) < 0 || send_seccomp(spec, handover_sock, err) < 0)
 		return -1;
 	return 0;
 }
@@ -389,7 +391,7 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 	struct rusage ru;
 	sigset_t blocked, old;
 	int sync_pipe[2] = {-1, -1};
-	int seccomp_sock[2] = {-1, -1};
+	int handover_sock[2] = {-1, -1};
 	int rc = -1;
 	uint64_t t0;
 
@@ -400,7 +402,7 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 		goto out;
 	}
 	if (pipe2(sync_pipe, O_CLOEXEC) < 0 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, seccomp_sock) < 0) {
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, handover_sock) < 0) {
 		error_set(&err, EXIT_RUNNER_ERROR, errno, "creating the sync pipe and socket");
 		goto out;
 	}
@@ -410,16 +412,16 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 		goto out;
 	if (s.child == 0) {
 		close(sync_pipe[1]);
-		close(seccomp_sock[0]);
-		setup_child(spec, h->image_dir, sync_pipe[0], seccomp_sock[1], r);
+		close(handover_sock[0]);
+		setup_child(spec, h->image_dir, sync_pipe[0], handover_sock[1], r);
 	}
 	close(sync_pipe[0]);
 	sync_pipe[0] = -1;
-	close(seccomp_sock[1]);
-	seccomp_sock[1] = -1;
+	close(handover_sock[1]);
+	handover_sock[1] = -1;
 	/* sync_pipe[1] stays open until the sandbox has ended: see
 	 * become_mapped_ids. */
-	if (release_sandbox(spec, h, r, s.child, sync_pipe[1], &seccomp_sock[0], &err) < 0) {
+	if (release_sandbox(spec, h, r, s.child, sync_pipe[1], &handover_sock[0], &err) < 0) {
 		if (err.exit_code == 0)
 			error_set(&err, EXIT_RUNNER_ERROR, errno, "releasing the sandbox");
 		pidfd_signal(s.pidfd, SIGKILL);
@@ -443,8 +445,8 @@ out:
 	for (int i = 0; i < 2; i++) {
 		if (sync_pipe[i] >= 0)
 			close(sync_pipe[i]);
-		if (seccomp_sock[i] >= 0)
-			close(seccomp_sock[i]);
+		if (handover_sock[i] >= 0)
+			close(handover_sock[i]);
 	}
 	if (s.pidfd >= 0)
 		close(s.pidfd);
