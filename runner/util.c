@@ -338,58 +338,65 @@ int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-ssize_t send_fd(int sock_fd, int fd, const void *buf, size_t len)
-{
+/* One data buffer and room for one descriptor: what send_fd and recv_fd
+ * exchange. */
+struct fd_message {
 	union {
 		char space[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
-	struct msghdr msg = {.msg_iov = &iov,
-	                     .msg_iovlen = 1,
-	                     .msg_control = control.space,
-	                     .msg_controllen = sizeof(control.space)};
+	struct iovec iov;
+	struct msghdr msg;
+};
+
+static void fd_message_init(struct fd_message *m, void *buf, size_t len)
+{
+	memset(m, 0, sizeof(*m));
+	m->iov.iov_base = buf;
+	m->iov.iov_len = len;
+	m->msg.msg_iov = &m->iov;
+	m->msg.msg_iovlen = 1;
+	m->msg.msg_control = m->control.space;
+	m->msg.msg_controllen = sizeof(m->control.space);
+}
+
+ssize_t send_fd(int sock_fd, int fd, const void *buf, size_t len)
+{
+	struct fd_message m;
 	struct cmsghdr *cmsg;
 	ssize_t n;
 
-	memset(&control, 0, sizeof(control));
-	cmsg = CMSG_FIRSTHDR(&msg);
+	fd_message_init(&m, (void *)(uintptr_t)buf, len);
+	cmsg = CMSG_FIRSTHDR(&m.msg);
 	cmsg->cmsg_level = SOL_SOCKET;
 	cmsg->cmsg_type = SCM_RIGHTS;
 	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
 	do
-		n = sendmsg(sock_fd, &msg, MSG_NOSIGNAL);
+		n = sendmsg(sock_fd, &m.msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n;
 }
 
 ssize_t recv_fd(int sock_fd, int *fd, void *buf, size_t len)
 {
-	union {
-		char space[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = {.iov_base = buf, .iov_len = len};
-	struct msghdr msg = {.msg_iov = &iov,
-	                     .msg_iovlen = 1,
-	                     .msg_control = control.space,
-	                     .msg_controllen = sizeof(control.space)};
+	struct fd_message m;
 	struct cmsghdr *cmsg;
 	ssize_t n;
 
 	*fd = -1;
+	fd_message_init(&m, buf, len);
 	do
-		n = recvmsg(sock_fd, &msg, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock_fd, &m.msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
-	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg))
+	for (cmsg = CMSG_FIRSTHDR(&m.msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&m.msg, cmsg))
 		if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS &&
 		    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
 			memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
 	/* A truncated control message may have dropped descriptors; refuse. */
-	if (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) {
+	if (m.msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) {
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
