@@ -507,6 +507,18 @@ static int mask_with_dev_null(struct rootfs *fs, int null_fd, const char *path, 
 	return attach_at(fs, clone_fd, path, false, err);
 }
 
+/* Whether `path` resolves inside the new root (some /proc entries depend on
+ * the kernel's configuration). */
+static bool exists_in_root(struct rootfs *fs, const char *path, int flags)
+{
+	int fd = resolve_in_root(fs->root_fd, path, flags, fs->force_walk);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 /* A detached clone of a mount already attached in the new root; the clone
  * keeps its flags (read-only). */
 static int clone_in_root(struct rootfs *fs, const char *path, struct error *err)
@@ -531,13 +543,10 @@ static int mask_dirs(struct rootfs *fs, struct error *err)
 	const char *first = NULL;
 
 	for (size_t i = 0; i < sizeof(masked_dirs) / sizeof(masked_dirs[0]); i++) {
-		int probe = resolve_in_root(fs->root_fd, masked_dirs[i], O_PATH | O_DIRECTORY,
-		                            fs->force_walk);
 		int mnt_fd;
 
-		if (probe < 0)
+		if (!exists_in_root(fs, masked_dirs[i], O_PATH | O_DIRECTORY))
 			continue;
-		close(probe);
 		mnt_fd = first ? clone_in_root(fs, first, err)
 		               : new_tmpfs_attrs(
 		                     4096, "0555",
@@ -589,10 +598,8 @@ static int proc_harden(struct rootfs *fs, struct error *err)
 	if (null_fd < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "finding /dev/null to mask /proc");
 	for (size_t i = 0; i < sizeof(masked_files) / sizeof(masked_files[0]); i++) {
-		int probe = resolve_in_root(fs->root_fd, masked_files[i], O_PATH, fs->force_walk);
-		if (probe < 0)
+		if (!exists_in_root(fs, masked_files[i], O_PATH))
 			continue;
-		close(probe);
 		if (mask_with_dev_null(fs, null_fd, masked_files[i], err) < 0) {
 			close(null_fd);
 			return -1;
@@ -601,6 +608,7 @@ static int proc_harden(struct rootfs *fs, struct error *err)
 	close(null_fd);
 	return mask_dirs(fs, err);
 }
+
 static int proc_setup(struct rootfs *fs, struct error *err)
 {
 	int fs_fd = fsopen("proc", FSOPEN_CLOEXEC);

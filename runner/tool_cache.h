@@ -38,9 +38,9 @@ json_t *tool_cache_lookup(struct tool_cache *tc, const char *name, const char *h
 void tool_cache_store(struct tool_cache *tc, const char *name, const char *host_path,
                       json_t *facts);
 
-/* With `save`, write the entries used in this run back when they changed
- * (a failed run passes false: its partial set would forget good entries);
- * then free. */
-void tool_cache_close(struct tool_cache *tc, bool save);
+/* With `save_used`, write the entries used in this run back when they
+ * changed (a failed run passes false: its partial set would forget good
+ * entries); then free. */
+void tool_cache_close(struct tool_cache *tc, bool save_used);
 
 #endif
