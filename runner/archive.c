@@ -118,7 +118,15 @@ static void inode_free(void *p)
 static int archive_fail(struct archive *a, struct error *err, const char *what, const char *path)
 {
 	const char *msg = archive_error_string(a);
+	int errnum = archive_errno(a);
 
+	/* libarchive's "Write error" says nothing of why: the errno it keeps
+	 * does (a full disk, a failing device).  Its other codes are its own
+	 * (EILSEQ for a bad format, EINVAL for misuse): not worth printing. */
+	if (errnum == ENOSPC || errnum == EDQUOT || errnum == EIO || errnum == EFBIG ||
+	    errnum == EROFS)
+		return error_set(err, EXIT_RUNNER_ERROR, errnum, "%s %s: %s", what, path,
+		                 msg ? msg : "libarchive error");
 	return error_set(err, EXIT_RUNNER_ERROR, 0, "%s %s: %s", what, path,
 	                 msg ? msg : "libarchive error");
 }

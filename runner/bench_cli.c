@@ -102,7 +102,9 @@ static const struct option bench_options_table[] = {
     {"uid", required_argument, NULL, OPT_SB_ONE},
     {"gid", required_argument, NULL, OPT_SB_ONE},
     {"ro-bind", required_argument, NULL, OPT_SB_TWO},
+    {"ro-bind-idmap", required_argument, NULL, OPT_SB_TWO},
     {"bind", required_argument, NULL, OPT_SB_TWO},
+    {"no-idmap", no_argument, NULL, OPT_SB_FLAG},
     {"userns", no_argument, NULL, OPT_SB_FLAG},
     {"allow-ptrace", no_argument, NULL, OPT_SB_FLAG},
     {"allow-perf", no_argument, NULL, OPT_SB_FLAG},
@@ -157,8 +159,9 @@ void bench_cli_usage(FILE *out)
 	    "  --json FILE --markdown FILE --svg FILE\n"
 	    "  --rerun RESULT.json   rerun recorded conditions and compare with them\n"
 	    "Sandbox options passed through (see pgo-sandbox run --help):\n"
-	    "  --image --ro-bind --bind --tmpfs --tmpfs-size --chdir --setenv --keep-env\n"
-	    "  --timeout --memory --pids --rlimit --cgroup-parent --uid --gid --userns\n"
+	    "  --image --ro-bind --ro-bind-idmap --bind --tmpfs --tmpfs-size --chdir\n"
+	    "  --setenv --keep-env --timeout --memory --pids --rlimit --cgroup-parent\n"
+	    "  --uid --gid --userns\n"
 	    "  --allow-ptrace --allow-perf --sysfs-root --state-dir\n"
 	    "\n"
 	    "Exit codes: 0 ok, 1 regression, 2 inconclusive (--strict), 3 A/A control\n"

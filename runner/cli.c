@@ -16,6 +16,7 @@
 enum {
 	OPT_IMAGE = 256,
 	OPT_RO_BIND,
+	OPT_RO_BIND_IDMAP,
 	OPT_BIND,
 	OPT_TMPFS,
 	OPT_CHDIR,
@@ -48,12 +49,14 @@ enum {
 	OPT_STRICT,
 	OPT_REPORT,
 	OPT_NO_OPENAT2,
+	OPT_NO_IDMAP,
 	OPT_HELP,
 };
 
 static const struct option run_options[] = {
     {"image", required_argument, NULL, OPT_IMAGE},
     {"ro-bind", required_argument, NULL, OPT_RO_BIND},
+    {"ro-bind-idmap", required_argument, NULL, OPT_RO_BIND_IDMAP},
     {"bind", required_argument, NULL, OPT_BIND},
     {"tmpfs", required_argument, NULL, OPT_TMPFS},
     {"chdir", required_argument, NULL, OPT_CHDIR},
@@ -86,6 +89,7 @@ static const struct option run_options[] = {
     {"strict", no_argument, NULL, OPT_STRICT},
     {"report", required_argument, NULL, OPT_REPORT},
     {"no-openat2", no_argument, NULL, OPT_NO_OPENAT2},
+    {"no-idmap", no_argument, NULL, OPT_NO_IDMAP},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -103,6 +107,9 @@ void cli_run_usage(FILE *out)
 	      "Filesystem:\n"
 	      "  --image host|DIR|FILE.tar[.gz|.zst]  root filesystem (default: host)\n"
 	      "  --ro-bind SRC DST     bind SRC read-only at DST\n"
+	      "  --ro-bind-idmap SRC DST  the same, files of SRC's owner appearing owned by the\n"
+	      "                        command's user (idmapped mount): a private (0700) tree\n"
+	      "                        the caller can read stays readable inside\n"
 	      "  --bind SRC DST        bind SRC read-write at DST\n"
 	      "  --tmpfs DST           a fresh tmpfs at DST (bounded by --tmpfs-size)\n"
 	      "  --tmpfs-size SIZE     bound of /tmp, /dev/shm and --tmpfs (default 1G)\n"
@@ -121,7 +128,13 @@ void cli_run_usage(FILE *out)
 	      "  --cpus LIST --memory SIZE --pids N --cpu-weight W --cpu-max QUOTA[/PERIOD]\n"
 	      "  --cgroup-parent PATH  cgroup v2 parent (default pgo-sandbox under the root)\n"
 	      "Host tuning (restored afterwards, even after a crash):\n"
-	      "  --no-turbo --governor NAME --no-aslr --sysfs-root DIR --state-dir DIR\n"
+	      "  --no-turbo            turbo/boost off for the run\n"
+	      "  --governor NAME       cpufreq governor of the run's CPUs (e.g. performance)\n"
+	      "  --no-aslr             address-space randomisation off (personality)\n"
+	      "  --state-dir DIR       where the settings to restore are recorded\n"
+	      "                        (default /run/pgo-sandbox)\n"
+	      "  --sysfs-root DIR      a fake host root for tests: the tuning files are read\n"
+	      "                        and written below DIR/sys/... instead of /sys/...\n"
 	      "Seccomp:\n"
 	      "  --seccomp-log         log instead of refusing denied calls (to learn a workload)\n"
 	      "  --allow-ptrace --allow-perf\n"
@@ -317,13 +330,19 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 	switch (opt) {
 	case OPT_IMAGE: return set_image(spec, optarg, err);
 	case OPT_RO_BIND:
+	case OPT_RO_BIND_IDMAP:
 	case OPT_BIND: {
 		const char *first = optarg;
-		const char *name = opt == OPT_BIND ? "--bind" : "--ro-bind";
+		const char *name = opt == OPT_BIND            ? "--bind"
+		                   : opt == OPT_RO_BIND_IDMAP ? "--ro-bind-idmap"
+		                                              : "--ro-bind";
 		if (take_second(argc, argv, name, &second, err) < 0)
 			return -1;
-		return add_mount(spec, opt == OPT_BIND ? MOUNT_BIND_RW : MOUNT_BIND_RO, first,
-		                 second, name, err);
+		return add_mount(spec,
+		                 opt == OPT_BIND            ? MOUNT_BIND_RW
+		                 : opt == OPT_RO_BIND_IDMAP ? MOUNT_BIND_RO_IDMAP
+		                                            : MOUNT_BIND_RO,
+		                 first, second, name, err);
 	}
 	case OPT_TMPFS: return add_mount(spec, MOUNT_TMPFS, NULL, optarg, "--tmpfs", err);
 	case OPT_CHDIR:
@@ -417,6 +436,7 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 	case OPT_STRICT: spec->strict = true; return 0;
 	case OPT_REPORT: replace(&spec->report_path, optarg); return 0;
 	case OPT_NO_OPENAT2: spec->force_path_walk = true; return 0;
+	case OPT_NO_IDMAP: spec->no_idmap = true; return 0;
 	default:
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
 		                 "run: unknown option '%s' (see pgo-sandbox run --help)",

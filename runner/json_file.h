@@ -14,4 +14,8 @@
 int json_file_write(const char *path, const json_t *doc, size_t flags, mode_t mode,
                     struct error *err);
 
+/* The bytes json_file_write writes (caller frees); NULL when `doc`
+ * cannot be encoded.  For files committed together (file_commit.h). */
+char *json_file_text(const json_t *doc, size_t flags);
+
 #endif

@@ -38,6 +38,7 @@
 	X(archive_entry_size)                                                                      \
 	X(archive_entry_symlink)                                                                   \
 	X(archive_entry_uid)                                                                       \
+	X(archive_errno)                                                                           \
 	X(archive_error_string)                                                                    \
 	X(archive_filter_bytes)                                                                    \
 	X(archive_liblzma_version)                                                                 \
@@ -105,6 +106,7 @@ const struct libarchive_table *libarchive_api(void);
 #define archive_entry_size (libarchive_api()->archive_entry_size)
 #define archive_entry_symlink (libarchive_api()->archive_entry_symlink)
 #define archive_entry_uid (libarchive_api()->archive_entry_uid)
+#define archive_errno (libarchive_api()->archive_errno)
 #define archive_error_string (libarchive_api()->archive_error_string)
 #define archive_filter_bytes (libarchive_api()->archive_filter_bytes)
 #define archive_liblzma_version (libarchive_api()->archive_liblzma_version)

@@ -631,7 +631,21 @@ static int proc_setup(struct rootfs *fs, struct error *err)
 	return proc_harden(fs, err);
 }
 
-static int user_mounts(struct rootfs *fs, const struct sandbox_spec *spec, struct error *err)
+static const char *mount_option_name(enum mount_kind kind)
+{
+	switch (kind) {
+	case MOUNT_TMPFS: return "--tmpfs";
+	case MOUNT_BIND_RO: return "--ro-bind";
+	case MOUNT_BIND_RO_IDMAP: return "--ro-bind-idmap";
+	case MOUNT_BIND_RW: break;
+	}
+	return "--bind";
+}
+
+/* `prepared[i]` is the runner's idmapped clone of mount i (bind_idmap.h),
+ * or -1: then the source is cloned here as a plain bind. */
+static int user_mounts(struct rootfs *fs, const struct sandbox_spec *spec, const int *prepared,
+                       struct error *err)
 {
 	for (size_t i = 0; i < spec->n_mounts; i++) {
 		const struct mount_spec *m = &spec->mounts[i];
@@ -640,15 +654,13 @@ static int user_mounts(struct rootfs *fs, const struct sandbox_spec *spec, struc
 		if (m->kind == MOUNT_TMPFS)
 			rc =
 			    tmpfs_into(fs, m->dst, m->size ? m->size : fs->tmpfs_size, "0755", err);
+		else if (prepared && prepared[i] >= 0)
+			rc = plan_mount(fs, prepared[i], m->dst, true);
 		else
 			rc = bind_into(fs, m->src, m->dst,
-			               m->kind == MOUNT_BIND_RO ? BIND_RO : BIND_RW, err);
+			               m->kind == MOUNT_BIND_RW ? BIND_RW : BIND_RO, err);
 		if (rc < 0)
-			return error_prefix(err, "%s %s",
-			                    m->kind == MOUNT_TMPFS     ? "--tmpfs"
-			                    : m->kind == MOUNT_BIND_RO ? "--ro-bind"
-			                                               : "--bind",
-			                    m->dst);
+			return error_prefix(err, "%s %s", mount_option_name(m->kind), m->dst);
 	}
 	return 0;
 }
@@ -700,7 +712,7 @@ static int execute_op(struct rootfs *fs, struct op *op, struct error *err)
 }
 
 static int plan_rootfs(struct rootfs *fs, const struct sandbox_spec *spec, const char *image_dir,
-                       struct error *err)
+                       const int *prepared, struct error *err)
 {
 	fs->root_mnt = new_tmpfs(16 * 1024 * 1024, "0755", err);
 	if (fs->root_mnt < 0)
@@ -716,7 +728,7 @@ static int plan_rootfs(struct rootfs *fs, const struct sandbox_spec *spec, const
 	plan_push(fs, OP_PROC, "/proc");
 	if (tmpfs_into(fs, "/tmp", fs->tmpfs_size, "1777", err) < 0)
 		return -1;
-	return user_mounts(fs, spec, err);
+	return user_mounts(fs, spec, prepared, err);
 }
 
 static int attach_staging_root(struct rootfs *fs, struct error *err)
@@ -749,8 +761,8 @@ static void report_rootfs(const struct sandbox_spec *spec, struct run_report *r)
 	    spec->force_path_walk ? "openat2 skipped: O_NOFOLLOW walk" : "openat2 RESOLVE_IN_ROOT");
 }
 
-int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, struct run_report *r,
-                 struct error *err)
+int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, const int *prepared,
+                 struct run_report *r, struct error *err)
 {
 	struct rootfs fs = {.root_mnt = -1,
 	                    .root_fd = -1,
@@ -761,7 +773,7 @@ int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, struct 
 	/* Nothing we mount may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "making / a slave mount");
-	rc = plan_rootfs(&fs, spec, image_dir, err);
+	rc = plan_rootfs(&fs, spec, image_dir, prepared, err);
 	if (rc == 0)
 		rc = attach_staging_root(&fs, err);
 	for (size_t i = 0; rc == 0 && i < fs.n_ops; i++)

@@ -12,8 +12,10 @@
 #include "spec.h"
 
 /* `image_dir` is the directory holding the rootfs for IMAGE_DIR and
- * IMAGE_TARBALL (already extracted by the runner); NULL for IMAGE_HOST. */
-int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, struct run_report *r,
-                 struct error *err);
+ * IMAGE_TARBALL (already extracted by the runner); NULL for IMAGE_HOST.
+ * `prepared` (one per spec mount, -1 for none; NULL for all none) holds
+ * detached mounts the runner made (bind_idmap.h); they are consumed. */
+int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, const int *prepared,
+                 struct run_report *r, struct error *err);
 
 #endif

@@ -237,11 +237,17 @@ char *sidecar_path(const char *tarball)
 	return xasprintf("%s.sha256", tarball);
 }
 
-int sidecar_write(const char *tarball, const char *digest, struct error *err)
+char *sidecar_text(const char *tarball, const char *digest)
 {
 	const char *base = strrchr(tarball, '/');
+
+	return xasprintf("%s  %s\n", digest + strlen("sha256:"), base ? base + 1 : tarball);
+}
+
+int sidecar_write(const char *tarball, const char *digest, struct error *err)
+{
 	char *path = sidecar_path(tarball);
-	char *text = xasprintf("%s  %s\n", digest + strlen("sha256:"), base ? base + 1 : tarball);
+	char *text = sidecar_text(tarball, digest);
 	int rc = write_file_atomic(path, text, strlen(text), 0644, err);
 
 	free(text);

@@ -42,6 +42,8 @@ int tarball_read_member(const char *tarball, const char *name, size_t max, char 
 /* The sidecar digest file of an artifact. */
 char *sidecar_path(const char *tarball);
 int sidecar_write(const char *tarball, const char *digest, struct error *err);
+/* The sidecar's bytes, `sha256sum -c` format (caller frees). */
+char *sidecar_text(const char *tarball, const char *digest);
 /* Hash the tarball and compare with its sidecar; fills `digest`.  Errors
  * name the file and say whether the sidecar is missing or the digest
  * differs. */

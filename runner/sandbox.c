@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "bind_idmap.h"
 #include "cgroup.h"
 #include "environment.h"
 #include "hosttune.h"
@@ -37,6 +38,17 @@ struct supervisor {
 	uint64_t deadline_ns; /* timeout; 0 = none */
 	uint64_t kill_at_ns;  /* SIGKILL after the grace period; 0 = not armed */
 	int forwarded_signal; /* last terminating signal forwarded */
+};
+
+/* Everything the runner sets up on the host for one run and must undo,
+ * whatever happens to the command. */
+struct host_side {
+	struct cgroup_run cg;
+	struct hosttune ht;
+	char *image_dir; /* extracted --image tarball, removed afterwards */
+	bool image_dir_owned;
+	int *prepared_mounts; /* bind_idmap_prepare's, one per spec mount */
+	size_t n_prepared;
 };
 
 static int pidfd_signal(int pidfd, int sig)
@@ -78,7 +90,7 @@ static int become_mapped_ids(const struct sandbox_spec *spec, int sync_fd, struc
  * and then the seccomp filter (which init passes on to the command).
  * Errors land in the shared report; the runner prints them. */
 static __attribute__((noreturn)) void setup_child(const struct sandbox_spec *spec,
-                                                  const char *image_dir, int sync_fd,
+                                                  const struct host_side *h, int sync_fd,
                                                   int handover_fd, struct run_report *r)
 {
 	struct error err = {0};
@@ -100,7 +112,7 @@ static __attribute__((noreturn)) void setup_child(const struct sandbox_spec *spe
 	rc = become_mapped_ids(spec, sync_fd, &err);
 	close(sync_fd);
 	if (rc < 0 || namespaces_setup_inside(spec, r, &err) < 0 ||
-	    rootfs_setup(spec, image_dir, r, &err) < 0 ||
+	    rootfs_setup(spec, h->image_dir, h->prepared_mounts, r, &err) < 0 ||
 	    (namespaces_runner_makes_net(spec) && namespaces_net_enter(handover_fd, &err) < 0)) {
 		r->setup_error = err;
 		_exit(EXIT_RUNNER_ERROR);
@@ -281,15 +293,6 @@ static int final_exit_code(const struct sandbox_spec *spec, struct run_report *r
 	return WIFEXITED(init_status) ? WEXITSTATUS(init_status) : EXIT_RUNNER_ERROR;
 }
 
-/* Everything the runner sets up on the host for one run and must undo,
- * whatever happens to the command. */
-struct host_side {
-	struct cgroup_run cg;
-	struct hosttune ht;
-	char *image_dir; /* extracted --image tarball, removed afterwards */
-	bool image_dir_owned;
-};
-
 static int extract_image(const struct sandbox_spec *spec, struct host_side *h, struct error *err)
 {
 	struct extract_limits limits;
@@ -327,6 +330,10 @@ static int host_side_setup(const struct sandbox_spec *spec, struct host_side *h,
 		fprintf(stderr, "pgo-sandbox: warning: %s\n", warn.msg);
 	if (extract_image(spec, h, err) < 0)
 		return -1;
+	h->prepared_mounts = xcalloc(spec->n_mounts + 1, sizeof(int));
+	h->n_prepared = spec->n_mounts;
+	if (bind_idmap_prepare(spec, h->prepared_mounts, r, err) < 0)
+		return -1;
 	if (cgroup_make_run_id(run_id, sizeof(run_id), err) < 0 ||
 	    cgroup_setup(spec, run_id, &h->cg, r, err) < 0)
 		return -1;
@@ -351,6 +358,9 @@ static void host_side_teardown(struct host_side *h, struct run_report *r, json_t
 	if (h->image_dir_owned && remove_tree(h->image_dir, &err) < 0)
 		fprintf(stderr, "pgo-sandbox: warning: %s\n", err.msg);
 	free(h->image_dir);
+	if (h->prepared_mounts)
+		bind_idmap_release(h->prepared_mounts, h->n_prepared);
+	free(h->prepared_mounts);
 }
 
 /* After the clone: id maps, CPU pinning fallback and the caller's hook,
@@ -413,7 +423,7 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 	if (s.child == 0) {
 		close(sync_pipe[1]);
 		close(handover_sock[0]);
-		setup_child(spec, h->image_dir, sync_pipe[0], handover_sock[1], r);
+		setup_child(spec, h, sync_pipe[0], handover_sock[1], r);
 	}
 	close(sync_pipe[0]);
 	sync_pipe[0] = -1;
@@ -465,6 +475,7 @@ int sandbox_run(const struct sandbox_spec *spec, struct run_report *r, json_t **
 	*cgroup_json = NULL;
 	if (host_side_setup(spec, &h, r, &err) < 0) {
 		error_print(&err);
+		r->setup_error = err; /* callers explain the failure from it */
 		host_side_teardown(&h, r, cgroup_json);
 		r->exit_code = err.exit_code ? err.exit_code : EXIT_RUNNER_ERROR;
 		return r->exit_code;

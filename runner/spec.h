@@ -19,6 +19,7 @@ enum image_kind {
 enum mount_kind {
 	MOUNT_BIND_RO,
 	MOUNT_BIND_RW,
+	MOUNT_BIND_RO_IDMAP, /* read-only, the tree's owner seen as the sandbox user */
 	MOUNT_TMPFS,
 };
 
@@ -52,6 +53,7 @@ struct sandbox_spec {
 	char *chdir;          /* working directory inside, default "/" */
 	uint64_t tmpfs_size;  /* bound for /tmp, /dev/shm and --tmpfs */
 	bool force_path_walk; /* test hook: resolve without openat2 */
+	bool no_idmap;        /* test hook: behave as if no filesystem could idmap */
 
 	/* identity and environment */
 	char *hostname;

@@ -36,6 +36,7 @@ enum {
 	OPT_UNTIL,
 	OPT_JSON,
 	OPT_KEEP,
+	OPT_NO_IDMAP,
 	OPT_HELP,
 };
 
@@ -49,6 +50,7 @@ static const struct option stage_options[] = {
     {"until", required_argument, NULL, OPT_UNTIL},
     {"json", no_argument, NULL, OPT_JSON},
     {"keep", no_argument, NULL, OPT_KEEP},
+    {"no-idmap", no_argument, NULL, OPT_NO_IDMAP},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -65,6 +67,7 @@ struct stage_cli {
 	const char *until;
 	bool json;
 	bool keep;
+	bool no_idmap;
 };
 
 static void usage(FILE *out, const char *command)
@@ -101,6 +104,8 @@ static void usage(FILE *out, const char *command)
 	    "  --until NAME           pipeline: stop after stage NAME\n"
 	    "  --json                 pipeline: print the summary as JSON\n"
 	    "  --keep                 verify: keep both runs' artifacts and print where\n"
+	    "  --no-idmap             test hook: bind /src without an idmapped mount, as on\n"
+	    "                         a filesystem that cannot (a private tree is refused)\n"
 	    "\n"
 	    "Stage roles come from stage names: instrument, train, merge, build, bench.\n"
 	    "Inside every stage: /src (source, read-only), /build (working tree, cwd),\n"
@@ -131,6 +136,7 @@ static int handle_option(int opt, struct stage_cli *o, struct error *err)
 	case OPT_PIPELINE: o->pipeline = optarg; return 0;
 	case OPT_SHARD: return parse_shard(optarg, o, err);
 	case OPT_FORCE: o->force = true; return 0;
+	case OPT_NO_IDMAP: o->no_idmap = true; return 0;
 	case OPT_ARTIFACTS: o->artifacts = optarg; return 0;
 	case OPT_FAILURE_MODE:
 		if (strcmp(optarg, "all") != 0 && strcmp(optarg, "any") != 0)
@@ -236,6 +242,7 @@ static void fill_request(struct stage_request *rq, const struct stage_cli *o,
 	rq->force = o->force;
 	rq->failure_mode_all = o->failure_mode_all;
 	rq->compression = o->compression;
+	rq->no_idmap = o->no_idmap;
 }
 
 static int check_shard_arg(const struct stage_cli *o, const struct stage_def *d, struct error *err)

@@ -61,6 +61,8 @@ static void bench_arguments(const struct stage_ctx *c, const struct input *const
 	strv_push(args, "--svg");
 	strv_push(args, svg);
 	strv_push(args, "--no-workdir");
+	if (c->spec.no_idmap)
+		strv_push(args, "--no-idmap");
 	if (c->profile.cpus) {
 		strv_push(args, "--cpus");
 		strv_push(args, c->profile.cpus);
@@ -70,9 +72,9 @@ static void bench_arguments(const struct stage_ctx *c, const struct input *const
 	for (size_t i = 0; i < c->spec.n_mounts; i++) {
 		const struct mount_spec *m = &c->spec.mounts[i];
 
-		if (m->kind != MOUNT_BIND_RO)
+		if (m->kind != MOUNT_BIND_RO && m->kind != MOUNT_BIND_RO_IDMAP)
 			continue;
-		strv_push(args, "--ro-bind");
+		strv_push(args, m->kind == MOUNT_BIND_RO ? "--ro-bind" : "--ro-bind-idmap");
 		strv_push(args, m->src);
 		strv_push(args, m->dst);
 	}

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "environment.h"
+#include "file_commit.h"
 #include "image.h"
+#include "json_file.h"
 #include "janitor.h"
 #include "pgo.h"
 #include "provenance.h"
@@ -65,6 +67,11 @@ const char *faketime_library(void)
 static char *run_json_path(const char *dir, const char *base)
 {
 	return xasprintf("%s/%s.run.json", dir, base);
+}
+
+static char *failure_json_path(const char *dir, const char *base)
+{
+	return xasprintf("%s/%s.failure.json", dir, base);
 }
 
 /* ---- steps ---- */
@@ -249,6 +256,7 @@ static int build_spec(struct stage_ctx *c, struct error *err)
 	spec->chdir = xstrdup(PGO_BUILD_DIR);
 	if (c->role == ROLE_TRAIN)
 		spec->no_aslr = true; /* clang raw profiles hold addresses */
+	spec->no_idmap = c->rq->no_idmap;
 	if (getuid() != 0) {
 		spec->userns = true;
 		spec->uid = (uint32_t)getuid();
@@ -404,26 +412,6 @@ static bool cache_hit(struct stage_ctx *c, char digest[DIGEST_STR_MAX])
 	return hit;
 }
 
-/* Both compressions: an older artifact of the other kind would otherwise
- * be found as this stage's output by the next stage. */
-static void remove_old_artifact(const struct stage_ctx *c)
-{
-	static const enum archive_compression kinds[] = {ARCHIVE_COMP_ZSTD, ARCHIVE_COMP_GZIP};
-	char *run = run_json_path(c->rq->out_dir, c->base);
-
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		char *tarball = artifact_path(c->rq->out_dir, c->base, kinds[i]);
-		char *side = sidecar_path(tarball);
-
-		unlink(tarball);
-		unlink(side);
-		free(side);
-		free(tarball);
-	}
-	unlink(run);
-	free(run);
-}
-
 /* ---- temporary tree ---- */
 
 static int make_dir(const char *path, mode_t mode, struct error *err)
@@ -558,7 +546,9 @@ static void add_stage_mounts(struct stage_ctx *c)
 	char *mask = source_rel_artifacts(c->pl);
 
 	if (has_source_input(c)) {
-		add_mount(&c->spec, MOUNT_BIND_RO, c->pl->source, PGO_SRC_DIR, 0);
+		/* idmapped: a private checkout (0700, the caller's) stays
+		 * readable by the stage's unprivileged user */
+		add_mount(&c->spec, MOUNT_BIND_RO_IDMAP, c->pl->source, PGO_SRC_DIR, 0);
 		if (mask) {
 			/* artifacts kept inside the source tree are no input */
 			char *dst = xasprintf("%s/%s", PGO_SRC_DIR, mask);
@@ -794,13 +784,10 @@ static json_t *host_facts(void)
 	return h;
 }
 
-static int write_run_json(struct stage_ctx *c, const char *digest, const struct error *failure,
-                          struct error *err)
+static json_t *run_json_doc(struct stage_ctx *c, const char *digest, const struct error *failure)
 {
-	char *path = run_json_path(c->rq->out_dir, c->base);
 	json_t *extra = json_object();
 	json_t *doc;
-	int rc;
 
 	json_object_set_new(extra, "stage", json_string(c->def->name));
 	json_object_set_new(extra, "artifact_name", json_string(c->base));
@@ -822,10 +809,104 @@ static int write_run_json(struct stage_ctx *c, const char *digest, const struct 
 	if (c->bench_json)
 		json_object_set(extra, "bench", c->bench_json);
 	doc = report_to_json(&c->spec, c->report, extra);
-	rc = report_write_json(path, doc, err);
-	json_decref(doc);
 	json_decref(extra);
+	return doc;
+}
+
+/* A failed stage's report goes beside, never over, the committed set of
+ * an earlier run: NAME.failure.json. */
+static void write_failure_json(struct stage_ctx *c, const struct error *failure)
+{
+	struct error ignore = {0};
+	char *path = failure_json_path(c->rq->out_dir, c->base);
+	json_t *doc = run_json_doc(c, NULL, failure);
+
+	if (report_write_json(path, doc, &ignore) < 0)
+		fprintf(stderr, "pgo-sandbox: warning: no failure report: %s\n", ignore.msg);
+	json_decref(doc);
 	free(path);
+}
+
+/* What an earlier run of this stage may have left that the new set does
+ * not replace: the other compression's tarball and sidecar (the next
+ * stage would otherwise find it) and a failure report. */
+static void remove_superseded(const struct stage_ctx *c)
+{
+	static const enum archive_compression kinds[] = {ARCHIVE_COMP_ZSTD, ARCHIVE_COMP_GZIP};
+	char *failure = failure_json_path(c->rq->out_dir, c->base);
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		char *tarball = artifact_path(c->rq->out_dir, c->base, kinds[i]);
+		char *side = sidecar_path(tarball);
+
+		if (strcmp(tarball, c->tarball) != 0) {
+			unlink(tarball);
+			unlink(side);
+		}
+		free(side);
+		free(tarball);
+	}
+	unlink(failure);
+	free(failure);
+}
+
+/* The sidecar and the run report, fsynced under the temporary names the
+ * janitor knows (make_tmp), ready to be committed with the tarball. */
+static int write_companions(struct stage_ctx *c, const char *digest, const char *side_tmp,
+                            const char *run_tmp, struct error *err)
+{
+	char *side = sidecar_path(c->tarball);
+	char *run = run_json_path(c->rq->out_dir, c->base);
+	char *text = sidecar_text(c->tarball, digest);
+	json_t *doc = NULL;
+	int rc = file_write_temp(side_tmp, side, text, strlen(text), 0644, err);
+
+	free(text);
+	text = NULL;
+	if (rc == 0) {
+		/* the report covers every step, this one included */
+		stage_step_end(c);
+		doc = run_json_doc(c, digest, NULL);
+		text = json_file_text(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (text == NULL)
+			rc = error_set(err, EXIT_RUNNER_ERROR, 0, "encoding %s as JSON", run);
+		else
+			rc = file_write_temp(run_tmp, run, text, strlen(text), 0644, err);
+	}
+	free(text);
+	json_decref(doc);
+	free(side);
+	free(run);
+	return rc;
+}
+
+/* The tarball, its sidecar and its run report appear together or not at
+ * all (file_commit.h); an earlier run's set stays whole on failure. */
+static int commit_artifact(struct stage_ctx *c, const char *digest, struct error *err)
+{
+	char *side = sidecar_path(c->tarball);
+	char *run = run_json_path(c->rq->out_dir, c->base);
+	char *side_tmp = xasprintf("%s.tmp.%ld", side, (long)getpid());
+	char *run_tmp = xasprintf("%s.tmp.%ld", run, (long)getpid());
+	const struct file_commit files[] = {
+	    {.tmp = run_tmp, .final = run},
+	    {.tmp = side_tmp, .final = side},
+	    {.tmp = c->pack_tmp, .final = c->tarball},
+	};
+	int rc = write_companions(c, digest, side_tmp, run_tmp, err);
+
+	if (rc == 0)
+		rc = file_commit_set(files, sizeof(files) / sizeof(files[0]), c->rq->out_dir, err);
+	else {
+		unlink(side_tmp);
+		unlink(run_tmp);
+	}
+	if (rc == 0)
+		remove_superseded(c);
+	free(side);
+	free(run);
+	free(side_tmp);
+	free(run_tmp);
 	return rc;
 }
 
@@ -842,22 +923,13 @@ static int pack_and_commit(struct stage_ctx *c, char digest[DIGEST_STR_MAX], str
 		return error_prefix(err, "source-date-epoch");
 	po.mtime = (int64_t)mtime;
 	po.compression = c->rq->compression;
-	if (archive_pack_dir(c->packdir, c->pack_tmp, &po, err) < 0 ||
-	    digest_file_sha256(c->pack_tmp, digest, err) < 0)
+	if (archive_pack_dir(c->packdir, c->pack_tmp, &po, err) < 0)
+		return error_prefix(err, "packing %s", c->tarball);
+	if (digest_file_sha256(c->pack_tmp, digest, err) < 0)
 		return -1;
 	stage_step_end(c);
-	/* The tarball's rename is the commit: its digest and report are in
-	 * place before it appears. */
 	stage_step_begin(c, "committing");
-	if (sidecar_write(c->tarball, digest, err) < 0)
-		return -1;
-	stage_step_end(c);
-	if (write_run_json(c, digest, NULL, err) < 0)
-		return -1;
-	if (rename(c->pack_tmp, c->tarball) < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "renaming %s to %s", c->pack_tmp,
-		                 c->tarball);
-	return fsync_dir(c->rq->out_dir, err);
+	return commit_artifact(c, digest, err);
 }
 
 /* ---- the stage ---- */
@@ -978,7 +1050,6 @@ static int run_stage(struct stage_ctx *c, char digest[DIGEST_STR_MAX], struct er
 {
 	int rc;
 
-	remove_old_artifact(c);
 	stage_step_begin(c, "creating the working tree");
 	if (make_tmp(c, err) < 0 || start_janitor(c, err) < 0)
 		return -1;
@@ -1040,15 +1111,13 @@ int stage_execute(const struct stage_request *rq, struct stage_outcome *out)
 			       (double)(monotonic_ns() - c.t0) / 1e9);
 	}
 	if (rc < 0) {
-		struct error ignore = {0};
-
 		fprintf(stderr,
 		        "pgo-sandbox: stage %s failed at step '%s': %s; nothing written "
 		        "to %s\n",
 		        c.base ? c.base : rq->def->name, c.step, err.msg,
 		        c.tarball ? c.tarball : "the artifacts directory");
 		if (c.definition && c.tmp)
-			write_run_json(&c, NULL, &err, &ignore);
+			write_failure_json(&c, &err);
 	}
 	if (c.tmp)
 		cleanup_tmp(&c);

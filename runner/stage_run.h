@@ -20,7 +20,8 @@ struct stage_request {
 	bool force;            /* rerun even when cached */
 	bool failure_mode_all; /* merge: skip bad raw profiles, merge the rest */
 	enum archive_compression compression;
-	bool perturb; /* verify's second run: faketime inside, if installed */
+	bool perturb;  /* verify's second run: faketime inside, if installed */
+	bool no_idmap; /* test hook: no idmapped /src (sandbox_spec.no_idmap) */
 	/* The image digest and facts when the caller computed them already
 	 * (a pipeline hashes its image once); NULL: computed here. */
 	const char *image_digest;

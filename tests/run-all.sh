@@ -42,8 +42,49 @@ tier unit make -j"$JOBS" unit
 tier integration-root sh tests/run-integration.sh build
 # Rootless: the same suite as an unprivileged user (user namespaces); the
 # root-only tests (image builds, release, host tuning) skip themselves.
-tier integration-rootless runuser -u nobody -- sh tests/run-integration.sh build
-sh tests/rootless-gaps.sh build/pgo-sandbox
+# `nobody` cannot read a checkout in a private directory (mktemp -d, a
+# clone under /root): it then runs a world-readable copy of the tree and
+# the binaries, removed afterwards.
+rootless_copy=
+cleanup_rootless() {
+	if [ -n "$rootless_copy" ]; then
+		rm -rf "$rootless_copy"
+		rootless_copy=
+	fi
+}
+# Sets rootless_tree to a tree `nobody` can read: this one, or a copy.
+stage_rootless_tree() {
+	rootless_tree=$PWD
+	if runuser -u nobody -- sh -c 'test -r tests/run-integration.sh &&
+	        test -r tests/integration/conftest.py && test -x build/pgo-sandbox' 2>/dev/null; then
+		return 0
+	fi
+	rootless_copy=$(mktemp -d /tmp/pgo-sandbox-rootless.XXXXXX) || return 1
+	rootless_tree=$rootless_copy
+	chmod 0755 "$rootless_copy" || return 1
+	if [ -d .git ]; then
+		git ls-files -z --cached --others --exclude-standard |
+			tar --null -T - -cf - | tar -C "$rootless_copy" -xf - || return 1
+	else
+		tar --exclude=./build --exclude=./build-asan -cf - . | tar -C "$rootless_copy" -xf - ||
+			return 1
+	fi
+	mkdir -p "$rootless_copy/build" &&
+		cp -r build/pgo-sandbox build/probes "$rootless_copy/build/" &&
+		chmod -R a+rX "$rootless_copy"
+}
+trap cleanup_rootless EXIT
+if stage_rootless_tree; then
+	if [ "$rootless_tree" != "$PWD" ]; then
+		echo "rootless tier: nobody cannot read $PWD; running a copy in $rootless_tree"
+	fi
+	tier integration-rootless runuser -u nobody -- \
+		sh -c 'cd "$1" && sh tests/run-integration.sh build' sh "$rootless_tree"
+	sh tests/rootless-gaps.sh "$rootless_tree/build/pgo-sandbox"
+else
+	tier integration-rootless sh -c 'echo "rootless tier: staging a copy for nobody failed"; exit 1'
+fi
+cleanup_rootless
 tier asan-unit make -j"$JOBS" BUILD="$ASAN_BUILD" SAN="$SAN_FLAGS" CFLAGS="-O1 -g" unit
 tier asan-integration env ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -163,7 +163,8 @@ def test_failed_stage_names_the_step_and_leaves_no_artifact(tiny):
     assert "failed at step 'running the command'" in r.stderr
     assert "exited with status 3" in r.stderr
     assert not (art / "b.tar.zst").exists() and not (art / "b.tar.zst.sha256").exists()
-    report = json.loads((art / "b.run.json").read_text())
+    assert not (art / "b.run.json").exists()
+    report = json.loads((art / "b.failure.json").read_text())
     assert report["failure"]["step"] == "running the command"
     assert [p for p in os.listdir(art) if p.endswith(".part")] == []
 
