@@ -37,9 +37,14 @@ ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) $(SAN) $(PKG_CFLAGS) \
 	-DPGO_SOURCE_DATE_EPOCH='"$(SOURCE_DATE_EPOCH)"' -MMD -MP
 ALL_LDFLAGS := $(SAN) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 
-RUNNER_SRCS := $(sort $(wildcard runner/*.c))
+# runner/ is split into one folder per layer (runner/README.md); includes
+# name the folder ("sandbox/mounts.h") relative to runner/.
+RUNNER_SRCS := $(sort $(wildcard runner/*.c runner/*/*.c))
+RUNNER_HDRS := $(sort $(wildcard runner/*.h runner/*/*.h))
+RUNNER_DIRS := $(sort $(patsubst %/,%,$(dir $(RUNNER_SRCS) $(RUNNER_HDRS))))
+RUNNER_INCLUDES := $(addprefix -iquote ,$(RUNNER_DIRS))
 RUNNER_OBJS := $(RUNNER_SRCS:runner/%.c=$(BUILD)/obj/%.o)
-LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(RUNNER_OBJS))
+LIB_OBJS := $(filter-out %/main.o,$(RUNNER_OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PROBE_SRCS := $(sort $(wildcard tests/probes/*.c))
@@ -51,14 +56,14 @@ all: $(BUILD)/pgo-sandbox $(PROBE_BINS)
 
 $(BUILD)/obj/%.o: runner/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(RUNNER_INCLUDES) -c $< -o $@
 
 $(BUILD)/pgo-sandbox: $(RUNNER_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(RUNNER_LIBS) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -iquote runner $< $(LIB_OBJS) -o $@ \
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(RUNNER_INCLUDES) $< $(LIB_OBJS) -o $@ \
 		$(ALL_LDFLAGS) $(PKG_LIBS) $(LIBARCHIVE_LIBS) -lcmocka -lm
 
 # Probes run inside the sandbox under seccomp, where LeakSanitizer cannot
@@ -97,7 +102,7 @@ bench: deps all
 	@bash bench/startup.sh
 
 format:
-	clang-format -i runner/*.c runner/*.h tests/unit/*.c tests/probes/*.c
+	clang-format -i $(RUNNER_SRCS) $(RUNNER_HDRS) tests/unit/*.c tests/probes/*.c
 
 lint:
 	@sh ci/lint.sh

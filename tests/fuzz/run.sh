@@ -9,7 +9,9 @@ set -u
 cd "$(dirname "$0")/../.."
 seconds=${1:-20}
 out=${FUZZ_OUT:-build/fuzz}
-cflags="-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Irunner
+# every runner folder on the quote path, as the Makefile does
+includes=$(find runner -type d | sort | sed 's/^/-iquote /' | tr '\n' ' ')
+cflags="-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $includes
 	-DPGO_VERSION=\"fuzz\" -DPGO_COMMIT=\"fuzz\" -DPGO_SOURCE_DATE_EPOCH=\"0\""
 passed=0
 failed=0
@@ -49,9 +51,13 @@ printf '%s\n' '[pipeline]' 'name = seed' 'source = src' 'source-date-epoch = 1' 
 	'outputs = a b/c' '[stage run]' 'profile = base' 'inputs = build' 'command = ./a' \
 	'shards = 2' 'env = K=V' '[release]' 'env = X=1' >"$out/corpus_fuzz_config/pipeline.ini"
 
-core="runner/util.c runner/report.c runner/spec.c runner/privileges.c"
-fuzz_one fuzz_cli 512 tests/fuzz/fuzz_cli.c $core runner/cli.c runner/environment.c -- -lcap
-fuzz_one fuzz_config 4096 tests/fuzz/fuzz_config.c $core runner/config.c -- \
+# a runner module's source, wherever its folder
+src() {
+	find runner -name "$1.c" | head -1
+}
+core="$(src util) $(src report) $(src spec) $(src privileges)"
+fuzz_one fuzz_cli 512 tests/fuzz/fuzz_cli.c $core $(src cli) $(src environment) -- -lcap
+fuzz_one fuzz_config 4096 tests/fuzz/fuzz_config.c $core $(src config) -- \
 	$(pkg-config --libs inih jansson) -lcap
 
 echo "fuzz: $passed passed, $failed failed"
