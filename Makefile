@@ -41,8 +41,7 @@ ALL_LDFLAGS := $(SAN) -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 # name the folder ("sandbox/mounts.h") relative to runner/.
 RUNNER_SRCS := $(sort $(wildcard runner/*.c runner/*/*.c))
 RUNNER_HDRS := $(sort $(wildcard runner/*.h runner/*/*.h))
-RUNNER_DIRS := $(sort $(patsubst %/,%,$(dir $(RUNNER_SRCS) $(RUNNER_HDRS))))
-RUNNER_INCLUDES := $(addprefix -iquote ,$(RUNNER_DIRS))
+RUNNER_INCLUDES := -iquote runner
 RUNNER_OBJS := $(RUNNER_SRCS:runner/%.c=$(BUILD)/obj/%.o)
 LIB_OBJS := $(filter-out %/main.o,$(RUNNER_OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))

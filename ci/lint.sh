@@ -5,7 +5,7 @@ set -e
 cd "$(dirname "$0")/.."
 cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
 	--inline-suppr --suppress=missingIncludeSystem --include=ci/cppcheck-macros.h -D_GNU_SOURCE -DPGO_VERSION='"x"' \
-	-DPGO_COMMIT='"x"' -DPGO_SOURCE_DATE_EPOCH='"0"' $(find runner -type d | sed 's/^/-I/') runner tests/probes
+	-DPGO_COMMIT='"x"' -DPGO_SOURCE_DATE_EPOCH='"0"' -Irunner runner tests/probes
 echo "lint: cppcheck clean"
 unformatted=""
 for f in $(find runner -name '*.[ch]' | sort); do

@@ -1,11 +1,11 @@
 /* archive.c - see archive.h */
 #define _GNU_SOURCE
-#include "archive.h"
-#include "digest.h"
+#include "artifacts/archive.h"
+#include "artifacts/digest.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include "libarchive_lazy.h"
+#include "artifacts/libarchive_lazy.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "util.h"
+#include "base/util.h"
 
 enum archive_compression {
 	ARCHIVE_COMP_ZSTD,

@@ -2,7 +2,7 @@
  * dependency of libarchive, whereas libcrypto alone added about 1 ms of
  * dynamic loading to every `pgo-sandbox` start (bench/startup.py). */
 #define _GNU_SOURCE
-#include "digest.h"
+#include "artifacts/digest.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* "sha256:" + 64 hex digits + NUL */
 #define DIGEST_STR_MAX 72

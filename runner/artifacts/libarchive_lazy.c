@@ -1,13 +1,13 @@
 /* libarchive_lazy.c - see libarchive_lazy.h */
 #define _GNU_SOURCE
 #define LIBARCHIVE_LAZY_IMPLEMENTATION
-#include "libarchive_lazy.h"
+#include "artifacts/libarchive_lazy.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "util.h"
+#include "base/util.h"
 
 static struct libarchive_table table;
 static int loaded; /* 0 not yet, 1 loaded: written once, single-threaded */

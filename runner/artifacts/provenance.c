@@ -1,10 +1,10 @@
 /* provenance.c - see provenance.h */
 #define _GNU_SOURCE
-#include "provenance.h"
+#include "artifacts/provenance.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include "libarchive_lazy.h"
+#include "artifacts/libarchive_lazy.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

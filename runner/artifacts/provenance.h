@@ -17,9 +17,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "digest.h"
-#include "spec.h"
-#include "util.h"
+#include "artifacts/digest.h"
+#include "base/spec.h"
+#include "base/util.h"
 
 #define PROVENANCE_FILE "provenance.json"
 #define PROVENANCE_SCHEMA "pgo-sandbox/provenance"

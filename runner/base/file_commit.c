@@ -1,6 +1,6 @@
 /* file_commit.c - see file_commit.h */
 #define _GNU_SOURCE
-#include "file_commit.h"
+#include "base/file_commit.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "util.h"
+#include "base/util.h"
 
 struct file_commit {
 	const char *tmp;   /* written and fsynced, same directory as final */

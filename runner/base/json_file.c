@@ -1,5 +1,5 @@
 /* json_file.c - see json_file.h */
-#include "json_file.h"
+#include "base/json_file.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* Serialise `doc` with jansson `flags` (JSON_SORT_KEYS keeps the bytes
  * stable), end it with a newline and write it atomically with `mode`. */

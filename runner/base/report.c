@@ -1,6 +1,6 @@
 /* report.c - see report.h */
 #define _GNU_SOURCE
-#include "report.h"
+#include "base/report.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,12 +1,12 @@
 /* report_json.c - see report_json.h */
 #define _GNU_SOURCE
-#include "report_json.h"
+#include "base/report_json.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
-#include "json_file.h"
+#include "base/json_file.h"
 
 static json_t *controls_json(const struct run_report *r)
 {

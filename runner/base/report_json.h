@@ -5,8 +5,8 @@
 
 #include <jansson.h>
 
-#include "report.h"
-#include "spec.h"
+#include "base/report.h"
+#include "base/spec.h"
 
 #define REPORT_SCHEMA_VERSION 1
 

@@ -1,6 +1,6 @@
 /* shellwords.c - see shellwords.h */
 #define _GNU_SOURCE
-#include "shellwords.h"
+#include "base/shellwords.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

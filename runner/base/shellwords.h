@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* *words receives a NULL-terminated array (free with shellwords_free). */
 int shellwords_split(const char *text, char ***words, size_t *n, struct error *err);

@@ -1,6 +1,6 @@
 /* spec.c - see spec.h */
 #define _GNU_SOURCE
-#include "spec.h"
+#include "base/spec.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "base/util.h"
 
 enum image_kind {
 	IMAGE_HOST,    /* host /usr read-only + generated /etc */

@@ -3,7 +3,7 @@
  * (one run), bench_analysis (statistics and the gate), bench_report
  * (outputs) and forensics. */
 #define _GNU_SOURCE
-#include "bench.h"
+#include "bench/bench.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,15 +14,15 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "bench_analysis.h"
-#include "bench_cli.h"
-#include "bench_exec.h"
-#include "bench_host.h"
-#include "bench_plan.h"
-#include "bench_report.h"
-#include "forensics.h"
-#include "report_json.h"
-#include "stats.h"
+#include "bench/bench_analysis.h"
+#include "bench/bench_cli.h"
+#include "bench/bench_exec.h"
+#include "bench/bench_host.h"
+#include "bench/bench_plan.h"
+#include "bench/bench_report.h"
+#include "bench/forensics.h"
+#include "base/report_json.h"
+#include "bench/stats.h"
 
 /* Everything one invocation carries around. */
 struct bench_ctx {

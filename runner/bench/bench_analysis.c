@@ -1,6 +1,6 @@
 /* bench_analysis.c - see bench_analysis.h */
 #define _GNU_SOURCE
-#include "bench_analysis.h"
+#include "bench/bench_analysis.h"
 
 #include <fnmatch.h>
 #include <math.h>

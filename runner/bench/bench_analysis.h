@@ -14,8 +14,8 @@
 
 #include <jansson.h>
 
-#include "bench_model.h"
-#include "stats.h"
+#include "bench/bench_model.h"
+#include "bench/stats.h"
 
 /* Exit codes of `pgo-sandbox bench` (docs/bench.md); 125 for bad usage or a
  * setup failure, as everywhere. */

@@ -1,6 +1,6 @@
 /* bench_cli.c - see bench_cli.h */
 #define _GNU_SOURCE
-#include "bench_cli.h"
+#include "bench/bench_cli.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "environment.h"
-#include "shellwords.h"
+#include "sandbox/environment.h"
+#include "base/shellwords.h"
 
 enum {
 	OPT_RUNS = 256,

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "bench_model.h"
-#include "util.h"
+#include "bench/bench_model.h"
+#include "base/util.h"
 
 /* Which options were given explicitly (--rerun takes the rest from the file). */
 enum bench_given {

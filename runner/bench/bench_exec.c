@@ -1,6 +1,6 @@
 /* bench_exec.c - see bench_exec.h */
 #define _GNU_SOURCE
-#include "bench_exec.h"
+#include "bench/bench_exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,15 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archive.h"
-#include "bench_host.h"
-#include "bench_plan.h"
-#include "callgrind.h"
-#include "cli.h"
-#include "digest.h"
-#include "environment.h"
-#include "sandbox.h"
-#include "shellwords.h"
+#include "artifacts/archive.h"
+#include "bench/bench_host.h"
+#include "bench/bench_plan.h"
+#include "bench/callgrind.h"
+#include "sandbox/cli.h"
+#include "artifacts/digest.h"
+#include "sandbox/environment.h"
+#include "sandbox/sandbox.h"
+#include "base/shellwords.h"
 
 #define ARTIFACT_DIR_INSIDE "/artifact"
 #define PAD_VAR "PGO_BENCH_PAD="

@@ -21,11 +21,11 @@
 
 #include <jansson.h>
 
-#include "bench_model.h"
-#include "counters.h"
-#include "hosttune.h"
-#include "report.h"
-#include "spec.h"
+#include "bench/bench_model.h"
+#include "bench/counters.h"
+#include "host/hosttune.h"
+#include "base/report.h"
+#include "base/spec.h"
 
 struct bench_exec_options {
 	char **sandbox_args; /* `run` options */

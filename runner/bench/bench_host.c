@@ -1,6 +1,6 @@
 /* bench_host.c - see bench_host.h */
 #define _GNU_SOURCE
-#include "bench_host.h"
+#include "bench/bench_host.h"
 
 #include <errno.h>
 #include <inttypes.h>

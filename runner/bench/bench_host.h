@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* thread_siblings_list of `cpu` (the CPUs sharing its core, itself
  * included) -> mask.  -1 + err when the file cannot be read. */

@@ -1,6 +1,6 @@
 /* bench_model.c - see bench_model.h */
 #define _GNU_SOURCE
-#include "bench_model.h"
+#include "bench/bench_model.h"
 
 #include <math.h>
 #include <stdlib.h>

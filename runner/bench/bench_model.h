@@ -16,9 +16,9 @@
 
 #include <jansson.h>
 
-#include "counters.h"
-#include "digest.h"
-#include "util.h"
+#include "bench/counters.h"
+#include "artifacts/digest.h"
+#include "base/util.h"
 
 #define BENCH_SCHEMA "pgo-sandbox-bench"
 #define BENCH_SCHEMA_VERSION 1

@@ -1,6 +1,6 @@
 /* bench_plan.c - see bench_plan.h */
 #define _GNU_SOURCE
-#include "bench_plan.h"
+#include "bench/bench_plan.h"
 
 #include <string.h>
 

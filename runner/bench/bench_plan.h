@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "bench_model.h"
-#include "stats.h"
+#include "bench/bench_model.h"
+#include "bench/stats.h"
 
 /* Fisher-Yates with r. */
 void plan_shuffle(size_t *v, size_t n, struct rng *r);

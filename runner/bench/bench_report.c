@@ -1,6 +1,6 @@
 /* bench_report.c - see bench_report.h */
 #define _GNU_SOURCE
-#include "bench_report.h"
+#include "bench/bench_report.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -9,8 +9,8 @@
 
 #include <jansson.h>
 
-#include "bench_analysis.h"
-#include "bench_model.h"
+#include "bench/bench_analysis.h"
+#include "bench/bench_model.h"
 
 /* The whole result document; `extra` members (may be NULL) are merged in
  * ("rerun", "forensics"). */

@@ -1,6 +1,6 @@
 /* callgrind.c - see callgrind.h */
 #define _GNU_SOURCE
-#include "callgrind.h"
+#include "bench/callgrind.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #define CALLGRIND_DIR_INSIDE "/pgo-callgrind"
 #define CALLGRIND_OUT_NAME "callgrind.out"

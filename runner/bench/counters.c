@@ -1,6 +1,6 @@
 /* counters.c - see counters.h */
 #define _GNU_SOURCE
-#include "counters.h"
+#include "bench/counters.h"
 
 #include <errno.h>
 #include <linux/perf_event.h>

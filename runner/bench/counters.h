@@ -27,7 +27,7 @@
 
 #include <jansson.h>
 
-#include "util.h"
+#include "base/util.h"
 
 enum counter_id {
 	CTR_CYCLES,

@@ -1,15 +1,14 @@
-/* forensics.c - see forensics.h; forensics_main is declared in bench.h. */
+/* forensics.c - see forensics.h */
 #define _GNU_SOURCE
-#include "forensics.h"
+#include "bench/forensics.h"
 
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
-#include "json_file.h"
-#include "stats.h"
+#include "base/json_file.h"
+#include "bench/stats.h"
 
 static const char *const class_names[FC_COUNT] = {
     "code layout / inlining / placement",

@@ -23,8 +23,11 @@
 
 #include <jansson.h>
 
-#include "bench_model.h"
-#include "counters.h"
+#include "bench/bench_model.h"
+#include "bench/counters.h"
+
+/* `pgo-sandbox forensics A.json B.json`; argv[0] == "forensics". */
+int forensics_main(int argc, char **argv);
 
 #define FORENSICS_IPC_DROP 0.03
 #define FORENSICS_BRANCH_UP 0.10

@@ -1,5 +1,5 @@
 /* stats.c - distribution-free statistics for the bench gate (see stats.h). */
-#include "stats.h"
+#include "bench/stats.h"
 
 #include <float.h>
 #include <math.h>

@@ -4,7 +4,7 @@
  * the checks can be tested on fake trees; the live probes (unshare,
  * perf_event_open, openat2, prctl) only run when env->probe is set. */
 #define _GNU_SOURCE
-#include "doctor.h"
+#include "cli/doctor.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hosttune.h"
-#include "util.h"
+#include "host/hosttune.h"
+#include "base/util.h"
 
 #define CPU_DIR "sys/devices/system/cpu"
 #define V1_FIX "boot with cgroup_no_v1=all (systemd: systemd.unified_cgroup_hierarchy=1)"

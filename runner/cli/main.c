@@ -4,17 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archive.h"
-#include "bench.h"
-#include "cli.h"
-#include "doctor.h"
-#include "hosttune.h"
-#include "image.h"
-#include "report.h"
-#include "report_json.h"
-#include "sandbox.h"
-#include "spec.h"
-#include "stage.h"
+#include "artifacts/archive.h"
+#include "bench/bench.h"
+#include "bench/forensics.h"
+#include "sandbox/cli.h"
+#include "cli/doctor.h"
+#include "host/hosttune.h"
+#include "pipeline/image.h"
+#include "base/report.h"
+#include "base/report_json.h"
+#include "sandbox/sandbox.h"
+#include "base/spec.h"
+#include "pipeline/stage.h"
 
 static void usage(FILE *out)
 {

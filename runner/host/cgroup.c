@@ -2,7 +2,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "cgroup.h"
+#include "host/cgroup.h"
 
 #include <ctype.h>
 #include <dirent.h>

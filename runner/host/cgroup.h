@@ -20,9 +20,9 @@
 
 #include <jansson.h>
 
-#include "report.h"
-#include "spec.h"
-#include "util.h"
+#include "base/report.h"
+#include "base/spec.h"
+#include "base/util.h"
 
 #define CGROUP_DEFAULT_PARENT "pgo-sandbox"
 #define CGROUP_RUN_ID_MAX 64

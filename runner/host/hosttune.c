@@ -11,7 +11,7 @@
  * Originals are recorded (and fsynced) before sysfs is written, so a dead
  * runner never leaves a change that nothing remembers. */
 #define _GNU_SOURCE
-#include "hosttune.h"
+#include "host/hosttune.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -16,9 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "report.h"
-#include "spec.h"
-#include "util.h"
+#include "base/report.h"
+#include "base/spec.h"
+#include "base/util.h"
 
 /* spec->state_dir (the runner's state directory); ours is <it>/host-state */
 #define HOSTTUNE_DEFAULT_STATE_DIR "/run/pgo-sandbox"

@@ -1,6 +1,6 @@
 /* janitor.c - see janitor.h */
 #define _GNU_SOURCE
-#include "janitor.h"
+#include "host/janitor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cgroup.h"
+#include "host/cgroup.h"
 
 #define JANITOR_OWNER_WAIT_NS (30ULL * 1000 * 1000 * 1000)
 #define JANITOR_POLL_NS (50ULL * 1000 * 1000)

@@ -11,7 +11,7 @@
 
 #include <sys/types.h>
 
-#include "util.h"
+#include "base/util.h"
 
 struct janitor {
 	pid_t pid;

@@ -10,7 +10,7 @@
  * into a `struct ini_doc` (sections and entries with their lines), then
  * interpreted, so `include` can apply before the file's own keys. */
 #define _GNU_SOURCE
-#include "config.h"
+#include "pipeline/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "privileges.h"
+#include "sandbox/privileges.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define INCLUDE_MAX_DEPTH 16

@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "spec.h"
-#include "util.h"
+#include "base/spec.h"
+#include "base/util.h"
 
 /* A sandbox profile: every knob a stage's sandbox takes.  Zero and NULL
  * mean "not set" (profile_apply then leaves the spec's value alone). */

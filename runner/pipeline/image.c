@@ -1,6 +1,6 @@
 /* image.c - see image.h */
 #define _GNU_SOURCE
-#include "image.h"
+#include "pipeline/image.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -25,10 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "archive.h"
-#include "json_file.h"
-#include "path_resolve.h"
-#include "tool_cache.h"
+#include "artifacts/archive.h"
+#include "base/json_file.h"
+#include "sandbox/path_resolve.h"
+#include "pipeline/tool_cache.h"
 
 #define WALK_MAX_DEPTH 256
 #define SNAPSHOT_URL_FMT "https://snapshot.debian.org/archive/debian/%s"

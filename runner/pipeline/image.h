@@ -25,8 +25,8 @@
 
 #include <jansson.h>
 
-#include "digest.h"
-#include "util.h"
+#include "artifacts/digest.h"
+#include "base/util.h"
 
 #define IMAGE_HOST_TOOLS                                                                           \
 	"gcc", "cc", "g++", "clang", "llvm-profdata", "ld", "ld.lld", "gcov-tool", "ar", "make"

@@ -1,6 +1,6 @@
 /* pgo.c - see pgo.h */
 #define _GNU_SOURCE
-#include "pgo.h"
+#include "pipeline/pgo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "environment.h"
+#include "sandbox/environment.h"
 
 /* ---- roles, compilers, string lists ---- */
 

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #define PGO_SRC_DIR "/src"
 #define PGO_BUILD_DIR "/build"

@@ -1,7 +1,7 @@
 /* stage.c - `pgo-sandbox stage|pipeline|verify|inspect`: the command lines
  * around stage_run.c. */
 #define _GNU_SOURCE
-#include "stage.h"
+#include "pipeline/stage.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -14,13 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "archive.h"
-#include "config.h"
-#include "digest.h"
-#include "pgo.h"
-#include "provenance.h"
-#include "stage_run.h"
-#include "util.h"
+#include "artifacts/archive.h"
+#include "pipeline/config.h"
+#include "artifacts/digest.h"
+#include "pipeline/pgo.h"
+#include "artifacts/provenance.h"
+#include "pipeline/stage_run.h"
+#include "base/util.h"
 
 #define DEFAULT_PIPELINE "pgo-pipeline.ini"
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
-#include "stage_ctx.h"
+#include "bench/bench.h"
+#include "pipeline/stage_ctx.h"
 
 #define BENCH_DEFAULT_RUNS "10"
 

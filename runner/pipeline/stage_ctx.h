@@ -9,13 +9,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "digest.h"
-#include "janitor.h"
-#include "pgo.h"
-#include "report.h"
-#include "spec.h"
-#include "stage_run.h"
+#include "pipeline/config.h"
+#include "artifacts/digest.h"
+#include "host/janitor.h"
+#include "pipeline/pgo.h"
+#include "base/report.h"
+#include "base/spec.h"
+#include "pipeline/stage_run.h"
 
 struct input {
 	char *name;

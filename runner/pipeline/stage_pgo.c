@@ -12,8 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "provenance.h"
-#include "stage_ctx.h"
+#include "artifacts/provenance.h"
+#include "pipeline/stage_ctx.h"
 
 /* ---- role checks ---- */
 

@@ -1,6 +1,6 @@
 /* stage_run.c - see stage_run.h */
 #define _GNU_SOURCE
-#include "stage_run.h"
+#include "pipeline/stage_run.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,17 +13,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "environment.h"
-#include "file_commit.h"
-#include "image.h"
-#include "json_file.h"
-#include "janitor.h"
-#include "pgo.h"
-#include "provenance.h"
-#include "report.h"
-#include "report_json.h"
-#include "sandbox.h"
-#include "stage_ctx.h"
+#include "sandbox/environment.h"
+#include "base/file_commit.h"
+#include "pipeline/image.h"
+#include "base/json_file.h"
+#include "host/janitor.h"
+#include "pipeline/pgo.h"
+#include "artifacts/provenance.h"
+#include "base/report.h"
+#include "base/report_json.h"
+#include "sandbox/sandbox.h"
+#include "pipeline/stage_ctx.h"
 
 #define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 #define FAKETIME_OFFSET "+400d"

@@ -7,9 +7,9 @@
 
 #include <stdbool.h>
 
-#include "archive.h"
-#include "config.h"
-#include "digest.h"
+#include "artifacts/archive.h"
+#include "pipeline/config.h"
+#include "artifacts/digest.h"
 
 struct stage_request {
 	const struct pipeline *pl;

@@ -1,6 +1,6 @@
 /* tool_cache.c - see tool_cache.h */
 #define _GNU_SOURCE
-#include "tool_cache.h"
+#include "pipeline/tool_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "json_file.h"
-#include "util.h"
+#include "base/json_file.h"
+#include "base/util.h"
 
 #define TOOL_CACHE_FORMAT 2
 

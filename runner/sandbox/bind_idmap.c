@@ -1,6 +1,6 @@
 /* bind_idmap.c - see bind_idmap.h */
 #define _GNU_SOURCE
-#include "bind_idmap.h"
+#include "sandbox/bind_idmap.h"
 
 #include <dirent.h>
 #include <errno.h>

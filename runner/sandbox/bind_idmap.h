@@ -20,8 +20,8 @@
 
 #include <sys/stat.h>
 
-#include "report.h"
-#include "spec.h"
+#include "base/report.h"
+#include "base/spec.h"
 
 /* For every MOUNT_BIND_RO_IDMAP mount of `spec`, fds[i] receives a
  * detached, read-only, idmapped clone of its source (close-on-exec), or

@@ -1,6 +1,6 @@
 /* cli.c - see cli.h */
 #define _GNU_SOURCE
-#include "cli.h"
+#include "sandbox/cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "environment.h"
-#include "privileges.h"
+#include "sandbox/environment.h"
+#include "sandbox/privileges.h"
 
 enum {
 	OPT_IMAGE = 256,

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "spec.h"
+#include "base/spec.h"
 
 /* argv[0] is "run".  Fills spec; on bad usage fills err (exit code 125)
  * with one line naming the option and the reason.  Returns 1 when --help

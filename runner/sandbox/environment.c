@@ -1,6 +1,6 @@
 /* environment.c - see environment.h */
 #define _GNU_SOURCE
-#include "environment.h"
+#include "sandbox/environment.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 #ifndef PGO_ENVIRONMENT_H
 #define PGO_ENVIRONMENT_H
 
-#include "spec.h"
+#include "base/spec.h"
 
 #define SANDBOX_PATH "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 

@@ -1,6 +1,6 @@
 /* init.c - see init.h */
 #define _GNU_SOURCE
-#include "init.h"
+#include "sandbox/init.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "privileges.h"
-#include "seccomp_policy.h"
+#include "sandbox/privileges.h"
+#include "sandbox/seccomp_policy.h"
 
 extern char **environ;
 

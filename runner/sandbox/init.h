@@ -6,8 +6,8 @@
 #ifndef PGO_INIT_H
 #define PGO_INIT_H
 
-#include "report.h"
-#include "spec.h"
+#include "base/report.h"
+#include "base/spec.h"
 
 /* Never returns.  seccomp_fd: where the runner sends the compiled filter
  * (seccomp_program_send); the command receives it before it loads it. */

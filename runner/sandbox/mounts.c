@@ -1,6 +1,6 @@
 /* mounts.c - see mounts.h */
 #define _GNU_SOURCE
-#include "mounts.h"
+#include "sandbox/mounts.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "path_resolve.h"
+#include "sandbox/path_resolve.h"
 
 /* The staging point for the new root inside our private mount namespace;
  * the host's own /tmp is untouched (we are in a slave copy). */

@@ -8,8 +8,8 @@
 #ifndef PGO_MOUNTS_H
 #define PGO_MOUNTS_H
 
-#include "report.h"
-#include "spec.h"
+#include "base/report.h"
+#include "base/spec.h"
 
 /* `image_dir` is the directory holding the rootfs for IMAGE_DIR and
  * IMAGE_TARBALL (already extracted by the runner); NULL for IMAGE_HOST.

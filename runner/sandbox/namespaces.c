@@ -1,6 +1,6 @@
 /* namespaces.c - see namespaces.h */
 #define _GNU_SOURCE
-#include "namespaces.h"
+#include "sandbox/namespaces.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,8 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "report.h"
-#include "spec.h"
+#include "base/report.h"
+#include "base/spec.h"
 
 /* CLONE_NEW* flags for this run. */
 uint64_t namespaces_clone_flags(const struct sandbox_spec *spec);

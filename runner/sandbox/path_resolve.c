@@ -1,6 +1,6 @@
 /* path_resolve.c - see path_resolve.h */
 #define _GNU_SOURCE
-#include "path_resolve.h"
+#include "sandbox/path_resolve.h"
 
 #include <errno.h>
 #include <fcntl.h>

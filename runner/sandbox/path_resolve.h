@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* Open `path` (absolute or relative, interpreted inside root_fd) with
  * `flags` (O_PATH, O_DIRECTORY, O_RDONLY...; O_CLOEXEC is always added).

@@ -1,6 +1,6 @@
 /* privileges.c - see privileges.h */
 #define _GNU_SOURCE
-#include "privileges.h"
+#include "sandbox/privileges.h"
 
 #include <errno.h>
 #include <fcntl.h>

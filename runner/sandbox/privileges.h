@@ -4,8 +4,8 @@
 #ifndef PGO_PRIVILEGES_H
 #define PGO_PRIVILEGES_H
 
-#include "report.h"
-#include "spec.h"
+#include "base/report.h"
+#include "base/spec.h"
 
 int privileges_apply_rlimits(const struct sandbox_spec *spec, struct run_report *r,
                              struct error *err);

@@ -1,6 +1,6 @@
 /* sandbox.c - see sandbox.h */
 #define _GNU_SOURCE
-#include "sandbox.h"
+#include "sandbox/sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,15 +19,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "archive.h"
-#include "bind_idmap.h"
-#include "cgroup.h"
-#include "environment.h"
-#include "hosttune.h"
-#include "init.h"
-#include "mounts.h"
-#include "namespaces.h"
-#include "seccomp_policy.h"
+#include "artifacts/archive.h"
+#include "sandbox/bind_idmap.h"
+#include "host/cgroup.h"
+#include "sandbox/environment.h"
+#include "host/hosttune.h"
+#include "sandbox/init.h"
+#include "sandbox/mounts.h"
+#include "sandbox/namespaces.h"
+#include "sandbox/seccomp_policy.h"
 
 extern char **environ;
 

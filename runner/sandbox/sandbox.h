@@ -6,8 +6,8 @@
 
 #include <jansson.h>
 
-#include "report.h"
-#include "spec.h"
+#include "base/report.h"
+#include "base/spec.h"
 
 /* Returns the exit code pgo-sandbox should exit with; on a runner error,
  * the message has already been printed.  *cgroup_json receives the run

@@ -1,6 +1,6 @@
 /* seccomp_policy.c - see seccomp_policy.h */
 #define _GNU_SOURCE
-#include "seccomp_policy.h"
+#include "sandbox/seccomp_policy.h"
 
 #include <errno.h>
 #include <linux/seccomp.h>
@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 enum deny_gate {
 	ALWAYS,

@@ -16,7 +16,7 @@
 
 #include <seccomp.h>
 
-#include "util.h"
+#include "base/util.h"
 
 struct seccomp_options {
 	bool log;          /* SCMP_ACT_LOG instead of EPERM for denied calls, to learn a workload */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "util.h"
+#include "sandbox/cli.h"
+#include "base/util.h"
 
 #define MAX_ARGS 64
 

@@ -29,11 +29,11 @@
 
 #include <cmocka.h>
 
-#include "archive.h" /* runner/archive.h */
-#include "util.h"
-/* runner/ is on the -I path, where its archive.h shadows libarchive's;
- * "../include/" from the system include directory reaches the real one. */
-#include <../include/archive.h>
+#include "artifacts/archive.h"
+#include "base/util.h"
+/* libarchive's own header: the runner's is artifacts/archive.h, so
+ * nothing shadows it. */
+#include <archive.h>
 #include <archive_entry.h>
 
 #define MTIME 1234567890

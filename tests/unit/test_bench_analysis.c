@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "bench_analysis.h"
-#include "bench_model.h"
-#include "bench_plan.h"
+#include "bench/bench_analysis.h"
+#include "bench/bench_model.h"
+#include "bench/bench_plan.h"
 
 static double noise(struct rng *r, double sigma)
 {

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "bench_host.h"
+#include "bench/bench_host.h"
 
 static void put(const char *root, const char *rel, const char *text)
 {

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "bench_model.h"
-#include "bench_plan.h"
+#include "bench/bench_model.h"
+#include "bench/bench_plan.h"
 
 static void check_block_shape(const size_t *slots, size_t k)
 {

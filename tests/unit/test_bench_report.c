@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "bench_analysis.h"
-#include "bench_report.h"
+#include "bench/bench_analysis.h"
+#include "bench/bench_report.h"
 
 static size_t count(const char *hay, const char *needle)
 {

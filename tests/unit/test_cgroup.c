@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "cgroup.h"
+#include "host/cgroup.h"
 
 /* ---- parsers ---- */
 

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "pipeline/config.h"
 
 struct fixture {
 	char dir[64];

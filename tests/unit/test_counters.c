@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "callgrind.h"
-#include "counters.h"
+#include "bench/callgrind.h"
+#include "bench/counters.h"
 
 static void test_names_round_trip(void **state)
 {

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "digest.h"
+#include "artifacts/digest.h"
 
 /* FIPS 180-2 / NIST examples */
 static void test_buffer_vectors(void **state)

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "doctor.h"
-#include "util.h"
+#include "cli/doctor.h"
+#include "base/util.h"
 
 #define CPU "sys/devices/system/cpu/"
 

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "environment.h"
+#include "sandbox/environment.h"
 
 static size_t count(char **env)
 {

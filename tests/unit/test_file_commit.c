@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "file_commit.h"
+#include "base/file_commit.h"
 
 struct set {
 	char dir[32];

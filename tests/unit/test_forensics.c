@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "forensics.h"
+#include "bench/forensics.h"
 
 struct profile {
 	double cycles, instructions, branches, branch_misses, cache_refs, cache_misses, l1d, dtlb;

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "hosttune.h"
+#include "host/hosttune.h"
 
 #define CPU "sys/devices/system/cpu/"
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "json_file.h"
+#include "base/json_file.h"
 
 static void test_writes_sorted_with_newline_and_mode(void **state)
 {

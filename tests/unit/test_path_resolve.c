@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "path_resolve.h"
+#include "sandbox/path_resolve.h"
 
 struct tree {
 	char base[64]; /* holds root/ and outside/ */

@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "seccomp_policy.h"
+#include "sandbox/seccomp_policy.h"
 
 #define MAX_LINES 256
 

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "shellwords.h"
+#include "base/shellwords.h"
 
 static void expect_words(const char *text, const char *const *want)
 {

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "stats.h"
+#include "bench/stats.h"
 
 #define assert_close(a, b, tol)                                                                    \
 	do {                                                                                       \

@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "image.h"
-#include "tool_cache.h"
+#include "pipeline/image.h"
+#include "pipeline/tool_cache.h"
 
 struct fixture {
 	char dir[64];
