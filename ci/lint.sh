@@ -1,5 +1,6 @@
 #!/bin/sh
-# `make lint`: cppcheck over the runner (warnings are errors), and a
+# `make lint`: cppcheck over the runner (warnings are errors), the layer
+# check (ci/layers.py: no upward include, no include cycle), and a
 # clang-format check that the tree is formatted (`make format` fixes it).
 set -e
 cd "$(dirname "$0")/.."
@@ -7,6 +8,7 @@ cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,perfo
 	--inline-suppr --suppress=missingIncludeSystem --include=ci/cppcheck-macros.h -D_GNU_SOURCE -DPGO_VERSION='"x"' \
 	-DPGO_COMMIT='"x"' -DPGO_SOURCE_DATE_EPOCH='"0"' -Irunner runner tests/probes
 echo "lint: cppcheck clean"
+python3 ci/layers.py
 unformatted=""
 for f in $(find runner -name '*.[ch]' | sort); do
 	if ! clang-format --dry-run --Werror "$f" >/dev/null 2>&1; then

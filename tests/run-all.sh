@@ -55,8 +55,11 @@ cleanup_rootless() {
 # Sets rootless_tree to a tree `nobody` can read: this one, or a copy.
 stage_rootless_tree() {
 	rootless_tree=$PWD
-	if runuser -u nobody -- sh -c 'test -r tests/run-integration.sh &&
-	        test -r tests/integration/conftest.py && test -x build/pgo-sandbox' 2>/dev/null; then
+	# absolute paths: from inside the tree a relative lookup would not
+	# meet the private directory above it
+	if runuser -u nobody -- sh -c 'cd "$1" && test -r tests/run-integration.sh &&
+	        test -r tests/integration/conftest.py && test -x build/pgo-sandbox' sh "$PWD" \
+		2>/dev/null; then
 		return 0
 	fi
 	rootless_copy=$(mktemp -d /tmp/pgo-sandbox-rootless.XXXXXX) || return 1

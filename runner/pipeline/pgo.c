@@ -17,35 +17,6 @@
 
 /* ---- roles, compilers, string lists ---- */
 
-enum stage_role stage_role_of(const char *name)
-{
-	static const struct {
-		const char *name;
-		enum stage_role role;
-	} roles[] = {
-	    {"instrument", ROLE_INSTRUMENT}, {"train", ROLE_TRAIN}, {"merge", ROLE_MERGE},
-	    {"build", ROLE_BUILD},           {"bench", ROLE_BENCH},
-	};
-
-	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
-		if (strcmp(name, roles[i].name) == 0)
-			return roles[i].role;
-	return ROLE_PLAIN;
-}
-
-const char *stage_role_name(enum stage_role role)
-{
-	switch (role) {
-	case ROLE_INSTRUMENT: return "instrument";
-	case ROLE_TRAIN: return "train";
-	case ROLE_MERGE: return "merge";
-	case ROLE_BUILD: return "build";
-	case ROLE_BENCH: return "bench";
-	case ROLE_PLAIN: break;
-	}
-	return "plain";
-}
-
 int compiler_kind_parse(const char *name, enum compiler_kind *out, struct error *err)
 {
 	if (name == NULL || strcmp(name, "gcc") == 0 || strcmp(name, "cc") == 0) {
@@ -111,7 +82,6 @@ void pgo_stage_env(enum compiler_kind cc, enum stage_role role, const char *prof
 {
 	bool gcc = cc == COMPILER_GCC;
 
-	strv_pushf(env, "PGO_ROLE=%s", stage_role_name(role));
 	strv_pushf(env, "PGO_CC=%s", gcc ? "gcc" : "clang");
 	strv_pushf(env, "PGO_SRC=%s", PGO_SRC_DIR);
 	strv_pushf(env, "PGO_OUT=%s", PGO_OUT_DIR);

@@ -47,8 +47,6 @@ enum compiler_kind {
 	COMPILER_CLANG,
 };
 
-enum stage_role stage_role_of(const char *stage_name);
-const char *stage_role_name(enum stage_role role);
 /* "gcc"/"cc" or "clang" (NULL: gcc). */
 int compiler_kind_parse(const char *name, enum compiler_kind *out, struct error *err);
 const char *compiler_kind_name(enum compiler_kind k);

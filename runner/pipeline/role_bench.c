@@ -1,13 +1,13 @@
-/* stage_bench.c - the bench stage: a thin adapter that hands the stage's
+/* role_bench.c - the bench role: a thin adapter that hands the stage's
  * inputs, knobs and benchmark command to `pgo-sandbox bench`, which owns
- * the statistics and the gate.  See stage_ctx.h. */
+ * the statistics and the gate, in place of the sandboxed command. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench.h"
-#include "pipeline/stage_ctx.h"
+#include "pipeline/roles.h"
 
 #define BENCH_DEFAULT_RUNS "10"
 
@@ -84,7 +84,7 @@ static void bench_arguments(const struct stage_ctx *c, const struct input *const
 	}
 }
 
-int stage_bench_run(struct stage_ctx *c)
+static int run_bench(struct stage_ctx *c)
 {
 	const struct input *v[2] = {NULL, NULL};
 	struct strv args = {0};
@@ -116,3 +116,20 @@ int stage_bench_run(struct stage_ctx *c)
 	free(svg);
 	return rc;
 }
+
+static void explain_bench_failure(const struct stage_ctx *c, int rc, struct error *err)
+{
+	(void)c;
+	error_set(err, rc, 0,
+	          "the bench gate failed: pgo-sandbox bench exited with %d (1: the candidate "
+	          "is slower than the baseline beyond the threshold; 4: a benchmark command "
+	          "failed)",
+	          rc);
+}
+
+const struct stage_role_ops role_bench = {
+    .name = "bench",
+    .role = ROLE_BENCH,
+    .run = run_bench,
+    .explain_failure = explain_bench_failure,
+};

@@ -18,6 +18,7 @@
 #include "pipeline/config.h"
 #include "artifacts/digest.h"
 #include "pipeline/pgo.h"
+#include "pipeline/roles.h"
 #include "artifacts/provenance.h"
 #include "pipeline/stage_run.h"
 #include "base/util.h"

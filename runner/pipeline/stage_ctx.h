@@ -1,7 +1,8 @@
 /* stage_ctx.h - the state of one stage run, shared by stage_run.c (the
- * generic stage: inputs, sandbox, packing, commit), stage_pgo.c (what the
- * PGO roles check before and after their command) and stage_bench.c (the
- * bench stage's adapter to `pgo-sandbox bench`).  Internal to those three. */
+ * generic stage: inputs, sandbox, packing, commit) and the role modules
+ * (role_*.c, registered in roles.c: what a role checks before and after
+ * its command).  Helpers for both are in stage_ctx.c.  Internal to the
+ * pipeline folder. */
 #ifndef PGO_STAGE_CTX_H
 #define PGO_STAGE_CTX_H
 
@@ -15,7 +16,7 @@
 #include "pipeline/pgo.h"
 #include "base/report.h"
 #include "base/spec.h"
-#include "pipeline/stage_run.h"
+#include "pipeline/stage_request.h"
 
 struct input {
 	char *name;
@@ -34,6 +35,7 @@ struct stage_ctx {
 	const struct pipeline *pl;
 	const struct stage_def *def;
 	enum stage_role role;
+	const struct stage_role_ops *ops; /* roles.h; NULL for a plain stage */
 	enum compiler_kind cc;
 	unsigned shards;
 	char *base, *tarball, *pack_tmp;
@@ -65,16 +67,17 @@ void stage_step_end(struct stage_ctx *c);
 const struct input *stage_input_with_role(const struct stage_ctx *c, enum stage_role role);
 json_t *stage_strings_json(char *const *v, size_t n);
 
-/* stage_pgo.c: before the command (build: the training knobs; merge: the
- * raw profiles and the pgo-merge helper; train: the knobs it runs with),
- * after it (train: profiles written; merge: merged profile and coverage;
- * build: profile diagnostics), and a failed merge explained. */
-int stage_role_prepare(struct stage_ctx *c, struct error *err);
-int stage_role_check_outputs(struct stage_ctx *c, struct error *err);
-void stage_explain_merge_failure(const struct stage_ctx *c, struct error *err);
-
-/* stage_bench.c: run `pgo-sandbox bench` for a bench stage; returns its
- * exit code. */
-int stage_bench_run(struct stage_ctx *c);
+/* The "results" object an input's provenance recorded (shard from 0). */
+json_t *stage_input_results(const struct input *in, unsigned shard);
+/* Append "; "-separated formatted text to *buf (allocated). */
+void stage_append_text(char **buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The command's output as the stage log kept it ("" when unreadable). */
+char *stage_read_log(const struct stage_ctx *c, size_t *len);
+/* Files below `host` whose names end in `suffix`, sorted by path, and the
+ * same files' paths below `sandbox` (a missing `host` is empty). */
+int stage_walk_files(const char *host, const char *sandbox, const char *suffix, struct strv *hosts,
+                     struct strv *sandboxes, struct error *err);
+/* {"functions": N, "executed": N} */
+json_t *stage_coverage_json(const struct profile_coverage *pc);
 
 #endif

@@ -23,6 +23,7 @@
 #include "base/report.h"
 #include "base/report_json.h"
 #include "sandbox/sandbox.h"
+#include "pipeline/roles.h"
 #include "pipeline/stage_ctx.h"
 
 #define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
@@ -75,18 +76,6 @@ static char *failure_json_path(const char *dir, const char *base)
 }
 
 /* ---- steps ---- */
-
-void stage_step_begin(struct stage_ctx *c, const char *name)
-{
-	c->step = name;
-	c->step_t0 = monotonic_ns();
-}
-
-void stage_step_end(struct stage_ctx *c)
-{
-	json_array_append_new(c->steps, json_pack("{s:s, s:f}", "step", c->step, "seconds",
-	                                          (double)(monotonic_ns() - c->step_t0) / 1e9));
-}
 
 /* ---- inputs ---- */
 
@@ -169,14 +158,6 @@ static int resolve_inputs(struct stage_ctx *c, struct error *err)
 	return 0;
 }
 
-const struct input *stage_input_with_role(const struct stage_ctx *c, enum stage_role role)
-{
-	for (size_t i = 0; i < c->n_inputs; i++)
-		if (!c->inputs[i].is_source && c->inputs[i].role == role)
-			return &c->inputs[i];
-	return NULL;
-}
-
 static bool has_source_input(const struct stage_ctx *c)
 {
 	for (size_t i = 0; i < c->n_inputs; i++)
@@ -191,6 +172,7 @@ static void build_env(struct stage_ctx *c)
 {
 	const struct input *merge = stage_input_with_role(c, ROLE_MERGE);
 
+	strv_pushf(&c->env, "PGO_ROLE=%s", stage_role_name(c->role));
 	pgo_stage_env(c->cc, c->role, merge ? merge->name : NULL, c->rq->shard, c->shards, &c->env);
 	strv_pushf(&c->env, "PGO_STAGE=%s", c->def->name);
 	/* Training and benchmarking run with the release's knobs: the
@@ -268,15 +250,6 @@ static int build_spec(struct stage_ctx *c, struct error *err)
 	c->command[3] = NULL;
 	spec->argv = c->command;
 	return 0;
-}
-
-json_t *stage_strings_json(char *const *v, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
 }
 
 static json_t *env_object(char *const *kv, size_t n)
@@ -665,7 +638,7 @@ static int run_logged(struct stage_ctx *c, struct error *err)
 	if (rc == 0) {
 		/* the command's files do not depend on the caller's umask */
 		old_umask = umask(022);
-		rc = c->role == ROLE_BENCH ? stage_bench_run(c)
+		rc = c->ops && c->ops->run ? c->ops->run(c)
 		                           : sandbox_run(&c->spec, c->report, &c->cgroup_json);
 		umask(old_umask);
 	} else {
@@ -681,15 +654,6 @@ static void describe_failure(const struct stage_ctx *c, int rc, struct error *er
 {
 	const struct run_report *r = c->report;
 
-	if (c->role == ROLE_BENCH) {
-		error_set(
-		    err, rc, 0,
-		    "the bench gate failed: pgo-sandbox bench exited with %d (1: the candidate "
-		    "is slower than the baseline beyond the threshold; 4: a benchmark command "
-		    "failed)",
-		    rc);
-		return;
-	}
 	if (r->timed_out)
 		error_set(err, rc, 0, "the command timed out (profile %s)", c->def->profile);
 	else if (r->oom_killed)
@@ -706,7 +670,7 @@ static void describe_failure(const struct stage_ctx *c, int rc, struct error *er
 
 static int check_outputs(struct stage_ctx *c, struct error *err)
 {
-	if (stage_role_check_outputs(c, err) < 0)
+	if (c->ops && c->ops->check_outputs && c->ops->check_outputs(c, err) < 0)
 		return -1;
 	for (size_t i = 0; i < c->def->n_outputs; i++) {
 		char *p = xasprintf("%s/%s", c->outdir, c->def->outputs[i]);
@@ -943,6 +907,7 @@ static int setup_ctx(struct stage_ctx *c, const struct stage_request *rq, struct
 	c->def = rq->def;
 	c->t0 = monotonic_ns();
 	c->role = stage_role_of(c->def->name);
+	c->ops = stage_role_ops(c->role);
 	c->shards = c->def->shards ? c->def->shards : 1;
 	c->steps = json_array();
 	c->results = json_object();
@@ -1062,7 +1027,7 @@ static int run_stage(struct stage_ctx *c, char digest[DIGEST_STR_MAX], struct er
 	if (prepare_work(c, err) < 0)
 		return -1;
 	stage_step_end(c);
-	if (stage_role_prepare(c, err) < 0)
+	if (c->ops && c->ops->prepare && c->ops->prepare(c, err) < 0)
 		return -1;
 	stage_step_begin(c, "preparing the mounts");
 	add_stage_mounts(c);
@@ -1075,8 +1040,8 @@ static int run_stage(struct stage_ctx *c, char digest[DIGEST_STR_MAX], struct er
 		return -1;
 	if (rc != 0) {
 		describe_failure(c, rc, err);
-		if (c->role == ROLE_MERGE)
-			stage_explain_merge_failure(c, err);
+		if (c->ops && c->ops->explain_failure)
+			c->ops->explain_failure(c, rc, err);
 		return -1;
 	}
 	stage_step_end(c);
