@@ -49,7 +49,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PROBE_SRCS := $(sort $(wildcard tests/probes/*.c))
 PROBE_BINS := $(PROBE_SRCS:tests/probes/%.c=$(BUILD)/probes/%)
 
-.PHONY: all deps check unit integration asan rootless vm demo demo-self bench format lint fuzz \
+.PHONY: all deps check unit integration asan rootless vm demo demo-rust demo-self bench format \
+	lint fuzz \
 	install clean release
 all: $(BUILD)/pgo-sandbox $(PROBE_BINS)
 
@@ -92,6 +93,13 @@ check: deps
 
 demo: deps all
 	@bash fixtures/demo.sh
+
+# The Rust CLI's x64-linux release: PGO + fat LTO against fat LTO, gated
+# (fixtures/monocheck/pipeline-rust.ini); rustup's rustc when installed.
+demo-rust: deps all
+	@PATH="$${CARGO_HOME:-$$HOME/.cargo}/bin:$$PATH" \
+		PIPELINE=fixtures/monocheck/pipeline-rust.ini \
+		ARTIFACTS=fixtures/monocheck/artifacts/rustc bash fixtures/demo.sh
 
 # The second demo: pgo-sandbox built by its own pipeline (pgo-pipeline.ini).
 demo-self: deps all

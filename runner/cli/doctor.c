@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "host/hosttune.h"
+#include "pipeline/profdata.h"
+#include "pipeline/toolchain.h"
 #include "base/util.h"
 
 #define CPU_DIR "sys/devices/system/cpu"
@@ -869,6 +871,55 @@ static void check_kernel(json_t *checks, json_t *facts)
 	          NULL);
 }
 
+/* ---- toolchains ---- */
+
+/* What `cargo pgo info` tells: which rustc, its LLVM and raw profile
+ * version, which llvm-profdata reads that, whether rustup's llvm-tools is
+ * there.  A rustc on the caller's PATH is what `compiler = rustc` uses. */
+static void check_rust(json_t *checks, json_t *facts)
+{
+	struct toolchain_site site = {0};
+	struct profdata_choice pick = {0};
+	struct error err = {0};
+	uint64_t raw;
+	char *writer, *tools;
+	bool has_tools;
+
+	if (toolchain_rustc.locate(&site, &err) < 0) {
+		json_object_set_new(facts, "rust", json_pack("{s:s}", "error", err.msg));
+		add_check(checks, "rust", "missing", xstrdup(err.msg),
+		          "pipelines with compiler = rustc cannot run", "see the detail");
+		return;
+	}
+	raw = pgo_raw_version_for_llvm(site.llvm_major);
+	tools = xasprintf("%s/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-profdata",
+	                  site.host_sysroot);
+	has_tools = access(tools, X_OK) == 0;
+	writer = xasprintf("rustc (LLVM %u)", site.llvm_major);
+	json_object_set_new(facts, "rust",
+	                    json_pack("{s:s, s:s?, s:i, s:I, s:b}", "sysroot", site.host_sysroot,
+	                              "rustc",
+	                              json_string_value(json_object_get(site.facts, "rustc_vV")),
+	                              "llvm_major", (int)site.llvm_major, "raw_profile_version",
+	                              (json_int_t)raw, "llvm_tools", has_tools));
+	if (profdata_choose(raw, writer, &site, &pick, &err) < 0)
+		add_check(checks, "rust", "missing", xstrdup(err.msg),
+		          "the merge stage of a rustc pipeline cannot merge its raw profiles",
+		          "apt-get install llvm-19, or rustup component add llvm-tools");
+	else
+		add_check(checks, "rust", "ok",
+		          xasprintf("rustc in %s: LLVM %u writes raw profiles version %llu; %s "
+		                    "(LLVM %u) reads them; rustup llvm-tools %s",
+		                    site.host_sysroot, site.llvm_major, (unsigned long long)raw,
+		                    pick.host_path, pick.llvm_major,
+		                    has_tools ? "installed" : "not installed"),
+		          NULL, NULL);
+	profdata_choice_free(&pick);
+	free(writer);
+	free(tools);
+	toolchain_site_free(&site);
+}
+
 json_t *doctor_collect(const struct doctor_env *env)
 {
 	char *root = xstrdup(env->sysfs_root ? env->sysfs_root : "");
@@ -890,6 +941,8 @@ json_t *doctor_collect(const struct doctor_env *env)
 	check_aslr(checks, facts, env);
 	check_smt(checks, facts, root);
 	check_tiocsti(checks, facts, env);
+	if (env->probe)
+		check_rust(checks, facts);
 	free(root);
 	return json_pack("{s:s, s:o, s:o}", "version", PGO_VERSION, "checks", checks, "facts",
 	                 facts);

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pipeline/toolchain.h"
 #include "sandbox/privileges.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -514,13 +515,13 @@ static bool strv_contains(char *const *v, size_t n, const char *s)
 	return false;
 }
 
-static void strv_push(char ***v, size_t *n, const char *s)
+static void list_push(char ***v, size_t *n, const char *s)
 {
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[(*n)++] = xstrdup(s);
 }
 
-static void strv_free(char **v, size_t n)
+static void list_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
@@ -729,7 +730,7 @@ static int set_keep_env(struct profile *p, const char *v, struct error *err)
 		                 "'%s' is not a variable name (A-Z a-z 0-9 _, no leading digit)",
 		                 v);
 	if (!strv_contains(p->keep_env, p->n_keep_env, v))
-		strv_push(&p->keep_env, &p->n_keep_env, v);
+		list_push(&p->keep_env, &p->n_keep_env, v);
 	return 0;
 }
 
@@ -1121,7 +1122,7 @@ int profile_apply(const struct profile *p, struct sandbox_spec *spec, struct err
 		env_assign(&spec->set_env, &spec->n_set_env, p->env[i]);
 	for (size_t i = 0; i < p->n_keep_env; i++)
 		if (!strv_contains(spec->keep_env, spec->n_keep_env, p->keep_env[i]))
-			strv_push(&spec->keep_env, &spec->n_keep_env, p->keep_env[i]);
+			list_push(&spec->keep_env, &spec->n_keep_env, p->keep_env[i]);
 	spec->no_turbo = p->no_turbo;
 	spec->no_aslr = p->no_aslr;
 	spec->allow_perf = p->allow_perf;
@@ -1260,9 +1261,9 @@ void profile_free(struct profile *p)
 	free(p->path);
 	free(p->cpus);
 	free(p->governor);
-	strv_free(p->env, p->n_env);
-	strv_free(p->keep_env, p->n_keep_env);
-	strv_free(p->includes, p->n_includes);
+	list_free(p->env, p->n_env);
+	list_free(p->keep_env, p->n_keep_env);
+	list_free(p->includes, p->n_includes);
 	for (size_t i = 0; i < p->n_rlimits; i++)
 		free(p->rlimit_names[i]);
 	memset(p, 0, sizeof(*p));
@@ -1369,8 +1370,12 @@ static int set_p_sde(struct pipe_ctx *c, const struct ini_entry *e, struct error
 
 static int set_p_compiler(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
 {
-	if (strcmp(e->value, "gcc") != 0 && strcmp(e->value, "clang") != 0)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not gcc or clang", e->value);
+	const struct toolchain *tc;
+	struct error why = {0};
+
+	/* the toolchain table (toolchain.h) decides which names exist */
+	if (toolchain_find(e->value, &tc, &why) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s", why.msg);
 	replace_str(&c->p->compiler, e->value);
 	return 0;
 }
@@ -1439,7 +1444,7 @@ static int add_input(struct pipe_ctx *c, const char *name, struct error *err)
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
 		                 "'%s' is not 'source' or an earlier stage", name);
 	}
-	strv_push(&s->inputs, &s->n_inputs, name);
+	list_push(&s->inputs, &s->n_inputs, name);
 	return 0;
 }
 
@@ -1467,7 +1472,7 @@ static int add_output(struct pipe_ctx *c, const char *path, struct error *err)
 	}
 	if (strv_contains(s->outputs, s->n_outputs, path))
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is listed twice", path);
-	strv_push(&s->outputs, &s->n_outputs, path);
+	list_push(&s->outputs, &s->n_outputs, path);
 	return 0;
 }
 
@@ -1867,16 +1872,16 @@ void pipeline_free(struct pipeline *p)
 	free(p->compiler);
 	free(p->profiles_dir);
 	free(p->artifacts_dir);
-	strv_free(p->release_env, p->n_release_env);
+	list_free(p->release_env, p->n_release_env);
 	for (size_t i = 0; i < p->n_stages; i++) {
 		struct stage_def *s = &p->stages[i];
 
 		free(s->name);
 		free(s->profile);
-		strv_free(s->inputs, s->n_inputs);
+		list_free(s->inputs, s->n_inputs);
 		free(s->command);
-		strv_free(s->outputs, s->n_outputs);
-		strv_free(s->env, s->n_env);
+		list_free(s->outputs, s->n_outputs);
+		list_free(s->env, s->n_env);
 	}
 	memset(p, 0, sizeof(*p));
 }

@@ -17,24 +17,6 @@
 
 /* ---- roles, compilers, string lists ---- */
 
-int compiler_kind_parse(const char *name, enum compiler_kind *out, struct error *err)
-{
-	if (name == NULL || strcmp(name, "gcc") == 0 || strcmp(name, "cc") == 0) {
-		*out = COMPILER_GCC;
-		return 0;
-	}
-	if (strcmp(name, "clang") == 0) {
-		*out = COMPILER_CLANG;
-		return 0;
-	}
-	return error_set(err, EXIT_RUNNER_ERROR, 0, "compiler '%s': expected gcc or clang", name);
-}
-
-const char *compiler_kind_name(enum compiler_kind k)
-{
-	return k == COMPILER_CLANG ? "clang" : "gcc";
-}
-
 void strv_push(struct strv *s, const char *item)
 {
 	s->v = xrealloc(s->v, (s->n + 2) * sizeof(char *));
@@ -77,44 +59,18 @@ const char *strv_env_get(const struct strv *s, const char *name)
 
 /* ---- flags and environment ---- */
 
-void pgo_stage_env(enum compiler_kind cc, enum stage_role role, const char *profile_input,
-                   unsigned shard, unsigned shards, struct strv *env)
+void pgo_stage_env(enum profile_format format, enum stage_role role, const char *profile_input,
+                   unsigned shard, unsigned shards, const char *path_prefix, struct strv *env)
 {
-	bool gcc = cc == COMPILER_GCC;
-
-	strv_pushf(env, "PGO_CC=%s", gcc ? "gcc" : "clang");
 	strv_pushf(env, "PGO_SRC=%s", PGO_SRC_DIR);
 	strv_pushf(env, "PGO_OUT=%s", PGO_OUT_DIR);
 	strv_pushf(env, "PGO_IN=%s", PGO_IN_DIR);
-	strv_pushf(env, "PGO_LTO_FLAGS=%s", gcc ? "-flto" : "-flto -fuse-ld=lld");
-	strv_pushf(env, "PGO_CFLAGS=%s", gcc ? "-frandom-seed=" PGO_RANDOM_SEED : "");
-	strv_pushf(env, "PATH=%s:%s", PGO_HELPER_DIR, SANDBOX_PATH);
-	if (role == ROLE_INSTRUMENT)
-		/* Value profiles are off for gcc: gcov-tool merge (gcc 12.2)
-		 * corrupts them ("corrupted value profile: divmod profile
-		 * counter"), so sharded training could not be merged. */
-		strv_pushf(
-		    env, "PGO_GENERATE_FLAGS=%s",
-		    gcc ? "-fprofile-generate -fno-profile-values -frandom-seed=" PGO_RANDOM_SEED
-		        : "-fprofile-generate");
+	strv_pushf(env, "PATH=%s:%s%s%s", PGO_HELPER_DIR, path_prefix ? path_prefix : "",
+	           path_prefix ? ":" : "", SANDBOX_PATH);
 	if (role == ROLE_BUILD && profile_input) {
-		char *prof =
-		    gcc ? xasprintf("%s/%s/%s", PGO_IN_DIR, profile_input, PGO_PROFILE_SUBDIR)
-		        : xasprintf("%s/%s/%s/%s", PGO_IN_DIR, profile_input, PGO_PROFILE_SUBDIR,
-		                    PGO_MERGED_PROFDATA);
+		char *prof = pgo_profile_path(format, profile_input);
 
 		strv_pushf(env, "PGO_PROFILE=%s", prof);
-		if (gcc)
-			strv_pushf(env,
-			           "PGO_USE_FLAGS=-fprofile-use=%s -Wmissing-profile "
-			           "-Wcoverage-mismatch -frandom-seed=" PGO_RANDOM_SEED,
-			           prof);
-		else
-			strv_pushf(env,
-			           "PGO_USE_FLAGS=-fprofile-use=%s -Wprofile-instr-missing "
-			           "-Wprofile-instr-out-of-date -Wprofile-instr-unprofiled "
-			           "-mllvm -pgo-warn-missing-function",
-			           prof);
 		free(prof);
 	}
 	if (role == ROLE_TRAIN) {
@@ -123,11 +79,19 @@ void pgo_stage_env(enum compiler_kind cc, enum stage_role role, const char *prof
 	}
 }
 
-void pgo_forced_env(enum compiler_kind cc, enum stage_role role, struct strv *env)
+char *pgo_profile_path(enum profile_format format, const char *profile_input)
+{
+	if (format == PROFILE_GCDA)
+		return xasprintf("%s/%s/%s", PGO_IN_DIR, profile_input, PGO_PROFILE_SUBDIR);
+	return xasprintf("%s/%s/%s/%s", PGO_IN_DIR, profile_input, PGO_PROFILE_SUBDIR,
+	                 PGO_MERGED_PROFDATA);
+}
+
+void pgo_forced_env(enum profile_format format, enum stage_role role, struct strv *env)
 {
 	if (role != ROLE_TRAIN)
 		return;
-	if (cc == COMPILER_CLANG) {
+	if (format == PROFILE_LLVM_RAW) {
 		/* %p is deterministic: every stage has its own pid namespace. */
 		strv_push(env,
 		          "LLVM_PROFILE_FILE=" PGO_OUT_DIR "/" PGO_PROFILE_SUBDIR "/%m-%p.profraw");
@@ -141,33 +105,6 @@ void pgo_forced_env(enum compiler_kind cc, enum stage_role role, struct strv *en
 
 /* ---- build log diagnostics ---- */
 
-struct diag_pattern {
-	const char *needle;
-	const char *what;
-	bool stale; /* out of date rather than not found */
-};
-
-static const struct diag_pattern gcc_patterns[] = {
-    {"[-Wmissing-profile]", "gcc -Wmissing-profile (profile count data file not found)", false},
-    {"[-Werror=missing-profile]", "gcc -Wmissing-profile (profile count data file not found)",
-     false},
-    {"[-Wcoverage-mismatch]", "gcc -Wcoverage-mismatch (profile does not match the source)", true},
-    {"[-Werror=coverage-mismatch]", "gcc -Wcoverage-mismatch (profile does not match the source)",
-     true},
-    {"corrupted value profile", "gcc: corrupted value profile", true},
-    {"profile data may be corrupted", "gcc: profile data may be corrupted", true},
-};
-
-static const struct diag_pattern clang_patterns[] = {
-    {"[-Wprofile-instr-missing]", "clang -Wprofile-instr-missing", false},
-    {"[-Wprofile-instr-out-of-date]", "clang -Wprofile-instr-out-of-date", true},
-    {"[-Wprofile-instr-unprofiled]", "clang -Wprofile-instr-unprofiled", false},
-    {"no profile data available for function",
-     "clang IR PGO: no profile data available for function (-pgo-warn-missing-function)", false},
-    {"hash mismatch", "clang IR PGO: function control flow changed (hash mismatch)", true},
-    {"Could not read profile", "clang: could not read the profile", false},
-};
-
 static char *line_at(const char *log, size_t len, const char *hit)
 {
 	const char *start = hit, *end = hit;
@@ -179,12 +116,9 @@ static char *line_at(const char *log, size_t len, const char *hit)
 	return xasprintf("%.*s", (int)(end - start), start);
 }
 
-int pgo_scan_build_log(enum compiler_kind cc, const char *log, size_t len, struct error *err)
+int pgo_scan_build_log(const struct diag_pattern *pats, size_t n_pats, const char *log, size_t len,
+                       struct error *err)
 {
-	const struct diag_pattern *pats = cc == COMPILER_GCC ? gcc_patterns : clang_patterns;
-	size_t n_pats = cc == COMPILER_GCC ? sizeof(gcc_patterns) / sizeof(gcc_patterns[0])
-	                                   : sizeof(clang_patterns) / sizeof(clang_patterns[0]);
-
 	for (size_t i = 0; i < n_pats; i++) {
 		const char *hit = memmem(log, len, pats[i].needle, strlen(pats[i].needle));
 		const char *p = hit;
@@ -513,14 +447,16 @@ int gcda_check(const char *path, uint32_t expected_version, bool *has_values,
 
 /* ---- host tool probes ---- */
 
-extern char **environ;
+char *pgo_probe_output(char *const argv[])
+{
+	char *envp[] = {"PATH=" SANDBOX_PATH, "LANG=C", "LC_ALL=C", NULL};
 
-/* Run argv (PATH lookup, the sandbox's PATH and locale) and return its
- * standard output, or NULL when it cannot be run or fails. */
-static char *probe_output(char *const argv[])
+	return pgo_command_output(argv, envp);
+}
+
+char *pgo_command_output(char *const argv[], char *const envp[])
 {
 	posix_spawn_file_actions_t fa;
-	char *envp[] = {"PATH=" SANDBOX_PATH, "LANG=C", "LC_ALL=C", NULL};
 	int pipefd[2];
 	pid_t pid;
 	char *out = NULL;
@@ -566,7 +502,7 @@ static char *probe_output(char *const argv[])
 unsigned pgo_probe_llvm_major(void)
 {
 	char *const argv[] = {"llvm-profdata", "merge", "--version", NULL};
-	char *out = probe_output(argv);
+	char *out = pgo_probe_output(argv);
 	const char *v = out ? strstr(out, "LLVM version ") : NULL;
 	unsigned major = 0;
 
@@ -578,15 +514,24 @@ unsigned pgo_probe_llvm_major(void)
 
 uint64_t pgo_raw_version_for_llvm(unsigned llvm_major)
 {
-	/* Only what was checked against a real llvm-profdata; other majors
-	 * are not checked rather than guessed. */
-	return llvm_major == 14 ? 8 : 0;
+	/* INSTR_PROF_RAW_VERSION by LLVM release (InstrProfData.inc); a raw
+	 * profile is read only by the release that wrote its version.
+	 * Checked here: 14 reads 8, 19 reads 10 (what rustc 1.82+ writes). */
+	if (llvm_major >= 23)
+		return 11;
+	if (llvm_major >= 19)
+		return 10;
+	if (llvm_major == 18)
+		return 9;
+	if (llvm_major >= 14)
+		return 8;
+	return 0;
 }
 
 uint32_t pgo_probe_gcda_version(void)
 {
 	char *const argv[] = {"gcc", "-dumpfullversion", NULL};
-	char *out = probe_output(argv);
+	char *out = pgo_probe_output(argv);
 	unsigned major = 0, minor = 0;
 	uint32_t v = 0;
 
@@ -596,17 +541,6 @@ uint32_t pgo_probe_gcda_version(void)
 		    ((uint32_t)(major >= 10 ? '0' + minor : '*') << 8) | '*';
 	free(out);
 	return v;
-}
-
-char *pgo_probe_compiler_version(enum compiler_kind cc)
-{
-	char *const argv[] = {cc == COMPILER_CLANG ? "clang" : "gcc", "--version", NULL};
-	char *out = probe_output(argv);
-	char *nl;
-
-	if (out && (nl = strchr(out, '\n')))
-		*nl = '\0';
-	return out;
 }
 
 /* ---- helper scripts ---- */
@@ -658,10 +592,14 @@ static void script_add(struct script *s, const char *fmt, ...)
 	free(line);
 }
 
-static void merge_clang(struct script *s, const struct raw_profile *p, size_t n, bool all)
+static void merge_llvm(struct script *s, const char *profdata, const struct raw_profile *p,
+                       size_t n, bool all)
 {
-	script_add(s, "exec llvm-profdata merge%s -o %s/%s/%s", all ? " --failure-mode=all" : "",
+	char *tool = shell_quote(profdata);
+
+	script_add(s, "exec %s merge%s -o %s/%s/%s", tool, all ? " --failure-mode=all" : "",
 	           PGO_OUT_DIR, PGO_PROFILE_SUBDIR, PGO_MERGED_PROFDATA);
+	free(tool);
 	for (size_t i = 0; i < n; i++) {
 		char *q;
 
@@ -715,7 +653,7 @@ static void merge_gcc(struct script *s, const struct raw_profile *p, size_t n,
 	}
 }
 
-int pgo_write_merge_script(const char *path, enum compiler_kind cc,
+int pgo_write_merge_script(const char *path, enum profile_format format, const char *profdata,
                            const struct raw_profile *profiles, size_t n_profiles,
                            const char *const *shard_dirs, size_t n_shards, bool failure_mode_all,
                            struct error *err)
@@ -727,9 +665,10 @@ int pgo_write_merge_script(const char *path, enum compiler_kind cc,
 	           "#!/bin/sh\n# pgo-merge: written by pgo-sandbox for this merge stage\n"
 	           "set -eu\nmkdir -p %s\n",
 	           PGO_OUT_DIR);
-	if (cc == COMPILER_CLANG) {
+	if (format == PROFILE_LLVM_RAW) {
 		script_add(&s, "mkdir -p %s/%s\n", PGO_OUT_DIR, PGO_PROFILE_SUBDIR);
-		merge_clang(&s, profiles, n_profiles, failure_mode_all);
+		merge_llvm(&s, profdata ? profdata : "llvm-profdata", profiles, n_profiles,
+		           failure_mode_all);
 	} else {
 		merge_gcc(&s, profiles, n_profiles, shard_dirs, n_shards);
 	}

@@ -42,14 +42,18 @@ enum stage_role {
 	ROLE_BENCH,
 };
 
-enum compiler_kind {
-	COMPILER_GCC,
-	COMPILER_CLANG,
+/* What training writes (toolchain.h says which toolchain writes which). */
+enum profile_format {
+	PROFILE_GCDA,     /* gcc: .gcda per object, merged with gcov-tool */
+	PROFILE_LLVM_RAW, /* clang, rustc: .profraw, merged with llvm-profdata */
 };
 
-/* "gcc"/"cc" or "clang" (NULL: gcc). */
-int compiler_kind_parse(const char *name, enum compiler_kind *out, struct error *err);
-const char *compiler_kind_name(enum compiler_kind k);
+/* A build-log line that means the profile was not used as built. */
+struct diag_pattern {
+	const char *needle;
+	const char *what;
+	bool stale; /* out of date rather than not found */
+};
 
 /* A growable list of "K=V" strings (or plain strings). */
 struct strv {
@@ -62,20 +66,26 @@ void strv_free(struct strv *s);
 /* The value of K in a "K=V" list (last one wins), or NULL. */
 const char *strv_env_get(const struct strv *s, const char *name);
 
-/* The PGO_* variables of a stage: PGO_CC, PGO_LTO_FLAGS, PGO_CFLAGS,
- * PGO_GENERATE_FLAGS (instrument), PGO_USE_FLAGS and PGO_PROFILE (build,
- * `profile_input` naming the merge stage), PGO_SHARD/PGO_SHARDS (train). */
-void pgo_stage_env(enum compiler_kind cc, enum stage_role role, const char *profile_input,
-                   unsigned shard, unsigned shards, struct strv *env);
+/* The variables of a stage every toolchain shares: PGO_SRC, PGO_OUT,
+ * PGO_IN, PATH (the helpers, then `path_prefix`), PGO_PROFILE (build,
+ * `profile_input` naming the merge stage), PGO_SHARD/PGO_SHARDS (train).
+ * The toolchain adds its flags (toolchain.h). */
+void pgo_stage_env(enum profile_format format, enum stage_role role, const char *profile_input,
+                   unsigned shard, unsigned shards, const char *path_prefix, struct strv *env);
+/* The merged profile of `profile_input` inside the sandbox (caller
+ * frees). */
+char *pgo_profile_path(enum profile_format format, const char *profile_input);
 /* Variables the runner forces last, whatever the user set: where a
  * training run's profiles land (LLVM_PROFILE_FILE; GCOV_PREFIX and
  * GCOV_PREFIX_STRIP). */
-void pgo_forced_env(enum compiler_kind cc, enum stage_role role, struct strv *env);
+void pgo_forced_env(enum profile_format format, enum stage_role role, struct strv *env);
 
-/* Scan a build log for the diagnostics that mean the profile was missing,
- * out of date or mismatched.  0 when clean; -1 + err (one paragraph naming
- * the diagnostic, how many, the first occurrence and the fix) otherwise. */
-int pgo_scan_build_log(enum compiler_kind cc, const char *log, size_t len, struct error *err);
+/* Scan a build log for the toolchain's diagnostics that mean the profile
+ * was missing, out of date or mismatched.  0 when clean; -1 + err (one
+ * paragraph naming the diagnostic, how many, the first occurrence and the
+ * fix) otherwise. */
+int pgo_scan_build_log(const struct diag_pattern *pats, size_t n_pats, const char *log, size_t len,
+                       struct error *err);
 
 /* Profile coverage: instrumented functions, and those with a non-zero
  * counter. */
@@ -113,15 +123,19 @@ int gcda_check(const char *path, uint32_t expected_version, bool *has_values,
  * llvm-profdata's LLVM major and the raw profile version it reads (0 when
  * unknown), gcc's .gcda version tag.  Never fail: 0 means unknown. */
 unsigned pgo_probe_llvm_major(void);
+/* Run argv (PATH lookup in the sandbox's PATH, C locale) and return its
+ * standard output, or NULL when it cannot be run or fails. */
+char *pgo_probe_output(char *const argv[]);
+/* The same with the environment `envp` (PATH lookup in its PATH). */
+char *pgo_command_output(char *const argv[], char *const envp[]);
 uint64_t pgo_raw_version_for_llvm(unsigned llvm_major);
 uint32_t pgo_probe_gcda_version(void);
-/* First line of `COMPILER --version`, or NULL. */
-char *pgo_probe_compiler_version(enum compiler_kind cc);
 
 /* Write the pgo-merge helper for the merge sandbox: merges the good
  * profiles of `profiles` (grouped per shard for gcc, `shard_dirs` being the
- * sandbox paths of each shard's profile dir) into /build/out/profile. */
-int pgo_write_merge_script(const char *path, enum compiler_kind cc,
+ * sandbox paths of each shard's profile dir) into /build/out/profile;
+ * `profdata` is the llvm-profdata to run (NULL: the one on PATH). */
+int pgo_write_merge_script(const char *path, enum profile_format format, const char *profdata,
                            const struct raw_profile *profiles, size_t n_profiles,
                            const char *const *shard_dirs, size_t n_shards, bool failure_mode_all,
                            struct error *err);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pipeline/profdata.h"
 #include "pipeline/roles.h"
 
 static const char *release_value(const struct pipeline *pl, const char *name)
@@ -74,6 +75,73 @@ static int prepare_build(struct stage_ctx *c, struct error *err)
 	return 0;
 }
 
+#define MISSING_FUNCTION "no profile data available for function"
+
+static unsigned count_hits(const char *log, size_t len, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = memmem(log, len, needle, strlen(needle)); p;
+	     p = memmem(p + 1, len - (size_t)(p + 1 - log), needle, strlen(needle)))
+		n++;
+	return n;
+}
+
+/* rustc warns once per function built without profile data
+ * (-pgo-warn-missing-function); some always are (code that training
+ * never instantiated).  A profile that matches less than half of what was
+ * built is someone else's, or silently unreadable (rust issue 103229). */
+/* Functions in the merged profile the build was given, counted by the
+ * llvm-profdata the merge chose (its sandbox path mapped back to the
+ * host); -1 when it cannot be read. */
+static json_int_t profile_functions(const struct stage_ctx *c, const struct input *m)
+{
+	const char *tool = json_string_value(
+	    json_object_get(json_object_get(stage_input_results(m, 0), "llvm_profdata"), "path"));
+	char *host_tool, *profile;
+	struct profile_coverage pc;
+	struct error ignore = {0};
+	int rc;
+
+	if (tool == NULL)
+		return -1;
+	if (c->site.mount_src && strncmp(tool, c->site.mount_dst, strlen(c->site.mount_dst)) == 0)
+		host_tool = xasprintf("%s%s", c->site.mount_src, tool + strlen(c->site.mount_dst));
+	else
+		host_tool = xstrdup(tool);
+	profile = xasprintf("%s/%s/%s", m->host_dir, PGO_PROFILE_SUBDIR, PGO_MERGED_PROFDATA);
+	rc = profdata_coverage(host_tool, profile, &pc, &ignore);
+	free(host_tool);
+	free(profile);
+	return rc < 0 ? -1 : (json_int_t)pc.functions;
+}
+
+static int judge_missing_functions(struct stage_ctx *c, const struct input *m, const char *log,
+                                   size_t len, json_t *cov, struct error *err)
+{
+	unsigned missing = count_hits(log, len, MISSING_FUNCTION);
+	json_int_t counted = profile_functions(c, m);
+	json_int_t in_profile =
+	    counted >= 0 ? counted : json_integer_value(json_object_get(cov, "functions"));
+	double matched = in_profile + (json_int_t)missing
+	                     ? 100.0 * (double)in_profile / (double)(in_profile + missing)
+	                     : 0.0;
+
+	json_object_set_new(c->results, "functions_without_profile", json_integer(missing));
+	printf("pgo-sandbox: %s: %u function%s built without profile data, %lld in the "
+	       "profile (%.0f%% matched)\n",
+	       c->def->name, missing, missing == 1 ? "" : "s", (long long)in_profile, matched);
+	if (in_profile > 0 && matched >= 50.0)
+		return 0;
+	return error_set(err, EXIT_RUNNER_ERROR, 0,
+	                 "the profile matches %s of the build (%u functions built without profile "
+	                 "data, %lld in the profile): it belongs to another program or build, or "
+	                 "rustc could not read it. Rerun instrument, train and merge on these "
+	                 "sources with these flags",
+	                 in_profile > 0 ? "less than half" : "nothing", missing,
+	                 (long long)in_profile);
+}
+
 static int check_build(struct stage_ctx *c, struct error *err)
 {
 	const struct input *m = stage_input_with_role(c, ROLE_MERGE);
@@ -81,8 +149,10 @@ static int check_build(struct stage_ctx *c, struct error *err)
 	json_t *cov = json_object_get(mr, "coverage");
 	size_t len;
 	char *log = stage_read_log(c, &len);
-	int rc = pgo_scan_build_log(c->cc, log, len, err);
+	int rc = pgo_scan_build_log(c->tc->diagnostics, c->tc->n_diagnostics, log, len, err);
 
+	if (rc == 0 && c->tc->counts_missing_functions)
+		rc = judge_missing_functions(c, m, log, len, cov, err);
 	free(log);
 	if (rc < 0)
 		return -1;

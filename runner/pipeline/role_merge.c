@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "artifacts/provenance.h"
+#include "pipeline/profdata.h"
 #include "pipeline/roles.h"
 
 struct merge_plan {
@@ -33,7 +34,7 @@ static void merge_plan_free(struct merge_plan *m)
 static int plan_shard(struct stage_ctx *c, const struct input *in, unsigned s, struct merge_plan *m,
                       struct error *err)
 {
-	const char *suffix = c->cc == COMPILER_CLANG ? ".profraw" : ".gcda";
+	const char *suffix = c->tc->format == PROFILE_LLVM_RAW ? ".profraw" : ".gcda";
 	char *sub = in->shards > 1 ? xasprintf("/%uof%u", s + 1, in->shards) : xstrdup("");
 	char *host = xasprintf("%s%s/%s", in->host_dir, sub, PGO_PROFILE_SUBDIR);
 	char *sbx = xasprintf("%s/%s%s/%s", PGO_IN_DIR, in->name, sub, PGO_PROFILE_SUBDIR);
@@ -68,24 +69,52 @@ static int plan_shard(struct stage_ctx *c, const struct input *in, unsigned s, s
 	return rc;
 }
 
+/* A toolchain that names its LLVM (rustc -vV) decides the raw version,
+ * and the llvm-profdata is chosen to read it; otherwise the image's own
+ * llvm-profdata decides. */
+static int choose_profdata(struct stage_ctx *c, uint64_t *want_raw, struct error *err)
+{
+	struct profdata_choice pick;
+	char *writer;
+	int rc;
+
+	if (c->site.llvm_major == 0) {
+		*want_raw = pgo_raw_version_for_llvm(pgo_probe_llvm_major());
+		return 0;
+	}
+	*want_raw = pgo_raw_version_for_llvm(c->site.llvm_major);
+	writer = xasprintf("%s (LLVM %u)", c->tc->name, c->site.llvm_major);
+	rc = profdata_choose(*want_raw, writer, &c->site, &pick, err);
+	free(writer);
+	if (rc < 0)
+		return -1;
+	json_object_set_new(c->results, "llvm_profdata", profdata_choice_json(&pick));
+	c->profdata_host = xstrdup(pick.host_path);
+	c->profdata_sandbox = xstrdup(pick.sandbox_path);
+	profdata_choice_free(&pick);
+	return 0;
+}
+
 static int check_profiles(struct stage_ctx *c, struct merge_plan *m, struct coverage_set *cov,
-                          bool *has_values)
+                          bool *has_values, struct error *err)
 {
 	uint64_t want_raw = 0;
 	uint32_t want_gcda = 0;
 
 	if (c->spec.image_kind == IMAGE_HOST) {
-		if (c->cc == COMPILER_CLANG)
-			want_raw = pgo_raw_version_for_llvm(pgo_probe_llvm_major());
-		else
+		if (c->tc->format == PROFILE_LLVM_RAW) {
+			if (choose_profdata(c, &want_raw, err) < 0)
+				return -1;
+		} else {
 			want_gcda = pgo_probe_gcda_version();
+		}
 	}
 	*has_values = false;
 	for (size_t i = 0; i < m->n; i++) {
 		struct raw_profile *p = &m->p[i];
 		struct error e = {0};
 		bool hv = false;
-		int rc = c->cc == COMPILER_CLANG
+		int rc = c->tc->format == PROFILE_LLVM_RAW
 		             ? profraw_check(p->host_path, want_raw, cov, &e)
 		             : gcda_check(p->host_path, want_gcda, &hv, NULL, &e);
 
@@ -200,10 +229,11 @@ static void record_merge_results(struct stage_ctx *c, const struct merge_plan *m
 	json_object_set_new(c->results, "shards",
 	                    stage_strings_json(m->shard_labels.v, m->shard_labels.n));
 	json_object_set(c->results, "skipped_profiles", skipped);
-	if (c->cc == COMPILER_CLANG) {
-		coverage_set_result(cov, &pc);
+	coverage_set_result(cov, &pc);
+	/* raw versions other than 8 are not parsed here: llvm-profdata
+	 * counts the merged profile's functions afterwards (check_merge) */
+	if (c->tc->format == PROFILE_LLVM_RAW && pc.functions)
 		json_object_set_new(c->results, "coverage", stage_coverage_json(&pc));
-	}
 }
 
 static int plan_merge(struct stage_ctx *c, struct error *err)
@@ -217,10 +247,11 @@ static int plan_merge(struct stage_ctx *c, struct error *err)
 
 	if (plan_train_inputs(c, &m, err) < 0)
 		goto out;
-	check_profiles(c, &m, cov, &has_values);
+	if (check_profiles(c, &m, cov, &has_values, err) < 0)
+		goto out;
 	if (judge_bad_profiles(c, &m, skipped, err) < 0)
 		goto out;
-	if (c->cc == COMPILER_GCC && has_values && m.shard_dirs.n > 1) {
+	if (c->tc->format == PROFILE_GCDA && has_values && m.shard_dirs.n > 1) {
 		error_set(err, EXIT_RUNNER_ERROR, 0,
 		          "the .gcda files hold value-profile counters, which gcov-tool merge "
 		          "(gcc 12.2) corrupts when merging shards; instrument with "
@@ -230,8 +261,9 @@ static int plan_merge(struct stage_ctx *c, struct error *err)
 	if (merge_knobs(c, err) < 0)
 		goto out;
 	script = xasprintf("%s/.pgo/bin/pgo-merge", c->work);
-	if (pgo_write_merge_script(script, c->cc, m.p, m.n, (const char *const *)m.shard_dirs.v,
-	                           m.shard_dirs.n, c->rq->failure_mode_all, err) < 0)
+	if (pgo_write_merge_script(script, c->tc->format, c->profdata_sandbox, m.p, m.n,
+	                           (const char *const *)m.shard_dirs.v, m.shard_dirs.n,
+	                           c->rq->failure_mode_all, err) < 0)
 		goto out;
 	record_merge_results(c, &m, skipped, cov);
 	rc = 0;
@@ -268,12 +300,21 @@ static int check_merge(struct stage_ctx *c, struct error *err)
 	char digest[DIGEST_STR_MAX];
 	int rc = 0;
 
-	if (c->cc == COMPILER_CLANG) {
+	if (c->tc->format == PROFILE_LLVM_RAW) {
 		char *f = xasprintf("%s/%s", dir, PGO_MERGED_PROFDATA);
+		struct profile_coverage pc;
+
 		rc = digest_file_sha256(f, digest, err);
 		if (rc < 0)
 			error_prefix(err, "the merge wrote no %s/%s/%s", PGO_OUT_DIR,
 			             PGO_PROFILE_SUBDIR, PGO_MERGED_PROFDATA);
+		if (rc == 0 && c->profdata_host &&
+		    json_object_get(c->results, "coverage") == NULL) {
+			rc = profdata_coverage(c->profdata_host, f, &pc, err);
+			if (rc == 0)
+				json_object_set_new(c->results, "coverage",
+				                    stage_coverage_json(&pc));
+		}
 		free(f);
 	} else {
 		struct strv files = {0};

@@ -43,8 +43,8 @@ static int check_train(struct stage_ctx *c, struct error *err)
 {
 	char *dir = xasprintf("%s/%s", c->outdir, PGO_PROFILE_SUBDIR);
 	struct strv files = {0};
-	int rc =
-	    count_raw_profiles(dir, c->cc == COMPILER_CLANG ? ".profraw" : ".gcda", &files, err);
+	int rc = count_raw_profiles(dir, c->tc->format == PROFILE_LLVM_RAW ? ".profraw" : ".gcda",
+	                            &files, err);
 
 	if (rc == 0 && files.n == 0)
 		rc = error_set(err, EXIT_RUNNER_ERROR, 0,

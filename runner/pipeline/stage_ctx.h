@@ -17,6 +17,7 @@
 #include "base/report.h"
 #include "base/spec.h"
 #include "pipeline/stage_request.h"
+#include "pipeline/toolchain.h"
 
 struct input {
 	char *name;
@@ -36,7 +37,10 @@ struct stage_ctx {
 	const struct stage_def *def;
 	enum stage_role role;
 	const struct stage_role_ops *ops; /* roles.h; NULL for a plain stage */
-	enum compiler_kind cc;
+	const struct toolchain *tc;
+	struct toolchain_site site; /* where tc lives, when outside the image's /usr */
+	char *profdata_host;        /* merge: the llvm-profdata chosen (profdata.h), */
+	char *profdata_sandbox;     /* and the same file inside */
 	unsigned shards;
 	char *base, *tarball, *pack_tmp;
 	struct input *inputs;

@@ -172,8 +172,13 @@ static void build_env(struct stage_ctx *c)
 {
 	const struct input *merge = stage_input_with_role(c, ROLE_MERGE);
 
+	char *profile = merge ? pgo_profile_path(c->tc->format, merge->name) : NULL;
+
 	strv_pushf(&c->env, "PGO_ROLE=%s", stage_role_name(c->role));
-	pgo_stage_env(c->cc, c->role, merge ? merge->name : NULL, c->rq->shard, c->shards, &c->env);
+	pgo_stage_env(c->tc->format, c->role, merge ? merge->name : NULL, c->rq->shard, c->shards,
+	              c->site.path_prefix, &c->env);
+	c->tc->stage_env(c->role, profile, &c->env);
+	free(profile);
 	strv_pushf(&c->env, "PGO_STAGE=%s", c->def->name);
 	/* Training and benchmarking run with the release's knobs: the
 	 * profile must describe the program as it will be used. */
@@ -182,7 +187,7 @@ static void build_env(struct stage_ctx *c)
 			strv_push(&c->env, c->pl->release_env[i]);
 	for (size_t i = 0; i < c->def->n_env; i++)
 		strv_push(&c->env, c->def->env[i]);
-	pgo_forced_env(c->cc, c->role, &c->env);
+	pgo_forced_env(c->tc->format, c->role, &c->env);
 }
 
 static int set_image(struct sandbox_spec *spec, const char *image, struct error *err)
@@ -336,8 +341,8 @@ static int build_definition(struct stage_ctx *c, struct error *err)
 	                    json_pack("{s:s, s:s}", "name", "pgo-sandbox", "version", PGO_VERSION));
 	json_object_set_new(d, "pipeline",
 	                    json_pack("{s:s, s:s, s:s, s:o}", "name", c->pl->name, "compiler",
-	                              compiler_kind_name(c->cc), "source_date_epoch",
-	                              c->spec.source_date_epoch, "release_env",
+	                              c->tc->name, "source_date_epoch", c->spec.source_date_epoch,
+	                              "release_env",
 	                              env_object(c->pl->release_env, c->pl->n_release_env)));
 	json_object_set_new(d, "stage", stage_def_to_json(c->def));
 	json_object_set_new(d, "role", json_string(stage_role_name(c->role)));
@@ -351,6 +356,10 @@ static int build_definition(struct stage_ctx *c, struct error *err)
 	                              image_kind_name(c->spec.image_kind), "digest",
 	                              c->image_digest, "facts", facts ? facts : json_null()));
 	json_object_set_new(d, "inputs", inputs_json(c));
+	/* a toolchain outside the image (rustup's): its versions and file
+	 * digests are inputs like the image's */
+	if (c->site.facts)
+		json_object_set(d, "toolchain", c->site.facts);
 	json_object_set_new(d, "environment", stage_strings_json(env, n_env));
 	json_object_set_new(d, "keep_env",
 	                    stage_strings_json(c->spec.keep_env, c->spec.n_keep_env));
@@ -531,6 +540,8 @@ static void add_stage_mounts(struct stage_ctx *c)
 	}
 	free(mask);
 	add_mount(&c->spec, MOUNT_BIND_RW, c->work, PGO_BUILD_DIR, 0);
+	if (c->site.mount_src)
+		add_mount(&c->spec, MOUNT_BIND_RO, c->site.mount_src, c->site.mount_dst, 0);
 	for (size_t i = 0; i < c->n_inputs; i++) {
 		char *dst;
 
@@ -918,7 +929,7 @@ static int setup_ctx(struct stage_ctx *c, const struct stage_request *rq, struct
 	c->report = report_create();
 	if (c->report == NULL)
 		return error_set(err, EXIT_RUNNER_ERROR, ENOMEM, "allocating the run report");
-	if (compiler_kind_parse(c->pl->compiler, &c->cc, err) < 0)
+	if (toolchain_find(c->pl->compiler, &c->tc, err) < 0)
 		return -1;
 	if (c->shards > 1 && (rq->shard < 1 || rq->shard > c->shards))
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
@@ -972,6 +983,9 @@ static void free_ctx(struct stage_ctx *c)
 	free(c->outdir);
 	free(c->packdir);
 	free(c->log);
+	free(c->profdata_host);
+	free(c->profdata_sandbox);
+	toolchain_site_free(&c->site);
 }
 
 static void cleanup_tmp(struct stage_ctx *c)
@@ -996,6 +1010,21 @@ static void add_perturbation(struct stage_ctx *c)
 	c->spec.set_env[c->spec.n_set_env] = NULL;
 }
 
+/* A toolchain outside the host image's /usr (rustup's) is found with the
+ * caller's PATH; other images bring their own. */
+static int locate_toolchain(struct stage_ctx *c, struct error *err)
+{
+	const char *image = c->pl->image;
+
+	if (c->tc->locate == NULL || (image && strcmp(image, "host") != 0))
+		return 0;
+	stage_step_begin(c, "locating the toolchain");
+	if (c->tc->locate(&c->site, err) < 0)
+		return -1;
+	stage_step_end(c);
+	return 0;
+}
+
 /* Everything up to the cache decision: no host state is created. */
 static int plan_stage(struct stage_ctx *c, struct error *err)
 {
@@ -1003,6 +1032,8 @@ static int plan_stage(struct stage_ctx *c, struct error *err)
 	if (resolve_inputs(c, err) < 0)
 		return -1;
 	stage_step_end(c);
+	if (locate_toolchain(c, err) < 0)
+		return -1;
 	build_env(c);
 	stage_step_begin(c, "building the sandbox spec");
 	if (build_spec(c, err) < 0)

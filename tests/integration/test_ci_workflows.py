@@ -15,6 +15,7 @@ pytestmark = pytest.mark.skipif(ROOTLESS, reason="the workflows run as root; the
 
 GITHUB = os.path.join(ROOT, "ci", "github", "x64-linux-pgo.yml")
 GITLAB = os.path.join(ROOT, "ci", "gitlab", "pgo.gitlab-ci.yml")
+RUST = os.path.join(ROOT, "ci", "github", "rust-release.yml")
 
 
 def github_blocks(doc):
@@ -43,17 +44,20 @@ def gitlab_blocks(doc):
 def workspace(tmp_path_factory):
     ws = tmp_path_factory.mktemp("ci")
     shutil.copytree(os.path.join(ROOT, "fixtures"), ws / "fixtures",
-                    ignore=shutil.ignore_patterns("artifacts"))
+                    ignore=shutil.ignore_patterns("artifacts", "target"))
     shutil.copytree(os.path.join(ROOT, "ci"), ws / "ci")   # install-deps.sh: a no-op here
     return ws
 
 
-def run_block(block, ws):
+def run_block(block, ws, pipeline="fixtures/minilang/pipeline-ci.ini", artifacts="artifacts",
+              path=None):
     # The workflows call the tool they built as build/pgo-sandbox, with sudo.
-    script = block.replace("sudo ", "")
+    script = block.replace("sudo env \"PATH=$PATH\" ", "").replace("sudo ", "")
     script = re.sub(r"(?<![\w/])build/pgo-sandbox", BINARY, script)
-    env = dict(os.environ, PIPELINE="fixtures/minilang/pipeline-ci.ini",
-               ARTIFACTS=str(ws / "artifacts"), GITHUB_STEP_SUMMARY=str(ws / "summary.md"))
+    env = dict(os.environ, PIPELINE=pipeline, ARTIFACTS=str(ws / artifacts),
+               GITHUB_STEP_SUMMARY=str(ws / "summary.md"))
+    if path:
+        env["PATH"] = path
     r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=ws, env=env,
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, f"{script}\n{r.stdout}\n{r.stderr}"
@@ -100,3 +104,30 @@ def test_pipeline_summary_as_json(workspace):
     names = [s["stage"] for s in doc["stages"]]
     assert names[:4] == ["instrument", "train.1of2", "train.2of2", "merge"]
     assert doc["release"].endswith("build.tar.zst")
+
+
+def test_rust_release_workflow_runs_pgo_on_x64_linux_only(workspace):
+    """Only the x86_64-linux job calls pgo-sandbox; its commands run the
+    Rust fixture's pipeline and package the release tarball."""
+    doc = yaml.safe_load(open(RUST))
+    targets = [m["target"] for m in doc["jobs"]["lto"]["strategy"]["matrix"]["include"]]
+    assert len(targets) == 4 and "x86_64-unknown-linux-gnu" not in targets
+    assert not any("pgo-sandbox" in s.get("run", "") for s in doc["jobs"]["lto"]["steps"])
+    cargo_bin = os.path.expanduser("~/.cargo/bin")
+    path = f"{cargo_bin}:{os.environ['PATH']}" if os.path.isdir(cargo_bin) else None
+    probe = subprocess.run(["rustc", "--print", "sysroot"], capture_output=True, text=True,
+                           env=dict(os.environ, PATH=path or os.environ["PATH"]))
+    lib = os.path.join(probe.stdout.strip(), "lib/rustlib/x86_64-unknown-linux-gnu/lib")
+    if probe.returncode != 0 or not any(f.startswith("libprofiler_builtins-")
+                                        for f in (os.listdir(lib) if os.path.isdir(lib) else [])):
+        pytest.skip("no rustc with a profiler runtime (test_rust.py says why)")
+    # a fresh job: not the C workflows' unpacked report
+    shutil.rmtree(workspace / "report", ignore_errors=True)
+    steps = doc["jobs"]["x64-linux-pgo"]["steps"]
+    blocks = [s["run"] for s in steps if "run" in s and "pgo-sandbox" in s["run"]]
+    assert len(blocks) >= 3
+    for block in blocks:
+        run_block(block, workspace, pipeline="fixtures/monocheck/pipeline-rust.ini",
+                  artifacts="rust-artifacts", path=path)
+    assert (workspace / "monocheck-x86_64-unknown-linux-gnu.tar.gz").exists()
+    assert "large_full_check_flow" in (workspace / "summary.md").read_text()

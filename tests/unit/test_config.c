@@ -803,7 +803,8 @@ static void test_pipeline_errors(void **state)
 	     "x.ini:4: image: @/rootfs.tar: No such file or directory"},
 	    {"[pipeline]\nname = a b\n", "x.ini:2: name: 'a b': use only A-Z a-z 0-9 . _ - (at "
 	                                 "most 64 characters)"},
-	    {"[pipeline]\ncompiler = icc\n", "x.ini:2: compiler: 'icc' is not gcc or clang"},
+	    {"[pipeline]\ncompiler = icc\n",
+	     "x.ini:2: compiler: 'icc' is not a known compiler: expected gcc, clang or rustc"},
 	    {"[pipeline]\nsource-date-epoch = yesterday\n",
 	     "x.ini:2: source-date-epoch: 'yesterday' is not seconds since 1970 or 'git'"},
 	    {"[pipeline]\nsource-date-epoch = -1\n",

@@ -1,0 +1,44 @@
+/* toolchain_gcc.c - gcc: .gcda profiles merged with gcov-tool, LTO by
+ * -flto, a fixed -frandom-seed so that instrumented objects, .gcda stamps
+ * and the binary do not vary between runs. */
+#include "pipeline/toolchain.h"
+
+static const char *const gcc_aliases[] = {"cc", NULL};
+
+static const struct diag_pattern gcc_diagnostics[] = {
+    {"[-Wmissing-profile]", "gcc -Wmissing-profile (profile count data file not found)", false},
+    {"[-Werror=missing-profile]", "gcc -Wmissing-profile (profile count data file not found)",
+     false},
+    {"[-Wcoverage-mismatch]", "gcc -Wcoverage-mismatch (profile does not match the source)", true},
+    {"[-Werror=coverage-mismatch]", "gcc -Wcoverage-mismatch (profile does not match the source)",
+     true},
+    {"corrupted value profile", "gcc: corrupted value profile", true},
+    {"profile data may be corrupted", "gcc: profile data may be corrupted", true},
+};
+
+static void gcc_stage_env(enum stage_role role, const char *profile, struct strv *env)
+{
+	strv_push(env, "PGO_CC=gcc");
+	strv_push(env, "PGO_LTO_FLAGS=-flto");
+	strv_push(env, "PGO_CFLAGS=-frandom-seed=" PGO_RANDOM_SEED);
+	if (role == ROLE_INSTRUMENT)
+		/* Value profiles are off: gcov-tool merge (gcc 12.2) corrupts
+		 * them ("corrupted value profile: divmod profile counter"), so
+		 * sharded training could not be merged. */
+		strv_push(env, "PGO_GENERATE_FLAGS=-fprofile-generate -fno-profile-values "
+		               "-frandom-seed=" PGO_RANDOM_SEED);
+	if (role == ROLE_BUILD && profile)
+		strv_pushf(env,
+		           "PGO_USE_FLAGS=-fprofile-use=%s -Wmissing-profile -Wcoverage-mismatch "
+		           "-frandom-seed=" PGO_RANDOM_SEED,
+		           profile);
+}
+
+const struct toolchain toolchain_gcc = {
+    .name = "gcc",
+    .aliases = gcc_aliases,
+    .format = PROFILE_GCDA,
+    .stage_env = gcc_stage_env,
+    .diagnostics = gcc_diagnostics,
+    .n_diagnostics = sizeof(gcc_diagnostics) / sizeof(gcc_diagnostics[0]),
+};
