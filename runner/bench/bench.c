@@ -82,6 +82,8 @@ static void apply_overrides(const struct bench_options *o, struct bench_settings
 		set->counters = true;
 	if (o->given & GIVEN_CALLGRIND)
 		set->callgrind = true;
+	if (o->given & GIVEN_CACHEGRIND)
+		set->cachegrind = true;
 }
 
 static int load_recorded(struct bench_ctx *c, struct error *err)
@@ -521,9 +523,18 @@ static int prepare(struct bench_ctx *c, struct error *err)
 	}
 	if (!(c->opt.given & GIVEN_SEED) && !c->opt.rerun_path)
 		c->s.set.seed = random_seed();
-	if (c->s.set.metric == METRIC_INSTRUCTIONS && !c->s.set.callgrind && !c->s.set.counters)
+	if (c->s.set.metric == METRIC_INSTRUCTIONS && !c->s.set.callgrind && !c->s.set.counters &&
+	    !c->s.set.cachegrind)
+		return error_set(
+		    err, EXIT_RUNNER_ERROR, 0,
+		    "--metric instructions needs --callgrind, --cachegrind or --counters");
+	if (c->s.set.metric == METRIC_EST_CYCLES && !c->s.set.cachegrind)
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-		                 "--metric instructions needs --callgrind or --counters");
+		                 "--metric est-cycles needs --cachegrind (simulated counters)");
+	if (c->s.set.callgrind && c->s.set.cachegrind)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "--callgrind and --cachegrind are two valgrind tools: choose one "
+		                 "(--cachegrind counts instructions too)");
 	rng_seed(&c->rng, c->s.set.seed);
 	rc = bench_exec_init(&c->x, &c->s, &eo, err);
 	c->exec_ready = true;

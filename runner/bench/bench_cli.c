@@ -31,6 +31,7 @@ enum {
 	OPT_RANDOMIZE,
 	OPT_COUNTERS,
 	OPT_CALLGRIND,
+	OPT_CACHEGRIND,
 	OPT_EXPLAIN,
 	OPT_METRIC,
 	OPT_JSON,
@@ -71,6 +72,7 @@ static const struct option bench_options_table[] = {
     {"randomize-layout", no_argument, NULL, OPT_RANDOMIZE},
     {"counters", no_argument, NULL, OPT_COUNTERS},
     {"callgrind", no_argument, NULL, OPT_CALLGRIND},
+    {"cachegrind", no_argument, NULL, OPT_CACHEGRIND},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"metric", required_argument, NULL, OPT_METRIC},
     {"json", required_argument, NULL, OPT_JSON},
@@ -144,7 +146,7 @@ void bench_cli_usage(FILE *out)
 	    "  --seed N              schedule seed (default random; always recorded)\n"
 	    "  --show-output         let the command's stdout/stderr through\n"
 	    "Statistics and the gate:\n"
-	    "  --metric wall|cpu|instructions  what the verdicts judge (default wall)\n"
+	    "  --metric wall|cpu|instructions|est-cycles  what the verdicts judge (default wall)\n"
 	    "  --threshold PCT       smallest change that matters (default 2)\n"
 	    "  --confidence C        interval confidence (default 0.95)\n"
 	    "  --fail-on-regression PCT  exit 1 when a benchmark is slower by more than PCT\n"
@@ -154,6 +156,9 @@ void bench_cli_usage(FILE *out)
 	    "Measurements:\n"
 	    "  --counters            hardware counters (perf_event_open) per run\n"
 	    "  --callgrind           run under valgrind --tool=callgrind: instruction counts\n"
+	    "  --cachegrind          run under cachegrind with cache and branch simulation:\n"
+	    "                        simulated counters (a model, not the machine) and\n"
+	    "                        --metric est-cycles; forensics then works without a PMU\n"
 	    "  --explain             classify a slowdown from the counters (see forensics)\n"
 	    "Reports:\n"
 	    "  --json FILE --markdown FILE --svg FILE\n"
@@ -323,6 +328,10 @@ static int handle(struct bench_options *o, int opt, int li, int argc, char **arg
 		o->given |= GIVEN_CALLGRIND;
 		set->callgrind = true;
 		return 0;
+	case OPT_CACHEGRIND:
+		o->given |= GIVEN_CACHEGRIND;
+		set->cachegrind = true;
+		return 0;
 	case OPT_EXPLAIN:
 		o->explain = true;
 		set->counters = true;
@@ -330,8 +339,9 @@ static int handle(struct bench_options *o, int opt, int li, int argc, char **arg
 	case OPT_METRIC:
 		m = metric_by_name(optarg);
 		if (m < 0)
-			return error_set(err, EXIT_RUNNER_ERROR, 0,
-			                 "--metric %s: expected wall, cpu or instructions", optarg);
+			return error_set(
+			    err, EXIT_RUNNER_ERROR, 0,
+			    "--metric %s: expected wall, cpu, instructions or est-cycles", optarg);
 		set->metric = (enum bench_metric)m;
 		return 0;
 	case OPT_JSON: replace(&o->json_path, optarg); return 0;

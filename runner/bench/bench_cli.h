@@ -21,6 +21,7 @@ enum bench_given {
 	GIVEN_THRESHOLD = 1u << 5,
 	GIVEN_COUNTERS = 1u << 6,
 	GIVEN_CALLGRIND = 1u << 7,
+	GIVEN_CACHEGRIND = 1u << 8,
 };
 
 struct bench_options {

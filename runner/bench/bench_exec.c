@@ -15,6 +15,7 @@
 #include "artifacts/archive.h"
 #include "bench/bench_host.h"
 #include "bench/bench_plan.h"
+#include "bench/cachegrind.h"
 #include "bench/callgrind.h"
 #include "sandbox/cli.h"
 #include "artifacts/digest.h"
@@ -265,6 +266,9 @@ static void prepare_arm(struct bench_exec *x, const struct bench_session *s, siz
 	if (x->callgrind) {
 		p->argv = callgrind_wrap(argv, CALLGRIND_DIR_INSIDE);
 		strv_free(argv);
+	} else if (x->cachegrind) {
+		p->argv = cachegrind_wrap(argv, CALLGRIND_DIR_INSIDE);
+		strv_free(argv);
 	} else {
 		p->argv = argv;
 	}
@@ -310,11 +314,12 @@ int bench_exec_init(struct bench_exec *x, struct bench_session *s,
 	x->show_output = o->show_output;
 	x->counters = s->set.counters;
 	x->callgrind = s->set.callgrind;
+	x->cachegrind = s->set.cachegrind;
 	x->user_hz = (uint64_t)sysconf(_SC_CLK_TCK);
 	x->nice = o->nice;
 	if (!o->no_workdir && getcwd(cwd, sizeof(cwd)) && strcmp(cwd, "/") != 0)
 		x->workdir = xstrdup(cwd);
-	if (x->callgrind && make_callgrind_dir(x, err) < 0)
+	if ((x->callgrind || x->cachegrind) && make_callgrind_dir(x, err) < 0)
 		return -1;
 	x->base_argv = run_argv(x, o, &argc);
 	rc = cli_parse_run((int)argc, x->base_argv, &x->base, err);
@@ -322,8 +327,8 @@ int bench_exec_init(struct bench_exec *x, struct bench_session *s,
 		return rc < 0 ? error_prefix(err, "bench sandbox options") : -1;
 	x->base.argv = NULL;
 	x->base.no_aslr = !s->set.randomize_layout;
-	if ((x->callgrind && give_callgrind_dir(x, err) < 0) || choose_cpus(x, o, err) < 0 ||
-	    open_fds(x, err) < 0)
+	if (((x->callgrind || x->cachegrind) && give_callgrind_dir(x, err) < 0) ||
+	    choose_cpus(x, o, err) < 0 || open_fds(x, err) < 0)
 		return -1;
 	x->report = report_create();
 	if (x->report == NULL)
@@ -467,6 +472,21 @@ static int read_untrusted(const char *path, char **text, struct error *err)
 	return 0;
 }
 
+static int read_cachegrind(struct bench_exec *x, struct bench_run *run, struct error *err)
+{
+	char *path = xasprintf("%s/%s", x->callgrind_dir, CACHEGRIND_OUT_NAME);
+	char *text = NULL;
+	int rc = read_file(path, &text, NULL, err);
+
+	free(path);
+	if (rc < 0)
+		return error_prefix(err, "--cachegrind");
+	rc = cachegrind_parse(text, &run->sim, err);
+	free(text);
+	run->has_sim = rc == 0;
+	return rc;
+}
+
 static int read_callgrind(struct bench_exec *x, struct bench_run *run, struct error *err)
 {
 	char *path = xasprintf("%s/%s", x->callgrind_dir, CALLGRIND_OUT_NAME);
@@ -585,8 +605,9 @@ int bench_exec_run(struct bench_exec *x, const struct bench_session *s, struct b
 	ctx.want = x->counters ? COUNTERS_ALL : 1u << CTR_TASK_CLOCK;
 	set_pad(x, p, run->pad);
 	spec_use_arm(x, p, run->variant, &ctx, &saved);
-	if (x->callgrind) {
-		char *out_path = xasprintf("%s/%s", x->callgrind_dir, CALLGRIND_OUT_NAME);
+	if (x->callgrind || x->cachegrind) {
+		char *out_path = xasprintf("%s/%s", x->callgrind_dir,
+		                           x->callgrind ? CALLGRIND_OUT_NAME : CACHEGRIND_OUT_NAME);
 
 		unlink(out_path);
 		free(out_path);
@@ -611,6 +632,8 @@ int bench_exec_run(struct bench_exec *x, const struct bench_session *s, struct b
 	json_decref(cg);
 	if (rc == 0 && x->callgrind && run->exit_code == 0)
 		rc = read_callgrind(x, run, err);
+	if (rc == 0 && x->cachegrind && run->exit_code == 0)
+		rc = read_cachegrind(x, run, err);
 	run->harness_us = (double)((monotonic_ns() - t0) - (t2 - t1)) / 1e3;
 	return rc;
 }

@@ -66,7 +66,7 @@ struct bench_exec {
 	size_t n_prep;
 	size_t max_knob_bytes;
 	struct counter_probe probe;
-	bool counters, callgrind;
+	bool counters, callgrind, cachegrind; /* cachegrind shares callgrind_dir */
 	uint64_t user_hz;
 	int nice;
 	int nice_errno;   /* why setpriority failed, 0 when it did not */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const metric_names[METRIC_COUNT] = {"wall", "cpu", "instructions"};
-static const char *const metric_units[METRIC_COUNT] = {"s", "s", "Ir"};
+static const char *const metric_names[METRIC_COUNT] = {"wall", "cpu", "instructions", "est-cycles"};
+static const char *const metric_units[METRIC_COUNT] = {"s", "s", "Ir", "cycles (simulated)"};
 static const char *const role_names[] = {"baseline", "candidate", "aa-control"};
 
 const char *metric_name(enum bench_metric m)
@@ -214,7 +214,10 @@ double bench_run_metric(const struct bench_run *r, enum bench_metric m)
 			return (double)r->ir;
 		if (r->counters.valid & (1u << CTR_INSTRUCTIONS))
 			return (double)r->counters.value[CTR_INSTRUCTIONS];
+		if (r->has_sim)
+			return (double)r->sim.v[SIM_IR];
 		return NAN;
+	case METRIC_EST_CYCLES: return r->has_sim ? sim_estimated_cycles(&r->sim) : NAN;
 	case METRIC_COUNT: break;
 	}
 	return NAN;
@@ -313,6 +316,7 @@ static json_t *settings_json(const struct bench_settings *set)
 	json_object_set_new(o, "randomize_layout", json_boolean(set->randomize_layout));
 	json_object_set_new(o, "counters", json_boolean(set->counters));
 	json_object_set_new(o, "callgrind", json_boolean(set->callgrind));
+	json_object_set_new(o, "cachegrind", json_boolean(set->cachegrind));
 	return o;
 }
 
@@ -346,6 +350,8 @@ static json_t *run_json(const struct bench_run *r)
 	                    r->counters.valid ? json_real(r->counters.running) : json_null());
 	json_object_set_new(o, "callgrind_ir",
 	                    r->has_ir ? json_integer((json_int_t)r->ir) : json_null());
+	json_object_set_new(o, "cachegrind",
+	                    r->has_sim ? sim_counters_to_json(&r->sim) : json_null());
 	for (int m = 0; m < METRIC_COUNT; m++)
 		json_object_set_new(outl, metric_name((enum bench_metric)m),
 		                    json_boolean(r->outlier[m]));
@@ -491,6 +497,7 @@ static int settings_from_json(const json_t *o, struct bench_settings *set, struc
 	set->randomize_layout = get_bool(o, "randomize_layout");
 	set->counters = get_bool(o, "counters");
 	set->callgrind = get_bool(o, "callgrind");
+	set->cachegrind = get_bool(o, "cachegrind");
 	return 0;
 }
 
@@ -624,6 +631,10 @@ static int run_from_json(const json_t *o, const struct bench_session *s, struct 
 	v = json_object_get(o, "callgrind_ir");
 	r->has_ir = json_is_integer(v);
 	r->ir = r->has_ir ? (uint64_t)json_integer_value(v) : 0;
+	v = json_object_get(o, "cachegrind");
+	r->has_sim = json_is_object(v);
+	if (r->has_sim && sim_counters_from_json(v, &r->sim, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -638,9 +649,9 @@ int bench_session_from_json(const json_t *doc, struct bench_session *s, struct e
 		                 json_string_value(v));
 	if ((v = need(doc, "schema_version", JSON_INTEGER, err)) == NULL)
 		return -1;
-	if (json_integer_value(v) != BENCH_SCHEMA_VERSION)
+	if (json_integer_value(v) < 1 || json_integer_value(v) > BENCH_SCHEMA_VERSION)
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-		                 "bench result schema version %lld, this pgo-sandbox reads %d",
+		                 "bench result schema version %lld, this pgo-sandbox reads 1 to %d",
 		                 (long long)json_integer_value(v), BENCH_SCHEMA_VERSION);
 	if ((v = need(doc, "settings", JSON_OBJECT, err)) == NULL ||
 	    settings_from_json(v, &s->set, err) < 0)

@@ -16,17 +16,21 @@
 
 #include <jansson.h>
 
+#include "bench/cachegrind.h"
 #include "bench/counters.h"
 #include "artifacts/digest.h"
 #include "base/util.h"
 
 #define BENCH_SCHEMA "pgo-sandbox-bench"
-#define BENCH_SCHEMA_VERSION 1
+/* 2: runs carry "cachegrind" (simulated counters), metric "est-cycles";
+ * version 1 files are read as having neither. */
+#define BENCH_SCHEMA_VERSION 2
 
 enum bench_metric {
 	METRIC_WALL,         /* execve to exit, measured inside the sandbox */
 	METRIC_CPU,          /* cgroup cpu.stat usage_usec, else rusage user+sys */
 	METRIC_INSTRUCTIONS, /* callgrind Ir, else the instructions counter */
+	METRIC_EST_CYCLES,   /* cachegrind's simulated counters (cachegrind.h) */
 	METRIC_COUNT,
 };
 const char *metric_name(enum bench_metric m);
@@ -76,6 +80,7 @@ struct bench_settings {
 	bool randomize_layout;
 	bool counters;
 	bool callgrind;
+	bool cachegrind; /* simulated counters, a model of the machine */
 };
 
 /* Where a run's CPU time comes from, best first: the task-clock software
@@ -108,6 +113,8 @@ struct bench_run {
 	struct counter_values counters;
 	bool has_ir;
 	uint64_t ir; /* callgrind instruction count */
+	bool has_sim;
+	struct sim_counters sim; /* cachegrind's simulated counters */
 	bool outlier[METRIC_COUNT];
 };
 

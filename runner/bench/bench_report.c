@@ -44,7 +44,7 @@ void bench_format_value(double v, enum bench_metric m, char *buf, size_t len)
 {
 	if (!isfinite(v))
 		snprintf(buf, len, "n/a");
-	else if (m == METRIC_INSTRUCTIONS)
+	else if (m == METRIC_INSTRUCTIONS || m == METRIC_EST_CYCLES)
 		snprintf(buf, len,
 		         v >= 1e9   ? "%.3f G"
 		         : v >= 1e6 ? "%.3f M"

@@ -98,6 +98,28 @@ static double f_wall(const struct bench_run *r)
 	return r->wall_s;
 }
 
+/* cachegrind's counts are deterministic: the median is the count. */
+static void sim_medians(const struct bench_session *s, size_t bench, size_t variant,
+                        struct forensic_side *out)
+{
+	double *v = xcalloc(s->n_runs + 1, sizeof(double));
+
+	for (int e = 0; e < SIM_COUNT; e++) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < s->n_runs; i++) {
+			const struct bench_run *r = &s->runs[i];
+
+			if (r->block != BENCH_BLOCK_WARMUP && r->bench == bench &&
+			    r->variant == variant && r->has_sim)
+				v[n++] = (double)r->sim.v[e];
+		}
+		out->n_with_sim = n;
+		out->sim.v[e] = n ? (uint64_t)llround(stats_median(v, n)) : 0;
+	}
+	free(v);
+}
+
 int forensics_side(const struct bench_session *s, size_t bench, size_t variant, const char *file,
                    struct forensic_side *out)
 {
@@ -149,6 +171,7 @@ int forensics_side(const struct bench_session *s, size_t bench, size_t variant, 
 	out->dtlb_mpki = median_of(s, bench, variant, f_dtlb);
 	out->ir = median_of(s, bench, variant, f_ir);
 	out->wall = median_of(s, bench, variant, f_wall);
+	sim_medians(s, bench, variant, out);
 	return 0;
 }
 
@@ -216,6 +239,81 @@ static void judge(struct forensic_result *r, const struct forensic_side *a,
 	}
 }
 
+/* judge() with a cost guard: the change counts only when its stall
+ * cycles grew by more than FORENSICS_SIM_COST of A's estimated cycles. */
+static void judge_costly(struct forensic_result *r, const char *what, double va, double vb,
+                         double limit, enum forensic_class cls, double cost)
+{
+	double change = va > 0 ? vb / va - 1.0 : NAN;
+	bool moved = isfinite(change) && change > limit;
+	bool hit = moved && cost > FORENSICS_SIM_COST;
+
+	if (hit)
+		r->found[cls] = true;
+	evidence(r, xasprintf("%-23s %12.4g -> %-12.4g %+7.2f %%  %s +%.0f %%, stalls %+.2f %% of "
+	                      "A's cycles%s%s",
+	                      what, va, vb, 100.0 * change, moved ? "beyond" : "within",
+	                      100.0 * limit, 100.0 * cost, hit ? "  => " : "",
+	                      hit     ? forensic_class_name(cls)
+	                      : moved ? "  (no cost: not a cause)"
+	                              : ""));
+}
+
+static double per_kinstr(const struct sim_counters *s, double n)
+{
+	return s->v[SIM_IR] ? 1000.0 * n / (double)s->v[SIM_IR] : NAN;
+}
+
+static double data_misses(const struct sim_counters *s)
+{
+	return (double)(s->v[SIM_D1MR] + s->v[SIM_D1MW] + s->v[SIM_DLMR] + s->v[SIM_DLMW]);
+}
+
+static double branch_rate(const struct sim_counters *s)
+{
+	double n = (double)(s->v[SIM_BC] + s->v[SIM_BI]);
+
+	return n > 0 ? (double)(s->v[SIM_BCM] + s->v[SIM_BIM]) / n : NAN;
+}
+
+/* Instruction-cache pressure named when it moves (evidence only). */
+static void note(struct forensic_result *r, const char *what, double va, double vb,
+                 const char *meaning)
+{
+	double change = va > 0 ? vb / va - 1.0 : NAN;
+	bool moved = isfinite(change) && fabs(change) > FORENSICS_MISS_UP;
+
+	evidence(r, xasprintf("%-23s %12.4g -> %-12.4g %+7.2f %%%s%s", what, va, vb, 100.0 * change,
+	                      moved ? "  " : "", moved ? meaning : ""));
+}
+
+static void compare_simulated(const struct forensic_side *a, const struct forensic_side *b,
+                              struct forensic_result *out)
+{
+	const struct sim_counters *sa = &a->sim, *sb = &b->sim;
+	double ca = sim_estimated_cycles(sa), cb = sim_estimated_cycles(sb);
+	double ira = (double)sa->v[SIM_IR], irb = (double)sb->v[SIM_IR];
+
+	out->source =
+	    "simulated (cachegrind: " CACHEGRIND_GEOMETRY "; a model, not hardware counts)";
+	note(out, "est. cycles", ca, cb, "");
+	note(out, "est. IPC", ira / ca, irb / cb, "");
+	judge(out, a, b, "est. front-end IPC", "cachegrind's Ir and I1/LL misses",
+	      ira / (ira + sim_instruction_stalls(sa)), irb / (irb + sim_instruction_stalls(sb)),
+	      FORENSICS_IPC_DROP, true, FC_LAYOUT, 3);
+	note(out, "I1 misses/kinstr", per_kinstr(sa, (double)sa->v[SIM_I1MR]),
+	     per_kinstr(sb, (double)sb->v[SIM_I1MR]), "=> instruction cache pressure");
+	judge_costly(out, "branch-miss rate", branch_rate(sa), branch_rate(sb), FORENSICS_BRANCH_UP,
+	             FC_BRANCH, (sim_branch_stalls(sb) - sim_branch_stalls(sa)) / ca);
+	judge_costly(out, "D1+LL misses/kinstr", per_kinstr(sa, data_misses(sa)),
+	             per_kinstr(sb, data_misses(sb)), FORENSICS_MISS_UP, FC_DATA,
+	             (sim_data_stalls(sb) - sim_data_stalls(sa)) / ca);
+	judge(out, a, b, "instructions", "cachegrind's Ir", ira, irb, FORENSICS_WORK_UP, false,
+	      FC_WORK, -1);
+	out->missing = push_line(out->missing, &out->n_missing,
+	                         xstrdup("dTLB and iTLB: not simulated by cachegrind"));
+}
+
 void forensics_compare(const struct forensic_side *a, const struct forensic_side *b,
                        struct forensic_result *out)
 {
@@ -225,6 +323,13 @@ void forensics_compare(const struct forensic_side *a, const struct forensic_side
 	out->wall_pct = isfinite(a->wall) && isfinite(b->wall) && a->wall > 0
 	                    ? 100.0 * (b->wall / a->wall - 1.0)
 	                    : NAN;
+	/* hardware counters when both sides have them, else the model */
+	if ((a->n_with_counters == 0 || b->n_with_counters == 0) && a->n_with_sim &&
+	    b->n_with_sim) {
+		compare_simulated(a, b, out);
+		return;
+	}
+	out->source = "hardware counters";
 	judge(out, a, b, "IPC", "instructions and cycles", a->ipc, b->ipc, FORENSICS_IPC_DROP, true,
 	      FC_LAYOUT, 3);
 	judge(out, a, b, "branch-miss rate", "branches and branch-misses", a->branch_miss_rate,
@@ -260,10 +365,11 @@ void forensics_print(FILE *out, const struct forensic_side *a, const struct fore
 {
 	bool any = false;
 
-	fprintf(out, "forensics: A = %s (%zu runs, %zu with hardware counters)\n", a->label,
-	        a->n_runs, a->n_with_counters);
-	fprintf(out, "           B = %s (%zu runs, %zu with hardware counters)\n", b->label,
-	        b->n_runs, b->n_with_counters);
+	fprintf(out, "forensics: A = %s (%zu runs, %zu with hardware counters, %zu simulated)\n",
+	        a->label, a->n_runs, a->n_with_counters, a->n_with_sim);
+	fprintf(out, "           B = %s (%zu runs, %zu with hardware counters, %zu simulated)\n",
+	        b->label, b->n_runs, b->n_with_counters, b->n_with_sim);
+	fprintf(out, "counters: %s\n", r->source ? r->source : "none");
 	if (isfinite(r->wall_pct))
 		fprintf(out, "wall time (median)     %+.2f %%\n", r->wall_pct);
 	for (size_t i = 0; i < r->n_evidence; i++)
@@ -301,6 +407,7 @@ json_t *forensics_result_json(const struct forensic_side *a, const struct forens
 	json_object_set_new(
 	    o, "ipc", json_pack("[oo]", json_real_or_null(a->ipc), json_real_or_null(b->ipc)));
 	json_object_set_new(o, "classes", cls);
+	json_object_set_new(o, "source", json_string(r->source ? r->source : "none"));
 	json_object_set_new(o, "evidence", ev);
 	json_object_set_new(o, "missing", mi);
 	return o;

@@ -51,15 +51,28 @@ struct forensic_side {
 	uint32_t has;           /* counters present in every run with counters */
 	double median[CTR_COUNT];
 	double ipc, branch_miss_rate, cache_mpki, l1d_mpki, dtlb_mpki; /* NAN when missing */
-	double ir;   /* callgrind Ir median, NAN when missing */
-	double wall; /* median wall time */
+	double ir;               /* callgrind Ir median, NAN when missing */
+	double wall;             /* median wall time */
+	size_t n_with_sim;       /* runs with cachegrind's simulated counters */
+	struct sim_counters sim; /* their medians */
 };
 
 int forensics_side(const struct bench_session *s, size_t bench, size_t variant, const char *file,
                    struct forensic_side *out);
 void forensics_side_free(struct forensic_side *side);
 
+/* Without a PMU, cachegrind's simulated counters (bench --cachegrind)
+ * answer the same questions with the same thresholds, each judged on the
+ * part of the model it is about: code layout on the front-end IPC
+ * (instructions over instructions plus instruction-fetch stall cycles),
+ * branch and data on their miss rates, and those two only when the
+ * change also costs more than FORENSICS_SIM_COST of A's estimated cycles:
+ * code that merely moved changes simulated mispredictions by several per
+ * cent at no cost (fixtures/layout/README.md). */
+#define FORENSICS_SIM_COST 0.03
+
 struct forensic_result {
+	const char *source; /* "hardware counters" or "simulated (cachegrind)" */
 	bool found[FC_COUNT];
 	char **evidence; /* NULL-terminated lines */
 	size_t n_evidence;

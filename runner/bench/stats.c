@@ -651,6 +651,14 @@ static bool all_finite(const double *x, size_t n)
 	return true;
 }
 
+static bool all_equal(const double *x, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (x[i] != x[0])
+			return false;
+	return true;
+}
+
 void stats_compare_paired(const double *d, size_t n, double delta, double confidence,
                           struct comparison *out)
 {
@@ -659,6 +667,17 @@ void stats_compare_paired(const double *d, size_t n, double delta, double confid
 	*out = (struct comparison){.n = n, .delta = delta, .confidence = confidence};
 	out->hl = out->lo = out->hi = out->achieved = NAN;
 	out->p_greater = out->p_adjusted = 1.0;
+	if (n >= 2 && all_finite(d, n) && delta >= 0 && all_equal(d, n)) {
+		/* A deterministic metric (simulated cycles, callgrind's Ir): every
+		 * block measured the same ratio, so there is no sampling error
+		 * to bound and the interval is the ratio itself. */
+		out->hl = out->lo = out->hi = d[0];
+		out->achieved = 1.0;
+		out->p_greater = out->p_adjusted = d[0] > 0 ? 0.0 : 1.0;
+		out->pct = out->pct_lo = out->pct_hi = pct(d[0]);
+		out->verdict = classify(out, 1.0 - confidence);
+		return;
+	}
 	if (n == 0 || !all_finite(d, n) || !(delta >= 0) ||
 	    stats_wilcoxon_ci(d, n, confidence, &out->lo, &out->hi, &out->achieved, NULL) < 0) {
 		out->pct = out->pct_lo = out->pct_hi = NAN;

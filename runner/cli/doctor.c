@@ -920,6 +920,54 @@ static void check_rust(json_t *checks, json_t *facts)
 	toolchain_site_free(&site);
 }
 
+/* A tool's first `--version` line when it runs, else NULL. */
+static char *tool_version(const char *path)
+{
+	char *const argv[] = {(char *)path, "--version", NULL};
+	char *out = pgo_probe_output(argv);
+
+	if (out)
+		out[strcspn(out, "\n")] = '\0';
+	return out;
+}
+
+/* Without a PMU, bench --cachegrind simulates the counters forensics
+ * needs; the BOLT stage needs llvm-bolt and merge-fdata. */
+static void check_layout_tools(json_t *checks, json_t *facts)
+{
+	char *vg = tool_version("valgrind");
+	char *bolt = access("/usr/lib/llvm-19/bin/llvm-bolt", X_OK) == 0
+	                 ? tool_version("/usr/lib/llvm-19/bin/llvm-bolt")
+	                 : NULL;
+	bool fdata = access("/usr/lib/llvm-19/bin/merge-fdata", X_OK) == 0;
+
+	json_object_set_new(facts, "valgrind", vg ? json_string(vg) : json_null());
+	json_object_set_new(facts, "llvm_bolt", bolt ? json_string(bolt) : json_null());
+	if (vg)
+		add_check(checks, "simulated-counters", "ok",
+		          xasprintf("%s: bench --cachegrind simulates caches and branches "
+		                    "(a model, not the machine) for forensics without a PMU",
+		                    vg),
+		          NULL, NULL);
+	else
+		add_check(checks, "simulated-counters", "missing", xstrdup("valgrind not found"),
+		          "no --callgrind or --cachegrind, so no forensics on a host without a PMU",
+		          "apt-get install valgrind");
+	if (bolt && fdata)
+		add_check(checks, "bolt", "ok",
+		          xasprintf("/usr/lib/llvm-19/bin/llvm-bolt and merge-fdata (%s): the bolt "
+		                    "stages can instrument, merge and optimise",
+		                    bolt),
+		          NULL, NULL);
+	else
+		add_check(checks, "bolt", "missing",
+		          xstrdup("/usr/lib/llvm-19/bin/llvm-bolt or merge-fdata not found"),
+		          "no BOLT stages (post-link layout optimisation)",
+		          "apt-get install bolt-19");
+	free(vg);
+	free(bolt);
+}
+
 json_t *doctor_collect(const struct doctor_env *env)
 {
 	char *root = xstrdup(env->sysfs_root ? env->sysfs_root : "");
@@ -941,8 +989,10 @@ json_t *doctor_collect(const struct doctor_env *env)
 	check_aslr(checks, facts, env);
 	check_smt(checks, facts, root);
 	check_tiocsti(checks, facts, env);
-	if (env->probe)
+	if (env->probe) {
+		check_layout_tools(checks, facts);
 		check_rust(checks, facts);
+	}
 	free(root);
 	return json_pack("{s:s, s:o, s:o}", "version", PGO_VERSION, "checks", checks, "facts",
 	                 facts);

@@ -636,6 +636,34 @@ static void test_verdicts(void **state)
 	assert_int_equal(c.verdict, VERDICT_INCONCLUSIVE);
 }
 
+/* A deterministic metric: every block the same ratio.  The interval is
+ * the ratio, whatever the number of blocks (two suffice). */
+static void test_zero_spread_is_exact(void **state)
+{
+	double slower[3] = {log(1.2), log(1.2), log(1.2)};
+	double same[2] = {0.0, 0.0};
+	double faster[2] = {log(0.9), log(0.9)};
+	double mixed[3] = {log(1.2), log(1.2), log(1.21)};
+	struct comparison c;
+
+	(void)state;
+	stats_compare_paired(slower, 3, 0.02, 0.95, &c);
+	assert_int_equal(c.verdict, VERDICT_SLOWER);
+	assert_true(fabs(c.pct - 20.0) < 1e-9 && c.pct_lo == c.pct && c.pct_hi == c.pct);
+	stats_finalize_verdicts(&c, 1, 0.05);
+	assert_int_equal(c.verdict, VERDICT_SLOWER);
+	stats_compare_paired(same, 2, 0.02, 0.95, &c);
+	assert_int_equal(c.verdict, VERDICT_NO_CHANGE);
+	stats_compare_paired(faster, 2, 0.02, 0.95, &c);
+	assert_int_equal(c.verdict, VERDICT_FASTER);
+	/* any spread at all: the distribution-free interval, too wide at n=3 */
+	stats_compare_paired(mixed, 3, 0.02, 0.95, &c);
+	assert_int_equal(c.verdict, VERDICT_INCONCLUSIVE);
+	/* one block proves nothing */
+	stats_compare_paired(slower, 1, 0.02, 0.95, &c);
+	assert_int_equal(c.verdict, VERDICT_INCONCLUSIVE);
+}
+
 static void test_finalize_holm(void **state)
 {
 	enum { M = 60 };
@@ -745,6 +773,7 @@ int main(void)
 	    cmocka_unit_test(test_holm),
 	    cmocka_unit_test(test_bootstrap),
 	    cmocka_unit_test(test_verdicts),
+	    cmocka_unit_test(test_zero_spread_is_exact),
 	    cmocka_unit_test(test_finalize_holm),
 	    cmocka_unit_test(test_log_ratios),
 	    cmocka_unit_test(test_interaction),
