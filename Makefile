@@ -99,7 +99,8 @@ demo: deps all
 demo-rust: deps all
 	@PATH="$${CARGO_HOME:-$$HOME/.cargo}/bin:$$PATH" \
 		PIPELINE=fixtures/monocheck/pipeline-rust.ini \
-		ARTIFACTS=fixtures/monocheck/artifacts/rustc bash fixtures/demo.sh
+		ARTIFACTS=fixtures/monocheck/artifacts/rustc BOLT_PIPELINE= \
+		TITLE="PGO + fat LTO against fat LTO only" bash fixtures/demo.sh
 
 # The second demo: pgo-sandbox built by its own pipeline (pgo-pipeline.ini).
 demo-self: deps all

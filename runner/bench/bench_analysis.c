@@ -144,7 +144,7 @@ static void compare_variants(const struct bench_session *s, struct bench_analysi
 				k->gated =
 				    !k->aa && bench_matches_only(&s->set, s->benchmarks[b].name);
 				stats_compare_paired(d, n, s->set.threshold, s->set.confidence,
-				                     &k->c);
+				                     metric_is_count(m), &k->c);
 			}
 		}
 		free(base);
@@ -241,7 +241,8 @@ static void effects(const struct bench_session *s, struct bench_analysis *a, enu
 					                           .level = l,
 					                           .metric = m};
 					stats_compare_paired(d, n, s->set.threshold,
-					                     s->set.confidence, &e->c);
+					                     s->set.confidence, metric_is_count(m),
+					                     &e->c);
 				}
 			}
 			free_cell_logs(logs, n_cells);
@@ -308,8 +309,9 @@ static void interaction_one(const struct bench_session *s, struct bench_analysis
 	                          .level_b = lb,
 	                          .metric = m};
 	/* stats' convention: t<factor1 factor2>, factor 1 = knob a. */
-	x->ok = n > 0 && stats_interaction(t[0], t[1], t[2], t[3], n, s->set.threshold,
-	                                   s->set.confidence, &x->it, NULL) == 0;
+	x->ok =
+	    n > 0 && stats_interaction(t[0], t[1], t[2], t[3], n, s->set.threshold,
+	                               s->set.confidence, metric_is_count(m), &x->it, NULL) == 0;
 	for (int j = 0; j < 4; j++)
 		free(t[j]);
 }

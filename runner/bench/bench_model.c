@@ -20,6 +20,11 @@ const char *metric_unit(enum bench_metric m)
 	return (unsigned)m < METRIC_COUNT ? metric_units[m] : "";
 }
 
+bool metric_is_count(enum bench_metric m)
+{
+	return m == METRIC_INSTRUCTIONS || m == METRIC_EST_CYCLES;
+}
+
 int metric_by_name(const char *name)
 {
 	for (int i = 0; i < METRIC_COUNT; i++)

@@ -36,6 +36,9 @@ enum bench_metric {
 const char *metric_name(enum bench_metric m);
 int metric_by_name(const char *name);
 const char *metric_unit(enum bench_metric m);
+/* A count (instructions, simulated cycles) rather than a time: its
+ * spread between blocks is layout jitter, not noise (stats.h). */
+bool metric_is_count(enum bench_metric m);
 
 enum variant_role {
 	ROLE_BASELINE,

@@ -651,15 +651,25 @@ static bool all_finite(const double *x, size_t n)
 	return true;
 }
 
-static bool all_equal(const double *x, size_t n)
+static double stats_min(const double *x, size_t n)
 {
+	double m = x[0];
+
 	for (size_t i = 1; i < n; i++)
-		if (x[i] != x[0])
-			return false;
-	return true;
+		m = x[i] < m ? x[i] : m;
+	return m;
 }
 
-void stats_compare_paired(const double *d, size_t n, double delta, double confidence,
+static double stats_max(const double *x, size_t n)
+{
+	double m = x[0];
+
+	for (size_t i = 1; i < n; i++)
+		m = x[i] > m ? x[i] : m;
+	return m;
+}
+
+void stats_compare_paired(const double *d, size_t n, double delta, double confidence, bool counted,
                           struct comparison *out)
 {
 	struct wilcoxon w;
@@ -667,14 +677,19 @@ void stats_compare_paired(const double *d, size_t n, double delta, double confid
 	*out = (struct comparison){.n = n, .delta = delta, .confidence = confidence};
 	out->hl = out->lo = out->hi = out->achieved = NAN;
 	out->p_greater = out->p_adjusted = 1.0;
-	if (n >= 2 && all_finite(d, n) && delta >= 0 && all_equal(d, n)) {
-		/* A deterministic metric (simulated cycles, callgrind's Ir): every
-		 * block measured the same ratio, so there is no sampling error
-		 * to bound and the interval is the ratio itself. */
-		out->hl = out->lo = out->hi = d[0];
+	if (counted && n >= 2 && all_finite(d, n) && delta >= 0) {
+		/* A count (instructions, simulated cycles), not a time: what
+		 * varies between blocks is layout jitter (a few hundred
+		 * instructions for the environment's length), not sampling
+		 * noise, so the interval is the range observed. */
+		out->lo = stats_min(d, n);
+		out->hi = stats_max(d, n);
+		out->hl = stats_hodges_lehmann(d, n);
 		out->achieved = 1.0;
-		out->p_greater = out->p_adjusted = d[0] > 0 ? 0.0 : 1.0;
-		out->pct = out->pct_lo = out->pct_hi = pct(d[0]);
+		out->p_greater = out->p_adjusted = out->lo > 0 ? 0.0 : 1.0;
+		out->pct = pct(out->hl);
+		out->pct_lo = pct(out->lo);
+		out->pct_hi = pct(out->hi);
 		out->verdict = classify(out, 1.0 - confidence);
 		return;
 	}
@@ -732,8 +747,8 @@ static enum interaction_class classify_interaction(const struct interaction *it,
 }
 
 int stats_interaction(const double *t00, const double *t01, const double *t10, const double *t11,
-                      size_t n, double delta, double confidence, struct interaction *out,
-                      struct error *err)
+                      size_t n, double delta, double confidence, bool counted,
+                      struct interaction *out, struct error *err)
 {
 	double *on, *off, *inter;
 	struct wilcoxon w;
@@ -752,11 +767,21 @@ int stats_interaction(const double *t00, const double *t01, const double *t10, c
 	for (size_t i = 0; i < n; i++)
 		inter[i] = on[i] - off[i];
 	*out = (struct interaction){.n = n};
-	if (stats_wilcoxon_ci(inter, n, confidence, &out->lo, &out->hi, &out->achieved, err) < 0)
-		goto out;
-	out->hl = stats_hodges_lehmann(inter, n);
-	stats_wilcoxon_signed_rank(inter, n, &w);
-	out->p_two_sided = w.p_two_sided;
+	if (counted && n >= 2) {
+		/* a count: the range observed (see stats_compare_paired) */
+		out->lo = stats_min(inter, n);
+		out->hi = stats_max(inter, n);
+		out->hl = stats_hodges_lehmann(inter, n);
+		out->achieved = 1.0;
+		out->p_two_sided = out->lo > 0 || out->hi < 0 ? 0.0 : 1.0;
+	} else {
+		if (stats_wilcoxon_ci(inter, n, confidence, &out->lo, &out->hi, &out->achieved,
+		                      err) < 0)
+			goto out;
+		out->hl = stats_hodges_lehmann(inter, n);
+		stats_wilcoxon_signed_rank(inter, n, &w);
+		out->p_two_sided = w.p_two_sided;
+	}
 	out->pct = pct(out->hl);
 	out->pct_lo = pct(out->lo);
 	out->pct_hi = pct(out->hi);

@@ -144,7 +144,10 @@ enum verdict {
  * fails a build; Holm protects it against the number of benchmarks.
  * stats_compare_paired sets p_adjusted = p_greater and alpha = 1 -
  * confidence (a single comparison); stats_finalize_verdicts re-adjusts
- * across all m comparisons. */
+ * across all m comparisons.
+ * `counted`: the metric is a count (instructions, simulated cycles), whose
+ * spread between blocks is layout jitter, not sampling noise: with two
+ * blocks or more [lo, hi] is the range of d, p_greater 0 when lo > 0. */
 struct comparison {
 	size_t n;
 	double delta, confidence, achieved;
@@ -154,7 +157,7 @@ struct comparison {
 	double p_adjusted;
 	enum verdict verdict;
 };
-void stats_compare_paired(const double *d, size_t n, double delta, double confidence,
+void stats_compare_paired(const double *d, size_t n, double delta, double confidence, bool counted,
                           struct comparison *out);
 void stats_finalize_verdicts(struct comparison *c, size_t m, double alpha);
 const char *verdict_name(enum verdict v);
@@ -177,9 +180,10 @@ struct interaction {
 	double p_two_sided;
 	enum interaction_class cls;
 };
+/* `counted` as for stats_compare_paired. */
 int stats_interaction(const double *t00, const double *t01, const double *t10, const double *t11,
-                      size_t n, double delta, double confidence, struct interaction *out,
-                      struct error *err);
+                      size_t n, double delta, double confidence, bool counted,
+                      struct interaction *out, struct error *err);
 const char *interaction_name(enum interaction_class c);
 
 #endif

@@ -40,6 +40,9 @@ enum stage_role {
 	ROLE_MERGE,
 	ROLE_BUILD,
 	ROLE_BENCH,
+	ROLE_BOLT_INSTRUMENT,
+	ROLE_BOLT_TRAIN,
+	ROLE_BOLT,
 };
 
 /* What training writes (toolchain.h says which toolchain writes which). */

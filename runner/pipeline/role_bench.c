@@ -130,6 +130,7 @@ static void explain_bench_failure(const struct stage_ctx *c, int rc, struct erro
 const struct stage_role_ops role_bench = {
     .name = "bench",
     .role = ROLE_BENCH,
+    .release_env = true,
     .run = run_bench,
     .explain_failure = explain_bench_failure,
 };

@@ -1,31 +1,14 @@
 /* role_train.c - the train role: the runtime knobs training runs with
  * are recorded (the build refuses a profile trained with others), and a
  * training that wrote no profile fails. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "pipeline/roles.h"
 
-static json_t *training_knobs(const struct stage_ctx *c)
-{
-	json_t *o = json_object();
-
-	for (size_t i = 0; i < c->pl->n_release_env; i++) {
-		const char *eq = strchr(c->pl->release_env[i], '=');
-		char *name =
-		    xasprintf("%.*s", (int)(eq - c->pl->release_env[i]), c->pl->release_env[i]);
-		const char *v = strv_env_get(&c->env, name);
-
-		json_object_set_new(o, name, v ? json_string(v) : json_null());
-		free(name);
-	}
-	return o;
-}
-
 static int prepare_train(struct stage_ctx *c, struct error *err)
 {
 	(void)err;
-	json_object_set_new(c->results, "training_knobs", training_knobs(c));
+	json_object_set_new(c->results, "training_knobs", stage_training_knobs(c));
 	return 0;
 }
 
@@ -62,6 +45,7 @@ static int check_train(struct stage_ctx *c, struct error *err)
 const struct stage_role_ops role_train = {
     .name = "train",
     .role = ROLE_TRAIN,
+    .release_env = true,
     .prepare = prepare_train,
     .check_outputs = check_train,
 };

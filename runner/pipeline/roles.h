@@ -1,7 +1,8 @@
 /* roles.h - the roles a pipeline stage can play, as a table.
  *
  * A stage's role comes from its name (instrument, train, merge, build,
- * bench; any other name runs its command and nothing more).  A role is one
+ * bench, bolt-instrument, bolt-train, bolt; any other name runs its
+ * command and nothing more).  A role is one
  * file, role_NAME.c, defining one `struct stage_role_ops`, and one row in
  * roles.c; stage_run.c calls its hooks around the sandboxed command and
  * knows nothing else of it. */
@@ -13,6 +14,9 @@
 struct stage_role_ops {
 	const char *name; /* the stage name that selects the role */
 	enum stage_role role;
+	/* the command runs with the release's knobs ([release] env): the
+	 * program must be trained or measured as it will be used */
+	bool release_env;
 	/* before the command: checks and helpers (NULL: none) */
 	int (*prepare)(struct stage_ctx *c, struct error *err);
 	/* in place of the sandboxed command; returns its exit code (NULL:
@@ -30,6 +34,9 @@ extern const struct stage_role_ops role_train;
 extern const struct stage_role_ops role_merge;
 extern const struct stage_role_ops role_build;
 extern const struct stage_role_ops role_bench;
+extern const struct stage_role_ops role_bolt_instrument;
+extern const struct stage_role_ops role_bolt_train;
+extern const struct stage_role_ops role_bolt;
 
 /* The role of a stage named `stage_name` (ROLE_PLAIN when none). */
 enum stage_role stage_role_of(const char *stage_name);

@@ -342,7 +342,7 @@ static void print_summary(const struct summary_row *rows, size_t n, const char *
 struct pipeline_run {
 	struct summary_row *rows;
 	size_t n_rows;
-	char *release; /* the build stage's artifact */
+	char *release; /* the build stage's artifact, or the bolt stage's */
 };
 
 static void pipeline_run_free(struct pipeline_run *run)
@@ -372,7 +372,9 @@ static int run_one(const struct stage_cli *o, const struct pipeline *pl, const s
 	row->state = rc != 0 ? "FAILED" : out.cached ? "cached" : "ran";
 	row->seconds = out.seconds;
 	row->artifact = out.artifact ? xstrdup(out.artifact) : NULL;
-	if (rc == 0 && stage_role_of(d->name) == ROLE_BUILD) {
+	/* the binary that ships: the PGO build, or its BOLT rewrite after it */
+	if (rc == 0 &&
+	    (stage_role_of(d->name) == ROLE_BUILD || stage_role_of(d->name) == ROLE_BOLT)) {
 		free(run->release);
 		run->release = xstrdup(out.artifact);
 	}

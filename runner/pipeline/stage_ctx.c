@@ -119,3 +119,19 @@ int stage_walk_files(const char *host, const char *sandbox, const char *suffix, 
 	strv_free(&names);
 	return rc;
 }
+
+json_t *stage_training_knobs(const struct stage_ctx *c)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < c->pl->n_release_env; i++) {
+		const char *eq = strchr(c->pl->release_env[i], '=');
+		char *name =
+		    xasprintf("%.*s", (int)(eq - c->pl->release_env[i]), c->pl->release_env[i]);
+		const char *v = strv_env_get(&c->env, name);
+
+		json_object_set_new(o, name, v ? json_string(v) : json_null());
+		free(name);
+	}
+	return o;
+}

@@ -81,6 +81,9 @@ char *stage_read_log(const struct stage_ctx *c, size_t *len);
  * same files' paths below `sandbox` (a missing `host` is empty). */
 int stage_walk_files(const char *host, const char *sandbox, const char *suffix, struct strv *hosts,
                      struct strv *sandboxes, struct error *err);
+/* The release's knobs as this stage's environment has them: recorded by
+ * training stages, checked by the build. */
+json_t *stage_training_knobs(const struct stage_ctx *c);
 /* {"functions": N, "executed": N} */
 json_t *stage_coverage_json(const struct profile_coverage *pc);
 

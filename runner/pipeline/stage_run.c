@@ -182,7 +182,7 @@ static void build_env(struct stage_ctx *c)
 	strv_pushf(&c->env, "PGO_STAGE=%s", c->def->name);
 	/* Training and benchmarking run with the release's knobs: the
 	 * profile must describe the program as it will be used. */
-	if (c->role == ROLE_TRAIN || c->role == ROLE_BENCH)
+	if (c->ops && c->ops->release_env)
 		for (size_t i = 0; i < c->pl->n_release_env; i++)
 			strv_push(&c->env, c->pl->release_env[i]);
 	for (size_t i = 0; i < c->def->n_env; i++)

@@ -19,6 +19,8 @@ static void clang_stage_env(enum stage_role role, const char *profile, struct st
 	strv_push(env, "PGO_CC=clang");
 	strv_push(env, "PGO_LTO_FLAGS=-flto -fuse-ld=lld");
 	strv_push(env, "PGO_CFLAGS=");
+	/* what a binary BOLT is to rewrite must be linked with */
+	strv_push(env, "PGO_BOLT_LDFLAGS=-Wl,--emit-relocs");
 	if (role == ROLE_INSTRUMENT)
 		strv_push(env, "PGO_GENERATE_FLAGS=-fprofile-generate");
 	if (role == ROLE_BUILD && profile)

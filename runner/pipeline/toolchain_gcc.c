@@ -21,6 +21,8 @@ static void gcc_stage_env(enum stage_role role, const char *profile, struct strv
 	strv_push(env, "PGO_CC=gcc");
 	strv_push(env, "PGO_LTO_FLAGS=-flto");
 	strv_push(env, "PGO_CFLAGS=-frandom-seed=" PGO_RANDOM_SEED);
+	/* what a binary BOLT is to rewrite must be linked with */
+	strv_push(env, "PGO_BOLT_LDFLAGS=-Wl,--emit-relocs");
 	if (role == ROLE_INSTRUMENT)
 		/* Value profiles are off: gcov-tool merge (gcc 12.2) corrupts
 		 * them ("corrupted value profile: divmod profile counter"), so

@@ -39,6 +39,8 @@ static void rustc_stage_env(enum stage_role role, const char *profile, struct st
 	strv_push(env, "PGO_CC=rustc");
 	strv_push(env, "PGO_LTO_FLAGS=-Clto=fat -Ccodegen-units=1");
 	strv_push(env, "PGO_CFLAGS=");
+	/* what a binary BOLT is to rewrite must be linked with */
+	strv_push(env, "PGO_BOLT_LDFLAGS=-Clink-args=-Wl,--emit-relocs");
 	/* cargo without network, writing only below /build */
 	strv_push(env, "CARGO_HOME=" PGO_BUILD_DIR "/.cargo");
 	strv_push(env, "CARGO_TARGET_DIR=" PGO_BUILD_DIR "/target");

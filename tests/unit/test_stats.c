@@ -602,7 +602,7 @@ static void test_verdicts(void **state)
 
 	(void)state;
 	synth(d, 30, log(1.10), 0.01, 1);
-	stats_compare_paired(d, 30, 0.02, 0.95, &c);
+	stats_compare_paired(d, 30, 0.02, 0.95, false, &c);
 	assert_int_equal(c.verdict, VERDICT_SLOWER);
 	assert_true(c.lo > log(1.02) && c.lo <= c.hl && c.hl <= c.hi);
 	assert_true(c.pct > 9.0 && c.pct < 11.0);
@@ -612,32 +612,32 @@ static void test_verdicts(void **state)
 	assert_string_equal(verdict_name(c.verdict), "slower");
 
 	synth(d, 30, 0.0, 0.003, 2); /* A/A */
-	stats_compare_paired(d, 30, 0.02, 0.95, &c);
+	stats_compare_paired(d, 30, 0.02, 0.95, false, &c);
 	assert_int_equal(c.verdict, VERDICT_NO_CHANGE);
 	assert_true(c.lo < 0.0 && c.hi > 0.0);
 
 	synth(d, 30, log(0.90), 0.01, 3);
-	stats_compare_paired(d, 30, 0.02, 0.95, &c);
+	stats_compare_paired(d, 30, 0.02, 0.95, false, &c);
 	assert_int_equal(c.verdict, VERDICT_FASTER);
 	assert_true(c.pct < -9.0 && c.pct > -11.0);
 
 	synth(d, 8, 0.01, 0.05, 4); /* small and noisy */
-	stats_compare_paired(d, 8, 0.02, 0.95, &c);
+	stats_compare_paired(d, 8, 0.02, 0.95, false, &c);
 	assert_int_equal(c.verdict, VERDICT_INCONCLUSIVE);
 	assert_true(c.hi - c.lo > 2 * log(1.02));
 
-	stats_compare_paired(d, 5, 0.02, 0.95, &c); /* too few for 95% */
+	stats_compare_paired(d, 5, 0.02, 0.95, false, &c); /* too few for 95% */
 	assert_int_equal(c.verdict, VERDICT_INCONCLUSIVE);
 	assert_true(isinf(c.lo) && isinf(c.hi));
-	stats_compare_paired(d, 0, 0.02, 0.95, &c);
+	stats_compare_paired(d, 0, 0.02, 0.95, false, &c);
 	assert_int_equal(c.verdict, VERDICT_INCONCLUSIVE);
 	d[0] = NAN;
-	stats_compare_paired(d, 8, 0.02, 0.95, &c);
+	stats_compare_paired(d, 8, 0.02, 0.95, false, &c);
 	assert_int_equal(c.verdict, VERDICT_INCONCLUSIVE);
 }
 
-/* A deterministic metric: every block the same ratio.  The interval is
- * the ratio, whatever the number of blocks (two suffice). */
+/* A counted metric (instructions, simulated cycles): the interval is the
+ * range of the blocks' ratios, whatever their number (two suffice). */
 static void test_zero_spread_is_exact(void **state)
 {
 	double slower[3] = {log(1.2), log(1.2), log(1.2)};
@@ -647,20 +647,25 @@ static void test_zero_spread_is_exact(void **state)
 	struct comparison c;
 
 	(void)state;
-	stats_compare_paired(slower, 3, 0.02, 0.95, &c);
+	stats_compare_paired(slower, 3, 0.02, 0.95, true, &c);
 	assert_int_equal(c.verdict, VERDICT_SLOWER);
 	assert_true(fabs(c.pct - 20.0) < 1e-9 && c.pct_lo == c.pct && c.pct_hi == c.pct);
 	stats_finalize_verdicts(&c, 1, 0.05);
 	assert_int_equal(c.verdict, VERDICT_SLOWER);
-	stats_compare_paired(same, 2, 0.02, 0.95, &c);
+	stats_compare_paired(same, 2, 0.02, 0.95, true, &c);
 	assert_int_equal(c.verdict, VERDICT_NO_CHANGE);
-	stats_compare_paired(faster, 2, 0.02, 0.95, &c);
+	stats_compare_paired(faster, 2, 0.02, 0.95, true, &c);
 	assert_int_equal(c.verdict, VERDICT_FASTER);
-	/* any spread at all: the distribution-free interval, too wide at n=3 */
-	stats_compare_paired(mixed, 3, 0.02, 0.95, &c);
+	/* a count's jitter: the interval is the range, +20 .. +21 % */
+	stats_compare_paired(mixed, 3, 0.02, 0.95, true, &c);
+	assert_int_equal(c.verdict, VERDICT_SLOWER);
+	assert_true(fabs(c.pct_lo - 20.0) < 1e-9 && fabs(c.pct_hi - 21.0) < 1e-9);
+	/* a time with the same numbers: the distribution-free interval,
+	 * too wide at n = 3 */
+	stats_compare_paired(mixed, 3, 0.02, 0.95, false, &c);
 	assert_int_equal(c.verdict, VERDICT_INCONCLUSIVE);
 	/* one block proves nothing */
-	stats_compare_paired(slower, 1, 0.02, 0.95, &c);
+	stats_compare_paired(slower, 1, 0.02, 0.95, true, &c);
 	assert_int_equal(c.verdict, VERDICT_INCONCLUSIVE);
 }
 
@@ -675,7 +680,7 @@ static void test_finalize_holm(void **state)
 	for (size_t i = 0; i < 10; i++)
 		d[i] = 0.1 + 0.01 * (double)i;
 	for (size_t j = 0; j < M; j++)
-		stats_compare_paired(d, 10, 0.02, 0.95, &c[j]);
+		stats_compare_paired(d, 10, 0.02, 0.95, false, &c[j]);
 	assert_close(c[0].p_greater, 1.0 / 1024, 1e-15);
 	assert_int_equal(c[0].verdict, VERDICT_SLOWER);
 
@@ -731,26 +736,30 @@ static void test_interaction(void **state)
 
 	(void)state;
 	blocks(20, 1.0, 0.005, 5, t00, t01, t10, t11);
-	assert_int_equal(stats_interaction(t00, t01, t10, t11, 20, 0.02, 0.95, &it, &err), 0);
+	assert_int_equal(stats_interaction(t00, t01, t10, t11, 20, 0.02, 0.95, false, &it, &err),
+	                 0);
 	assert_int_equal(it.cls, INTERACTION_ADDITIVE);
 	assert_string_equal(interaction_name(it.cls), "additive");
 	assert_true(fabs(it.hl) < 0.01);
 	assert_true(it.lo > -log(1.02) && it.hi < log(1.02));
 
 	blocks(20, 1.15, 0.005, 6, t00, t01, t10, t11);
-	assert_int_equal(stats_interaction(t00, t01, t10, t11, 20, 0.02, 0.95, &it, &err), 0);
+	assert_int_equal(stats_interaction(t00, t01, t10, t11, 20, 0.02, 0.95, false, &it, &err),
+	                 0);
 	assert_int_equal(it.cls, INTERACTION_INTERACTING);
 	assert_close(it.hl, log(1.15), 0.01);
 	assert_true(it.p_two_sided < 1e-5);
 
 	blocks(8, 1.0, 0.05, 7, t00, t01, t10, t11);
-	assert_int_equal(stats_interaction(t00, t01, t10, t11, 8, 0.02, 0.95, &it, &err), 0);
+	assert_int_equal(stats_interaction(t00, t01, t10, t11, 8, 0.02, 0.95, false, &it, &err), 0);
 	assert_int_equal(it.cls, INTERACTION_UNCLEAR);
 
 	t11[3] = 0.0;
-	assert_int_equal(stats_interaction(t00, t01, t10, t11, 8, 0.02, 0.95, &it, &err), -1);
+	assert_int_equal(stats_interaction(t00, t01, t10, t11, 8, 0.02, 0.95, false, &it, &err),
+	                 -1);
 	assert_non_null(strstr(err.msg, "non-positive"));
-	assert_int_equal(stats_interaction(t00, t01, t10, t11, 0, 0.02, 0.95, &it, &err), -1);
+	assert_int_equal(stats_interaction(t00, t01, t10, t11, 0, 0.02, 0.95, false, &it, &err),
+	                 -1);
 }
 
 int main(void)

@@ -1,0 +1,61 @@
+/* bolt.h - what the BOLT roles share: where llvm-bolt and merge-fdata are,
+ * the helpers written into a stage (pgo-bolt-instrument, pgo-bolt), and
+ * what llvm-bolt's output says about its profile.
+ *
+ * BOLT rewrites a linked binary: it needs the relocations the linker
+ * dropped (-Wl,--emit-relocs: PGO_BOLT_LDFLAGS) and its symbols (not
+ * stripped).  Instrumentation needs no PMU: the instrumented binary writes
+ * its .fdata at exit; with one file per process (append-pid) shards and
+ * runs merge with merge-fdata, whose output is sorted so that the merged
+ * profile is a reproducible artifact. */
+#ifndef PGO_BOLT_H
+#define PGO_BOLT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pipeline/stage_ctx.h"
+
+/* where an instrumented binary writes (…/bolt.fdata.<pid>.fdata) */
+#define BOLT_FDATA_PREFIX PGO_OUT_DIR "/" PGO_PROFILE_SUBDIR "/bolt.fdata"
+#define BOLT_MERGED_FDATA PGO_OUT_DIR "/" PGO_PROFILE_SUBDIR "/merged.fdata"
+/* block and function reordering, hot/cold splitting */
+#define BOLT_OPTIONS                                                                               \
+	"-reorder-blocks=ext-tsp -reorder-functions=hfsort -split-functions -split-all-cold "      \
+	"-dyno-stats"
+/* a profile whose samples are mostly in functions it does not describe
+ * is another binary's */
+#define BOLT_MAX_STALE_PCT 50.0
+
+struct bolt_tools {
+	char *bolt;        /* llvm-bolt */
+	char *merge_fdata; /* merge-fdata */
+};
+
+/* The newest /usr/lib/llvm-N/bin pair (the sandbox sees /usr as the host
+ * does); -1 + err naming the package when there is none. */
+int bolt_tools_find(struct bolt_tools *t, struct error *err);
+void bolt_tools_free(struct bolt_tools *t);
+
+/* pgo-bolt-instrument IN OUT: llvm-bolt -instrument writing to
+ * BOLT_FDATA_PREFIX.<pid>.fdata. */
+int bolt_write_instrument_script(const char *path, const struct bolt_tools *t, struct error *err);
+/* pgo-bolt IN OUT: merge-fdata of `fdata` (sandbox paths) sorted into
+ * BOLT_MERGED_FDATA, then llvm-bolt with BOLT_OPTIONS. */
+int bolt_write_optimize_script(const char *path, const struct bolt_tools *t, char *const *fdata,
+                               size_t n, struct error *err);
+
+struct bolt_report {
+	long profiled, functions; /* "N out of M functions ... non-empty profile" */
+	double stale_pct;         /* samples in functions with a stale profile */
+	long ignored_objects;     /* "profile for N objects was ignored" */
+	bool seen;                /* the coverage line was found */
+};
+void bolt_parse_log(const char *log, size_t len, struct bolt_report *out);
+
+/* A BOLT-ERROR of the log in this pipeline's terms, or NULL. */
+const char *bolt_explain(const char *log, size_t len);
+/* The BOLT roles' explain_failure: bolt_explain of the stage's log. */
+void bolt_explain_stage_failure(const struct stage_ctx *c, int rc, struct error *err);
+
+#endif
