@@ -56,8 +56,11 @@ src() {
 }
 core="$(src util) $(src report) $(src spec) $(src privileges)"
 fuzz_one fuzz_cli 512 tests/fuzz/fuzz_cli.c $core $(src cli) $(src environment) -- -lcap
-fuzz_one fuzz_config 4096 tests/fuzz/fuzz_config.c $core $(src config) -- \
-	$(pkg-config --libs inih jansson) -lcap
+# config checks `compiler = NAME` against the toolchain table
+toolchains="$(src toolchains) $(src toolchain_gcc) $(src toolchain_clang) $(src toolchain_rustc)
+	$(src pgo) $(src tool_cache) $(src digest) $(src json_file) $(src environment)"
+fuzz_one fuzz_config 4096 tests/fuzz/fuzz_config.c $core $(src config) $toolchains -- \
+	$(pkg-config --libs inih jansson nettle) -lcap
 
 echo "fuzz: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
