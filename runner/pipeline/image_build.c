@@ -1,4 +1,5 @@
-/* image.c - see image.h */
+/* image_build.c - image definitions and reproducible debootstrap builds,
+ * and `pgo-sandbox image`: see image.h */
 #define _GNU_SOURCE
 #include "pipeline/image.h"
 
@@ -30,6 +31,8 @@
 #include "sandbox/path_resolve.h"
 #include "pipeline/tool_cache.h"
 
+#include "pipeline/image_proc.h"
+
 #define WALK_MAX_DEPTH 256
 #define SNAPSHOT_URL_FMT "https://snapshot.debian.org/archive/debian/%s"
 #define DEBOOTSTRAP "/usr/sbin/debootstrap"
@@ -37,836 +40,6 @@
 #define APT_GET "/usr/bin/apt-get"
 #define MIRROR_CHECK_TIMEOUT "20"
 #define DEFAULT_OUT_DIR "build/images"
-
-/* ------------------------------------------------------------------ */
-/* small helpers                                                       */
-/* ------------------------------------------------------------------ */
-
-static char **strv_push(char **v, size_t *n, const char *s)
-{
-	v = xrealloc(v, (*n + 2) * sizeof(char *));
-	v[(*n)++] = xstrdup(s);
-	v[*n] = NULL;
-	return v;
-}
-
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool has_suffix(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-/* Tokens handed to debootstrap or written into JSON keys: Debian package
- * names, suites, architectures.  A comma or space would change the
- * meaning of --include=A,B. */
-static bool is_debian_token(const char *s)
-{
-	if (!isalnum((unsigned char)s[0]))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
-		    !strchr("+-.", *p))
-			return false;
-	return true;
-}
-
-/* Version lines go into JSON, which must be UTF-8: keep printable ASCII. */
-static char *printable_line(const char *buf, size_t len)
-{
-	const char *nl = memchr(buf, '\n', len);
-	size_t end = nl ? (size_t)(nl - buf) : len;
-	char *line;
-
-	if (end > 0 && buf[end - 1] == '\r')
-		end--;
-	line = xcalloc(1, end + 1);
-	for (size_t i = 0; i < end; i++)
-		line[i] = (buf[i] >= 0x20 && buf[i] < 0x7f) ? buf[i] : '?';
-	return line;
-}
-
-static char *read_trimmed(const char *path)
-{
-	char *text = NULL;
-	size_t len = 0;
-	struct error ignored = {0};
-
-	if (read_file(path, &text, &len, &ignored) < 0)
-		return NULL;
-	while (len > 0 && isspace((unsigned char)text[len - 1]))
-		text[--len] = '\0';
-	return text;
-}
-
-/* Names in a directory, byte-sorted, without "." and "..". */
-static int list_sorted(const char *dir, char ***names, size_t *n, struct error *err)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d;
-	struct dirent *de;
-
-	*names = NULL;
-	*n = 0;
-	if (fd < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening directory %s", dir);
-	d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "reading directory %s", dir);
-	}
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		*names = strv_push(*names, n, de->d_name);
-	}
-	if (errno != 0) {
-		int saved = errno;
-		closedir(d);
-		strv_free(*names, *n);
-		*names = NULL;
-		*n = 0;
-		return error_set(err, EXIT_RUNNER_ERROR, saved, "reading directory %s", dir);
-	}
-	closedir(d);
-	if (*n > 1)
-		qsort(*names, *n, sizeof(char *), cmp_str);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* child processes                                                     */
-/* ------------------------------------------------------------------ */
-
-/* stdin is /dev/null; stdout and stderr go to out_fd and err_fd.  A child
- * in its own process group can be killed with everything it started. */
-static pid_t spawn(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
-                   bool new_group, struct error *err)
-{
-	int in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	pid_t pid;
-
-	if (in_fd < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening /dev/null");
-	pid = fork();
-	if (pid < 0) {
-		close(in_fd);
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "fork for %s", path);
-	}
-	if (pid == 0) {
-		if (new_group)
-			setpgid(0, 0);
-		if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
-			_exit(EXIT_RUNNER_ERROR);
-		execve(path, argv, envp);
-		_exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE);
-	}
-	if (new_group)
-		setpgid(pid, pid); /* either side may win the race; both set it */
-	close(in_fd);
-	return pid;
-}
-
-static int wait_child(pid_t pid, int *status, struct error *err)
-{
-	while (waitpid(pid, status, 0) < 0) {
-		if (errno != EINTR)
-			return error_set(err, EXIT_RUNNER_ERROR, errno, "waiting for process %d",
-			                 (int)pid);
-	}
-	return 0;
-}
-
-static void kill_group(pid_t pid)
-{
-	int status;
-
-	if (kill(-pid, SIGKILL) < 0)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-}
-
-/* Wait for the child until the deadline; 1 when it ended, 0 on timeout. */
-static int wait_until(pid_t pid, uint64_t deadline, int *status, struct error *err)
-{
-	const struct timespec tick = {.tv_nsec = 1000 * 1000};
-
-	for (;;) {
-		pid_t r = waitpid(pid, status, WNOHANG);
-
-		if (r == pid)
-			return 1;
-		if (r < 0 && errno != EINTR)
-			return error_set(err, EXIT_RUNNER_ERROR, errno, "waiting for process %d",
-			                 (int)pid);
-		if (monotonic_ns() >= deadline)
-			return 0;
-		nanosleep(&tick, NULL);
-	}
-}
-
-/* Read the child's stdout until EOF, `max` bytes or the deadline.
- * Returns 1 at EOF, 0 on timeout, 2 when the output was cut. */
-static int read_bounded(int fd, char *buf, size_t max, size_t *len, uint64_t deadline,
-                        struct error *err)
-{
-	for (;;) {
-		uint64_t now = monotonic_ns();
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-		int ms, r;
-
-		if (*len >= max)
-			return 2;
-		if (now >= deadline)
-			return 0;
-		ms = (int)((deadline - now + 999999) / 1000000);
-		r = poll(&pfd, 1, ms);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return error_set(err, EXIT_RUNNER_ERROR, errno, "poll");
-		if (r == 0)
-			continue;
-		n = read(fd, buf + *len, max - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return error_set(err, EXIT_RUNNER_ERROR, errno, "reading a child's output");
-		if (n == 0)
-			return 1;
-		*len += (size_t)n;
-	}
-}
-
-struct captured {
-	char *first_line;
-	int status; /* raw wait status; meaningless when truncated */
-	bool truncated;
-};
-
-/* Run argv (argv[0] is the name the tool sees, `path` what is executed)
- * with a fixed environment and capture the first line of its stdout. */
-static int capture_first_line(const char *path, char *const argv[], uint64_t timeout_ns,
-                              struct captured *c, struct error *err)
-{
-	static char *const clean_env[] = {"PATH=/usr/bin:/bin", "LC_ALL=C", "LANG=C", NULL};
-	uint64_t deadline = monotonic_ns() + timeout_ns;
-	char *buf = xcalloc(1, IMAGE_VERSION_OUTPUT_MAX);
-	size_t len = 0;
-	int p[2], null_fd, r;
-	pid_t pid;
-
-	memset(c, 0, sizeof(*c));
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		free(buf);
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "pipe");
-	}
-	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	pid = null_fd < 0 ? error_set(err, EXIT_RUNNER_ERROR, errno, "opening /dev/null")
-	                  : spawn(path, argv, clean_env, p[1], null_fd, true, err);
-	if (null_fd >= 0)
-		close(null_fd);
-	close(p[1]);
-	r = pid < 0 ? -1 : read_bounded(p[0], buf, IMAGE_VERSION_OUTPUT_MAX, &len, deadline, err);
-	close(p[0]);
-	if (r == 1)
-		r = wait_until(pid, deadline, &c->status, err);
-	if (r == 2) {
-		c->truncated = true;
-		kill_group(pid);
-	} else if (r <= 0 && pid > 0) {
-		kill_group(pid);
-		if (r == 0)
-			error_set(err, EXIT_RUNNER_ERROR, 0,
-			          "%s %s (%s) did not finish within %llu s", argv[0],
-			          argv[1] ? argv[1] : "", path,
-			          (unsigned long long)(timeout_ns / 1000000000ULL));
-	}
-	if (r > 0)
-		c->first_line = printable_line(buf, len);
-	free(buf);
-	return r > 0 ? 0 : -1;
-}
-
-/* Environment for debootstrap, wget and apt-get: fixed, plus the
- * caller's proxy settings (a CI network may need them). */
-static char **tool_env(int64_t source_date_epoch)
-{
-	static const char *const fixed[] = {
-	    "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-	    "LC_ALL=C",
-	    "LANG=C",
-	    "TZ=UTC",
-	    "HOME=/root",
-	    "DEBIAN_FRONTEND=noninteractive",
-	    "DEBCONF_NONINTERACTIVE_SEEN=true",
-	};
-	static const char *const passed[] = {"http_proxy", "https_proxy", "no_proxy",
-	                                     "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"};
-	char **env = NULL;
-	size_t n = 0;
-
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		env = strv_push(env, &n, fixed[i]);
-	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
-		const char *v = getenv(passed[i]);
-		if (v != NULL) {
-			char *kv = xasprintf("%s=%s", passed[i], v);
-			env = strv_push(env, &n, kv);
-			free(kv);
-		}
-	}
-	if (source_date_epoch >= 0) {
-		char *kv = xasprintf("SOURCE_DATE_EPOCH=%lld", (long long)source_date_epoch);
-		env = strv_push(env, &n, kv);
-		free(kv);
-	}
-	return env;
-}
-
-static void env_free(char **env)
-{
-	size_t n = 0;
-
-	while (env[n])
-		n++;
-	strv_free(env, n);
-}
-
-/* Run a tool with its output on our stderr (stdout stays for results);
- * returns its exit status, -1 when it could not be run or was killed. */
-static int run_tool(const char *path, char *const argv[], char *const envp[], struct error *err)
-{
-	int status;
-	pid_t pid = spawn(path, argv, envp, STDERR_FILENO, STDERR_FILENO, false, err);
-
-	if (pid < 0 || wait_child(pid, &status, err) < 0)
-		return -1;
-	if (WIFSIGNALED(status))
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s was killed by signal %d", path,
-		                 WTERMSIG(status));
-	return WEXITSTATUS(status);
-}
-
-/* ------------------------------------------------------------------ */
-/* dpkg status                                                         */
-/* ------------------------------------------------------------------ */
-
-struct dpkg_para {
-	char *package, *version, *arch, *status;
-};
-
-static void dpkg_para_reset(struct dpkg_para *p)
-{
-	free(p->package);
-	free(p->version);
-	free(p->arch);
-	free(p->status);
-	memset(p, 0, sizeof(*p));
-}
-
-/* "install ok installed", "hold ok installed": the third word counts. */
-static bool dpkg_installed(const char *status)
-{
-	const char *last = status ? strrchr(status, ' ') : NULL;
-
-	return last != NULL && strcmp(last + 1, "installed") == 0;
-}
-
-static void dpkg_commit(struct dpkg_para *p, json_t *out)
-{
-	json_t *v;
-
-	if (p->package && p->version && dpkg_installed(p->status)) {
-		v = json_string(p->version);
-		if (v != NULL) {
-			if (json_object_get(out, p->package) == NULL) {
-				json_object_set_new(out, p->package, v);
-			} else {
-				char *key = xasprintf("%s:%s", p->package, p->arch ? p->arch : "?");
-				json_object_set_new(out, key, v);
-				free(key);
-			}
-		}
-	}
-	dpkg_para_reset(p);
-}
-
-static void dpkg_field(struct dpkg_para *p, const char *line)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} fields[] = {
-	    {"Package:", offsetof(struct dpkg_para, package)},
-	    {"Version:", offsetof(struct dpkg_para, version)},
-	    {"Architecture:", offsetof(struct dpkg_para, arch)},
-	    {"Status:", offsetof(struct dpkg_para, status)},
-	};
-
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		size_t n = strlen(fields[i].name);
-		char **slot = (char **)((char *)p + fields[i].off);
-
-		if (strncasecmp(line, fields[i].name, n) != 0)
-			continue;
-		line += n;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		free(*slot);
-		*slot = xstrdup(line);
-		return;
-	}
-}
-
-int image_dpkg_packages(const char *status_path, json_t **out, struct error *err)
-{
-	struct dpkg_para p = {0};
-	char *text = NULL, *line, *save = NULL;
-	size_t len = 0;
-
-	if (read_file(status_path, &text, &len, err) < 0)
-		return -1;
-	*out = json_object();
-	/* strtok_r would merge blank lines, which end paragraphs: split by hand */
-	for (line = text; line != NULL; line = save) {
-		save = strchr(line, '\n');
-		if (save != NULL)
-			*save++ = '\0';
-		if (line[0] == '\0')
-			dpkg_commit(&p, *out);
-		else if (line[0] != ' ' && line[0] != '\t')
-			dpkg_field(&p, line);
-	}
-	dpkg_commit(&p, *out);
-	free(text);
-	return 0;
-}
-
-/* The toolchain packages of interest out of a full package map. */
-static json_t *toolchain_packages(json_t *all)
-{
-	static const char *const names[] = {IMAGE_HOST_PACKAGES};
-	json_t *pick = json_object();
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		json_t *v = json_object_get(all, names[i]);
-		if (v != NULL)
-			json_object_set(pick, names[i], v);
-	}
-	return pick;
-}
-
-/* debian_version and toolchain packages of the tree at root, if any. */
-static void add_distribution_facts(const char *root, json_t *facts)
-{
-	char *path = xasprintf("%s/etc/debian_version", root);
-	char *debian = read_trimmed(path);
-	struct error ignored = {0};
-	json_t *all = NULL;
-
-	free(path);
-	if (debian != NULL) {
-		json_t *v = json_string(debian);
-		json_object_set_new(facts, "debian_version", v ? v : json_null());
-		free(debian);
-	}
-	path = xasprintf("%s/var/lib/dpkg/status", root);
-	if (access(path, F_OK) == 0 && image_dpkg_packages(path, &all, &ignored) == 0) {
-		json_object_set_new(facts, "packages", toolchain_packages(all));
-		json_decref(all);
-	}
-	free(path);
-}
-
-/* ------------------------------------------------------------------ */
-/* host digest                                                         */
-/* ------------------------------------------------------------------ */
-
-static int canonical_digest(json_t *facts, char out[DIGEST_STR_MAX], struct error *err)
-{
-	char *text = json_dumps(facts, JSON_SORT_KEYS | JSON_COMPACT);
-
-	if (text == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "encoding the image facts");
-	digest_buffer_sha256(text, strlen(text), out);
-	free(text);
-	return 0;
-}
-
-/* The file a tool name leads to, resolved inside root: its host path and
- * its path as seen from the root.  0 = absent, 1 = found. */
-static int resolve_tool(int root_fd, const char *real_root, const char *name, char **host_path,
-                        char **in_root, struct error *err)
-{
-	char *rel = xasprintf("/usr/bin/%s", name);
-	char link[64], target[PATH_MAX];
-	struct stat st;
-	ssize_t n;
-	int fd = resolve_in_root(root_fd, rel, O_PATH, false);
-	size_t root_len = strcmp(real_root, "/") == 0 ? 0 : strlen(real_root);
-
-	if (fd < 0) {
-		int saved = errno;
-		if (saved == ENOENT || saved == ENOTDIR) {
-			free(rel);
-			return 0;
-		}
-		error_set(err, EXIT_RUNNER_ERROR, saved, "resolving %s in %s", rel, real_root);
-		free(rel);
-		return -1;
-	}
-	free(rel);
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0 || fstat(fd, &st) < 0) {
-		int saved = errno;
-		close(fd);
-		return error_set(err, EXIT_RUNNER_ERROR, saved, "resolving tool %s", name);
-	}
-	close(fd);
-	target[n] = '\0';
-	if (!S_ISREG(st.st_mode))
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "tool %s: %s is not a regular file",
-		                 name, target);
-	if (root_len && (strncmp(target, real_root, root_len) != 0 || target[root_len] != '/'))
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "tool %s: %s is outside %s", name,
-		                 target, real_root);
-	*host_path = xstrdup(target);
-	*in_root = xstrdup(target + root_len);
-	return 1;
-}
-
-static int tool_facts(int root_fd, const char *real_root, const char *name, uint64_t timeout_ns,
-                      struct tool_cache *cache, json_t *tools, struct error *err)
-{
-	char digest[DIGEST_STR_MAX];
-	char *host_path = NULL, *in_root = NULL;
-	/* llvm-profdata before LLVM 15 knows --version only after a command */
-	bool needs_command = strcmp(name, "llvm-profdata") == 0;
-	char *argv[] = {(char *)name, needs_command ? "merge" : "--version",
-	                needs_command ? "--version" : NULL, NULL};
-	struct captured c;
-	json_t *t;
-	int found = resolve_tool(root_fd, real_root, name, &host_path, &in_root, err);
-
-	if (found <= 0)
-		return found;
-	t = tool_cache_lookup(cache, name, host_path);
-	if (t != NULL) {
-		json_object_set_new(t, "path", json_string(in_root));
-		json_object_set_new(tools, name, t);
-		free(host_path);
-		free(in_root);
-		return 1;
-	}
-	if (digest_file_sha256(host_path, digest, err) < 0 ||
-	    capture_first_line(host_path, argv, timeout_ns, &c, err) < 0) {
-		free(host_path);
-		free(in_root);
-		return error_prefix(err, "toolchain of image host");
-	}
-	t = json_pack("{s:s, s:s, s:s}", "path", in_root, "sha256", digest, "version",
-	              c.first_line);
-	if (t == NULL) {
-		error_set(err, EXIT_RUNNER_ERROR, 0, "tool %s: path %s is not UTF-8", name,
-		          in_root);
-		free(c.first_line);
-		free(host_path);
-		free(in_root);
-		return -1;
-	}
-	if (c.truncated)
-		json_object_set_new(t, "version_output_truncated", json_true());
-	else if (WIFEXITED(c.status) && WEXITSTATUS(c.status) != 0)
-		json_object_set_new(t, "version_exit", json_integer(WEXITSTATUS(c.status)));
-	else if (WIFSIGNALED(c.status))
-		json_object_set_new(t, "version_signal", json_integer(WTERMSIG(c.status)));
-	/* Only a clean answer is worth remembering. */
-	if (!c.truncated && WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0)
-		tool_cache_store(cache, name, host_path, t);
-	json_object_set_new(tools, name, t);
-	free(c.first_line);
-	free(host_path);
-	free(in_root);
-	return 1;
-}
-
-int image_digest_host_at(const char *root, uint64_t version_timeout_ns, char out[DIGEST_STR_MAX],
-                         json_t **facts, struct error *err)
-{
-	static const char *const names[] = {IMAGE_HOST_TOOLS};
-	char *real_root = realpath(root, NULL);
-	struct tool_cache *cache;
-	json_t *f, *tools;
-	int root_fd, rc = 0;
-
-	if (real_root == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "image root %s", root);
-	root_fd = open(real_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root_fd < 0) {
-		error_set(err, EXIT_RUNNER_ERROR, errno, "opening image root %s", real_root);
-		free(real_root);
-		return -1;
-	}
-	f = json_pack("{s:s}", "kind", "host");
-	tools = json_object();
-	json_object_set_new(f, "tools", tools);
-	cache = tool_cache_open();
-	for (size_t i = 0; rc >= 0 && i < sizeof(names) / sizeof(names[0]); i++)
-		rc =
-		    tool_facts(root_fd, real_root, names[i], version_timeout_ns, cache, tools, err);
-	tool_cache_close(cache, rc >= 0);
-	close(root_fd);
-	if (rc >= 0) {
-		add_distribution_facts(real_root, f);
-		rc = canonical_digest(f, out, err);
-	}
-	free(real_root);
-	if (rc < 0 || facts == NULL)
-		json_decref(f);
-	else
-		*facts = f;
-	return rc < 0 ? -1 : 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* directory digest                                                    */
-/* ------------------------------------------------------------------ */
-
-struct manifest {
-	char *buf;
-	size_t len, cap;
-	uint64_t entries, bytes;
-};
-
-static void manifest_add(struct manifest *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void manifest_add(struct manifest *m, const char *fmt, ...)
-{
-	va_list ap;
-	char *line = NULL;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();
-	if (m->len + (size_t)n + 1 > m->cap) {
-		m->cap = (m->len + (size_t)n + 1) * 2;
-		m->buf = xrealloc(m->buf, m->cap);
-	}
-	memcpy(m->buf + m->len, line, (size_t)n + 1);
-	m->len += (size_t)n;
-	free(line);
-}
-
-/* Directories the sandbox always provides fresh (mounts.c): what an image
- * holds there is never seen, so it is not part of the digest. */
-static bool is_fresh_top(const char *name)
-{
-	static const char *const fresh[] = {"proc", "dev", "tmp", "sys", "run"};
-
-	for (size_t i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++)
-		if (strcmp(name, fresh[i]) == 0)
-			return true;
-	return false;
-}
-
-static int walk_dir(struct manifest *m, const char *abs, const char *rel, int depth,
-                    struct error *err);
-
-/* One line per entry: type, mode, owner, size, content, then the path
- * length-prefixed so no name can forge another line. */
-static int manifest_entry(struct manifest *m, const char *abs, const char *rel,
-                          const struct stat *st, int depth, struct error *err)
-{
-	char content[PATH_MAX + 32] = "-";
-	char type = '?';
-
-	if (S_ISREG(st->st_mode)) {
-		type = 'f';
-		if (digest_file_sha256(abs, content, err) < 0)
-			return -1;
-		m->bytes += (uint64_t)st->st_size;
-	} else if (S_ISDIR(st->st_mode)) {
-		type = 'd';
-	} else if (S_ISLNK(st->st_mode)) {
-		char target[PATH_MAX];
-		ssize_t n = readlink(abs, target, sizeof(target) - 1);
-		if (n < 0)
-			return error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s", abs);
-		target[n] = '\0';
-		type = 'l';
-		snprintf(content, sizeof(content), "%zd:%s", n, target);
-	} else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
-		type = S_ISCHR(st->st_mode) ? 'c' : 'b';
-		snprintf(content, sizeof(content), "%u,%u", major(st->st_rdev), minor(st->st_rdev));
-	} else if (S_ISFIFO(st->st_mode)) {
-		type = 'p';
-	} else if (S_ISSOCK(st->st_mode)) {
-		type = 's';
-	}
-	manifest_add(m, "%c %04o %u:%u %llu %s %zu:%s\n", type, (unsigned)(st->st_mode & 07777),
-	             (unsigned)st->st_uid, (unsigned)st->st_gid,
-	             S_ISREG(st->st_mode) ? (unsigned long long)st->st_size : 0ULL, content,
-	             strlen(rel), rel);
-	m->entries++;
-	if (S_ISDIR(st->st_mode))
-		return walk_dir(m, abs, rel, depth + 1, err);
-	return 0;
-}
-
-static int walk_dir(struct manifest *m, const char *abs, const char *rel, int depth,
-                    struct error *err)
-{
-	char **names;
-	size_t n;
-	int rc = 0;
-
-	if (depth > WALK_MAX_DEPTH)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: deeper than %d levels", abs,
-		                 WALK_MAX_DEPTH);
-	if (list_sorted(abs, &names, &n, err) < 0)
-		return -1;
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char *child_abs, *child_rel;
-		struct stat st;
-
-		if (depth == 0 && is_fresh_top(names[i]))
-			continue;
-		child_abs = xasprintf("%s/%s", abs, names[i]);
-		child_rel = xasprintf("%s/%s", rel, names[i]);
-		if (lstat(child_abs, &st) < 0)
-			rc = error_set(err, EXIT_RUNNER_ERROR, errno, "stat %s", child_abs);
-		else
-			rc = manifest_entry(m, child_abs, child_rel, &st, depth, err);
-		free(child_abs);
-		free(child_rel);
-	}
-	strv_free(names, n);
-	return rc;
-}
-
-int image_digest_dir(const char *dir, char out[DIGEST_STR_MAX], json_t **facts, struct error *err)
-{
-	struct manifest m = {0};
-	char *real = realpath(dir, NULL);
-	json_t *f;
-
-	if (real == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "image directory %s", dir);
-	manifest_add(&m, "pgo-sandbox image directory manifest v1\n");
-	if (walk_dir(&m, real, "", 0, err) < 0) {
-		free(m.buf);
-		free(real);
-		return error_prefix(err, "digest of image %s", dir);
-	}
-	digest_buffer_sha256(m.buf, m.len, out);
-	if (facts != NULL) {
-		f = json_pack("{s:s, s:I, s:I}", "kind", "directory", "entries",
-		              (json_int_t)m.entries, "bytes", (json_int_t)m.bytes);
-		add_distribution_facts(real, f);
-		*facts = f;
-	}
-	free(m.buf);
-	free(real);
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* tarball digest                                                      */
-/* ------------------------------------------------------------------ */
-
-/* NAME.tar.zst -> NAME.json beside it (what `image build` writes). */
-static char *image_json_path(const char *tarball)
-{
-	static const char *const exts[] = {".tar.zst", ".tar.gz", ".tar.xz", ".tar.bz2", ".tar"};
-
-	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
-		if (has_suffix(tarball, exts[i])) {
-			size_t base = strlen(tarball) - strlen(exts[i]);
-			return xasprintf("%.*s.json", (int)base, tarball);
-		}
-	}
-	return NULL;
-}
-
-/* The toolchain facts of a built image, when its NAME.json describes
- * exactly this tarball. */
-static void add_sidecar_facts(const char *tarball, const char *digest, json_t *facts)
-{
-	char *path = image_json_path(tarball);
-	json_t *doc, *d;
-
-	if (path == NULL)
-		return;
-	doc = json_load_file(path, 0, NULL);
-	d = json_object_get(doc, "digest");
-	if (json_is_string(d) && strcmp(json_string_value(d), digest) == 0) {
-		static const char *const keys[] = {"name", "definition", "debian_version",
-		                                   "snapshot_honoured"};
-		json_t *all = json_object_get(doc, "packages");
-
-		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-			json_t *v = json_object_get(doc, keys[i]);
-			if (v != NULL)
-				json_object_set(facts, keys[i], v);
-		}
-		if (json_is_object(all))
-			json_object_set_new(facts, "packages", toolchain_packages(all));
-	}
-	json_decref(doc);
-	free(path);
-}
-
-static int digest_tarball(const char *path, const struct stat *st, char out[DIGEST_STR_MAX],
-                          json_t **facts, struct error *err)
-{
-	if (digest_file_sha256(path, out, err) < 0)
-		return error_prefix(err, "digest of image");
-	if (facts != NULL) {
-		*facts =
-		    json_pack("{s:s, s:I}", "kind", "tarball", "bytes", (json_int_t)st->st_size);
-		add_sidecar_facts(path, out, *facts);
-	}
-	return 0;
-}
-
-int image_digest(const char *image, char out[DIGEST_STR_MAX], json_t **facts, struct error *err)
-{
-	struct stat st;
-
-	if (facts != NULL)
-		*facts = NULL;
-	if (strcmp(image, "host") == 0)
-		return image_digest_host_at("/", IMAGE_VERSION_TIMEOUT_NS, out, facts, err);
-	if (stat(image, &st) < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno,
-		                 "image %s (expected host, a directory or a tarball)", image);
-	if (S_ISDIR(st.st_mode))
-		return image_digest_dir(image, out, facts, err);
-	if (S_ISREG(st.st_mode))
-		return digest_tarball(image, &st, out, facts, err);
-	return error_set(err, EXIT_RUNNER_ERROR, 0,
-	                 "image %s is neither host, a directory nor a tarball", image);
-}
 
 /* ------------------------------------------------------------------ */
 /* image definitions                                                   */
@@ -933,12 +106,12 @@ static int def_words(struct def_parse *p, const char *key, const char *value, ch
 	char *copy = xstrdup(value), *save = NULL;
 
 	for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
-		if (!is_debian_token(w)) {
+		if (!image_is_debian_token(w)) {
 			def_fail(p, "%s: '%s' is not a Debian name (a-z, 0-9, +, -, .)", key, w);
 			free(copy);
 			return 0;
 		}
-		*v = strv_push(*v, n, w);
+		*v = image_strv_push(*v, n, w);
 	}
 	free(copy);
 	return 1;
@@ -1001,7 +174,7 @@ static int def_validate(struct image_definition *d, struct error *err)
 	if (d->suite == NULL || d->snapshot == NULL)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: [image] needs suite and snapshot",
 		                 d->path);
-	if (!is_debian_token(d->suite))
+	if (!image_is_debian_token(d->suite))
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: suite '%s' is not a suite name",
 		                 d->path, d->suite);
 	if (d->variant == NULL)
@@ -1014,11 +187,11 @@ static int def_validate(struct image_definition *d, struct error *err)
 		                 d->variant);
 	if (d->arch == NULL)
 		d->arch = xstrdup("amd64");
-	if (!is_debian_token(d->arch))
+	if (!image_is_debian_token(d->arch))
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: arch '%s' is not an architecture",
 		                 d->path, d->arch);
 	if (d->n_components == 0)
-		d->components = strv_push(d->components, &d->n_components, "main");
+		d->components = image_strv_push(d->components, &d->n_components, "main");
 	if (image_snapshot_epoch(d->snapshot, &d->snapshot_epoch, err) < 0)
 		return error_prefix(err, "%s", d->path);
 	return 0;
@@ -1030,7 +203,7 @@ int image_definition_load(const char *path, struct image_definition *def, struct
 	int rc;
 
 	memset(def, 0, sizeof(*def));
-	def->path = has_suffix(path, ".ini") ? xstrdup(path) : xasprintf("%s.ini", path);
+	def->path = image_has_suffix(path, ".ini") ? xstrdup(path) : xasprintf("%s.ini", path);
 	if (def_name(def->path, def, err) < 0)
 		goto fail;
 	errno = 0;
@@ -1062,8 +235,8 @@ void image_definition_free(struct image_definition *def)
 	free(def->variant);
 	free(def->snapshot);
 	free(def->arch);
-	strv_free(def->components, def->n_components);
-	strv_free(def->packages, def->n_packages);
+	image_strv_free(def->components, def->n_components);
+	image_strv_free(def->packages, def->n_packages);
 	memset(def, 0, sizeof(*def));
 }
 
@@ -1226,8 +399,8 @@ static char *scan_apt_file(const char *path, const char *suite)
 
 	if (read_file(path, &text, &len, &ignored) < 0)
 		return NULL;
-	found =
-	    has_suffix(path, ".sources") ? scan_deb822(text, suite) : scan_one_line(text, suite);
+	found = image_has_suffix(path, ".sources") ? scan_deb822(text, suite)
+	                                           : scan_one_line(text, suite);
 	free(text);
 	return found;
 }
@@ -1242,16 +415,17 @@ int image_apt_mirror(const char *apt_dir, const char *suite, char **url, struct 
 	*url = scan_apt_file(path, suite);
 	free(path);
 	path = xasprintf("%s/sources.list.d", apt_dir);
-	if (*url == NULL && list_sorted(path, &names, &n, &ignored) == 0) {
+	if (*url == NULL && image_list_sorted(path, &names, &n, &ignored) == 0) {
 		for (size_t i = 0; *url == NULL && i < n; i++) {
 			char *file;
-			if (!has_suffix(names[i], ".list") && !has_suffix(names[i], ".sources"))
+			if (!image_has_suffix(names[i], ".list") &&
+			    !image_has_suffix(names[i], ".sources"))
 				continue;
 			file = xasprintf("%s/%s", path, names[i]);
 			*url = scan_apt_file(file, suite);
 			free(file);
 		}
-		strv_free(names, n);
+		image_strv_free(names, n);
 	}
 	free(path);
 	if (*url == NULL)
@@ -1338,7 +512,7 @@ static int walk_below(struct cleaner *c, const char *abs, const char *rel, int d
 
 	if (depth > WALK_MAX_DEPTH)
 		return error_set(c->err, EXIT_RUNNER_ERROR, 0, "%s: too deep", abs);
-	if (list_sorted(abs, &names, &n, c->err) < 0)
+	if (image_list_sorted(abs, &names, &n, c->err) < 0)
 		return -1;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char *a = xasprintf("%s/%s", abs, names[i]);
@@ -1352,7 +526,7 @@ static int walk_below(struct cleaner *c, const char *abs, const char *rel, int d
 		free(a);
 		free(r);
 	}
-	strv_free(names, n);
+	image_strv_free(names, n);
 	return rc;
 }
 
@@ -1430,7 +604,7 @@ static int apply_rule(struct cleaner *c, const struct clean_rule *rule)
 
 	if (rc <= 0)
 		return rc;
-	rc = list_sorted(abs, &names, &n, c->err);
+	rc = image_list_sorted(abs, &names, &n, c->err);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char *a, *r;
 
@@ -1442,7 +616,7 @@ static int apply_rule(struct cleaner *c, const struct clean_rule *rule)
 		free(a);
 		free(r);
 	}
-	strv_free(names, n);
+	image_strv_free(names, n);
 	free(abs);
 	free(rel);
 	return rc;
@@ -1536,7 +710,7 @@ static int mounts_below(const char *dir, char ***out, size_t *n, struct error *e
 		field[strcspn(field, " ")] = '\0';
 		unescape_mount_point(field);
 		if (strncmp(field, dir, dlen) == 0 && (field[dlen] == '/' || field[dlen] == '\0'))
-			*out = strv_push(*out, n, field);
+			*out = image_strv_push(*out, n, field);
 	}
 	free(text);
 	return 0;
@@ -1555,10 +729,10 @@ static int unmount_below(const char *dir, struct error *err)
 		if (umount2(mps[i - 1], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
 			fprintf(stderr, "pgo-sandbox: warning: unmounting %s: %s\n", mps[i - 1],
 			        strerror(errno));
-	strv_free(mps, n);
+	image_strv_free(mps, n);
 	if (mounts_below(dir, &mps, &n, err) < 0)
 		return -1;
-	strv_free(mps, n);
+	image_strv_free(mps, n);
 	if (n > 0)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s still has %zu mounts below it", dir,
 		                 n);
@@ -1596,7 +770,7 @@ static void build_free(struct build *b)
 	free(b->mirror);
 	free(b->snapshot_url);
 	if (b->env)
-		env_free(b->env);
+		image_env_free(b->env);
 	json_decref(b->packages);
 	json_decref(b->cleaned);
 	free(b->tarball);
@@ -1645,8 +819,8 @@ static int ensure_debootstrap(struct build *b, struct error *err)
 		                 "debootstrap",
 		                 DEBOOTSTRAP);
 	fprintf(stderr, "pgo-sandbox: installing the Debian package debootstrap\n");
-	if (run_tool(APT_GET, update, b->env, err) != 0 ||
-	    run_tool(APT_GET, install, b->env, err) != 0 || access(DEBOOTSTRAP, X_OK) < 0) {
+	if (image_run_tool(APT_GET, update, b->env, err) != 0 ||
+	    image_run_tool(APT_GET, install, b->env, err) != 0 || access(DEBOOTSTRAP, X_OK) < 0) {
 		if (err->msg[0] == '\0' || err->exit_code == 0)
 			error_set(err, EXIT_RUNNER_ERROR, 0,
 			          "apt-get could not install debootstrap");
@@ -1675,7 +849,7 @@ static int check_mirror(struct build *b, struct error *err)
 		free(url);
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "%s (debootstrap needs it)", WGET);
 	}
-	rc = run_tool(WGET, argv, b->env, err);
+	rc = image_run_tool(WGET, argv, b->env, err);
 	if (rc > 0 && b->snapshot_honoured)
 		error_set(
 		    err, EXIT_RUNNER_ERROR, 0,
@@ -1699,14 +873,14 @@ static int run_debootstrap(struct build *b, struct error *err)
 	char *arg;
 	int rc;
 
-	argv = strv_push(argv, &n, "debootstrap");
+	argv = image_strv_push(argv, &n, "debootstrap");
 	if (strcmp(b->def.variant, "default") != 0) {
 		arg = xasprintf("--variant=%s", b->def.variant);
-		argv = strv_push(argv, &n, arg);
+		argv = image_strv_push(argv, &n, arg);
 		free(arg);
 	}
 	arg = xasprintf("--arch=%s", b->def.arch);
-	argv = strv_push(argv, &n, arg);
+	argv = image_strv_push(argv, &n, arg);
 	free(arg);
 	for (size_t i = 0; i < 2; i++) {
 		char **words = i == 0 ? b->def.components : b->def.packages;
@@ -1721,17 +895,17 @@ static int run_debootstrap(struct build *b, struct error *err)
 			arg = xrealloc(arg, len + strlen(words[j]) + 2);
 			sprintf(arg + len, "%s%s", j ? "," : "", words[j]);
 		}
-		argv = strv_push(argv, &n, arg);
+		argv = image_strv_push(argv, &n, arg);
 		free(arg);
 	}
 	arg = xasprintf("--cache-dir=%s", b->cache_dir);
-	argv = strv_push(argv, &n, arg);
+	argv = image_strv_push(argv, &n, arg);
 	free(arg);
-	argv = strv_push(argv, &n, b->def.suite);
-	argv = strv_push(argv, &n, b->rootfs);
-	argv = strv_push(argv, &n, b->mirror);
-	rc = run_tool(DEBOOTSTRAP, argv, b->env, err);
-	strv_free(argv, n);
+	argv = image_strv_push(argv, &n, b->def.suite);
+	argv = image_strv_push(argv, &n, b->rootfs);
+	argv = image_strv_push(argv, &n, b->mirror);
+	rc = image_run_tool(DEBOOTSTRAP, argv, b->env, err);
+	image_strv_free(argv, n);
 	if (rc > 0)
 		return error_set(
 		    err, EXIT_RUNNER_ERROR, 0,
@@ -1759,7 +933,7 @@ static int write_sidecar(struct build *b, struct error *err)
 	char ini_digest[DIGEST_STR_MAX];
 	char *path = xasprintf("%s/%s.json", b->out_dir, b->def.name);
 	char *debian_path = xasprintf("%s/etc/debian_version", b->rootfs);
-	char *debian = read_trimmed(debian_path);
+	char *debian = image_read_trimmed(debian_path);
 	json_t *doc;
 	int rc;
 
@@ -1817,7 +991,7 @@ static int build_prepare(struct build *b, const struct build_opts *o, struct err
 		                 "image build needs root: debootstrap creates device nodes, sets "
 		                 "file owners and chroots into the new tree (run it with sudo, or "
 		                 "in a root CI container)");
-	b->env = tool_env(b->def.snapshot_epoch);
+	b->env = image_tool_env(b->def.snapshot_epoch);
 	return choose_mirror(b, o->mirror, err);
 }
 

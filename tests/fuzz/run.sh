@@ -2,7 +2,7 @@
 # Build the libFuzzer targets with clang (ASan+UBSan) and run each for
 # SECONDS (default 20; `make fuzz FUZZ_SECONDS=600` for a longer run):
 #   fuzz_cli     `pgo-sandbox run` argument parsing and value parsers
-#   fuzz_config  profile and pipeline INI files (runner/config.c)
+#   fuzz_config  profile and pipeline INI files (runner/pipeline/config_*.c)
 # FUZZ_OUT (default build/fuzz) holds binaries, corpora and logs.
 # Prints "fuzz: N passed, N failed" (one count per target) as its last line.
 set -u
@@ -59,7 +59,8 @@ fuzz_one fuzz_cli 512 tests/fuzz/fuzz_cli.c $core $(src cli) $(src environment) 
 # config checks `compiler = NAME` against the toolchain table
 toolchains="$(src toolchains) $(src toolchain_gcc) $(src toolchain_clang) $(src toolchain_rustc)
 	$(src pgo) $(src tool_cache) $(src digest) $(src json_file) $(src environment)"
-fuzz_one fuzz_config 4096 tests/fuzz/fuzz_config.c $core $(src config) $toolchains -- \
+fuzz_one fuzz_config 4096 tests/fuzz/fuzz_config.c $core $(src config_ini) $(src config_profile) \
+	$(src config_pipeline) $toolchains -- \
 	$(pkg-config --libs inih jansson nettle) -lcap
 
 echo "fuzz: $passed passed, $failed failed"
