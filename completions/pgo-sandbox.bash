@@ -18,17 +18,18 @@ _pgo_sandbox()
 	done
 	case "$prev" in
 	--image) COMPREPLY=($(compgen -W host -- "$cur")); _filedir; return ;;
-	--ro-bind | --bind | --report | --json | --markdown | --svg | --pipeline | --sysfs-root | \
+	--ro-bind | --ro-bind-idmap | --bind | --report | --json | --markdown | --svg | --pipeline | --sysfs-root | \
 		--state-dir | --artifacts | --rerun | --chdir | --tmpfs)
 		_filedir
 		return
 		;;
 	--governor) COMPREPLY=($(compgen -W "performance powersave schedutil ondemand" -- "$cur")); return ;;
+	--metric) COMPREPLY=($(compgen -W "wall cpu instructions est-cycles" -- "$cur")); return ;;
 	esac
 	local opts
 	case "${words[1]}" in
 	run)
-		opts="--image --ro-bind --bind --tmpfs --tmpfs-size --chdir --hostname --uid --gid --userns
+		opts="--image --ro-bind --ro-bind-idmap --bind --tmpfs --tmpfs-size --chdir --hostname --uid --gid --userns
 		--keep-env --setenv --source-date-epoch --pass-fd --timeout --kill-grace --rlimit --cpus
 		--memory --pids --cpu-weight --cpu-max --cgroup-parent --no-turbo --governor --no-aslr
 		--sysfs-root --state-dir --seccomp-log --allow-ptrace --allow-perf --report --strict --help"
@@ -42,7 +43,7 @@ _pgo_sandbox()
 	bench)
 		opts="--baseline --candidate --variant --runs --warmup --max-runs --threshold
 		--fail-on-regression --only --strict --aa-control --matrix --randomize-layout --counters
-		--callgrind --json --markdown --svg --rerun --cpus --seed --help"
+		--callgrind --cachegrind --metric --json --markdown --svg --rerun --cpus --seed --help"
 		;;
 	doctor) opts="--json --sysfs-root --help" ;;
 	host) opts="restore status --sysfs-root --state-dir --force --help" ;;
