@@ -295,3 +295,23 @@ def test_debian_rustc_is_refused_plainly(tmp_path):
     r = pgo("stage", "instrument", "--pipeline", os.path.join(src, "pipeline-rust.ini"), env=env)
     assert r.returncode != 0
     assert "has no profiler runtime" in r.stderr and "install a rustup toolchain" in r.stderr
+
+
+@needs_pgo_rustc
+def test_crate_that_needs_the_network_fails_with_cargos_message(tmp_path):
+    """No registry is reachable from a stage: cargo runs offline and says so
+    (CARGO_NET_OFFLINE), the stage names itself; nothing hangs."""
+    src = copy_fixture(str(tmp_path / "monocheck"))
+    toml = os.path.join(src, "Cargo.toml")
+    text = open(toml).read()
+    assert "[dependencies]\n" in text
+    with open(toml, "w") as f:
+        f.write(text.replace("[dependencies]\n", '[dependencies]\nserde = "1"\n', 1))
+    os.unlink(os.path.join(src, "Cargo.lock"))
+    other = pipeline_file(src, str(tmp_path), edit=[(
+        "cargo build --release --offline --locked --target", "cargo build --release --target")])
+    r = pgo("stage", "instrument", "--pipeline", other, "--artifacts", str(tmp_path / "art"),
+            timeout=300)
+    assert r.returncode != 0
+    assert "stage instrument failed at step 'running the command'" in r.stderr, r.stderr
+    assert "offline" in r.stderr and "serde" in r.stderr
