@@ -7,7 +7,8 @@ static int check_instrument(struct stage_ctx *c, struct error *err)
 {
 	if (c->tc->check_instrumented == NULL)
 		return 0;
-	return c->tc->check_instrumented(c->outdir, c->def->outputs, c->def->n_outputs, err);
+	return c->tc->check_instrumented(&c->site, c->work, c->outdir, c->def->outputs,
+	                                 c->def->n_outputs, err);
 }
 
 const struct stage_role_ops role_instrument = {

@@ -44,9 +44,11 @@ struct toolchain {
 	bool counts_missing_functions;
 	/* NULL: the tools are the host image's; else fills `site` */
 	int (*locate)(struct toolchain_site *site, struct error *err);
-	/* after instrument: the outputs must carry the profile runtime
-	 * (NULL: not checked) */
-	int (*check_instrumented)(const char *out_dir, char *const *outputs, size_t n,
+	/* after instrument: the outputs must carry the profile runtime, the
+	 * objects the build left under `work_dir` agree on the raw profile
+	 * version (NULL: not checked) */
+	int (*check_instrumented)(const struct toolchain_site *site, const char *work_dir,
+	                          const char *out_dir, char *const *outputs, size_t n,
 	                          struct error *err);
 };
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "artifacts/digest.h"
+#include "pipeline/profile_objects.h"
 #include "pipeline/tool_cache.h"
 #include "pipeline/toolchain.h"
 
@@ -228,9 +229,50 @@ static bool is_elf(const char *path)
 
 /* cargo-pgo issues 49 and 56: a project's RUSTFLAGS or .cargo/config.toml
  * [build] rustflags silently replace the generate flags. */
-static int rustc_check_instrumented(const char *out_dir, char *const *outputs, size_t n,
+/* The cc crate compiling C with clang -fprofile-generate while rustc
+ * instruments: objects of another LLVM's raw version (profile_objects.h). */
+static int check_object_versions(const struct toolchain_site *site, const char *work_dir,
+                                 struct error *err)
+{
+	uint64_t want = pgo_raw_version_for_llvm(site->llvm_major);
+	struct object_version *v = NULL;
+	size_t n = 0;
+	char *bad = NULL;
+	int rc;
+
+	if (want == 0)
+		return 0;
+	rc = profile_objects_scan(work_dir, &v, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char *more;
+
+		if (v[i].version == want)
+			continue;
+		more = xasprintf("%s%s%s (version %llu)", bad ? bad : "", bad ? ", " : "",
+		                 v[i].path, (unsigned long long)v[i].version);
+		free(bad);
+		bad = more;
+	}
+	profile_objects_free(v, n);
+	if (rc < 0 || bad == NULL)
+		return rc;
+	error_set(err, EXIT_RUNNER_ERROR, 0,
+	          "objects instrumented for another raw profile version than rustc's (LLVM %u "
+	          "writes version %llu): %s. A build script compiles C with another LLVM's "
+	          "-fprofile-generate (the cc crate with clang): the binary links two profile "
+	          "runtimes whose profiles no single llvm-profdata reads. Compile that C "
+	          "without profile flags, or with a clang of rustc's LLVM",
+	          site->llvm_major, (unsigned long long)want, bad);
+	free(bad);
+	return -1;
+}
+
+static int rustc_check_instrumented(const struct toolchain_site *site, const char *work_dir,
+                                    const char *out_dir, char *const *outputs, size_t n,
                                     struct error *err)
 {
+	if (check_object_versions(site, work_dir, err) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		char *path = xasprintf("%s/%s", out_dir, outputs[i]);
 		bool bad = is_elf(path) && !toolchain_has_llvm_profile_runtime(path);

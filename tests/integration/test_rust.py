@@ -315,3 +315,46 @@ def test_crate_that_needs_the_network_fails_with_cargos_message(tmp_path):
     assert r.returncode != 0
     assert "stage instrument failed at step 'running the command'" in r.stderr, r.stderr
     assert "offline" in r.stderr and "serde" in r.stderr
+
+
+BUILD_RS = r'''
+use std::process::Command;
+
+// Compiles C the way the cc crate would, with clang's own PGO flags.
+fn main() {
+    let out = std::env::var("OUT_DIR").unwrap();
+    let obj = format!("{}/x.o", out);
+    let ok = Command::new("clang")
+        .args(["-c", "-O2", "-fprofile-generate", "csrc/x.c", "-o", &obj])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "clang failed");
+    let lib = format!("{}/libx.a", out);
+    assert!(Command::new("ar").args(["rcs", &lib, &obj]).status().unwrap().success());
+    println!("cargo:rustc-link-search=native={}", out);
+    println!("cargo:rerun-if-changed=csrc/x.c");
+}
+'''
+
+
+@needs_pgo_rustc
+def test_c_objects_of_another_llvm_are_named(tmp_path):
+    """A build script compiling C with clang 14's -fprofile-generate (raw
+    version 8) while rustc's LLVM writes 10: the instrument stage names the
+    objects that disagree."""
+    if shutil.which("clang") is None:
+        pytest.skip("clang is missing")
+    src = copy_fixture(str(tmp_path / "monocheck"))
+    os.makedirs(os.path.join(src, "csrc"))
+    with open(os.path.join(src, "csrc", "x.c"), "w") as f:
+        f.write("int c_helper(int x) { return x % 3 ? x * 2 : x / 3; }\n")
+    with open(os.path.join(src, "build.rs"), "w") as f:
+        f.write(BUILD_RS)
+    r = pgo("stage", "instrument", "--pipeline", os.path.join(src, "pipeline-rust.ini"),
+            "--artifacts", str(tmp_path / "art"))
+    assert r.returncode != 0
+    assert "objects instrumented for another raw profile version than rustc's" in r.stderr, \
+        r.stderr
+    assert "libx.a(x.o) (version 8)" in r.stderr and "x.o (version 8)" in r.stderr
+    assert "writes version 10" in r.stderr
