@@ -58,7 +58,8 @@ core="$(src util) $(src report) $(src spec) $(src privileges)"
 fuzz_one fuzz_cli 512 tests/fuzz/fuzz_cli.c $core $(src cli) $(src environment) -- -lcap
 # config checks `compiler = NAME` against the toolchain table
 toolchains="$(src toolchains) $(src toolchain_gcc) $(src toolchain_clang) $(src toolchain_rustc)
-	$(src pgo) $(src tool_cache) $(src digest) $(src json_file) $(src environment)"
+	$(src pgo) $(src profile_objects) $(src tool_cache) $(src digest) $(src json_file)
+	$(src environment)"
 fuzz_one fuzz_config 4096 tests/fuzz/fuzz_config.c $core $(src config_ini) $(src config_profile) \
 	$(src config_pipeline) $toolchains -- \
 	$(pkg-config --libs inih jansson nettle) -lcap
