@@ -355,8 +355,16 @@ static void pipeline_run_free(struct pipeline_run *run)
 	free(run->release);
 }
 
+/* What a pipeline works out once for all its stages. */
+struct pipeline_inputs {
+	char image[DIGEST_STR_MAX];
+	json_t *facts;
+	struct toolchain_site site;
+	bool has_site; /* else each stage locates (and reports) it */
+};
+
 static int run_one(const struct stage_cli *o, const struct pipeline *pl, const struct stage_def *d,
-                   unsigned shard, unsigned n_shards, const char *image, json_t *facts,
+                   unsigned shard, unsigned n_shards, const struct pipeline_inputs *in,
                    struct pipeline_run *run)
 {
 	struct summary_row *row = &run->rows[run->n_rows++];
@@ -365,8 +373,9 @@ static int run_one(const struct stage_cli *o, const struct pipeline *pl, const s
 	int rc;
 
 	fill_request(&rq, o, pl, d, n_shards > 1 ? shard : 0);
-	rq.image_digest = image;
-	rq.image_facts = facts;
+	rq.image_digest = in->image;
+	rq.image_facts = in->facts;
+	rq.toolchain_site = in->has_site ? &in->site : NULL;
 	rc = stage_execute(&rq, &out);
 	row->name = artifact_base(d->name, shard, n_shards);
 	row->state = rc != 0 ? "FAILED" : out.cached ? "cached" : "ran";
@@ -384,8 +393,8 @@ static int run_one(const struct stage_cli *o, const struct pipeline *pl, const s
 
 /* Every stage, every shard, in order and up to --until; stops at the
  * first failure and returns its exit code. */
-static int run_stages(const struct stage_cli *o, const struct pipeline *pl, const char *image,
-                      json_t *facts, struct pipeline_run *run)
+static int run_stages(const struct stage_cli *o, const struct pipeline *pl,
+                      const struct pipeline_inputs *in, struct pipeline_run *run)
 {
 	int rc = 0;
 
@@ -395,7 +404,7 @@ static int run_stages(const struct stage_cli *o, const struct pipeline *pl, cons
 		unsigned n = d->shards ? d->shards : 1;
 
 		for (unsigned s = 1; s <= n && rc == 0; s++)
-			rc = run_one(o, pl, d, s, n, image, facts, run);
+			rc = run_one(o, pl, d, s, n, in, run);
 		if (o->until && strcmp(d->name, o->until) == 0)
 			break;
 	}
@@ -432,8 +441,8 @@ int pipeline_main(int argc, char **argv)
 	struct stage_cli o;
 	struct pipeline pl;
 	struct error err = {0};
-	char image[DIGEST_STR_MAX];
-	json_t *facts = NULL;
+	struct pipeline_inputs in = {.facts = NULL};
+	struct error ignore = {0};
 	int saved_stdout = -1;
 	int rc = parse_cli(argc, argv, false, &o, &err);
 
@@ -446,22 +455,27 @@ int pipeline_main(int argc, char **argv)
 		          pl.path);
 		goto failed;
 	}
-	if (stage_image_digest(&pl, image, &facts, &err) < 0)
+	if (stage_image_digest(&pl, in.image, &in.facts, &err) < 0)
 		goto failed;
+	/* a toolchain that cannot be located is reported by the first stage
+	 * that needs it, in its own terms */
+	in.has_site = stage_locate_toolchain(&pl, &in.site, &ignore) == 0;
 	if (o.json && (saved_stdout = progress_to_stderr()) < 0) {
 		error_set(&err, EXIT_RUNNER_ERROR, errno, "redirecting progress to stderr");
 		goto failed;
 	}
-	rc = run_stages(&o, &pl, image, facts, &run);
+	rc = run_stages(&o, &pl, &in, &run);
 	if (saved_stdout >= 0)
 		restore_stdout(saved_stdout);
 	print_summary(run.rows, run.n_rows, rc == 0 ? run.release : NULL, o.json);
 	pipeline_run_free(&run);
-	json_decref(facts);
+	json_decref(in.facts);
+	toolchain_site_free(&in.site);
 	pipeline_free(&pl);
 	return rc;
 failed:
-	json_decref(facts);
+	json_decref(in.facts);
+	toolchain_site_free(&in.site);
 	pipeline_free(&pl);
 	return fail(&err);
 }

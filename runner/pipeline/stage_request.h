@@ -9,6 +9,7 @@
 #include "artifacts/archive.h"
 #include "artifacts/digest.h"
 #include "pipeline/config.h"
+#include "pipeline/toolchain.h"
 
 struct stage_request {
 	const struct pipeline *pl;
@@ -25,6 +26,9 @@ struct stage_request {
 	 * (a pipeline hashes its image once); NULL: computed here. */
 	const char *image_digest;
 	json_t *image_facts;
+	/* Likewise where the toolchain is (stage_locate_toolchain); NULL:
+	 * located here. */
+	const struct toolchain_site *toolchain_site;
 };
 
 struct stage_outcome {

@@ -29,6 +29,11 @@ char *artifact_find(const char *dir, const char *base);
 int stage_image_digest(const struct pipeline *pl, char digest[DIGEST_STR_MAX], json_t **facts,
                        struct error *err);
 
+/* Where the pipeline's toolchain is, when it lives outside the host
+ * image's /usr (rustup's rustc); an empty site otherwise. */
+int stage_locate_toolchain(const struct pipeline *pl, struct toolchain_site *site,
+                           struct error *err);
+
 /* The libfaketime preload library, when installed (verify uses it). */
 const char *faketime_library(void);
 

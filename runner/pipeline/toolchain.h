@@ -60,6 +60,8 @@ extern const struct toolchain toolchain_rustc;
 int toolchain_find(const char *name, const struct toolchain **out, struct error *err);
 
 void toolchain_site_free(struct toolchain_site *site);
+/* A deep copy of `from` into `to`. */
+void toolchain_site_copy(struct toolchain_site *to, const struct toolchain_site *from);
 
 /* Whether a file holds the LLVM profile runtime (its counters section or
  * runtime hook): an instrumented binary must. */

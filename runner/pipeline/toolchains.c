@@ -56,6 +56,21 @@ void toolchain_site_free(struct toolchain_site *site)
 	memset(site, 0, sizeof(*site));
 }
 
+static char *strdup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void toolchain_site_copy(struct toolchain_site *to, const struct toolchain_site *from)
+{
+	to->mount_src = strdup_or_null(from->mount_src);
+	to->mount_dst = from->mount_dst;
+	to->path_prefix = strdup_or_null(from->path_prefix);
+	to->facts = from->facts ? json_incref(from->facts) : NULL;
+	to->llvm_major = from->llvm_major;
+	to->host_sysroot = strdup_or_null(from->host_sysroot);
+}
+
 bool toolchain_has_llvm_profile_runtime(const char *path)
 {
 	static const char *const marks[] = {"__llvm_prf_cnts", "__llvm_profile_runtime"};
