@@ -9,28 +9,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-int file_write_temp(const char *tmp, const char *what, const void *data, size_t len, mode_t mode,
-                    struct error *err)
-{
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	int saved;
-
-	if (fd < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating %s (as %s)", what, tmp);
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		return error_set(err, EXIT_RUNNER_ERROR, saved, "writing %s", what);
-	}
-	if (close(fd) < 0) {
-		saved = errno;
-		unlink(tmp);
-		return error_set(err, EXIT_RUNNER_ERROR, saved, "writing %s", what);
-	}
-	return 0;
-}
-
 /* How file i was put in place, so it can be taken back. */
 enum placement {
 	NOT_PLACED,

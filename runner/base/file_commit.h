@@ -3,8 +3,9 @@
  * A stage commits three files (tarball, .sha256, .run.json): an upload
  * step or `sha256sum -c` that finds one without the others has a
  * half-written artifact.  Each file is first written and fsynced under a
- * temporary name in the same directory; file_commit_set then puts them in
- * place, exchanging with an existing file of the same name
+ * temporary name in the same directory (write_file_temp, util.h);
+ * file_commit_set then puts them in place, exchanging with an existing
+ * file of the same name
  * (renameat2 RENAME_EXCHANGE) so that a failure part-way swaps every one
  * back: the earlier set stays whole, or the new one replaces it whole.
  *
@@ -29,11 +30,5 @@ struct file_commit {
  * back in place, and the temporaries are removed.  On success the earlier
  * files are removed too. */
 int file_commit_set(const struct file_commit *files, size_t n, const char *dir, struct error *err);
-
-/* Write `data` to `tmp` (created exclusively with `mode`) and fsync it;
- * `what` names the file in errors (the final path).  On failure `tmp`
- * is removed. */
-int file_write_temp(const char *tmp, const char *what, const void *data, size_t len, mode_t mode,
-                    struct error *err);
 
 #endif

@@ -422,33 +422,40 @@ int write_file(const char *path, const char *data, size_t len, struct error *err
 	return 0;
 }
 
-int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
-                      struct error *err)
+int write_file_temp(const char *tmp, const char *what, const void *data, size_t len, mode_t mode,
+                    struct error *err)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	int saved;
 
-	if (fd < 0) {
-		saved = errno;
-		free(tmp);
-		return error_set(err, EXIT_RUNNER_ERROR, saved, "creating %s", path);
-	}
+	if (fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating %s", what);
 	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
-		free(tmp);
-		return error_set(err, EXIT_RUNNER_ERROR, saved, "writing %s", path);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "writing %s", what);
 	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
+	if (close(fd) < 0) {
 		saved = errno;
 		unlink(tmp);
-		free(tmp);
-		return error_set(err, EXIT_RUNNER_ERROR, saved, "committing %s", path);
+		return error_set(err, EXIT_RUNNER_ERROR, saved, "writing %s", what);
+	}
+	return 0;
+}
+
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
+                      struct error *err)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int rc = write_file_temp(tmp, path, data, len, mode, err);
+
+	if (rc == 0 && rename(tmp, path) < 0) {
+		rc = error_set(err, EXIT_RUNNER_ERROR, errno, "committing %s", path);
+		unlink(tmp);
 	}
 	free(tmp);
-	return 0;
+	return rc;
 }
 
 int fsync_dir(const char *dir, struct error *err)

@@ -62,6 +62,12 @@ int read_file(const char *path, char **out, size_t *len, struct error *err);
 int write_file(const char *path, const char *data, size_t len, struct error *err);
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
                       struct error *err);
+/* The first half of write_file_atomic: `data` written to `tmp` (created
+ * exclusively with `mode`) and fsynced; `what` names the file in errors
+ * (its final path).  On failure `tmp` is removed.  base/file_commit.h
+ * puts several such files in place together. */
+int write_file_temp(const char *tmp, const char *what, const void *data, size_t len, mode_t mode,
+                    struct error *err);
 
 /* fsync a directory, so a rename into it survives a crash. */
 int fsync_dir(const char *dir, struct error *err);

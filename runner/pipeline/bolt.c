@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 int bolt_tools_find(struct bolt_tools *t, struct error *err)
@@ -45,15 +44,6 @@ void bolt_tools_free(struct bolt_tools *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static int write_script(const char *path, const char *text, struct error *err)
-{
-	if (write_file_atomic(path, text, strlen(text), 0755, err) < 0)
-		return -1;
-	if (chmod(path, 0755) < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "chmod %s", path);
-	return 0;
-}
-
 int bolt_write_instrument_script(const char *path, const struct bolt_tools *t, struct error *err)
 {
 	char *text = xasprintf("#!/bin/sh\n"
@@ -62,7 +52,7 @@ int bolt_write_instrument_script(const char *path, const struct bolt_tools *t, s
 	                       "exec %s \"$1\" -instrument -o \"$2\" \\\n"
 	                       "\t--instrumentation-file=%s --instrumentation-file-append-pid\n",
 	                       t->bolt, BOLT_FDATA_PREFIX);
-	int rc = write_script(path, text, err);
+	int rc = pgo_write_helper(path, text, strlen(text), err);
 
 	free(text);
 	return rc;
@@ -71,34 +61,25 @@ int bolt_write_instrument_script(const char *path, const struct bolt_tools *t, s
 int bolt_write_optimize_script(const char *path, const struct bolt_tools *t, char *const *fdata,
                                size_t n, struct error *err)
 {
-	size_t cap = 4096, len = 0;
-	char *text = xcalloc(1, cap);
+	struct script s = {.text = NULL, .len = 0};
 	int rc;
 
-#define ADD(...)                                                                                   \
-	do {                                                                                       \
-		int w_ = snprintf(text + len, cap - len, __VA_ARGS__);                             \
-		while (w_ >= 0 && (size_t)w_ >= cap - len) {                                       \
-			cap *= 2;                                                                  \
-			text = xrealloc(text, cap);                                                \
-			w_ = snprintf(text + len, cap - len, __VA_ARGS__);                         \
-		}                                                                                  \
-		len += (size_t)w_;                                                                 \
-	} while (0)
-	ADD("#!/bin/sh\n# pgo-bolt IN OUT: written by pgo-sandbox\nset -eu\nmkdir -p %s/%s\n",
+	script_add(
+	    &s, "#!/bin/sh\n# pgo-bolt IN OUT: written by pgo-sandbox\nset -eu\nmkdir -p %s/%s\n",
 	    PGO_OUT_DIR, PGO_PROFILE_SUBDIR);
 	/* sorted: merge-fdata's order follows its inputs, BOLT ignores it */
-	ADD("%s", t->merge_fdata);
+	script_add(&s, "%s", t->merge_fdata);
 	for (size_t i = 0; i < n; i++) {
 		char *q = shell_quote(fdata[i]);
-		ADD(" \\\n\t%s", q);
+
+		script_add(&s, " \\\n\t%s", q);
 		free(q);
 	}
-	ADD(" | LC_ALL=C sort > %s\n", BOLT_MERGED_FDATA);
-	ADD("exec %s \"$1\" -o \"$2\" -data=%s %s\n", t->bolt, BOLT_MERGED_FDATA, BOLT_OPTIONS);
-#undef ADD
-	rc = write_script(path, text, err);
-	free(text);
+	script_add(&s, " | LC_ALL=C sort > %s\n", BOLT_MERGED_FDATA);
+	script_add(&s, "exec %s \"$1\" -o \"$2\" -data=%s %s\n", t->bolt, BOLT_MERGED_FDATA,
+	           BOLT_OPTIONS);
+	rc = pgo_write_helper(path, s.text, s.len, err);
+	free(s.text);
 	return rc;
 }
 

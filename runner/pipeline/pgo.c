@@ -79,6 +79,11 @@ void pgo_stage_env(enum profile_format format, enum stage_role role, const char 
 	}
 }
 
+const char *pgo_raw_suffix(enum profile_format format)
+{
+	return format == PROFILE_LLVM_RAW ? ".profraw" : ".gcda";
+}
+
 char *pgo_profile_path(enum profile_format format, const char *profile_input)
 {
 	if (format == PROFILE_GCDA)
@@ -116,23 +121,28 @@ static char *line_at(const char *log, size_t len, const char *hit)
 	return xasprintf("%.*s", (int)(end - start), start);
 }
 
+unsigned pgo_count_in_log(const char *log, size_t len, const char *needle)
+{
+	size_t nl = strlen(needle);
+	unsigned count = 0;
+
+	for (const char *p = memmem(log, len, needle, nl); p;
+	     p = memmem(p + nl, len - (size_t)(p + nl - log), needle, nl))
+		count++;
+	return count;
+}
+
 int pgo_scan_build_log(const struct diag_pattern *pats, size_t n_pats, const char *log, size_t len,
                        struct error *err)
 {
 	for (size_t i = 0; i < n_pats; i++) {
 		const char *hit = memmem(log, len, pats[i].needle, strlen(pats[i].needle));
-		const char *p = hit;
-		unsigned count = 0;
+		unsigned count;
 		char *first;
 
 		if (hit == NULL)
 			continue;
-		while (p) {
-			count++;
-			p += strlen(pats[i].needle);
-			p = memmem(p, len - (size_t)(p - log), pats[i].needle,
-			           strlen(pats[i].needle));
-		}
+		count = pgo_count_in_log(log, len, pats[i].needle);
 		first = line_at(log, len, hit);
 		error_set(err, EXIT_RUNNER_ERROR, 0,
 		          "the profile was not used as built: %s, %u time%s; first: \"%s\". %s",
@@ -501,7 +511,13 @@ char *pgo_command_output(char *const argv[], char *const envp[])
 
 unsigned pgo_probe_llvm_major(void)
 {
-	char *const argv[] = {"llvm-profdata", "merge", "--version", NULL};
+	return pgo_llvm_major_of("llvm-profdata");
+}
+
+unsigned pgo_llvm_major_of(const char *profdata)
+{
+	/* before LLVM 15 it knows --version only after a command */
+	char *const argv[] = {(char *)profdata, "merge", "--version", NULL};
 	char *out = pgo_probe_output(argv);
 	const char *v = out ? strstr(out, "LLVM version ") : NULL;
 	unsigned major = 0;
@@ -567,15 +583,7 @@ char *shell_quote(const char *s)
 	return out;
 }
 
-struct script {
-	char *text;
-	size_t len;
-};
-
-static void script_add(struct script *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void script_add(struct script *s, const char *fmt, ...)
+void script_add(struct script *s, const char *fmt, ...)
 {
 	va_list ap;
 	char *line;
@@ -672,10 +680,8 @@ int pgo_write_merge_script(const char *path, enum profile_format format, const c
 	} else {
 		merge_gcc(&s, profiles, n_profiles, shard_dirs, n_shards);
 	}
-	rc = write_file_atomic(path, s.text, s.len, 0755, err);
+	rc = pgo_write_helper(path, s.text, s.len, err);
 	free(s.text);
-	if (rc == 0 && chmod(path, 0755) < 0)
-		rc = error_set(err, EXIT_RUNNER_ERROR, errno, "chmod %s", path);
 	return rc;
 }
 
@@ -695,8 +701,14 @@ int pgo_write_shard_script(const char *path, struct error *err)
 	    "\tfi\n"
 	    "done\n";
 
-	if (write_file_atomic(path, text, sizeof(text) - 1, 0755, err) < 0)
+	return pgo_write_helper(path, text, sizeof(text) - 1, err);
+}
+
+int pgo_write_helper(const char *path, const char *text, size_t len, struct error *err)
+{
+	if (write_file_atomic(path, text, len, 0755, err) < 0)
 		return -1;
+	/* 0755 whatever the umask: the sandbox's user runs it */
 	if (chmod(path, 0755) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "chmod %s", path);
 	return 0;

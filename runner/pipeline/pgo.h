@@ -51,6 +51,9 @@ enum profile_format {
 	PROFILE_LLVM_RAW, /* clang, rustc: .profraw, merged with llvm-profdata */
 };
 
+/* ".gcda" or ".profraw": the files training writes. */
+const char *pgo_raw_suffix(enum profile_format format);
+
 /* A build-log line that means the profile was not used as built. */
 struct diag_pattern {
 	const char *needle;
@@ -82,6 +85,9 @@ char *pgo_profile_path(enum profile_format format, const char *profile_input);
  * training run's profiles land (LLVM_PROFILE_FILE; GCOV_PREFIX and
  * GCOV_PREFIX_STRIP). */
 void pgo_forced_env(enum profile_format format, enum stage_role role, struct strv *env);
+
+/* Occurrences of `needle` in a build log (not overlapping). */
+unsigned pgo_count_in_log(const char *log, size_t len, const char *needle);
 
 /* Scan a build log for the toolchain's diagnostics that mean the profile
  * was missing, out of date or mismatched.  0 when clean; -1 + err (one
@@ -126,6 +132,8 @@ int gcda_check(const char *path, uint32_t expected_version, bool *has_values,
  * llvm-profdata's LLVM major and the raw profile version it reads (0 when
  * unknown), gcc's .gcda version tag.  Never fail: 0 means unknown. */
 unsigned pgo_probe_llvm_major(void);
+/* The LLVM major of the llvm-profdata at `profdata` (0: unknown). */
+unsigned pgo_llvm_major_of(const char *profdata);
 /* Run argv (PATH lookup in the sandbox's PATH, C locale) and return its
  * standard output, or NULL when it cannot be run or fails. */
 char *pgo_probe_output(char *const argv[]);
@@ -142,6 +150,15 @@ int pgo_write_merge_script(const char *path, enum profile_format format, const c
                            const struct raw_profile *profiles, size_t n_profiles,
                            const char *const *shard_dirs, size_t n_shards, bool failure_mode_all,
                            struct error *err);
+/* A helper script being written: script_add appends formatted text. */
+struct script {
+	char *text;
+	size_t len;
+};
+void script_add(struct script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write a helper script for the stage's PATH, atomically, mode 0755. */
+int pgo_write_helper(const char *path, const char *text, size_t len, struct error *err);
+
 /* Write the pgo-shard helper: prints its arguments that belong to this
  * shard (round robin over the byte-sorted list). */
 int pgo_write_shard_script(const char *path, struct error *err);

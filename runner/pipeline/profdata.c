@@ -12,17 +12,6 @@
 
 #define RUSTLIB_BIN "/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-profdata"
 
-static unsigned llvm_major_of(const char *path)
-{
-	char *const argv[] = {(char *)path, "merge", "--version", NULL};
-	char *out = pgo_probe_output(argv);
-	const char *v = out ? strstr(out, "LLVM version ") : NULL;
-	unsigned major = v ? (unsigned)strtoul(v + strlen("LLVM version "), NULL, 10) : 0;
-
-	free(out);
-	return major;
-}
-
 struct candidate {
 	char *host, *sandbox;
 };
@@ -96,7 +85,7 @@ int profdata_choose(uint64_t raw_version, const char *writer, const struct toolc
 	memset(out, 0, sizeof(*out));
 	find_candidates(site, &v, &n);
 	for (size_t i = 0; i < n; i++) {
-		unsigned major = llvm_major_of(v[i].host);
+		unsigned major = pgo_llvm_major_of(v[i].host);
 		uint64_t reads = pgo_raw_version_for_llvm(major);
 		char *more;
 

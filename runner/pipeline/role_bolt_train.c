@@ -26,8 +26,8 @@ static int prepare_bolt_train(struct stage_ctx *c, struct error *err)
 static int check_bolt_train(struct stage_ctx *c, struct error *err)
 {
 	char *dir = xasprintf("%s/%s", c->outdir, PGO_PROFILE_SUBDIR);
-	struct strv files = {0}, inside = {0};
-	int rc = stage_walk_files(dir, "", ".fdata", &files, &inside, err);
+	struct strv files = {0};
+	int rc = stage_walk_files(dir, NULL, ".fdata", &files, NULL, err);
 
 	if (rc == 0 && files.n == 0)
 		rc = error_set(err, EXIT_RUNNER_ERROR, 0,
@@ -37,7 +37,6 @@ static int check_bolt_train(struct stage_ctx *c, struct error *err)
 	if (rc == 0)
 		json_object_set_new(c->results, "profiles", json_integer((json_int_t)files.n));
 	strv_free(&files);
-	strv_free(&inside);
 	free(dir);
 	return rc;
 }

@@ -77,16 +77,6 @@ static int prepare_build(struct stage_ctx *c, struct error *err)
 
 #define MISSING_FUNCTION "no profile data available for function"
 
-static unsigned count_hits(const char *log, size_t len, const char *needle)
-{
-	unsigned n = 0;
-
-	for (const char *p = memmem(log, len, needle, strlen(needle)); p;
-	     p = memmem(p + 1, len - (size_t)(p + 1 - log), needle, strlen(needle)))
-		n++;
-	return n;
-}
-
 /* rustc warns once per function built without profile data
  * (-pgo-warn-missing-function); some always are (code that training
  * never instantiated).  A profile that matches less than half of what was
@@ -119,7 +109,7 @@ static json_int_t profile_functions(const struct stage_ctx *c, const struct inpu
 static int judge_missing_functions(struct stage_ctx *c, const struct input *m, const char *log,
                                    size_t len, json_t *cov, struct error *err)
 {
-	unsigned missing = count_hits(log, len, MISSING_FUNCTION);
+	unsigned missing = pgo_count_in_log(log, len, MISSING_FUNCTION);
 	json_int_t counted = profile_functions(c, m);
 	json_int_t in_profile =
 	    counted >= 0 ? counted : json_integer_value(json_object_get(cov, "functions"));

@@ -34,7 +34,7 @@ static void merge_plan_free(struct merge_plan *m)
 static int plan_shard(struct stage_ctx *c, const struct input *in, unsigned s, struct merge_plan *m,
                       struct error *err)
 {
-	const char *suffix = c->tc->format == PROFILE_LLVM_RAW ? ".profraw" : ".gcda";
+	const char *suffix = pgo_raw_suffix(c->tc->format);
 	char *sub = in->shards > 1 ? xasprintf("/%uof%u", s + 1, in->shards) : xstrdup("");
 	char *host = xasprintf("%s%s/%s", in->host_dir, sub, PGO_PROFILE_SUBDIR);
 	char *sbx = xasprintf("%s/%s%s/%s", PGO_IN_DIR, in->name, sub, PGO_PROFILE_SUBDIR);
@@ -284,16 +284,6 @@ static int prepare_merge(struct stage_ctx *c, struct error *err)
 	return 0;
 }
 
-static int count_raw_profiles(const char *dir, const char *suffix, struct strv *files,
-                              struct error *err)
-{
-	struct strv sbx = {0};
-	int rc = stage_walk_files(dir, "", suffix, files, &sbx, err);
-
-	strv_free(&sbx);
-	return rc;
-}
-
 static int check_merge(struct stage_ctx *c, struct error *err)
 {
 	char *dir = xasprintf("%s/%s", c->outdir, PGO_PROFILE_SUBDIR);
@@ -321,7 +311,7 @@ static int check_merge(struct stage_ctx *c, struct error *err)
 		struct coverage_set *cov = coverage_set_new();
 		struct profile_coverage pc;
 
-		rc = count_raw_profiles(dir, ".gcda", &files, err);
+		rc = stage_walk_files(dir, NULL, pgo_raw_suffix(PROFILE_GCDA), &files, NULL, err);
 		if (rc == 0 && files.n == 0)
 			rc = error_set(err, EXIT_RUNNER_ERROR, 0,
 			               "the merge wrote no .gcda into %s/%s", PGO_OUT_DIR,

@@ -12,22 +12,11 @@ static int prepare_train(struct stage_ctx *c, struct error *err)
 	return 0;
 }
 
-static int count_raw_profiles(const char *dir, const char *suffix, struct strv *files,
-                              struct error *err)
-{
-	struct strv sbx = {0};
-	int rc = stage_walk_files(dir, "", suffix, files, &sbx, err);
-
-	strv_free(&sbx);
-	return rc;
-}
-
 static int check_train(struct stage_ctx *c, struct error *err)
 {
 	char *dir = xasprintf("%s/%s", c->outdir, PGO_PROFILE_SUBDIR);
 	struct strv files = {0};
-	int rc = count_raw_profiles(dir, c->tc->format == PROFILE_LLVM_RAW ? ".profraw" : ".gcda",
-	                            &files, err);
+	int rc = stage_walk_files(dir, NULL, pgo_raw_suffix(c->tc->format), &files, NULL, err);
 
 	if (rc == 0 && files.n == 0)
 		rc = error_set(err, EXIT_RUNNER_ERROR, 0,

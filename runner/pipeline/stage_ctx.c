@@ -102,7 +102,7 @@ int stage_walk_files(const char *host, const char *sandbox, const char *suffix, 
 		qsort(names.v, names.n, sizeof(char *), compare_strp);
 	for (size_t i = 0; i < names.n && rc == 0; i++) {
 		char *h = xasprintf("%s/%s", host, names.v[i]);
-		char *s = xasprintf("%s/%s", sandbox, names.v[i]);
+		char *s = sandboxes ? xasprintf("%s/%s", sandbox, names.v[i]) : NULL;
 		struct stat st;
 		size_t nl = strlen(names.v[i]), sl = strlen(suffix);
 
@@ -111,7 +111,8 @@ int stage_walk_files(const char *host, const char *sandbox, const char *suffix, 
 		else if (S_ISREG(st.st_mode) && nl > sl &&
 		         strcmp(names.v[i] + nl - sl, suffix) == 0) {
 			strv_push(hosts, h);
-			strv_push(sandboxes, s);
+			if (sandboxes)
+				strv_push(sandboxes, s);
 		}
 		free(h);
 		free(s);

@@ -78,7 +78,8 @@ void stage_append_text(char **buf, const char *fmt, ...) __attribute__((format(p
 /* The command's output as the stage log kept it ("" when unreadable). */
 char *stage_read_log(const struct stage_ctx *c, size_t *len);
 /* Files below `host` whose names end in `suffix`, sorted by path, and the
- * same files' paths below `sandbox` (a missing `host` is empty). */
+ * same files' paths below `sandbox` (a missing `host` is empty; NULL
+ * `sandboxes`: the host paths only). */
 int stage_walk_files(const char *host, const char *sandbox, const char *suffix, struct strv *hosts,
                      struct strv *sandboxes, struct error *err);
 /* The release's knobs as this stage's environment has them: recorded by

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sandbox/namespaces.h"
+
 void bind_idmap_host_ids(const struct sandbox_spec *spec, uid_t *uid, gid_t *gid)
 {
 	if (!spec->userns) {
@@ -32,11 +34,10 @@ void bind_idmap_host_ids(const struct sandbox_spec *spec, uid_t *uid, gid_t *gid
 static int write_map(pid_t pid, const char *name, unsigned inside, unsigned outside,
                      struct error *err)
 {
-	char path[64], text[64];
+	char text[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	snprintf(text, sizeof(text), "%u %u 1\n", inside, outside);
-	return write_file(path, text, strlen(text), err);
+	return namespaces_write_proc_file(pid, name, text, err);
 }
 
 /* A user namespace whose only mapping is on-disk owner -> host id: as an

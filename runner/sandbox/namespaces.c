@@ -23,7 +23,7 @@ uint64_t namespaces_clone_flags(const struct sandbox_spec *spec)
 	return flags;
 }
 
-static int write_proc_file(pid_t pid, const char *name, const char *text, struct error *err)
+int namespaces_write_proc_file(pid_t pid, const char *name, const char *text, struct error *err)
 {
 	char path[64];
 
@@ -43,14 +43,14 @@ int namespaces_write_id_maps(pid_t child, const struct sandbox_spec *spec, struc
 	if (outside_uid == 0) {
 		outside_uid = DEFAULT_UNPRIVILEGED_ID;
 		outside_gid = DEFAULT_UNPRIVILEGED_ID;
-	} else if (write_proc_file(child, "setgroups", "deny", err) < 0) {
+	} else if (namespaces_write_proc_file(child, "setgroups", "deny", err) < 0) {
 		return error_prefix(err, "user namespace");
 	}
 	snprintf(map, sizeof(map), "%u %u 1\n", spec->uid, (unsigned)outside_uid);
-	if (write_proc_file(child, "uid_map", map, err) < 0)
+	if (namespaces_write_proc_file(child, "uid_map", map, err) < 0)
 		return error_prefix(err, "user namespace");
 	snprintf(map, sizeof(map), "%u %u 1\n", spec->gid, (unsigned)outside_gid);
-	if (write_proc_file(child, "gid_map", map, err) < 0)
+	if (namespaces_write_proc_file(child, "gid_map", map, err) < 0)
 		return error_prefix(err, "user namespace");
 	return 0;
 }

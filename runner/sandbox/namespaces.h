@@ -15,6 +15,9 @@ uint64_t namespaces_clone_flags(const struct sandbox_spec *spec);
 
 /* Map `inside_uid/gid` to the runner's own ids (rootless) or to the
  * unprivileged DEFAULT_UNPRIVILEGED_ID (root asking for uid 0 inside). */
+/* Write `text` to /proc/PID/NAME (uid_map, gid_map, setgroups). */
+int namespaces_write_proc_file(pid_t pid, const char *name, const char *text, struct error *err);
+
 int namespaces_write_id_maps(pid_t child, const struct sandbox_spec *spec, struct error *err);
 
 /* As real root the runner makes the sandbox's network namespace itself,

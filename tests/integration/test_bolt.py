@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT, ROOTLESS, run
+from test_pgo import provenance
 
 MINILANG = os.path.join(ROOT, "fixtures", "minilang")
 MONOCHECK = os.path.join(ROOT, "fixtures", "monocheck")
@@ -22,12 +23,6 @@ pytestmark = [
     pytest.mark.skipif(not os.path.exists("/usr/lib/llvm-19/bin/llvm-bolt"),
                        reason="bolt-19 is not installed (make deps installs it)"),
 ]
-
-
-def provenance(tarball):
-    out = subprocess.run(["tar", "-xOf", tarball, "provenance.json"], capture_output=True)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 def variant(src, name, where, edit=()):

@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT, ROOTLESS, run
+from test_pgo import provenance
 
 MONOCHECK = os.path.join(ROOT, "fixtures", "monocheck")
 TARGET = "x86_64-unknown-linux-gnu"
@@ -72,12 +73,6 @@ def pipeline_file(src, where, edit=()):
     with open(path, "w") as f:
         f.write(text)
     return path
-
-
-def provenance(tarball):
-    out = subprocess.run(["tar", "-xOf", tarball, "provenance.json"], capture_output=True)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 def sha256_record(tarball):

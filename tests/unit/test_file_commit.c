@@ -47,7 +47,7 @@ static void put(const char *path, const char *text)
 	struct error err = {0};
 
 	unlink(path);
-	assert_int_equal(file_write_temp(path, path, text, strlen(text), 0644, &err), 0);
+	assert_int_equal(write_file_temp(path, path, text, strlen(text), 0644, &err), 0);
 }
 
 static void assert_content(const char *path, const char *want)
@@ -125,7 +125,7 @@ static void test_write_temp_names_the_final_file(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    file_write_temp("/nonexistent-dir/x.tmp", "/nonexistent-dir/x", "a", 1, 0644, &err),
+	    write_file_temp("/nonexistent-dir/x.tmp", "/nonexistent-dir/x", "a", 1, 0644, &err),
 	    -1);
 	assert_non_null(strstr(err.msg, "creating /nonexistent-dir/x"));
 	assert_non_null(strstr(err.msg, "No such file or directory"));
