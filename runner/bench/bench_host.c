@@ -309,5 +309,42 @@ json_t *host_facts_json(const char *root)
 	json_object_set_new(o, "cpu_model", cpu_model(root));
 	json_object_set_new(o, "online_cpus", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
 	json_object_set_new(o, "clock_ticks", json_integer(sysconf(_SC_CLK_TCK)));
+	{
+		char fp[DIGEST_STR_MAX];
+
+		host_fingerprint(o, fp);
+		json_object_set_new(o, "fingerprint", json_string(fp));
+	}
 	return o;
+}
+
+static void fingerprint_add(char **buf, size_t *len, const char *text)
+{
+	size_t n = strlen(text) + 1;
+
+	*buf = xrealloc(*buf, *len + n);
+	memcpy(*buf + *len, text, n);
+	*len += n;
+}
+
+void host_fingerprint(const json_t *facts, char out[DIGEST_STR_MAX])
+{
+	static const char *const members[] = {"hostname", "cpu_model", "machine", "online_cpus"};
+	char *buf = NULL;
+	size_t len = 0;
+
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		const json_t *v = json_object_get(facts, members[i]);
+		char number[32];
+
+		if (json_is_string(v))
+			fingerprint_add(&buf, &len, json_string_value(v));
+		else if (json_is_integer(v)) {
+			snprintf(number, sizeof(number), "%lld", (long long)json_integer_value(v));
+			fingerprint_add(&buf, &len, number);
+		} else
+			fingerprint_add(&buf, &len, "");
+	}
+	digest_buffer_sha256(buf, len, out);
+	free(buf);
 }

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "artifacts/digest.h"
 #include "base/util.h"
 
 /* thread_siblings_list of `cpu` (the CPUs sharing its core, itself
@@ -57,7 +58,15 @@ struct host_sample {
 void host_sample_take(const char *root, const uint8_t mask[CPU_LIST_MAX / 8],
                       struct host_sample *s);
 
-/* {"kernel":..,"machine":..,"cpu_model":..,"online_cpus":..,"clock_ticks":..} */
+/* {"kernel":..,"machine":..,"cpu_model":..,"online_cpus":..,"clock_ticks":..,
+ *  "fingerprint":..} */
 json_t *host_facts_json(const char *root);
+
+/* The identity of a host for comparing results across time: "sha256:…"
+ * over hostname, cpu_model, machine and online_cpus of a host_facts_json
+ * object (each NUL-terminated; a missing member hashes as "").  The kernel
+ * is left out on purpose: a reboot into a patched kernel is the same
+ * machine, and the result records the kernel anyway. */
+void host_fingerprint(const json_t *facts, char out[DIGEST_STR_MAX]);
 
 #endif
