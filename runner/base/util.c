@@ -524,3 +524,38 @@ uint64_t monotonic_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
+
+int read_file_untrusted(const char *path, size_t max, char **text, struct error *err)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	size_t done = 0;
+
+	if (fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "%s: not a regular file of at most %zu bytes", path, max);
+	}
+	*text = xcalloc((size_t)st.st_size + 1, 1);
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, *text + done, (size_t)st.st_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			close(fd);
+			free(*text);
+			*text = NULL;
+			return error_set(err, EXIT_RUNNER_ERROR, e, "reading %s", path);
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	close(fd);
+	return 0;
+}

@@ -60,6 +60,10 @@ char *format_cpu_list(const uint8_t mask[CPU_LIST_MAX / 8]);
  * fsyncs, renames; the final path never holds a partial file. */
 int read_file(const char *path, char **out, size_t *len, struct error *err);
 int write_file(const char *path, const char *data, size_t len, struct error *err);
+/* A file a sandboxed command could write: never follow a link it planted,
+ * never block on a fifo, never read more than `max` bytes (-1 + err for
+ * anything but a regular file of at most that size).  NUL-terminated. */
+int read_file_untrusted(const char *path, size_t max, char **text, struct error *err);
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode,
                       struct error *err);
 /* The first half of write_file_atomic: `data` written to `tmp` (created

@@ -19,10 +19,17 @@
 #include "bench/bench_exec.h"
 #include "bench/bench_host.h"
 #include "bench/bench_plan.h"
+#include "bench/bench_recorded.h"
+#include "bench/bench_reported.h"
 #include "bench/bench_report.h"
 #include "bench/forensics.h"
 #include "base/report_json.h"
 #include "bench/stats.h"
+
+struct against {
+	char *path, *variant;
+	struct bench_session s;
+};
 
 /* Everything one invocation carries around. */
 struct bench_ctx {
@@ -33,7 +40,12 @@ struct bench_ctx {
 	struct bench_exec x;
 	bool exec_ready;
 	struct rng rng;
-	size_t **perm; /* per benchmark: the last block's permutation */
+	size_t n_declared; /* benchmarks the plan runs: 0..n_declared-1 */
+	struct against *against; /* --against: recorded baselines */
+	size_t n_against;
+	struct reported_source *sources;
+	size_t n_sources;
+	size_t **perm; /* per declared benchmark: the last block's permutation */
 	size_t *slots;
 	sigset_t stop_signals;
 	bool tty;
@@ -54,14 +66,15 @@ static uint64_t random_seed(void)
 
 static void copy_config(const struct bench_session *rec, struct bench_session *s)
 {
-	s->set = rec->set;
-	s->set.only = rec->set.only ? xstrdup(rec->set.only) : NULL;
+	bench_settings_copy(&s->set, &rec->set);
 	for (size_t i = 0; i < rec->n_variants; i++) {
 		const struct bench_variant *v = &rec->variants[i];
 		bench_add_variant(s, v->name, v->role, v->command, v->argv, v->artifact);
 	}
+	/* the benchmarks a process reported are found again when it runs */
 	for (size_t i = 0; i < rec->n_benchmarks; i++)
-		bench_add_benchmark(s, rec->benchmarks[i].name, rec->benchmarks[i].value);
+		if (bench_is_scheduled(rec, i))
+			bench_add_benchmark(s, rec->benchmarks[i].name, rec->benchmarks[i].value);
 	for (size_t i = 0; i < rec->n_knobs; i++)
 		bench_add_knob(s, rec->knobs[i].key, rec->knobs[i].values, rec->knobs[i].n_values);
 }
@@ -185,6 +198,100 @@ static int pending_stop(const struct bench_ctx *c)
 	return 0;
 }
 
+/* ---- reported metrics -------------------------------------------------------- */
+
+struct report_ctx {
+	struct bench_ctx *c;
+	struct bench_run *r;
+	const char *source;
+};
+
+static int add_reported(void *arg, const char *bench, const char *metric, const char *unit,
+                        int direction, double value, struct error *err)
+{
+	struct report_ctx *rc = arg;
+	struct bench_session *s = &rc->c->s;
+	struct bench_run *r = rc->r;
+	size_t b = r->bench;
+	int m;
+
+	if (direction < 0)
+		direction = reported_known_direction(metric);
+	m = bench_metric_intern(s, metric, unit, direction, rc->source, err);
+	if (m < 0)
+		return -1;
+	if (!(value > 0))
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "%s: %s of %s is %g: not a positive number", rc->source, metric,
+		                 bench ? bench : s->benchmarks[r->bench].name, value);
+	if (bench) {
+		/* one process per declared benchmark: its reports are named
+		 * after it when there are several */
+		char *name = rc->c->n_declared > 1
+		                 ? xasprintf("%s/%s", s->benchmarks[r->bench].name, bench)
+		                 : xstrdup(bench);
+
+		b = bench_child_benchmark(s, r->bench, name);
+		free(name);
+	}
+	if (isfinite(bench_value(r, b, (enum bench_metric)m)))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: %s of %s reported twice",
+		                 rc->source, metric, s->benchmarks[b].name);
+	r->reported = xrealloc(r->reported, (r->n_reported + 1) * sizeof(*r->reported));
+	r->reported[r->n_reported++] =
+	    (struct bench_reported){.bench = b, .metric = (enum bench_metric)m, .value = value};
+	return 0;
+}
+
+/* Every (benchmark, metric) the previous run of this arm reported must be
+ * in this one too: a value that went missing is a failed run, not a
+ * smaller sample. */
+static int check_nothing_missing(const struct bench_ctx *c, const struct bench_run *r,
+                                 struct error *err)
+{
+	const struct bench_run *prev = NULL;
+
+	for (size_t i = c->s.n_runs; i-- > 0;)
+		if (c->s.runs[i].bench == r->bench && c->s.runs[i].variant == r->variant) {
+			prev = &c->s.runs[i];
+			break;
+		}
+	for (size_t i = 0; prev && i < prev->n_reported; i++) {
+		const struct bench_reported *p = &prev->reported[i];
+
+		if (!isfinite(bench_value(r, p->bench, p->metric)))
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "%s of %s is missing from this run's report (the run "
+			                 "before had it)",
+			                 bench_metric_name(&c->s, p->metric),
+			                 c->s.benchmarks[p->bench].name);
+	}
+	return 0;
+}
+
+static int collect_reported(struct bench_ctx *c, struct bench_run *r, struct error *err)
+{
+	struct reported_input in = {.report_dir = c->x.report_dir};
+	char *out = NULL;
+	int rc = 0;
+
+	if (c->n_sources == 0)
+		return 0;
+	if (bench_exec_output(&c->x, &out, &in.out_len, err) < 0)
+		return -1;
+	in.out = out;
+	for (size_t i = 0; rc == 0 && i < c->n_sources; i++) {
+		struct report_ctx ctx = {c, r, c->sources[i].spec};
+		struct reported_sink sink = {add_reported, &ctx};
+
+		rc = reported_extract(&c->sources[i], &in, &sink, err);
+	}
+	if (rc == 0)
+		rc = check_nothing_missing(c, r, err);
+	free(out);
+	return rc;
+}
+
 /* Returns 0, or the exit code the bench must stop with. */
 static int run_one(struct bench_ctx *c, struct bench_run *r)
 {
@@ -203,6 +310,14 @@ static int run_one(struct bench_ctx *c, struct bench_run *r)
 		bench_exec_show_failure(&c->x, &c->s, r);
 		return c->x.report->command_started ? BENCH_EXIT_RUN_FAILED : EXIT_RUNNER_ERROR;
 	}
+	if (collect_reported(c, r, &err) < 0) {
+		progress_done(c);
+		fprintf(stderr, "pgo-sandbox: bench: %s of benchmark %s (run %zu): %s\n",
+		        c->s.variants[r->variant].name, c->s.benchmarks[r->bench].name, r->seq + 1,
+		        err.msg);
+		free(r->reported);
+		return BENCH_EXIT_RUN_FAILED;
+	}
 	bench_add_run(&c->s, r);
 	sig = pending_stop(c);
 	if (sig) {
@@ -217,7 +332,7 @@ static int warmup(struct bench_ctx *c)
 {
 	size_t n_cells = bench_n_cells(&c->s);
 
-	for (size_t b = 0; b < c->s.n_benchmarks; b++)
+	for (size_t b = 0; b < c->n_declared; b++)
 		for (size_t v = 0; v < c->s.n_variants; v++)
 			for (size_t cell = 0; cell < n_cells; cell++)
 				for (size_t i = 0; i < c->s.set.warmup; i++) {
@@ -254,13 +369,16 @@ static int run_block(struct bench_ctx *c, size_t b)
 			return rc;
 	}
 	c->s.blocks_done[b]++;
+	for (size_t i = c->n_declared; i < c->s.n_benchmarks; i++)
+		if (c->s.benchmarks[i].parent == b)
+			c->s.blocks_done[i] = c->s.blocks_done[b];
 	return 0;
 }
 
 /* One block of every benchmark in `want`, in a fresh random order. */
 static int run_round(struct bench_ctx *c, const bool *want)
 {
-	size_t n = c->s.n_benchmarks;
+	size_t n = c->n_declared;
 	size_t *order = xcalloc(n, sizeof(size_t));
 	int rc = 0;
 
@@ -274,18 +392,37 @@ static int run_round(struct bench_ctx *c, const bool *want)
 	return rc;
 }
 
+/* The gate's metric, once the benchmarks have reported theirs: --metric,
+ * the source's own, or (BMF) the first one reported. */
+static int resolve_gate_metric(struct bench_ctx *c, struct error *err)
+{
+	if (c->s.set.metric_reported == NULL && c->n_sources > 0 &&
+	    !(c->opt.given & GIVEN_METRIC) && c->s.n_reported > 0)
+		c->s.set.metric_reported = xstrdup(c->s.reported[0].name);
+	return bench_resolve_gate_metric(&c->s, err);
+}
+
 /* The planned blocks, then two more (a balanced ABBA+BAAB pair) at a time
  * for benchmarks whose verdict is still inconclusive, within --max-runs. */
 static int run_blocks(struct bench_ctx *c, struct bench_analysis *a)
 {
-	size_t n = c->s.n_benchmarks, max_blocks = c->s.set.max_runs / 2;
+	size_t n = c->n_declared, max_blocks = c->s.set.max_runs / 2;
 	bool *want = xcalloc(n, sizeof(bool));
+	struct error err = {0};
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++)
 		want[i] = true;
 	for (size_t r = 0; r < c->s.set.runs / 2 && rc == 0; r++)
 		rc = run_round(c, want);
+	if (rc == 0 && resolve_gate_metric(c, &err) < 0) {
+		error_print(&err);
+		rc = EXIT_RUNNER_ERROR;
+	}
+	if (rc != 0) {
+		free(want);
+		return rc;
+	}
 	bench_analyse(&c->s, a);
 	while (rc == 0) {
 		bool any = false;
@@ -310,71 +447,10 @@ static int run_blocks(struct bench_ctx *c, struct bench_analysis *a)
 
 /* ---- rerun comparison -------------------------------------------------------- */
 
-static size_t arm_logs(const struct bench_session *s, size_t b, size_t v, size_t cell,
-                       enum bench_metric m, double *out)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < s->n_runs; i++) {
-		const struct bench_run *r = &s->runs[i];
-
-		if (r->block != BENCH_BLOCK_WARMUP && r->bench == b && r->variant == v &&
-		    r->cell == cell && isfinite(bench_run_metric(r, m)) &&
-		    bench_run_metric(r, m) > 0)
-			out[n++] = log(bench_run_metric(r, m));
-	}
-	return n;
-}
-
-/* Recorded against new, arm by arm: unpaired (different sessions), so
- * Mann-Whitney with its Hodges-Lehmann shift. */
-static json_t *rerun_arms(struct bench_ctx *c, enum bench_metric m, FILE *out)
-{
-	size_t n_cells = bench_n_cells(&c->s);
-	double *x = xcalloc(c->rec.n_runs + 1, sizeof(double));
-	double *y = xcalloc(c->s.n_runs + 1, sizeof(double));
-	json_t *arr = json_array();
-
-	for (size_t b = 0; b < c->s.n_benchmarks; b++)
-		for (size_t v = 0; v < c->s.n_variants; v++)
-			for (size_t cell = 0; cell < n_cells; cell++) {
-				size_t nx = arm_logs(&c->rec, b, v, cell, m, x);
-				size_t ny = arm_logs(&c->s, b, v, cell, m, y);
-				struct mann_whitney mw;
-				double pct, lo, hi;
-
-				if (nx == 0 || ny == 0 ||
-				    stats_mann_whitney(x, nx, y, ny, c->s.set.confidence, &mw,
-				                       NULL) < 0)
-					continue;
-				pct = 100.0 * expm1(mw.shift);
-				lo = 100.0 * expm1(mw.shift_lo);
-				hi = 100.0 * expm1(mw.shift_hi);
-				fprintf(
-				    out,
-				    "  %s/%s: here %+.2f %% [%+.2f, %+.2f] vs recorded (p=%.3g)\n",
-				    c->s.benchmarks[b].name, c->s.variants[v].name, pct, lo, hi,
-				    mw.p_two_sided);
-				json_array_append_new(
-				    arr,
-				    json_pack(
-				        "{s:i, s:i, s:i, s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:o}",
-				        "benchmark", (json_int_t)b, "variant", (json_int_t)v,
-				        "cell", (json_int_t)cell, "metric", metric_name(m),
-				        "method", "mann-whitney", "n_recorded", (json_int_t)nx,
-				        "n_new", (json_int_t)ny, "shift_pct",
-				        json_real_or_null(pct), "ci_low_pct", json_real_or_null(lo),
-				        "ci_high_pct", json_real_or_null(hi), "p_two_sided",
-				        json_real_or_null(mw.p_two_sided)));
-			}
-	free(x);
-	free(y);
-	return arr;
-}
-
-static json_t *rerun_verdicts(const struct bench_session *s, const struct bench_analysis *old,
+static json_t *rerun_verdicts(const struct bench_ctx *c, const struct bench_analysis *old,
                               const struct bench_analysis *now, FILE *out)
 {
+	const struct bench_session *s = &c->s;
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < now->n_cmp; i++) {
@@ -386,8 +462,11 @@ static json_t *rerun_verdicts(const struct bench_session *s, const struct bench_
 			const struct bench_cmp *o = &old->cmp[j];
 			bool agree;
 
-			if (o->metric != k->metric || o->bench != k->bench || o->cell != k->cell ||
-			    o->cand != k->cand)
+			if (strcmp(bench_metric_name(&c->rec, o->metric),
+			           bench_metric_name(&c->s, k->metric)) != 0 ||
+			    strcmp(c->rec.benchmarks[o->bench].name, c->s.benchmarks[k->bench].name) !=
+			        0 ||
+			    o->cell != k->cell || o->cand != k->cand)
 				continue;
 			agree = o->c.verdict == k->c.verdict;
 			fprintf(out, "  %s/%s: recorded %+.2f %% %s, here %+.2f %% %s%s\n",
@@ -402,7 +481,7 @@ static json_t *rerun_verdicts(const struct bench_session *s, const struct bench_
 			                   "recorded_pct", json_real_or_null(o->c.pct),
 			                   "new_verdict", verdict_name(k->c.verdict), "new_pct",
 			                   json_real_or_null(k->c.pct), "metric",
-			                   metric_name(k->metric), "agree", agree));
+			                   bench_metric_name(s, k->metric), "agree", agree));
 		}
 	}
 	return arr;
@@ -426,15 +505,90 @@ static json_t *rerun_report(struct bench_ctx *c, const struct bench_analysis *a)
 	struct bench_analysis old;
 	json_t *o = json_object();
 
+	struct recorded_cmp *k = NULL;
+	size_t n;
+
 	bench_analyse(&c->rec, &old);
-	printf("rerun of %s (%s):\n", c->opt.rerun_path, metric_name(c->s.set.metric));
+	printf("rerun of %s (%s):\n", c->opt.rerun_path, bench_metric_name(&c->s, c->s.set.metric));
 	json_object_set_new(o, "source", json_string(c->opt.rerun_path));
 	json_object_set(o, "source_host",
 	                c->rec.conditions ? json_object_get(c->rec.conditions, "host") : NULL);
-	json_object_set_new(o, "arms", rerun_arms(c, c->s.set.metric, stdout));
-	json_object_set_new(o, "verdicts", rerun_verdicts(&c->s, &old, a, stdout));
+	n = bench_recorded_compare(&c->s, &c->rec, NULL, &k);
+	bench_recorded_print(stdout, &c->s, k, n);
+	json_object_set_new(o, "arms", bench_recorded_json(&c->s, k, n));
+	free(k);
+	json_object_set_new(o, "verdicts", rerun_verdicts(c, &old, a, stdout));
 	bench_analysis_free(&old);
 	return o;
+}
+
+/* ---- recorded baselines (--against) -------------------------------------------- */
+
+/* "RESULT.json[:VARIANT]": the variant after the last colon when the
+ * whole text is not an existing file. */
+static void split_against(const char *spec, char **path, char **variant)
+{
+	const char *colon = strrchr(spec, ':');
+
+	*variant = NULL;
+	if (colon && access(spec, F_OK) != 0) {
+		*path = xasprintf("%.*s", (int)(colon - spec), spec);
+		*variant = xstrdup(colon + 1);
+	} else {
+		*path = xstrdup(spec);
+	}
+}
+
+static int load_against(struct bench_ctx *c, struct error *err)
+{
+	c->against = xcalloc(c->opt.n_against + 1, sizeof(*c->against));
+	for (size_t i = 0; i < c->opt.n_against; i++) {
+		struct against *ag = &c->against[i];
+
+		split_against(c->opt.against[i], &ag->path, &ag->variant);
+		bench_session_init(&ag->s);
+		c->n_against++;
+		if (bench_recorded_load(ag->path, &ag->s, err) < 0)
+			return error_prefix(err, "--against");
+		if (bench_recorded_check_host(&ag->s, ag->path, c->opt.allow_other_host, err) < 0)
+			return error_prefix(err, "--against");
+		if (ag->variant) {
+			bool found = false;
+
+			for (size_t v = 0; v < ag->s.n_variants; v++)
+				found |= strcmp(ag->s.variants[v].name, ag->variant) == 0;
+			if (!found)
+				return error_set(err, EXIT_RUNNER_ERROR, 0,
+				                 "--against %s: it has no variant '%s'", ag->path,
+				                 ag->variant);
+		}
+	}
+	return 0;
+}
+
+static json_t *against_report(struct bench_ctx *c)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < c->n_against; i++) {
+		struct against *ag = &c->against[i];
+		struct recorded_cmp *k = NULL;
+		size_t n = bench_recorded_compare(&c->s, &ag->s, ag->variant, &k);
+		json_t *host = ag->s.conditions ? json_object_get(ag->s.conditions, "host") : NULL;
+
+		printf("against the recorded %s%s%s (unpaired, across time):\n", ag->path,
+		       ag->variant ? ", variant " : "", ag->variant ? ag->variant : "");
+		if (n == 0)
+			printf("  nothing in common (benchmark, variant, cell and metric names)\n");
+		bench_recorded_print(stdout, &c->s, k, n);
+		json_array_append_new(
+		    arr, json_pack("{s:s, s:o, s:O?, s:b, s:o}", "source", ag->path, "variant",
+		                   ag->variant ? json_string(ag->variant) : json_null(), "source_host",
+		                   host, "other_host_allowed", c->opt.allow_other_host,
+		                   "comparisons", bench_recorded_json(&c->s, k, n)));
+		free(k);
+	}
+	return arr;
 }
 
 /* ---- outputs ----------------------------------------------------------------- */
@@ -482,6 +636,8 @@ static int outputs(struct bench_ctx *c, const struct bench_analysis *a, json_t *
 		json_object_set_new(extra, "forensics", explain(c));
 	if (c->have_rec)
 		json_object_set_new(extra, "rerun", rerun_report(c, a));
+	if (c->n_against)
+		json_object_set_new(extra, "against", against_report(c));
 	fflush(stdout);
 	if (c->opt.json_path) {
 		json_t *doc = bench_result_json(&c->s, a, extra);
@@ -499,6 +655,22 @@ static int outputs(struct bench_ctx *c, const struct bench_analysis *a, json_t *
 }
 
 /* ---- main -------------------------------------------------------------------- */
+
+static int prepare_sources(struct bench_ctx *c, struct bench_exec_options *eo, struct error *err)
+{
+	c->n_declared = c->s.n_benchmarks;
+	c->sources = xcalloc(c->s.set.n_metric_sources + 1, sizeof(*c->sources));
+	for (size_t i = 0; i < c->s.set.n_metric_sources; i++) {
+		if (reported_source_parse(c->s.set.metric_sources[i], &c->sources[i], err) < 0) {
+			reported_source_free(&c->sources[i]);
+			return -1;
+		}
+		c->n_sources++;
+		eo->capture_stdout |= reported_source_reads_stdout(&c->sources[i]);
+		eo->report_dir |= c->sources[i].path != NULL;
+	}
+	return 0;
+}
 
 static int prepare(struct bench_ctx *c, struct error *err)
 {
@@ -523,6 +695,8 @@ static int prepare(struct bench_ctx *c, struct error *err)
 	}
 	if (!(c->opt.given & GIVEN_SEED) && !c->opt.rerun_path)
 		c->s.set.seed = random_seed();
+	if (prepare_sources(c, &eo, err) < 0 || (c->opt.n_against && load_against(c, err) < 0))
+		return -1;
 	if (c->s.set.metric == METRIC_INSTRUCTIONS && !c->s.set.callgrind && !c->s.set.counters &&
 	    !c->s.set.cachegrind)
 		return error_set(
@@ -544,11 +718,11 @@ static int prepare(struct bench_ctx *c, struct error *err)
 	if (c->have_rec)
 		check_digests(c);
 	k = bench_n_arms(&c->s);
-	c->perm = xcalloc(c->s.n_benchmarks, sizeof(size_t *));
-	for (size_t b = 0; b < c->s.n_benchmarks; b++)
+	c->perm = xcalloc(c->n_declared, sizeof(size_t *));
+	for (size_t b = 0; b < c->n_declared; b++)
 		c->perm[b] = xcalloc(k, sizeof(size_t));
 	c->slots = xcalloc(2 * k, sizeof(size_t));
-	c->planned = c->s.n_benchmarks * k * (c->s.set.warmup + c->s.set.runs);
+	c->planned = c->n_declared * k * (c->s.set.warmup + c->s.set.runs);
 	return 0;
 }
 
@@ -575,8 +749,17 @@ static void ctx_free(struct bench_ctx *c)
 {
 	if (c->exec_ready)
 		bench_exec_fini(&c->x);
-	for (size_t b = 0; c->perm && b < c->s.n_benchmarks; b++)
+	for (size_t b = 0; c->perm && b < c->n_declared; b++)
 		free(c->perm[b]);
+	for (size_t i = 0; i < c->n_sources; i++)
+		reported_source_free(&c->sources[i]);
+	free(c->sources);
+	for (size_t i = 0; i < c->n_against; i++) {
+		free(c->against[i].path);
+		free(c->against[i].variant);
+		bench_session_free(&c->against[i].s);
+	}
+	free(c->against);
 	free(c->perm);
 	free(c->slots);
 	bench_session_free(&c->s);

@@ -25,9 +25,45 @@ static bool measured(const struct bench_run *r)
 	return r->block != BENCH_BLOCK_WARMUP;
 }
 
-static bool same_arm(const struct bench_run *r, size_t bench, size_t variant, size_t cell)
+/* Run r measures benchmark `bench` of the arm (variant, cell): its own, or
+ * one its process reported. */
+static bool same_arm(const struct bench_session *s, const struct bench_run *r, size_t bench,
+                     size_t variant, size_t cell)
 {
-	return r->bench == bench && r->variant == variant && r->cell == cell;
+	return bench_run_covers(s, r, bench) && r->variant == variant && r->cell == cell;
+}
+
+/* Comparisons are computed on "badness" logs (negated for a metric where
+ * higher is better), so "slower" is always the verdict that fails a gate
+ * and Holm protects it whatever the direction; this puts the estimate and
+ * interval back in the metric's own terms (a throughput drop < 0). */
+static void comparison_to_metric_terms(struct comparison *c)
+{
+	double lo = c->lo;
+
+	c->hl = -c->hl;
+	c->lo = -c->hi;
+	c->hi = -lo;
+	c->pct = 100.0 * expm1(c->hl);
+	c->pct_lo = 100.0 * expm1(c->lo);
+	c->pct_hi = 100.0 * expm1(c->hi);
+}
+
+static void interaction_to_metric_terms(struct interaction *x)
+{
+	double lo = x->lo;
+
+	x->hl = -x->hl;
+	x->lo = -x->hi;
+	x->hi = -lo;
+	x->pct = 100.0 * expm1(x->hl);
+	x->pct_lo = 100.0 * expm1(x->lo);
+	x->pct_hi = 100.0 * expm1(x->hi);
+}
+
+double bench_cmp_worse_pct(const struct bench_session *s, const struct bench_cmp *k)
+{
+	return bench_metric_direction(s, k->metric) == DIRECTION_HIGHER ? -k->c.pct : k->c.pct;
 }
 
 /* ---- outliers and descriptive statistics ---------------------------------- */
@@ -40,9 +76,9 @@ static size_t arm_values(const struct bench_session *s, size_t bench, size_t var
 	for (size_t i = 0; i < s->n_runs; i++) {
 		const struct bench_run *r = &s->runs[i];
 
-		if (!measured(r) || !same_arm(r, bench, variant, cell))
+		if (!measured(r) || !same_arm(s, r, bench, variant, cell))
 			continue;
-		vals[n] = bench_run_metric(r, m);
+		vals[n] = bench_value(r, bench, m);
 		idx[n++] = i;
 	}
 	return n;
@@ -56,6 +92,8 @@ static void summarise(struct bench_session *s, struct bench_analysis *a, enum be
 	bool *flags = xcalloc(s->n_runs + 1, sizeof(bool));
 
 	for (size_t b = 0; b < s->n_benchmarks; b++) {
+		if (!a->avail[b * METRIC_COUNT + m])
+			continue;
 		for (size_t v = 0; v < s->n_variants; v++) {
 			for (size_t c = 0; c < n_cells; c++) {
 				size_t n = arm_values(s, b, v, c, m, vals, idx);
@@ -70,7 +108,8 @@ static void summarise(struct bench_session *s, struct bench_analysis *a, enum be
 				stats_describe(vals, n, &sm->d);
 				sm->outliers = stats_flag_outliers(vals, n, flags);
 				for (size_t i = 0; i < n; i++)
-					s->runs[idx[i]].outlier[m] = flags[i];
+					if (s->runs[idx[i]].bench == b)
+						s->runs[idx[i]].outlier[m] = flags[i];
 			}
 		}
 	}
@@ -81,9 +120,10 @@ static void summarise(struct bench_session *s, struct bench_analysis *a, enum be
 
 /* ---- block values ------------------------------------------------------- */
 
-void bench_block_logs(const struct bench_session *s, size_t bench, size_t variant, size_t cell,
-                      enum bench_metric m, double *out)
+static void block_logs(const struct bench_session *s, size_t bench, size_t variant, size_t cell,
+                       enum bench_metric m, bool badness, double *out)
 {
+	double sign = badness && bench_metric_direction(s, m) == DIRECTION_HIGHER ? -1.0 : 1.0;
 	size_t nb = s->blocks_done[bench];
 	size_t *count = xcalloc(nb + 1, sizeof(size_t));
 
@@ -93,15 +133,21 @@ void bench_block_logs(const struct bench_session *s, size_t bench, size_t varian
 		const struct bench_run *r = &s->runs[i];
 		double v;
 
-		if (!measured(r) || !same_arm(r, bench, variant, cell) || r->block >= nb)
+		if (!measured(r) || !same_arm(s, r, bench, variant, cell) || r->block >= nb)
 			continue;
-		v = bench_run_metric(r, m);
-		out[r->block] += log(v);
+		v = bench_value(r, bench, m);
+		out[r->block] += sign * log(v);
 		count[r->block]++;
 	}
 	for (size_t i = 0; i < nb; i++)
 		out[i] = count[i] ? out[i] / (double)count[i] : NAN;
 	free(count);
+}
+
+void bench_block_logs(const struct bench_session *s, size_t bench, size_t variant, size_t cell,
+                      enum bench_metric m, double *out)
+{
+	block_logs(s, bench, variant, cell, m, false, out);
 }
 
 /* Pairs of finite block values -> d = y - x; returns how many. */
@@ -124,17 +170,20 @@ static void compare_variants(const struct bench_session *s, struct bench_analysi
 
 	for (size_t b = 0; b < s->n_benchmarks; b++) {
 		size_t nb = s->blocks_done[b];
-		double *base = xcalloc(nb + 1, sizeof(double));
-		double *cand = xcalloc(nb + 1, sizeof(double));
-		double *d = xcalloc(nb + 1, sizeof(double));
+		double *base, *cand, *d;
 
+		if (!a->avail[b * METRIC_COUNT + m])
+			continue;
+		base = xcalloc(nb + 1, sizeof(double));
+		cand = xcalloc(nb + 1, sizeof(double));
+		d = xcalloc(nb + 1, sizeof(double));
 		for (size_t c = 0; c < n_cells; c++) {
-			bench_block_logs(s, b, 0, c, m, base);
+			block_logs(s, b, 0, c, m, true, base);
 			for (size_t v = 1; v < s->n_variants; v++) {
 				struct bench_cmp *k;
 				size_t n;
 
-				bench_block_logs(s, b, v, c, m, cand);
+				block_logs(s, b, v, c, m, true, cand);
 				n = paired_diffs(base, cand, nb, d);
 				a->cmp = xrealloc(a->cmp, (a->n_cmp + 1) * sizeof(*a->cmp));
 				k = &a->cmp[a->n_cmp++];
@@ -144,7 +193,7 @@ static void compare_variants(const struct bench_session *s, struct bench_analysi
 				k->gated =
 				    !k->aa && bench_matches_only(&s->set, s->benchmarks[b].name);
 				stats_compare_paired(d, n, s->set.threshold, s->set.confidence,
-				                     metric_is_count(m), &k->c);
+				                     bench_metric_is_count(m), &k->c);
 			}
 		}
 		free(base);
@@ -181,7 +230,7 @@ static double **cell_logs(const struct bench_session *s, size_t b, size_t v, enu
 
 	for (size_t c = 0; c < n_cells; c++) {
 		logs[c] = xcalloc(nb + 1, sizeof(double));
-		bench_block_logs(s, b, v, c, m, logs[c]);
+		block_logs(s, b, v, c, m, true, logs[c]);
 	}
 	return logs;
 }
@@ -219,8 +268,11 @@ static void effects(const struct bench_session *s, struct bench_analysis *a, enu
 	size_t n_cells = bench_n_cells(s);
 
 	for (size_t b = 0; b < s->n_benchmarks; b++) {
-		double *d = xcalloc(s->blocks_done[b] + 1, sizeof(double));
+		double *d;
 
+		if (!a->avail[b * METRIC_COUNT + m])
+			continue;
+		d = xcalloc(s->blocks_done[b] + 1, sizeof(double));
 		for (size_t v = 0; v < s->n_variants; v++) {
 			double **logs;
 
@@ -241,7 +293,7 @@ static void effects(const struct bench_session *s, struct bench_analysis *a, enu
 					                           .level = l,
 					                           .metric = m};
 					stats_compare_paired(d, n, s->set.threshold,
-					                     s->set.confidence, metric_is_count(m),
+					                     s->set.confidence, bench_metric_is_count(m),
 					                     &e->c);
 				}
 			}
@@ -311,7 +363,8 @@ static void interaction_one(const struct bench_session *s, struct bench_analysis
 	/* stats' convention: t<factor1 factor2>, factor 1 = knob a. */
 	x->ok =
 	    n > 0 && stats_interaction(t[0], t[1], t[2], t[3], n, s->set.threshold,
-	                               s->set.confidence, metric_is_count(m), &x->it, NULL) == 0;
+	                               s->set.confidence, bench_metric_is_count(m), &x->it,
+	                               NULL) == 0;
 	for (int j = 0; j < 4; j++)
 		free(t[j]);
 }
@@ -322,6 +375,8 @@ static void interactions(const struct bench_session *s, struct bench_analysis *a
 	size_t n_cells = bench_n_cells(s);
 
 	for (size_t b = 0; b < s->n_benchmarks; b++) {
+		if (!a->avail[b * METRIC_COUNT + m])
+			continue;
 		for (size_t v = 0; v < s->n_variants; v++) {
 			double **logs;
 
@@ -352,11 +407,11 @@ static void add_reason(struct bench_gate *g, char *line)
 static char *cmp_line(const struct bench_session *s, const struct bench_cmp *k, const char *what)
 {
 	char *cell = bench_cell_label(s, k->cell);
-	char *line =
-	    xasprintf("%s%s%s%s: %s vs %s: %+.2f %% [%+.2f, %+.2f] (%s), %s",
-	              s->benchmarks[k->bench].name, cell[0] ? " [" : "", cell, cell[0] ? "]" : "",
-	              s->variants[k->cand].name, s->variants[k->base].name, k->c.pct, k->c.pct_lo,
-	              k->c.pct_hi, verdict_name(k->c.verdict), what);
+	char *line = xasprintf("%s%s%s%s: %s vs %s: %s %+.2f %% [%+.2f, %+.2f] (%s), %s",
+	                       s->benchmarks[k->bench].name, cell[0] ? " [" : "", cell,
+	                       cell[0] ? "]" : "", s->variants[k->cand].name,
+	                       s->variants[k->base].name, bench_metric_name(s, k->metric),
+	                       k->c.pct, k->c.pct_lo, k->c.pct_hi, verdict_name(k->c.verdict), what);
 
 	free(cell);
 	return line;
@@ -382,7 +437,7 @@ static void decide_gate(const struct bench_session *s, struct bench_analysis *a)
 		if (!k->gated)
 			continue;
 		if (s->set.fail_set && k->c.verdict == VERDICT_SLOWER &&
-		    k->c.pct > s->set.fail_pct) {
+		    bench_cmp_worse_pct(s, k) > s->set.fail_pct) {
 			fail = true;
 			add_reason(g, cmp_line(s, k, "regression beyond --fail-on-regression"));
 		} else if (s->set.strict && k->c.verdict == VERDICT_INCONCLUSIVE) {
@@ -402,14 +457,36 @@ static void decide_gate(const struct bench_session *s, struct bench_analysis *a)
 	}
 }
 
+/* After Holm (which needs the badness orientation), every estimate of a
+ * higher-is-better metric back in its own terms. */
+static void to_metric_terms(const struct bench_session *s, struct bench_analysis *a)
+{
+	for (size_t i = 0; i < a->n_cmp; i++)
+		if (bench_metric_direction(s, a->cmp[i].metric) == DIRECTION_HIGHER &&
+		    a->cmp[i].c.n > 0)
+			comparison_to_metric_terms(&a->cmp[i].c);
+	for (size_t i = 0; i < a->n_eff; i++)
+		if (bench_metric_direction(s, a->eff[i].metric) == DIRECTION_HIGHER &&
+		    a->eff[i].c.n > 0)
+			comparison_to_metric_terms(&a->eff[i].c);
+	for (size_t i = 0; i < a->n_inter; i++)
+		if (bench_metric_direction(s, a->inter[i].metric) == DIRECTION_HIGHER &&
+		    a->inter[i].ok)
+			interaction_to_metric_terms(&a->inter[i].it);
+}
+
 void bench_analyse(struct bench_session *s, struct bench_analysis *a)
 {
 	double alpha = 1.0 - s->set.confidence;
 
 	memset(a, 0, sizeof(*a));
-	for (int m = 0; m < METRIC_COUNT; m++)
-		a->available[m] = bench_has_metric(s, (enum bench_metric)m);
-	for (int m = 0; m < METRIC_COUNT; m++) {
+	a->avail = xcalloc(s->n_benchmarks * METRIC_COUNT + 1, sizeof(bool));
+	for (size_t b = 0; b < s->n_benchmarks; b++)
+		for (size_t m = 0; m < bench_n_metrics(s); m++) {
+			a->avail[b * METRIC_COUNT + m] = bench_has_metric(s, b, (enum bench_metric)m);
+			a->available[m] |= a->avail[b * METRIC_COUNT + m];
+		}
+	for (size_t m = 0; m < bench_n_metrics(s); m++) {
 		if (!a->available[m])
 			continue;
 		summarise(s, a, (enum bench_metric)m);
@@ -419,11 +496,13 @@ void bench_analyse(struct bench_session *s, struct bench_analysis *a)
 		effects(s, a, (enum bench_metric)m);
 		interactions(s, a, (enum bench_metric)m);
 	}
+	to_metric_terms(s, a);
 	decide_gate(s, a);
 }
 
 void bench_analysis_free(struct bench_analysis *a)
 {
+	free(a->avail);
 	free(a->sum);
 	free(a->cmp);
 	free(a->eff);
@@ -439,8 +518,8 @@ bool bench_needs_more(const struct bench_session *s, const struct bench_analysis
 	for (size_t i = 0; i < a->n_cmp; i++) {
 		const struct bench_cmp *k = &a->cmp[i];
 
-		if (k->bench == bench && !k->aa && k->metric == s->set.metric &&
-		    k->c.verdict == VERDICT_INCONCLUSIVE)
+		if ((k->bench == bench || s->benchmarks[k->bench].parent == bench) && !k->aa &&
+		    k->metric == s->set.metric && k->c.verdict == VERDICT_INCONCLUSIVE)
 			return true;
 	}
 	return false;
@@ -465,23 +544,30 @@ static json_t *describe_json(const struct describe *d)
 	return o;
 }
 
-static json_t *comparison_json(const struct comparison *c)
+static json_t *comparison_json(const struct bench_session *s, enum bench_metric m,
+                               const struct comparison *c)
 {
 	json_t *o = json_object();
 
+	json_object_set_new(o, "direction", json_string(direction_name(bench_metric_direction(s, m))));
+	/* B/A as a ratio with its interval: what a competitive bench reports */
+	json_object_set_new(o, "ratio", json_real_or_null(exp(c->hl)));
+	json_object_set_new(o, "ratio_low", json_real_or_null(exp(c->lo)));
+	json_object_set_new(o, "ratio_high", json_real_or_null(exp(c->hi)));
 	json_object_set_new(o, "n_blocks", json_integer((json_int_t)c->n));
 	json_object_set_new(o, "estimate_pct", json_real_or_null(c->pct));
 	json_object_set_new(o, "ci_low_pct", json_real_or_null(c->pct_lo));
 	json_object_set_new(o, "ci_high_pct", json_real_or_null(c->pct_hi));
 	json_object_set_new(o, "ci_achieved", json_real_or_null(c->achieved));
 	json_object_set_new(o, "hl_log", json_real_or_null(c->hl));
+	/* the one-sided p-value of "worse" (greater for lower-is-better) */
 	json_object_set_new(o, "p_greater", json_real_or_null(c->p_greater));
 	json_object_set_new(o, "p_adjusted", json_real_or_null(c->p_adjusted));
 	json_object_set_new(o, "verdict", json_string(verdict_name(c->verdict)));
 	return o;
 }
 
-static json_t *summaries_json(const struct bench_analysis *a)
+static json_t *summaries_json(const struct bench_session *s, const struct bench_analysis *a)
 {
 	json_t *arr = json_array();
 
@@ -492,26 +578,26 @@ static json_t *summaries_json(const struct bench_analysis *a)
 		json_object_set_new(o, "benchmark", json_integer((json_int_t)sm->bench));
 		json_object_set_new(o, "variant", json_integer((json_int_t)sm->variant));
 		json_object_set_new(o, "cell", json_integer((json_int_t)sm->cell));
-		json_object_set_new(o, "metric", json_string(metric_name(sm->metric)));
+		json_object_set_new(o, "metric", json_string(bench_metric_name(s, sm->metric)));
 		json_object_set_new(o, "outliers", json_integer((json_int_t)sm->outliers));
 		json_array_append_new(arr, o);
 	}
 	return arr;
 }
 
-static json_t *comparisons_json(const struct bench_analysis *a)
+static json_t *comparisons_json(const struct bench_session *s, const struct bench_analysis *a)
 {
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < a->n_cmp; i++) {
 		const struct bench_cmp *k = &a->cmp[i];
-		json_t *o = comparison_json(&k->c);
+		json_t *o = comparison_json(s, k->metric, &k->c);
 
 		json_object_set_new(o, "benchmark", json_integer((json_int_t)k->bench));
 		json_object_set_new(o, "cell", json_integer((json_int_t)k->cell));
 		json_object_set_new(o, "baseline", json_integer((json_int_t)k->base));
 		json_object_set_new(o, "candidate", json_integer((json_int_t)k->cand));
-		json_object_set_new(o, "metric", json_string(metric_name(k->metric)));
+		json_object_set_new(o, "metric", json_string(bench_metric_name(s, k->metric)));
 		json_object_set_new(o, "kind", json_string(k->aa ? "aa" : "ab"));
 		json_object_set_new(o, "gated", json_boolean(k->gated));
 		json_array_append_new(arr, o);
@@ -525,11 +611,11 @@ static json_t *effects_json(const struct bench_session *s, const struct bench_an
 
 	for (size_t i = 0; i < a->n_eff; i++) {
 		const struct bench_effect *e = &a->eff[i];
-		json_t *o = comparison_json(&e->c);
+		json_t *o = comparison_json(s, e->metric, &e->c);
 
 		json_object_set_new(o, "benchmark", json_integer((json_int_t)e->bench));
 		json_object_set_new(o, "variant", json_integer((json_int_t)e->variant));
-		json_object_set_new(o, "metric", json_string(metric_name(e->metric)));
+		json_object_set_new(o, "metric", json_string(bench_metric_name(s, e->metric)));
 		json_object_set_new(o, "knob", json_string(s->knobs[e->knob].key));
 		json_object_set_new(o, "value", json_string(s->knobs[e->knob].values[e->level]));
 		json_object_set_new(o, "reference", json_string(s->knobs[e->knob].values[0]));
@@ -548,7 +634,7 @@ static json_t *interactions_json(const struct bench_session *s, const struct ben
 
 		json_object_set_new(o, "benchmark", json_integer((json_int_t)x->bench));
 		json_object_set_new(o, "variant", json_integer((json_int_t)x->variant));
-		json_object_set_new(o, "metric", json_string(metric_name(x->metric)));
+		json_object_set_new(o, "metric", json_string(bench_metric_name(s, x->metric)));
 		json_object_set_new(
 		    o, "knobs",
 		    json_pack("[ss]", s->knobs[x->knob_a].key, s->knobs[x->knob_b].key));
@@ -586,13 +672,13 @@ json_t *bench_analysis_to_json(const struct bench_session *s, const struct bench
 {
 	json_t *o = json_object(), *avail = json_array();
 
-	for (int m = 0; m < METRIC_COUNT; m++)
+	for (size_t m = 0; m < bench_n_metrics(s); m++)
 		if (a->available[m])
 			json_array_append_new(avail,
-			                      json_string(metric_name((enum bench_metric)m)));
+			                      json_string(bench_metric_name(s, (enum bench_metric)m)));
 	json_object_set_new(o, "metrics", avail);
-	json_object_set_new(o, "summaries", summaries_json(a));
-	json_object_set_new(o, "comparisons", comparisons_json(a));
+	json_object_set_new(o, "summaries", summaries_json(s, a));
+	json_object_set_new(o, "comparisons", comparisons_json(s, a));
 	json_object_set_new(o, "effects", effects_json(s, a));
 	json_object_set_new(o, "interactions", interactions_json(s, a));
 	json_object_set_new(o, "gate", gate_json(&a->gate));

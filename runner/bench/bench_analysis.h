@@ -77,7 +77,8 @@ struct bench_gate {
 };
 
 struct bench_analysis {
-	bool available[METRIC_COUNT];
+	bool available[METRIC_COUNT]; /* some benchmark has the metric */
+	bool *avail;                  /* [bench * METRIC_COUNT + metric]: analysed */
 	struct bench_summary *sum;
 	size_t n_sum;
 	struct bench_cmp *cmp;
@@ -101,6 +102,10 @@ void bench_block_logs(const struct bench_session *s, size_t bench, size_t varian
 /* An A/B comparison of `bench` on the gate metric is still inconclusive. */
 bool bench_needs_more(const struct bench_session *s, const struct bench_analysis *a, size_t bench);
 
+/* How much worse the candidate is, in percent of the metric (a 20 %
+ * throughput drop and a 20 % longer time are both +20); negative when
+ * better. */
+double bench_cmp_worse_pct(const struct bench_session *s, const struct bench_cmp *k);
 /* Does `name` match the --only glob (no glob matches everything)? */
 bool bench_matches_only(const struct bench_settings *set, const char *name);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bench/bench_reported.h"
 #include "sandbox/environment.h"
 #include "base/shellwords.h"
 
@@ -46,6 +47,12 @@ enum {
 	OPT_NO_WORKDIR,
 	OPT_CONFIDENCE,
 	OPT_NICE,
+	OPT_METRIC_REGEX,
+	OPT_METRIC_JSON,
+	OPT_METRIC_DIRECTION,
+	OPT_AGAINST,
+	OPT_ALLOW_OTHER_HOST,
+	OPT_RULES,
 	OPT_HELP,
 	/* handed to the sandbox's own parser */
 	OPT_SB_ONE,
@@ -86,6 +93,12 @@ static const struct option bench_options_table[] = {
     {"no-host-tuning", no_argument, NULL, OPT_NO_HOST_TUNING},
     {"no-workdir", no_argument, NULL, OPT_NO_WORKDIR},
     {"nice", required_argument, NULL, OPT_NICE},
+    {"metric-regex", required_argument, NULL, OPT_METRIC_REGEX},
+    {"metric-json", required_argument, NULL, OPT_METRIC_JSON},
+    {"metric-direction", required_argument, NULL, OPT_METRIC_DIRECTION},
+    {"against", required_argument, NULL, OPT_AGAINST},
+    {"allow-other-host", no_argument, NULL, OPT_ALLOW_OTHER_HOST},
+    {"rules", required_argument, NULL, OPT_RULES},
     {"help", no_argument, NULL, OPT_HELP},
     /* sandbox options, checked by the `run` parser */
     {"image", required_argument, NULL, OPT_SB_ONE},
@@ -146,7 +159,8 @@ void bench_cli_usage(FILE *out)
 	    "  --seed N              schedule seed (default random; always recorded)\n"
 	    "  --show-output         let the command's stdout/stderr through\n"
 	    "Statistics and the gate:\n"
-	    "  --metric wall|cpu|instructions|est-cycles  what the verdicts judge (default wall)\n"
+	    "  --metric NAME         what the verdicts judge: wall (default), cpu,\n"
+	    "                        instructions, est-cycles, or a reported metric\n"
 	    "  --threshold PCT       smallest change that matters (default 2)\n"
 	    "  --confidence C        interval confidence (default 0.95)\n"
 	    "  --fail-on-regression PCT  exit 1 when a benchmark is slower by more than PCT\n"
@@ -160,6 +174,18 @@ void bench_cli_usage(FILE *out)
 	    "                        simulated counters (a model, not the machine) and\n"
 	    "                        --metric est-cycles; forensics then works without a PMU\n"
 	    "  --explain             classify a slowdown from the counters (see forensics)\n"
+	    "Metrics the benchmark reports (the default gate metric when given):\n"
+	    "  --metric-regex NAME:UNIT:higher|lower:REGEX  a value in its stdout (one\n"
+	    "                        capture; two: a benchmark name, then its value)\n"
+	    "  --metric-json gbench|criterion|bmf[:PATH]  a harness's JSON: on stdout, or\n"
+	    "                        PATH in the run's report directory /pgo-report\n"
+	    "                        ($PGO_REPORT_DIR; criterion: $CRITERION_HOME)\n"
+	    "  --metric-direction NAME=higher|lower  which way is better for a metric\n"
+	    "Recorded baselines and decisions:\n"
+	    "  --against RESULT.json[:VARIANT]  compare with a recorded result (unpaired,\n"
+	    "                        across time); another host's only with\n"
+	    "  --allow-other-host\n"
+	    "  --rules FILE          GO / NEUTRAL / NO-GO decision rules (docs/bench.md)\n"
 	    "Reports:\n"
 	    "  --json FILE --markdown FILE --svg FILE\n"
 	    "  --rerun RESULT.json   rerun recorded conditions and compare with them\n"
@@ -169,8 +195,9 @@ void bench_cli_usage(FILE *out)
 	    "  --uid --gid --userns\n"
 	    "  --allow-ptrace --allow-perf --sysfs-root --state-dir\n"
 	    "\n"
-	    "Exit codes: 0 ok, 1 regression, 2 inconclusive (--strict), 3 A/A control\n"
-	    "failed (noisy machine), 4 a benchmark command failed, 125 usage or setup.\n"
+	    "Exit codes: 0 ok (or GO), 1 regression, 2 inconclusive (--strict), 3 A/A\n"
+	    "control failed (noisy machine), 4 a benchmark command failed or its\n"
+	    "metrics did not parse, 5 NO-GO, 6 NEUTRAL (--rules), 125 usage or setup.\n"
 	    "\n"
 	    "Examples:\n"
 	    "  pgo-sandbox bench --runs 30 -- ./minilang bench/fib.ml\n"
@@ -199,7 +226,9 @@ static void free_strings(char **v, size_t n)
 
 void bench_options_free(struct bench_options *o)
 {
-	free(o->set.only);
+	bench_settings_free(&o->set);
+	free_strings(o->against, o->n_against);
+	free(o->rules_path);
 	free(o->baseline);
 	free(o->candidate);
 	free_strings(o->variants, o->n_variants);
@@ -337,13 +366,40 @@ static int handle(struct bench_options *o, int opt, int li, int argc, char **arg
 		set->counters = true;
 		return 0;
 	case OPT_METRIC:
-		m = metric_by_name(optarg);
-		if (m < 0)
-			return error_set(
-			    err, EXIT_RUNNER_ERROR, 0,
-			    "--metric %s: expected wall, cpu, instructions or est-cycles", optarg);
-		set->metric = (enum bench_metric)m;
+		/* a name that is not builtin is resolved once the benchmarks
+		 * have reported their metrics */
+		m = bench_builtin_metric(optarg);
+		set->metric = m >= 0 ? (enum bench_metric)m : METRIC_WALL;
+		free(set->metric_reported);
+		set->metric_reported = m >= 0 ? NULL : xstrdup(optarg);
+		o->given |= GIVEN_METRIC;
 		return 0;
+	case OPT_METRIC_REGEX:
+	case OPT_METRIC_JSON: {
+		char *src = xasprintf("%s:%s", opt == OPT_METRIC_REGEX ? "regex" : "json", optarg);
+		struct reported_source probe;
+		int rc = reported_source_parse(src, &probe, err);
+
+		reported_source_free(&probe);
+		if (rc == 0)
+			set->metric_sources = push(set->metric_sources, &set->n_metric_sources, src);
+		free(src);
+		return rc;
+	}
+	case OPT_METRIC_DIRECTION: {
+		const char *eq = strchr(optarg, '=');
+
+		if (eq == NULL || eq == optarg || direction_by_name(eq + 1) < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "--metric-direction %s: expected NAME=higher or NAME=lower",
+			                 optarg);
+		set->metric_directions =
+		    push(set->metric_directions, &set->n_metric_directions, optarg);
+		return 0;
+	}
+	case OPT_AGAINST: o->against = push(o->against, &o->n_against, optarg); return 0;
+	case OPT_ALLOW_OTHER_HOST: o->allow_other_host = true; return 0;
+	case OPT_RULES: replace(&o->rules_path, optarg); return 0;
 	case OPT_JSON: replace(&o->json_path, optarg); return 0;
 	case OPT_MARKDOWN: replace(&o->markdown_path, optarg); return 0;
 	case OPT_SVG: replace(&o->svg_path, optarg); return 0;
@@ -398,6 +454,37 @@ static int check_options(struct bench_options *o, struct error *err)
 	if (set->max_runs < set->runs)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "--max-runs %zu is below --runs %zu",
 		                 set->max_runs, set->runs);
+	if (o->show_output) {
+		for (size_t i = 0; i < set->n_metric_sources; i++) {
+			struct reported_source src;
+			bool reads_stdout = reported_source_parse(set->metric_sources[i], &src,
+			                                          err) == 0 &&
+			                    reported_source_reads_stdout(&src);
+
+			reported_source_free(&src);
+			if (reads_stdout)
+				return error_set(err, EXIT_RUNNER_ERROR, 0,
+				                 "--show-output: %s reads the command's stdout",
+				                 set->metric_sources[i]);
+		}
+	}
+	if (set->metric_reported && set->n_metric_sources == 0 && !o->rerun_path)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "--metric %s: expected wall, cpu, instructions, est-cycles or a "
+		                 "metric the benchmark reports (--metric-regex, --metric-json)",
+		                 set->metric_reported);
+	/* a benchmark that reports its own metric is judged by it unless
+	 * --metric says otherwise */
+	if (!(o->given & GIVEN_METRIC) && set->n_metric_sources > 0) {
+		struct reported_source src;
+
+		/* BMF names no metric before it runs: the first one it
+		 * reports is the gate's (bench.c) */
+		if (reported_source_parse(set->metric_sources[0], &src, err) == 0 &&
+		    reported_source_default_metric(&src))
+			set->metric_reported = xstrdup(reported_source_default_metric(&src));
+		reported_source_free(&src);
+	}
 	if (o->rerun_path) {
 		if (ab || o->n_variants || o->argv || o->n_benchmarks || o->n_matrix)
 			return error_set(
@@ -649,8 +736,7 @@ static int add_knobs(const struct bench_options *o, struct bench_session *s, str
 int bench_session_from_options(const struct bench_options *o, struct bench_session *s,
                                struct error *err)
 {
-	s->set = o->set;
-	s->set.only = o->set.only ? xstrdup(o->set.only) : NULL;
+	bench_settings_copy(&s->set, &o->set);
 	if (add_variants(o, s, err) < 0 || add_benchmarks(o, s, err) < 0 ||
 	    add_knobs(o, s, err) < 0)
 		return -1;

@@ -22,6 +22,7 @@ enum bench_given {
 	GIVEN_COUNTERS = 1u << 6,
 	GIVEN_CALLGRIND = 1u << 7,
 	GIVEN_CACHEGRIND = 1u << 8,
+	GIVEN_METRIC = 1u << 9,
 };
 
 struct bench_options {
@@ -36,6 +37,10 @@ struct bench_options {
 	size_t n_matrix;
 	char **argv; /* after "--" (points into the caller's argv) */
 	char *json_path, *markdown_path, *svg_path, *rerun_path;
+	char **against; /* --against RESULT.json[:VARIANT] */
+	size_t n_against;
+	bool allow_other_host;
+	char *rules_path;
 	char *cpus;
 	bool allow_smt;
 	bool explain;

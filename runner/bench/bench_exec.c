@@ -1,7 +1,9 @@
 /* bench_exec.c - see bench_exec.h */
 #define _GNU_SOURCE
 #include "bench/bench_exec.h"
+#include "bench/bench_reported.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -68,6 +70,15 @@ static char **run_argv(const struct bench_exec *x, const struct bench_exec_optio
 		v = strv_push(v, argc, xstrdup("--bind"));
 		v = strv_push(v, argc, xstrdup(x->callgrind_dir));
 		v = strv_push(v, argc, xstrdup(CALLGRIND_DIR_INSIDE));
+	}
+	if (x->report_dir) {
+		v = strv_push(v, argc, xstrdup("--bind"));
+		v = strv_push(v, argc, xstrdup(x->report_dir));
+		v = strv_push(v, argc, xstrdup(BENCH_REPORT_DIR_INSIDE));
+		v = strv_push(v, argc, xstrdup("--setenv"));
+		v = strv_push(v, argc, xstrdup("PGO_REPORT_DIR=" BENCH_REPORT_DIR_INSIDE));
+		v = strv_push(v, argc, xstrdup("--setenv"));
+		v = strv_push(v, argc, xstrdup("CRITERION_HOME=" BENCH_REPORT_DIR_INSIDE "/criterion"));
 	}
 	for (size_t i = 0; i < o->n_sandbox_args; i++)
 		v = strv_push(v, argc, xstrdup(o->sandbox_args[i]));
@@ -140,11 +151,44 @@ static int make_callgrind_dir(struct bench_exec *x, struct error *err)
 }
 
 /* The command runs as the sandbox uid; its output directory must be its. */
-static int give_callgrind_dir(struct bench_exec *x, struct error *err)
+static int give_dir(const struct bench_exec *x, const char *dir, struct error *err)
 {
-	if (getuid() == 0 && chown(x->callgrind_dir, x->base.uid, x->base.gid) < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "chown %s", x->callgrind_dir);
+	if (getuid() == 0 && chown(dir, x->base.uid, x->base.gid) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "chown %s", dir);
 	return 0;
+}
+
+static int make_report_dir(struct bench_exec *x, struct error *err)
+{
+	char tmpl[] = "/var/tmp/pgo-bench-report.XXXXXX";
+
+	if (mkdtemp(tmpl) == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating %s", tmpl);
+	x->report_dir = xstrdup(tmpl);
+	return 0;
+}
+
+/* Every run starts with an empty report directory: a stale file of the
+ * previous run must never pass for this one's report. */
+static int empty_report_dir(struct bench_exec *x, struct error *err)
+{
+	DIR *d = opendir(x->report_dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (d == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", x->report_dir);
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		char *path;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		path = xasprintf("%s/%s", x->report_dir, e->d_name);
+		rc = remove_tree(path, err);
+		free(path);
+	}
+	closedir(d);
+	return rc;
 }
 
 static int open_fds(struct bench_exec *x, struct error *err)
@@ -155,6 +199,11 @@ static int open_fds(struct bench_exec *x, struct error *err)
 	x->errcap = memfd_create("pgo-bench-stderr", MFD_CLOEXEC);
 	if (x->errcap < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "memfd_create");
+	if (x->capture_stdout) {
+		x->outcap = memfd_create("pgo-bench-stdout", MFD_CLOEXEC);
+		if (x->outcap < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "memfd_create");
+	}
 	for (int i = 0; i < 3; i++) {
 		x->saved_fd[i] = fcntl(i, F_DUPFD_CLOEXEC, 3);
 		if (x->saved_fd[i] < 0)
@@ -308,7 +357,8 @@ int bench_exec_init(struct bench_exec *x, struct bench_session *s,
 	int rc;
 
 	memset(x, 0, sizeof(*x));
-	x->devnull = x->errcap = -1;
+	x->devnull = x->errcap = x->outcap = -1;
+	x->capture_stdout = o->capture_stdout;
 	x->saved_fd[0] = x->saved_fd[1] = x->saved_fd[2] = -1;
 	spec_init(&x->base);
 	x->show_output = o->show_output;
@@ -321,13 +371,16 @@ int bench_exec_init(struct bench_exec *x, struct bench_session *s,
 		x->workdir = xstrdup(cwd);
 	if ((x->callgrind || x->cachegrind) && make_callgrind_dir(x, err) < 0)
 		return -1;
+	if (o->report_dir && make_report_dir(x, err) < 0)
+		return -1;
 	x->base_argv = run_argv(x, o, &argc);
 	rc = cli_parse_run((int)argc, x->base_argv, &x->base, err);
 	if (rc != 0)
 		return rc < 0 ? error_prefix(err, "bench sandbox options") : -1;
 	x->base.argv = NULL;
 	x->base.no_aslr = !s->set.randomize_layout;
-	if (((x->callgrind || x->cachegrind) && give_callgrind_dir(x, err) < 0) ||
+	if (((x->callgrind || x->cachegrind) && give_dir(x, x->callgrind_dir, err) < 0) ||
+	    (x->report_dir && give_dir(x, x->report_dir, err) < 0) ||
 	    choose_cpus(x, o, err) < 0 || open_fds(x, err) < 0)
 		return -1;
 	x->report = report_create();
@@ -365,6 +418,11 @@ void bench_exec_fini(struct bench_exec *x)
 	if (x->callgrind_dir && remove_tree(x->callgrind_dir, &err) < 0)
 		fprintf(stderr, "pgo-sandbox: warning: %s\n", err.msg);
 	free(x->callgrind_dir);
+	if (x->report_dir && remove_tree(x->report_dir, &err) < 0)
+		fprintf(stderr, "pgo-sandbox: warning: %s\n", err.msg);
+	free(x->report_dir);
+	if (x->outcap >= 0)
+		close(x->outcap);
 	for (int i = 0; i < 3; i++)
 		if (x->saved_fd[i] >= 0)
 			close(x->saved_fd[i]);
@@ -424,7 +482,10 @@ static int redirect(struct bench_exec *x, struct error *err)
 		return 0;
 	if (ftruncate(x->errcap, 0) < 0 || lseek(x->errcap, 0, SEEK_SET) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "resetting the stderr capture");
-	if (dup2(x->devnull, 0) < 0 || dup2(x->devnull, 1) < 0 || dup2(x->errcap, 2) < 0)
+	if (x->outcap >= 0 && (ftruncate(x->outcap, 0) < 0 || lseek(x->outcap, 0, SEEK_SET) < 0))
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "resetting the stdout capture");
+	if (dup2(x->devnull, 0) < 0 || dup2(x->outcap >= 0 ? x->outcap : x->devnull, 1) < 0 ||
+	    dup2(x->errcap, 2) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "redirecting the command's output");
 	return 0;
 }
@@ -441,36 +502,6 @@ static int restore(struct bench_exec *x, struct error *err)
 }
 
 #define CALLGRIND_OUT_MAX (256u << 20)
-
-/* The command can write that directory: never follow a link it planted,
- * never block on a fifo, never read more than a sane output's size. */
-static int read_untrusted(const char *path, char **text, struct error *err)
-{
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	size_t done = 0;
-
-	if (fd < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (uint64_t)st.st_size > CALLGRIND_OUT_MAX) {
-		close(fd);
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: not a regular file of a sane size",
-		                 path);
-	}
-	*text = xcalloc((size_t)st.st_size + 1, 1);
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, *text + done, (size_t)st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	close(fd);
-	return 0;
-}
 
 static int read_cachegrind(struct bench_exec *x, struct bench_run *run, struct error *err)
 {
@@ -491,7 +522,7 @@ static int read_callgrind(struct bench_exec *x, struct bench_run *run, struct er
 {
 	char *path = xasprintf("%s/%s", x->callgrind_dir, CALLGRIND_OUT_NAME);
 	char *text = NULL;
-	int rc = read_untrusted(path, &text, err);
+	int rc = read_file_untrusted(path, CALLGRIND_OUT_MAX, &text, err);
 
 	free(path);
 	if (rc < 0)
@@ -612,6 +643,11 @@ int bench_exec_run(struct bench_exec *x, const struct bench_session *s, struct b
 		unlink(out_path);
 		free(out_path);
 	}
+	if (x->report_dir && empty_report_dir(x, err) < 0) {
+		spec_restore(&x->base, &saved);
+		counters_close(&cs);
+		return -1;
+	}
 	memset(x->report, 0, sizeof(*x->report));
 	host_sample_take("/", x->base.cpus, &before);
 	if (redirect(x, err) < 0) {
@@ -636,6 +672,38 @@ int bench_exec_run(struct bench_exec *x, const struct bench_session *s, struct b
 		rc = read_cachegrind(x, run, err);
 	run->harness_us = (double)((monotonic_ns() - t0) - (t2 - t1)) / 1e3;
 	return rc;
+}
+
+int bench_exec_output(const struct bench_exec *x, char **text, size_t *len, struct error *err)
+{
+	off_t size = x->outcap >= 0 ? lseek(x->outcap, 0, SEEK_END) : 0;
+	size_t done = 0;
+
+	*text = NULL;
+	*len = 0;
+	if (size < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "reading the stdout capture");
+	if ((uint64_t)size > REPORTED_OUTPUT_MAX)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "the command wrote %lld bytes to stdout, more than a report "
+		                 "(%u bytes)",
+		                 (long long)size, REPORTED_OUTPUT_MAX);
+	*text = xcalloc((size_t)size + 1, 1);
+	while (done < (size_t)size) {
+		ssize_t n = pread(x->outcap, *text + done, (size_t)size - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(*text);
+			*text = NULL;
+			return error_set(err, EXIT_RUNNER_ERROR, n < 0 ? errno : 0,
+			                 "reading the stdout capture");
+		}
+		done += (size_t)n;
+	}
+	*len = done;
+	return 0;
 }
 
 void bench_exec_show_failure(const struct bench_exec *x, const struct bench_session *s,

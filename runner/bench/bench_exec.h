@@ -36,6 +36,8 @@ struct bench_exec_options {
 	bool no_workdir;
 	bool no_host_tuning;
 	int nice; /* of the command, -20..19; 0 leaves it */
+	bool capture_stdout; /* a metric source reads it (bench_reported.h) */
+	bool report_dir;     /* a fresh /pgo-report for every run */
 };
 
 #define BENCH_DEFAULT_NICE (-20)
@@ -52,7 +54,9 @@ struct bench_exec {
 	struct run_report tune_report;
 	struct hosttune ht;
 	char *cpus_text;
-	int devnull, errcap;
+	int devnull, errcap, outcap; /* outcap: -1 unless capture_stdout */
+	bool capture_stdout;
+	char *report_dir; /* host side of BENCH_REPORT_DIR_INSIDE, or NULL */
 	int saved_fd[3];
 	bool show_output;
 	char *workdir;
@@ -83,6 +87,9 @@ int bench_exec_init(struct bench_exec *x, struct bench_session *s,
  * runner failure. */
 int bench_exec_run(struct bench_exec *x, const struct bench_session *s, struct bench_run *run,
                    struct error *err);
+
+/* The last run's stdout, when captured (empty otherwise).  Caller frees. */
+int bench_exec_output(const struct bench_exec *x, char **text, size_t *len, struct error *err);
 
 /* After a failed run: its stderr (last lines) on the runner's stderr. */
 void bench_exec_show_failure(const struct bench_exec *x, const struct bench_session *s,

@@ -6,30 +6,151 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const metric_names[METRIC_COUNT] = {"wall", "cpu", "instructions", "est-cycles"};
-static const char *const metric_units[METRIC_COUNT] = {"s", "s", "Ir", "cycles (simulated)"};
+static const char *const builtin_names[METRIC_BUILTIN_COUNT] = {"wall", "cpu", "instructions",
+                                                                 "est-cycles"};
+static const char *const builtin_units[METRIC_BUILTIN_COUNT] = {"s", "s", "Ir",
+                                                                 "cycles (simulated)"};
 static const char *const role_names[] = {"baseline", "candidate", "aa-control"};
+static const char *const direction_names[] = {"lower", "higher"};
 
-const char *metric_name(enum bench_metric m)
+const char *direction_name(enum metric_direction d)
 {
-	return (unsigned)m < METRIC_COUNT ? metric_names[m] : "unknown";
+	return d == DIRECTION_HIGHER ? direction_names[1] : direction_names[0];
 }
 
-const char *metric_unit(enum bench_metric m)
+int direction_by_name(const char *name)
 {
-	return (unsigned)m < METRIC_COUNT ? metric_units[m] : "";
+	for (int i = 0; i < 2; i++)
+		if (strcmp(direction_names[i], name) == 0)
+			return i;
+	return -1;
 }
 
-bool metric_is_count(enum bench_metric m)
+size_t bench_n_metrics(const struct bench_session *s)
+{
+	return METRIC_BUILTIN_COUNT + s->n_reported;
+}
+
+static const struct bench_metric_def *reported_def(const struct bench_session *s,
+                                                   enum bench_metric m)
+{
+	size_t k = (size_t)m - METRIC_BUILTIN_COUNT;
+
+	return (unsigned)m >= METRIC_BUILTIN_COUNT && k < s->n_reported ? &s->reported[k] : NULL;
+}
+
+const char *bench_metric_name(const struct bench_session *s, enum bench_metric m)
+{
+	const struct bench_metric_def *d = reported_def(s, m);
+
+	if ((unsigned)m < METRIC_BUILTIN_COUNT)
+		return builtin_names[m];
+	return d ? d->name : "unknown";
+}
+
+const char *bench_metric_unit(const struct bench_session *s, enum bench_metric m)
+{
+	const struct bench_metric_def *d = reported_def(s, m);
+
+	if ((unsigned)m < METRIC_BUILTIN_COUNT)
+		return builtin_units[m];
+	return d && d->unit ? d->unit : "";
+}
+
+enum metric_direction bench_metric_direction(const struct bench_session *s, enum bench_metric m)
+{
+	const struct bench_metric_def *d = reported_def(s, m);
+
+	return d ? d->direction : DIRECTION_LOWER;
+}
+
+bool bench_metric_is_count(enum bench_metric m)
 {
 	return m == METRIC_INSTRUCTIONS || m == METRIC_EST_CYCLES;
 }
 
-int metric_by_name(const char *name)
+int bench_builtin_metric(const char *name)
 {
-	for (int i = 0; i < METRIC_COUNT; i++)
-		if (strcmp(metric_names[i], name) == 0)
+	for (int i = 0; i < METRIC_BUILTIN_COUNT; i++)
+		if (strcmp(builtin_names[i], name) == 0)
 			return i;
+	return -1;
+}
+
+int bench_metric_find(const struct bench_session *s, const char *name)
+{
+	int m = bench_builtin_metric(name);
+
+	for (size_t k = 0; m < 0 && k < s->n_reported; k++)
+		if (strcmp(s->reported[k].name, name) == 0)
+			m = (int)(METRIC_BUILTIN_COUNT + k);
+	return m;
+}
+
+/* --metric-direction NAME=higher|lower, -1 when not configured. */
+static int configured_direction(const struct bench_settings *set, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < set->n_metric_directions; i++) {
+		const char *d = set->metric_directions[i];
+
+		if (strncmp(d, name, len) == 0 && d[len] == '=')
+			return direction_by_name(d + len + 1);
+	}
+	return -1;
+}
+
+int bench_metric_intern(struct bench_session *s, const char *name, const char *unit,
+                        int direction, const char *source, struct error *err)
+{
+	int m = bench_metric_find(s, name);
+	int configured = configured_direction(&s->set, name);
+	struct bench_metric_def *d;
+
+	if (m >= 0)
+		return m;
+	if (configured >= 0)
+		direction = configured; /* the user knows better than a default */
+	if (direction < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "metric '%s' (from %s): is higher or lower better? Say so with "
+		                 "--metric-direction %s=higher (or =lower)",
+		                 name, source, name);
+	if (s->n_reported == BENCH_REPORTED_MAX)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "metric '%s' (from %s): more than %d reported metrics", name,
+		                 source, BENCH_REPORTED_MAX);
+	d = &s->reported[s->n_reported++];
+	d->name = xstrdup(name);
+	d->unit = xstrdup(unit ? unit : "");
+	d->source = xstrdup(source);
+	d->direction = (enum metric_direction)direction;
+	return (int)(METRIC_BUILTIN_COUNT + s->n_reported - 1);
+}
+
+int bench_resolve_gate_metric(struct bench_session *s, struct error *err)
+{
+	int m;
+	char *known;
+
+	if (s->set.metric_reported == NULL)
+		return 0;
+	m = bench_metric_find(s, s->set.metric_reported);
+	if (m >= 0) {
+		s->set.metric = (enum bench_metric)m;
+		return 0;
+	}
+	known = xstrdup("");
+	for (size_t k = 0; k < s->n_reported; k++) {
+		char *next = xasprintf("%s%s%s", known, k ? ", " : "", s->reported[k].name);
+		free(known);
+		known = next;
+	}
+	error_set(err, EXIT_RUNNER_ERROR, 0,
+	          "--metric %s: no benchmark reported it (reported metrics: %s)",
+	          s->set.metric_reported, *known ? known : "none");
+	free(known);
 	return -1;
 }
 
@@ -54,6 +175,42 @@ void bench_settings_default(struct bench_settings *set)
 	set->threshold = 0.02;
 	set->confidence = 0.95;
 	set->metric = METRIC_WALL;
+}
+
+static char **copy_list(char *const *v, size_t n)
+{
+	char **out = n ? xcalloc(n, sizeof(char *)) : NULL;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void bench_settings_copy(struct bench_settings *dst, const struct bench_settings *src)
+{
+	*dst = *src;
+	dst->only = src->only ? xstrdup(src->only) : NULL;
+	dst->metric_reported = src->metric_reported ? xstrdup(src->metric_reported) : NULL;
+	dst->metric_sources = copy_list(src->metric_sources, src->n_metric_sources);
+	dst->metric_directions = copy_list(src->metric_directions, src->n_metric_directions);
+}
+
+void bench_settings_free(struct bench_settings *set)
+{
+	free(set->only);
+	free(set->metric_reported);
+	free_list(set->metric_sources, set->n_metric_sources);
+	free_list(set->metric_directions, set->n_metric_directions);
+	set->only = set->metric_reported = NULL;
+	set->metric_sources = set->metric_directions = NULL;
+	set->n_metric_sources = set->n_metric_directions = 0;
 }
 
 void bench_session_init(struct bench_session *s)
@@ -90,9 +247,16 @@ void bench_session_free(struct bench_session *s)
 		free(s->knobs[i].values);
 	}
 	free(s->knobs);
+	for (size_t k = 0; k < s->n_reported; k++) {
+		free(s->reported[k].name);
+		free(s->reported[k].unit);
+		free(s->reported[k].source);
+	}
+	for (size_t i = 0; i < s->n_runs; i++)
+		free(s->runs[i].reported);
 	free(s->runs);
 	free(s->blocks_done);
-	free(s->set.only);
+	bench_settings_free(&s->set);
 	json_decref(s->conditions);
 	memset(s, 0, sizeof(*s));
 }
@@ -181,9 +345,26 @@ void bench_add_benchmark(struct bench_session *s, const char *name, const char *
 	s->benchmarks = xrealloc(s->benchmarks, (s->n_benchmarks + 1) * sizeof(*s->benchmarks));
 	s->benchmarks[s->n_benchmarks].name = xstrdup(name);
 	s->benchmarks[s->n_benchmarks].value = xstrdup(value);
+	s->benchmarks[s->n_benchmarks].parent = BENCH_NO_PARENT;
 	s->n_benchmarks++;
 	s->blocks_done = xrealloc(s->blocks_done, s->n_benchmarks * sizeof(size_t));
 	s->blocks_done[s->n_benchmarks - 1] = 0;
+}
+
+size_t bench_child_benchmark(struct bench_session *s, size_t parent, const char *name)
+{
+	for (size_t b = 0; b < s->n_benchmarks; b++)
+		if (strcmp(s->benchmarks[b].name, name) == 0 && s->benchmarks[b].parent == parent)
+			return b;
+	bench_add_benchmark(s, name, "");
+	s->benchmarks[s->n_benchmarks - 1].parent = parent;
+	s->blocks_done[s->n_benchmarks - 1] = s->blocks_done[parent];
+	return s->n_benchmarks - 1;
+}
+
+bool bench_run_covers(const struct bench_session *s, const struct bench_run *r, size_t b)
+{
+	return r->bench == b || s->benchmarks[b].parent == r->bench;
 }
 
 void bench_add_knob(struct bench_session *s, const char *key, char **values, size_t n)
@@ -223,21 +404,31 @@ double bench_run_metric(const struct bench_run *r, enum bench_metric m)
 			return (double)r->sim.v[SIM_IR];
 		return NAN;
 	case METRIC_EST_CYCLES: return r->has_sim ? sim_estimated_cycles(&r->sim) : NAN;
-	case METRIC_COUNT: break;
+	default: break;
 	}
 	return NAN;
 }
 
-bool bench_has_metric(const struct bench_session *s, enum bench_metric m)
+double bench_value(const struct bench_run *r, size_t b, enum bench_metric m)
+{
+	if ((unsigned)m < METRIC_BUILTIN_COUNT)
+		return r->bench == b ? bench_run_metric(r, m) : NAN;
+	for (size_t i = 0; i < r->n_reported; i++)
+		if (r->reported[i].bench == b && r->reported[i].metric == m)
+			return r->reported[i].value;
+	return NAN;
+}
+
+bool bench_has_metric(const struct bench_session *s, size_t b, enum bench_metric m)
 {
 	size_t measured = 0;
 
 	for (size_t i = 0; i < s->n_runs; i++) {
 		double v;
 
-		if (s->runs[i].block == BENCH_BLOCK_WARMUP)
+		if (s->runs[i].block == BENCH_BLOCK_WARMUP || !bench_run_covers(s, &s->runs[i], b))
 			continue;
-		v = bench_run_metric(&s->runs[i], m);
+		v = bench_value(&s->runs[i], b, m);
 		if (!isfinite(v) || v <= 0)
 			return false;
 		measured++;
@@ -302,6 +493,15 @@ static json_t *strv_json(char *const *v)
 	return a;
 }
 
+static json_t *list_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
 static json_t *settings_json(const struct bench_settings *set)
 {
 	json_t *o = json_object();
@@ -312,7 +512,9 @@ static json_t *settings_json(const struct bench_settings *set)
 	json_object_set_new(o, "threshold_pct", json_real(set->threshold * 100.0));
 	json_object_set_new(o, "confidence", json_real(set->confidence));
 	json_object_set_new(o, "seed", json_integer((json_int_t)set->seed));
-	json_object_set_new(o, "metric", json_string(metric_name(set->metric)));
+	json_object_set_new(o, "metric",
+	                    json_string(set->metric_reported ? set->metric_reported
+	                                                     : builtin_names[set->metric]));
 	json_object_set_new(o, "fail_on_regression_pct",
 	                    set->fail_set ? json_real(set->fail_pct) : json_null());
 	json_object_set_new(o, "only", str_or_null(set->only));
@@ -322,10 +524,33 @@ static json_t *settings_json(const struct bench_settings *set)
 	json_object_set_new(o, "counters", json_boolean(set->counters));
 	json_object_set_new(o, "callgrind", json_boolean(set->callgrind));
 	json_object_set_new(o, "cachegrind", json_boolean(set->cachegrind));
+	json_object_set_new(o, "metric_sources",
+	                    list_json(set->metric_sources, set->n_metric_sources));
+	json_object_set_new(o, "metric_directions",
+	                    list_json(set->metric_directions, set->n_metric_directions));
 	return o;
 }
 
-static json_t *run_json(const struct bench_run *r)
+/* {"benchmark": {"metric": value}}: Bencher's BMF shape, per run. */
+static json_t *reported_json(const struct bench_session *s, const struct bench_run *r)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < r->n_reported; i++) {
+		const char *bench = s->benchmarks[r->reported[i].bench].name;
+		json_t *per = json_object_get(o, bench);
+
+		if (per == NULL) {
+			per = json_object();
+			json_object_set_new(o, bench, per);
+		}
+		json_object_set_new(per, bench_metric_name(s, r->reported[i].metric),
+		                    json_real_or_null(r->reported[i].value));
+	}
+	return o;
+}
+
+static json_t *run_json(const struct bench_session *s, const struct bench_run *r)
 {
 	json_t *o = json_object();
 	json_t *outl = json_object();
@@ -357,11 +582,29 @@ static json_t *run_json(const struct bench_run *r)
 	                    r->has_ir ? json_integer((json_int_t)r->ir) : json_null());
 	json_object_set_new(o, "cachegrind",
 	                    r->has_sim ? sim_counters_to_json(&r->sim) : json_null());
-	for (int m = 0; m < METRIC_COUNT; m++)
-		json_object_set_new(outl, metric_name((enum bench_metric)m),
+	json_object_set_new(o, "reported", reported_json(s, r));
+	for (size_t m = 0; m < bench_n_metrics(s); m++)
+		json_object_set_new(outl, bench_metric_name(s, (enum bench_metric)m),
 		                    json_boolean(r->outlier[m]));
 	json_object_set_new(o, "outlier", outl);
 	return o;
+}
+
+static json_t *metrics_json(const struct bench_session *s)
+{
+	json_t *a = json_array();
+
+	for (size_t m = 0; m < bench_n_metrics(s); m++) {
+		const struct bench_metric_def *d = reported_def(s, (enum bench_metric)m);
+
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s, s:s, s:s}", "name",
+		                 bench_metric_name(s, (enum bench_metric)m), "unit",
+		                 bench_metric_unit(s, (enum bench_metric)m), "direction",
+		                 direction_name(bench_metric_direction(s, (enum bench_metric)m)),
+		                 "source", d ? d->source : "process"));
+	}
+	return a;
 }
 
 static json_t *cells_json(const struct bench_session *s)
@@ -391,6 +634,7 @@ void bench_session_to_json(const struct bench_session *s, json_t *doc)
 	json_t *runs = json_array();
 
 	json_object_set_new(doc, "settings", settings_json(&s->set));
+	json_object_set_new(doc, "metrics", metrics_json(s));
 	for (size_t i = 0; i < s->n_variants; i++) {
 		const struct bench_variant *v = &s->variants[i];
 		json_t *o = json_object();
@@ -410,6 +654,10 @@ void bench_session_to_json(const struct bench_session *s, json_t *doc)
 		json_object_set_new(o, "name", json_string(s->benchmarks[i].name));
 		json_object_set_new(o, "value", json_string(s->benchmarks[i].value));
 		json_object_set_new(o, "blocks", json_integer((json_int_t)s->blocks_done[i]));
+		json_object_set_new(o, "parent",
+		                    s->benchmarks[i].parent == BENCH_NO_PARENT
+		                        ? json_null()
+		                        : json_integer((json_int_t)s->benchmarks[i].parent));
 		json_array_append_new(benchmarks, o);
 	}
 	json_object_set_new(doc, "benchmarks", benchmarks);
@@ -425,7 +673,7 @@ void bench_session_to_json(const struct bench_session *s, json_t *doc)
 	json_object_set_new(doc, "knobs", knobs);
 	json_object_set_new(doc, "cells", cells_json(s));
 	for (size_t i = 0; i < s->n_runs; i++)
-		json_array_append_new(runs, run_json(&s->runs[i]));
+		json_array_append_new(runs, run_json(s, &s->runs[i]));
 	json_object_set_new(doc, "runs", runs);
 	if (s->conditions)
 		json_object_set(doc, "conditions", s->conditions);
@@ -470,6 +718,22 @@ static bool get_bool(const json_t *o, const char *key)
 	return json_is_true(json_object_get(o, key));
 }
 
+static char **list_from_json(const json_t *a, size_t *n)
+{
+	char **v = NULL;
+
+	*n = 0;
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		json_t *e = json_array_get(a, i);
+
+		if (!json_is_string(e))
+			continue;
+		v = xrealloc(v, (*n + 1) * sizeof(char *));
+		v[(*n)++] = xstrdup(json_string_value(e));
+	}
+	return v;
+}
+
 static int settings_from_json(const json_t *o, struct bench_settings *set, struct error *err)
 {
 	json_t *v;
@@ -487,11 +751,13 @@ static int settings_from_json(const json_t *o, struct bench_settings *set, struc
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "result: bad threshold or confidence");
 	if ((v = need(o, "metric", JSON_STRING, err)) == NULL)
 		return -1;
-	m = metric_by_name(json_string_value(v));
-	if (m < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "result: unknown metric '%s'",
-		                 json_string_value(v));
-	set->metric = (enum bench_metric)m;
+	m = bench_builtin_metric(json_string_value(v));
+	set->metric = m >= 0 ? (enum bench_metric)m : METRIC_WALL;
+	set->metric_reported = m >= 0 ? NULL : xstrdup(json_string_value(v));
+	set->metric_sources = list_from_json(json_object_get(o, "metric_sources"),
+	                                     &set->n_metric_sources);
+	set->metric_directions = list_from_json(json_object_get(o, "metric_directions"),
+	                                        &set->n_metric_directions);
 	v = json_object_get(o, "fail_on_regression_pct");
 	set->fail_set = json_is_number(v);
 	set->fail_pct = set->fail_set ? json_number_value(v) : 0;
@@ -571,6 +837,15 @@ static int benchmarks_knobs_from_json(const json_t *doc, struct bench_session *s
 			return error_prefix(err, "benchmark %zu", i);
 		bench_add_benchmark(s, json_string_value(name), json_string_value(value));
 		get_size(o, "blocks", &s->blocks_done[i], err);
+		if (json_is_integer(json_object_get(o, "parent"))) {
+			json_int_t parent = json_integer_value(json_object_get(o, "parent"));
+
+			if (parent < 0 || (size_t)parent >= i)
+				return error_set(err, EXIT_RUNNER_ERROR, 0,
+				                 "result: benchmark %zu: bad parent %lld", i,
+				                 (long long)parent);
+			s->benchmarks[i].parent = (size_t)parent;
+		}
 	}
 	for (size_t i = 0; i < json_array_size(kl); i++) {
 		json_t *o = json_array_get(kl, i), *key, *vals;
@@ -593,6 +868,47 @@ static int benchmarks_knobs_from_json(const json_t *doc, struct bench_session *s
 	}
 	if (s->n_benchmarks == 0)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "result: no benchmarks");
+	return 0;
+}
+
+static int find_benchmark(const struct bench_session *s, const char *name, size_t *b)
+{
+	for (size_t i = 0; i < s->n_benchmarks; i++)
+		if (strcmp(s->benchmarks[i].name, name) == 0) {
+			*b = i;
+			return 0;
+		}
+	return -1;
+}
+
+static int reported_from_json(const json_t *o, const struct bench_session *s, struct bench_run *r,
+                              struct error *err)
+{
+	const char *bench, *metric;
+	json_t *per, *v;
+
+	json_object_foreach((json_t *)o, bench, per)
+	{
+		size_t b;
+
+		if (find_benchmark(s, bench, &b) < 0 || !json_is_object(per))
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "result: reported benchmark '%s' is not in 'benchmarks'",
+			                 bench);
+		json_object_foreach(per, metric, v)
+		{
+			int m = bench_metric_find(s, metric);
+
+			if (m < METRIC_BUILTIN_COUNT || !json_is_number(v))
+				return error_set(err, EXIT_RUNNER_ERROR, 0,
+				                 "result: reported metric '%s' of '%s' is not in "
+				                 "'metrics' or not a number",
+				                 metric, bench);
+			r->reported = xrealloc(r->reported, (r->n_reported + 1) * sizeof(*r->reported));
+			r->reported[r->n_reported++] = (struct bench_reported){
+			    .bench = b, .metric = (enum bench_metric)m, .value = json_number_value(v)};
+		}
+	}
 	return 0;
 }
 
@@ -640,6 +956,30 @@ static int run_from_json(const json_t *o, const struct bench_session *s, struct 
 	r->has_sim = json_is_object(v);
 	if (r->has_sim && sim_counters_from_json(v, &r->sim, err) < 0)
 		return -1;
+	return reported_from_json(json_object_get(o, "reported"), s, r, err);
+}
+
+/* The reported metrics of a version 3 file (the builtin ones are known). */
+static int metrics_from_json(const json_t *a, struct bench_session *s, struct error *err)
+{
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		json_t *o = json_array_get(a, i);
+		json_t *name = json_object_get(o, "name"), *unit = json_object_get(o, "unit");
+		json_t *dir = json_object_get(o, "direction"), *src = json_object_get(o, "source");
+		int d;
+
+		if (!json_is_string(name) || !json_is_string(dir) ||
+		    (d = direction_by_name(json_string_value(dir))) < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "result: metrics[%zu]: needs a name and a direction", i);
+		if (bench_builtin_metric(json_string_value(name)) >= 0)
+			continue;
+		if (bench_metric_intern(s, json_string_value(name),
+		                        json_is_string(unit) ? json_string_value(unit) : "", d,
+		                        json_is_string(src) ? json_string_value(src) : "recorded",
+		                        err) < 0)
+			return error_prefix(err, "result");
+	}
 	return 0;
 }
 
@@ -663,13 +1003,16 @@ int bench_session_from_json(const json_t *doc, struct bench_session *s, struct e
 		return -1;
 	if ((v = need(doc, "variants", JSON_ARRAY, err)) == NULL ||
 	    variants_from_json(v, s, err) < 0 || benchmarks_knobs_from_json(doc, s, err) < 0 ||
+	    metrics_from_json(json_object_get(doc, "metrics"), s, err) < 0 ||
 	    (runs = need(doc, "runs", JSON_ARRAY, err)) == NULL)
 		return -1;
 	for (size_t i = 0; i < json_array_size(runs); i++) {
 		struct bench_run r;
 
-		if (run_from_json(json_array_get(runs, i), s, &r, err) < 0)
+		if (run_from_json(json_array_get(runs, i), s, &r, err) < 0) {
+			free(r.reported);
 			return error_prefix(err, "run %zu", i);
+		}
 		bench_add_run(s, &r);
 	}
 	v = json_object_get(doc, "conditions");

@@ -23,22 +23,42 @@
 
 #define BENCH_SCHEMA "pgo-sandbox-bench"
 /* 2: runs carry "cachegrind" (simulated counters), metric "est-cycles";
- * version 1 files are read as having neither. */
-#define BENCH_SCHEMA_VERSION 2
+ * version 1 files are read as having neither.
+ * 3: "metrics" (name, unit, direction, source of every metric), metrics a
+ * benchmark reports itself (runs[].reported), benchmarks reported by
+ * another benchmark's process (benchmarks[].parent), settings
+ * "metric_sources" and "metric_directions", comparisons carry
+ * "direction" and "ratio"; optional "decision" (rules) and "against"
+ * (recorded baselines).  Versions 1 and 2 are read as having none. */
+#define BENCH_SCHEMA_VERSION 3
 
+/* The metrics of a session: the process metrics the bench measures, then
+ * up to BENCH_REPORTED_MAX that the benchmarks report themselves
+ * (bench_reported.h), in the order they were first seen. */
+#define BENCH_REPORTED_MAX 16
 enum bench_metric {
 	METRIC_WALL,         /* execve to exit, measured inside the sandbox */
 	METRIC_CPU,          /* cgroup cpu.stat usage_usec, else rusage user+sys */
 	METRIC_INSTRUCTIONS, /* callgrind Ir, else the instructions counter */
 	METRIC_EST_CYCLES,   /* cachegrind's simulated counters (cachegrind.h) */
-	METRIC_COUNT,
+	METRIC_BUILTIN_COUNT,
+	METRIC_COUNT = METRIC_BUILTIN_COUNT + BENCH_REPORTED_MAX,
 };
-const char *metric_name(enum bench_metric m);
-int metric_by_name(const char *name);
-const char *metric_unit(enum bench_metric m);
-/* A count (instructions, simulated cycles) rather than a time: its
- * spread between blocks is layout jitter, not noise (stats.h). */
-bool metric_is_count(enum bench_metric m);
+/* Which way is better.  Every estimate and interval is in the metric's
+ * own terms (a throughput drop is a negative change); verdicts say
+ * "slower" for worse and "faster" for better whatever the direction. */
+enum metric_direction {
+	DIRECTION_LOWER,  /* times, counts: lower is better */
+	DIRECTION_HIGHER, /* throughput: higher is better */
+};
+const char *direction_name(enum metric_direction d);
+/* -1 for anything but "lower" and "higher". */
+int direction_by_name(const char *name);
+
+struct bench_metric_def {
+	char *name, *unit, *source;
+	enum metric_direction direction;
+};
 
 enum variant_role {
 	ROLE_BASELINE,
@@ -56,9 +76,11 @@ struct bench_variant {
 	char digest[DIGEST_STR_MAX]; /* artifact or executable digest, "" unknown */
 };
 
+#define BENCH_NO_PARENT SIZE_MAX
 struct bench_benchmark {
 	char *name;
-	char *value; /* what {bench} becomes */
+	char *value;   /* what {bench} becomes */
+	size_t parent; /* the benchmark whose process reports this one, or BENCH_NO_PARENT */
 };
 
 struct bench_knob {
@@ -84,6 +106,13 @@ struct bench_settings {
 	bool counters;
 	bool callgrind;
 	bool cachegrind; /* simulated counters, a model of the machine */
+	/* The gate metric by name when it is one the benchmarks report
+	 * (resolved once they have: bench_resolve_gate_metric), else NULL. */
+	char *metric_reported;
+	char **metric_sources; /* "regex:SPEC" or "json:FORMAT[:PATH]" (bench_reported.h) */
+	size_t n_metric_sources;
+	char **metric_directions; /* "NAME=higher|lower" */
+	size_t n_metric_directions;
 };
 
 /* Where a run's CPU time comes from, best first: the task-clock software
@@ -97,6 +126,15 @@ enum cpu_source {
 const char *cpu_source_name(enum cpu_source c);
 
 #define BENCH_BLOCK_WARMUP SIZE_MAX
+
+/* One value a benchmark reported about itself in a run: of benchmark
+ * `bench` (the run's own or one its process reported) and metric `metric`
+ * (>= METRIC_BUILTIN_COUNT). */
+struct bench_reported {
+	size_t bench;
+	enum bench_metric metric;
+	double value;
+};
 
 struct bench_run {
 	size_t bench, variant, cell;
@@ -118,7 +156,9 @@ struct bench_run {
 	uint64_t ir; /* callgrind instruction count */
 	bool has_sim;
 	struct sim_counters sim; /* cachegrind's simulated counters */
-	bool outlier[METRIC_COUNT];
+	struct bench_reported *reported; /* owned by the session once added */
+	size_t n_reported;
+	bool outlier[METRIC_COUNT]; /* of the run's own benchmark */
 };
 
 struct bench_session {
@@ -129,6 +169,8 @@ struct bench_session {
 	size_t n_benchmarks;
 	struct bench_knob *knobs;
 	size_t n_knobs;
+	struct bench_metric_def reported[BENCH_REPORTED_MAX];
+	size_t n_reported;
 	struct bench_run *runs;
 	size_t n_runs, cap_runs;
 	size_t *blocks_done; /* per benchmark */
@@ -151,14 +193,50 @@ char *bench_cell_label(const struct bench_session *s, size_t cell);
 void bench_add_variant(struct bench_session *s, const char *name, enum variant_role role,
                        const char *command, char **argv, const char *artifact);
 void bench_add_benchmark(struct bench_session *s, const char *name, const char *value);
+/* The benchmark `name` reported by the process of `parent`: found, or
+ * added with the parent's block count. */
+size_t bench_child_benchmark(struct bench_session *s, size_t parent, const char *name);
+/* Benchmarks the plan runs (the others are reported by their processes). */
+static inline bool bench_is_scheduled(const struct bench_session *s, size_t b)
+{
+	return s->benchmarks[b].parent == BENCH_NO_PARENT;
+}
+/* Does run r measure benchmark b (its own, or one its process reported)? */
+bool bench_run_covers(const struct bench_session *s, const struct bench_run *r, size_t b);
+
+/* Metrics: names, units, directions, for builtin and reported ones alike. */
+size_t bench_n_metrics(const struct bench_session *s);
+const char *bench_metric_name(const struct bench_session *s, enum bench_metric m);
+const char *bench_metric_unit(const struct bench_session *s, enum bench_metric m);
+enum metric_direction bench_metric_direction(const struct bench_session *s, enum bench_metric m);
+/* A count (instructions, simulated cycles) rather than a measurement: its
+ * spread between blocks is layout jitter, not noise (stats.h). */
+bool bench_metric_is_count(enum bench_metric m);
+/* -1 when the session has no metric of that name. */
+int bench_metric_find(const struct bench_session *s, const char *name);
+/* The builtin metric `name`, -1 for another. */
+int bench_builtin_metric(const char *name);
+/* Find or add a reported metric; its direction from `direction` (>= 0),
+ * else from settings.metric_directions.  -1 + err when the table is
+ * full or a new metric's direction is unknown (-1 and not configured). */
+int bench_metric_intern(struct bench_session *s, const char *name, const char *unit,
+                        int direction, const char *source, struct error *err);
+/* settings.metric_reported -> settings.metric, once runs reported it. */
+int bench_resolve_gate_metric(struct bench_session *s, struct error *err);
 void bench_add_knob(struct bench_session *s, const char *key, char **values, size_t n);
 /* Append a run (copied); returns its index. */
 size_t bench_add_run(struct bench_session *s, const struct bench_run *run);
 
-/* A run's value of metric m; NAN when the run does not have it. */
+/* A run's value of builtin metric m; NAN when the run does not have it. */
 double bench_run_metric(const struct bench_run *r, enum bench_metric m);
-/* True when every measured run has metric m. */
-bool bench_has_metric(const struct bench_session *s, enum bench_metric m);
+/* Run r's value of metric m for benchmark b (bench_run_covers); NAN when
+ * it has none. */
+double bench_value(const struct bench_run *r, size_t b, enum bench_metric m);
+/* True when every measured run of benchmark b has a positive metric m. */
+bool bench_has_metric(const struct bench_session *s, size_t b, enum bench_metric m);
+/* Deep copies of settings (the arrays and strings they own). */
+void bench_settings_copy(struct bench_settings *dst, const struct bench_settings *src);
+void bench_settings_free(struct bench_settings *set);
 
 /* {bench} -> benchmark value, {artifact} -> mount point; NULL-terminated. */
 char **bench_substitute(char *const *argv, const char *bench_value, const char *artifact_dir);

@@ -40,10 +40,13 @@ static char *sb_take(struct sbuf *b)
 	return b->s ? b->s : xstrdup("");
 }
 
-void bench_format_value(double v, enum bench_metric m, char *buf, size_t len)
+void bench_format_value(const struct bench_session *s, double v, enum bench_metric m, char *buf,
+                        size_t len)
 {
 	if (!isfinite(v))
 		snprintf(buf, len, "n/a");
+	else if ((unsigned)m >= METRIC_BUILTIN_COUNT)
+		snprintf(buf, len, "%.4g %s", v, bench_metric_unit(s, m));
 	else if (m == METRIC_INSTRUCTIONS || m == METRIC_EST_CYCLES)
 		snprintf(buf, len,
 		         v >= 1e9   ? "%.3f G"
@@ -138,11 +141,16 @@ static char *row_label(const struct bench_session *s, size_t b, size_t c)
 	return label;
 }
 
-static const char *verdict_words(const struct comparison *c)
+/* "slower"/"faster" for times and counts; "worse"/"better" where higher is
+ * better (the JSON says slower/faster for both: docs/bench.md). */
+static const char *verdict_words(const struct bench_session *s, enum bench_metric m,
+                                 const struct comparison *c)
 {
+	bool higher = bench_metric_direction(s, m) == DIRECTION_HIGHER;
+
 	switch (c->verdict) {
-	case VERDICT_SLOWER: return "slower";
-	case VERDICT_FASTER: return "faster";
+	case VERDICT_SLOWER: return higher ? "worse" : "slower";
+	case VERDICT_FASTER: return higher ? "better" : "faster";
 	case VERDICT_NO_CHANGE: return "no change";
 	case VERDICT_INCONCLUSIVE: return "inconclusive";
 	}
@@ -171,22 +179,23 @@ static void md_row(struct sbuf *b, const struct bench_session *s, const struct b
 	enum bench_metric m = s->set.metric;
 	const struct bench_summary *sm = find_summary(a, bi, v, c, m);
 	const struct bench_cmp *k = v ? find_cmp(a, bi, v, c, m) : NULL;
-	char med[32], *label = row_label(s, bi, c);
+	char med[32], mean[32], *label = row_label(s, bi, c);
 
 	if (sm == NULL) {
 		free(label);
 		return;
 	}
-	bench_format_value(sm->d.median, m, med, sizeof(med));
-	sb_printf(b, "| %s | %s%s%s | %s | %.2f %% | %zu | %zu | ", label, v == 0 ? "**" : "",
-	          s->variants[v].name, v == 0 ? "** (baseline)" : "", med, 100.0 * sm->d.cv,
-	          sm->d.n, sm->outliers);
+	bench_format_value(s, sm->d.median, m, med, sizeof(med));
+	bench_format_value(s, sm->d.mean, m, mean, sizeof(mean));
+	sb_printf(b, "| %s | %s%s%s | %s | %s | %.2f %% | %zu | %zu | ", label, v == 0 ? "**" : "",
+	          s->variants[v].name, v == 0 ? "** (baseline)" : "", mean, med,
+	          100.0 * sm->d.cv, sm->d.n, sm->outliers);
 	if (k && k->c.n > 0 && isfinite(k->c.pct))
-		sb_printf(b, "%+.2f %% [%+.2f, %+.2f] | %s%s%s |\n", k->c.pct, k->c.pct_lo,
-		          k->c.pct_hi, k->c.verdict == VERDICT_SLOWER ? "**" : "",
-		          verdict_words(&k->c), k->c.verdict == VERDICT_SLOWER ? "**" : "");
+		sb_printf(b, "%+.2f %% [%+.2f, %+.2f] | %.3fx | %s%s%s |\n", k->c.pct, k->c.pct_lo,
+		          k->c.pct_hi, exp(k->c.hl), k->c.verdict == VERDICT_SLOWER ? "**" : "",
+		          verdict_words(s, m, &k->c), k->c.verdict == VERDICT_SLOWER ? "**" : "");
 	else
-		sb_printf(b, "%s | %s |\n", v ? "n/a" : "", v ? "inconclusive" : "");
+		sb_printf(b, "%s | | %s |\n", v ? "n/a" : "", v ? "inconclusive" : "");
 	free(label);
 }
 
@@ -197,7 +206,7 @@ static void md_matrix(struct sbuf *b, const struct bench_session *s, const struc
 	sb_printf(b,
 	          "\n#### Knob effects (%s)\n\n| benchmark | variant | knob | vs | effect "
 	          "(95 %% CI) | verdict |\n|---|---|---|---|---|---|\n",
-	          metric_name(s->set.metric));
+	          bench_metric_name(s, s->set.metric));
 	for (size_t i = 0; i < a->n_eff; i++) {
 		const struct bench_effect *e = &a->eff[i];
 
@@ -207,7 +216,7 @@ static void md_matrix(struct sbuf *b, const struct bench_session *s, const struc
 		          s->benchmarks[e->bench].name, s->variants[e->variant].name,
 		          s->knobs[e->knob].key, s->knobs[e->knob].values[e->level],
 		          s->knobs[e->knob].values[0], e->c.pct, e->c.pct_lo, e->c.pct_hi,
-		          verdict_words(&e->c));
+		          verdict_words(s, e->metric, &e->c));
 	}
 	if (a->n_inter == 0)
 		return;
@@ -239,8 +248,11 @@ char *bench_markdown(const struct bench_session *s, const struct bench_analysis 
 	json_t *cpus = s->conditions ? json_object_get(s->conditions, "cpus") : NULL;
 
 	sb_printf(&b, "### pgo-sandbox bench: %s\n\n", gate_sentence(s, a));
-	sb_printf(&b, "| benchmark | variant | median | CV | runs | outliers | vs baseline "
-	              "(95 %% CI) | verdict |\n|---|---|---:|---:|---:|---:|---|---|\n");
+	sb_printf(&b, "Metric **%s** (%s is better).\n\n", bench_metric_name(s, s->set.metric),
+	          direction_name(bench_metric_direction(s, s->set.metric)));
+	sb_printf(&b, "| benchmark | variant | mean | median | CV | runs | outliers | vs baseline "
+	              "(95 %% CI) | ratio | verdict |\n|---|---|---:|---:|---:|---:|---:|---|---:|---|"
+	              "\n");
 	for (size_t bi = 0; bi < s->n_benchmarks; bi++)
 		for (size_t c = 0; c < n_cells; c++)
 			for (size_t v = 0; v < s->n_variants; v++)
@@ -255,7 +267,7 @@ char *bench_markdown(const struct bench_session *s, const struct bench_analysis 
 	          "\nMetric %s; threshold %.2g %%; Hodges-Lehmann estimate of per-block "
 	          "ln(B/A) with the exact Wilcoxon signed-rank interval; Holm-corrected; "
 	          "CPUs %s; ASLR %s; seed %llu.\n",
-	          metric_name(s->set.metric), 100.0 * s->set.threshold,
+	          bench_metric_name(s, s->set.metric), 100.0 * s->set.threshold,
 	          json_is_string(cpus) ? json_string_value(cpus) : "?",
 	          s->set.randomize_layout ? "on, randomized environment pad"
 	                                  : "off, fixed environment",
@@ -278,46 +290,60 @@ static const char *color_of(const struct comparison *c, bool color)
 	return "";
 }
 
+static void print_variant(FILE *out, const struct bench_session *s, const struct bench_analysis *a,
+                          size_t bi, size_t c, size_t v, enum bench_metric m, bool color)
+{
+	const struct bench_summary *sm = find_summary(a, bi, v, c, m);
+	const struct bench_cmp *k = v ? find_cmp(a, bi, v, c, m) : NULL;
+	const char *reset = color ? "\033[0m" : "";
+	char mean[32], med[32], mn[32], mx[32];
+
+	if (sm == NULL)
+		return;
+	bench_format_value(s, sm->d.mean, m, mean, sizeof(mean));
+	bench_format_value(s, sm->d.median, m, med, sizeof(med));
+	bench_format_value(s, sm->d.min, m, mn, sizeof(mn));
+	bench_format_value(s, sm->d.max, m, mx, sizeof(mx));
+	fprintf(out, "  %-16s n %-3zu mean %-11s median %-11s CV %5.2f %%  min %-11s max %-11s",
+	        s->variants[v].name, sm->d.n, mean, med, 100.0 * sm->d.cv, mn, mx);
+	if (sm->outliers)
+		fprintf(out, "  (%zu outliers flagged)", sm->outliers);
+	fputc('\n', out);
+	if (k && k->c.n > 0 && isfinite(k->c.pct))
+		fprintf(out, "  %-16s %+.2f %% [%+.2f, %+.2f]  ratio %.3f [%.3f, %.3f]  %s%s%s\n", "",
+		        k->c.pct, k->c.pct_lo, k->c.pct_hi, exp(k->c.hl), exp(k->c.lo),
+		        exp(k->c.hi), color_of(&k->c, color), verdict_words(s, m, &k->c), reset);
+	else if (k)
+		fprintf(out, "  %-16s not enough blocks for an interval\n", "");
+}
+
+/* Per benchmark, cell and metric (the gate's first): n, mean, median, CV,
+ * min, max of every variant, each candidate's change against the baseline
+ * under it. */
 void bench_print_summary(FILE *out, const struct bench_session *s, const struct bench_analysis *a,
                          bool color)
 {
 	enum bench_metric m = s->set.metric;
 	size_t n_cells = bench_n_cells(s);
-	const char *reset = color ? "\033[0m" : "";
 
 	for (size_t bi = 0; bi < s->n_benchmarks; bi++) {
 		for (size_t c = 0; c < n_cells; c++) {
 			char *label = row_label(s, bi, c);
 
-			fprintf(out, "%s (%s, %zu blocks)\n", label, metric_name(m),
-			        s->blocks_done[bi]);
-			free(label);
-			for (size_t v = 0; v < s->n_variants; v++) {
-				const struct bench_summary *sm = find_summary(a, bi, v, c, m);
-				const struct bench_cmp *k = v ? find_cmp(a, bi, v, c, m) : NULL;
-				char med[32], mn[32], mx[32];
+			for (size_t k = 0; k <= bench_n_metrics(s); k++) {
+				/* k == 0: the gate metric, then the others */
+				enum bench_metric mm = k == 0 ? m : (enum bench_metric)(k - 1);
 
-				if (sm == NULL)
+				if ((k > 0 && mm == m) || !a->avail[bi * METRIC_COUNT + mm])
 					continue;
-				bench_format_value(sm->d.median, m, med, sizeof(med));
-				bench_format_value(sm->d.min, m, mn, sizeof(mn));
-				bench_format_value(sm->d.max, m, mx, sizeof(mx));
-				fprintf(
-				    out,
-				    "  %-16s median %-11s CV %5.2f %%  min %-11s max %-11s n %zu",
-				    s->variants[v].name, med, 100.0 * sm->d.cv, mn, mx, sm->d.n);
-				if (sm->outliers)
-					fprintf(out, "  (%zu outliers flagged)", sm->outliers);
-				fputc('\n', out);
-				if (k && k->c.n > 0 && isfinite(k->c.pct))
-					fprintf(out, "  %-16s %+.2f %% [%+.2f, %+.2f]  %s%s%s\n",
-					        "", k->c.pct, k->c.pct_lo, k->c.pct_hi,
-					        color_of(&k->c, color), verdict_words(&k->c),
-					        reset);
-				else if (k)
-					fprintf(out, "  %-16s not enough blocks for an interval\n",
-					        "");
+				fprintf(out, "%s (%s%s%s, %s is better, %zu blocks)\n", label,
+				        bench_metric_name(s, mm), mm == m ? ", the gate's" : "",
+				        "", direction_name(bench_metric_direction(s, mm)),
+				        s->blocks_done[bi]);
+				for (size_t v = 0; v < s->n_variants; v++)
+					print_variant(out, s, a, bi, c, v, mm, color);
 			}
+			free(label);
 		}
 	}
 	for (size_t i = 0; i < a->n_inter; i++) {
@@ -375,10 +401,13 @@ static struct svg_scale svg_range(const struct bench_session *s, const struct be
 
 	for (size_t i = 0; i < s->n_runs; i++) {
 		const struct bench_run *r = &s->runs[i];
-		const struct bench_summary *base = find_summary(a, r->bench, 0, r->cell, m);
 
-		if (r->block != BENCH_BLOCK_WARMUP && base)
-			widen(&sc, rel_pct(bench_run_metric(r, m), base->d.median));
+		for (size_t b = 0; b < s->n_benchmarks; b++) {
+			const struct bench_summary *base = find_summary(a, b, 0, r->cell, m);
+
+			if (r->block != BENCH_BLOCK_WARMUP && base && bench_run_covers(s, r, b))
+				widen(&sc, rel_pct(bench_value(r, b, m), base->d.median));
+		}
 	}
 	for (size_t i = 0; i < a->n_cmp; i++) {
 		if (a->cmp[i].metric != m)
@@ -431,18 +460,19 @@ static void svg_points(struct sbuf *b, const struct bench_session *s, const stru
 		const struct bench_run *r = &s->runs[i];
 		double jitter;
 
-		if (r->block == BENCH_BLOCK_WARMUP || r->bench != bi || r->variant != v ||
-		    r->cell != c)
+		if (r->block == BENCH_BLOCK_WARMUP || !bench_run_covers(s, r, bi) ||
+		    r->variant != v || r->cell != c)
 			continue;
 		jitter = ((double)(k++ % 7) - 3.0) * 1.4;
 		sb_printf(b,
 		          "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"%s\" "
 		          "fill-opacity=\"0.45\"%s/>\n",
-		          svg_x(sc, rel_pct(bench_run_metric(r, m), base_median)), y + jitter,
+		          svg_x(sc, rel_pct(bench_value(r, bi, m), base_median)), y + jitter,
 		          v == 0                                   ? "#1f5fbf"
 		          : s->variants[v].role == ROLE_AA_CONTROL ? "#888888"
 		                                                   : "#c0392b",
-		          r->outlier[m] ? " stroke=\"#000\" stroke-width=\"0.8\"" : "");
+		          r->bench == bi && r->outlier[m] ? " stroke=\"#000\" stroke-width=\"0.8\""
+		                                          : "");
 	}
 }
 
@@ -479,7 +509,7 @@ static void svg_variant(struct sbuf *b, const struct bench_session *s,
 		          svg_x(sc, k->c.pct_lo), y + 10, svg_x(sc, k->c.pct_hi), y + 10,
 		          k->c.pct_lo, k->c.pct_hi);
 		sb_printf(b, "<text x=\"%d\" y=\"%.1f\" font-size=\"12\">%+.2f %% %s</text>\n",
-		          SVG_W - SVG_RIGHT + 8, y + 4, k->c.pct, verdict_words(&k->c));
+		          SVG_W - SVG_RIGHT + 8, y + 4, k->c.pct, verdict_words(s, m, &k->c));
 	}
 }
 
@@ -492,8 +522,10 @@ char *bench_svg(const struct bench_session *s, const struct bench_analysis *a)
 	double y = SVG_TOP, bottom = height - 30;
 	char title[160];
 
-	snprintf(title, sizeof(title), "pgo-sandbox bench: %s relative to the baseline median (%s)",
-	         metric_name(s->set.metric), gate_sentence(s, a));
+	snprintf(title, sizeof(title),
+	         "pgo-sandbox bench: %s (%s is better) relative to the baseline median (%s)",
+	         bench_metric_name(s, s->set.metric),
+	         direction_name(bench_metric_direction(s, s->set.metric)), gate_sentence(s, a));
 	sb_printf(&b,
 	          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "

@@ -26,7 +26,8 @@ void bench_print_summary(FILE *out, const struct bench_session *s, const struct 
                          bool color);
 
 /* "23.4 ms", "1.20 s", "812 us", "3.67 G" (instructions) */
-void bench_format_value(double v, enum bench_metric m, char *buf, size_t len);
+void bench_format_value(const struct bench_session *s, double v, enum bench_metric m, char *buf,
+                        size_t len);
 
 /* XML-escaped copy of text. Caller frees. */
 char *bench_xml_escape(const char *text);

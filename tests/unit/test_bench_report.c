@@ -61,15 +61,15 @@ static void test_format_and_escape(void **state)
 	char *e;
 
 	(void)state;
-	bench_format_value(1.5, METRIC_WALL, buf, sizeof(buf));
+	bench_format_value(NULL, 1.5, METRIC_WALL, buf, sizeof(buf));
 	assert_string_equal(buf, "1.500 s");
-	bench_format_value(0.0234, METRIC_WALL, buf, sizeof(buf));
+	bench_format_value(NULL, 0.0234, METRIC_WALL, buf, sizeof(buf));
 	assert_string_equal(buf, "23.40 ms");
-	bench_format_value(0.000812, METRIC_CPU, buf, sizeof(buf));
+	bench_format_value(NULL, 0.000812, METRIC_CPU, buf, sizeof(buf));
 	assert_string_equal(buf, "812.0 us");
-	bench_format_value(3.6758e9, METRIC_INSTRUCTIONS, buf, sizeof(buf));
+	bench_format_value(NULL, 3.6758e9, METRIC_INSTRUCTIONS, buf, sizeof(buf));
 	assert_string_equal(buf, "3.676 G");
-	bench_format_value(NAN, METRIC_WALL, buf, sizeof(buf));
+	bench_format_value(NULL, NAN, METRIC_WALL, buf, sizeof(buf));
 	assert_string_equal(buf, "n/a");
 	e = bench_xml_escape("a<b>&\"c'\x01");
 	assert_string_equal(e, "a&lt;b&gt;&amp;&quot;c&apos;?");
