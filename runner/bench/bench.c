@@ -21,6 +21,7 @@
 #include "bench/bench_plan.h"
 #include "bench/bench_recorded.h"
 #include "bench/bench_reported.h"
+#include "bench/bench_rules.h"
 #include "bench/bench_report.h"
 #include "bench/forensics.h"
 #include "base/report_json.h"
@@ -41,6 +42,8 @@ struct bench_ctx {
 	bool exec_ready;
 	struct rng rng;
 	size_t n_declared; /* benchmarks the plan runs: 0..n_declared-1 */
+	struct rules rules; /* --rules */
+	bool have_rules;
 	struct against *against; /* --against: recorded baselines */
 	size_t n_against;
 	struct reported_source *sources;
@@ -638,6 +641,10 @@ static int outputs(struct bench_ctx *c, const struct bench_analysis *a, json_t *
 		json_object_set_new(extra, "rerun", rerun_report(c, a));
 	if (c->n_against)
 		json_object_set_new(extra, "against", against_report(c));
+	if (c->have_rules) {
+		rules_print(stdout, &c->rules);
+		json_object_set_new(extra, "decision", rules_json(&c->rules));
+	}
 	fflush(stdout);
 	if (c->opt.json_path) {
 		json_t *doc = bench_result_json(&c->s, a, extra);
@@ -645,8 +652,18 @@ static int outputs(struct bench_ctx *c, const struct bench_analysis *a, json_t *
 		rc = report_write_json(c->opt.json_path, doc, &err);
 		json_decref(doc);
 	}
-	if (rc == 0 && c->opt.markdown_path)
-		rc = write_text(c->opt.markdown_path, bench_markdown(&c->s, a), &err);
+	if (rc == 0 && c->opt.markdown_path) {
+		char *md = bench_markdown(&c->s, a);
+
+		if (c->have_rules) {
+			char *dec = rules_markdown(&c->rules), *both = xasprintf("%s%s", md, dec);
+
+			free(md);
+			free(dec);
+			md = both;
+		}
+		rc = write_text(c->opt.markdown_path, md, &err);
+	}
 	if (rc == 0 && c->opt.svg_path)
 		rc = write_text(c->opt.svg_path, bench_svg(&c->s, a), &err);
 	if (rc < 0)
@@ -697,6 +714,13 @@ static int prepare(struct bench_ctx *c, struct error *err)
 		c->s.set.seed = random_seed();
 	if (prepare_sources(c, &eo, err) < 0 || (c->opt.n_against && load_against(c, err) < 0))
 		return -1;
+	if (c->opt.rules_path) {
+		c->have_rules = true;
+		if (rules_load(c->opt.rules_path, &c->rules, err) < 0 ||
+		    rules_check(&c->rules, &c->s, err) < 0 ||
+		    rules_load_recorded(&c->rules, c->opt.allow_other_host, err) < 0)
+			return -1;
+	}
 	if (c->s.set.metric == METRIC_INSTRUCTIONS && !c->s.set.callgrind && !c->s.set.counters &&
 	    !c->s.set.cachegrind)
 		return error_set(
@@ -745,6 +769,23 @@ static void record_conditions(struct bench_ctx *c)
 	c->s.conditions = cond;
 }
 
+/* 3 (noisy), then NO-GO 5, regression 1, NEUTRAL 6, inconclusive 2. */
+static int final_exit_code(const struct bench_ctx *c, const struct bench_analysis *a)
+{
+	int gate = a->gate.exit_code;
+	enum decision d = c->have_rules ? c->rules.outcome : DECISION_GO;
+
+	if (gate == BENCH_EXIT_NOISY)
+		return gate;
+	if (d == DECISION_NO_GO)
+		return BENCH_EXIT_NO_GO;
+	if (gate == BENCH_EXIT_REGRESSION)
+		return gate;
+	if (d == DECISION_NEUTRAL)
+		return BENCH_EXIT_NEUTRAL;
+	return gate;
+}
+
 static void ctx_free(struct bench_ctx *c)
 {
 	if (c->exec_ready)
@@ -760,6 +801,8 @@ static void ctx_free(struct bench_ctx *c)
 		bench_session_free(&c->against[i].s);
 	}
 	free(c->against);
+	if (c->have_rules)
+		rules_free(&c->rules);
 	free(c->perm);
 	free(c->slots);
 	bench_session_free(&c->s);
@@ -811,11 +854,17 @@ int bench_main(int argc, char **argv)
 		return rc;
 	}
 	record_conditions(&c);
+	if (c.have_rules && rules_evaluate(&c.rules, &c.s, &err) < 0) {
+		error_print(&err);
+		bench_analysis_free(&a);
+		ctx_free(&c);
+		return EXIT_RUNNER_ERROR;
+	}
 	extra = json_object();
 	if (outputs(&c, &a, extra) < 0)
 		rc = EXIT_RUNNER_ERROR;
 	else
-		rc = a.gate.exit_code;
+		rc = final_exit_code(&c, &a);
 	json_decref(extra);
 	bench_analysis_free(&a);
 	ctx_free(&c);
