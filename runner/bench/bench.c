@@ -41,7 +41,7 @@ struct bench_ctx {
 	struct bench_exec x;
 	bool exec_ready;
 	struct rng rng;
-	size_t n_declared; /* benchmarks the plan runs: 0..n_declared-1 */
+	size_t n_declared;  /* benchmarks the plan runs: 0..n_declared-1 */
 	struct rules rules; /* --rules */
 	bool have_rules;
 	struct against *against; /* --against: recorded baselines */
@@ -467,8 +467,8 @@ static json_t *rerun_verdicts(const struct bench_ctx *c, const struct bench_anal
 
 			if (strcmp(bench_metric_name(&c->rec, o->metric),
 			           bench_metric_name(&c->s, k->metric)) != 0 ||
-			    strcmp(c->rec.benchmarks[o->bench].name, c->s.benchmarks[k->bench].name) !=
-			        0 ||
+			    strcmp(c->rec.benchmarks[o->bench].name,
+			           c->s.benchmarks[k->bench].name) != 0 ||
 			    o->cell != k->cell || o->cand != k->cand)
 				continue;
 			agree = o->c.verdict == k->c.verdict;
@@ -585,10 +585,11 @@ static json_t *against_report(struct bench_ctx *c)
 			printf("  nothing in common (benchmark, variant, cell and metric names)\n");
 		bench_recorded_print(stdout, &c->s, k, n);
 		json_array_append_new(
-		    arr, json_pack("{s:s, s:o, s:O?, s:b, s:o}", "source", ag->path, "variant",
-		                   ag->variant ? json_string(ag->variant) : json_null(), "source_host",
-		                   host, "other_host_allowed", c->opt.allow_other_host,
-		                   "comparisons", bench_recorded_json(&c->s, k, n)));
+		    arr,
+		    json_pack("{s:s, s:o, s:O?, s:b, s:o}", "source", ag->path, "variant",
+		              ag->variant ? json_string(ag->variant) : json_null(), "source_host",
+		              host, "other_host_allowed", c->opt.allow_other_host, "comparisons",
+		              bench_recorded_json(&c->s, k, n)));
 		free(k);
 	}
 	return arr;

@@ -293,8 +293,8 @@ static void effects(const struct bench_session *s, struct bench_analysis *a, enu
 					                           .level = l,
 					                           .metric = m};
 					stats_compare_paired(d, n, s->set.threshold,
-					                     s->set.confidence, bench_metric_is_count(m),
-					                     &e->c);
+					                     s->set.confidence,
+					                     bench_metric_is_count(m), &e->c);
 				}
 			}
 			free_cell_logs(logs, n_cells);
@@ -361,10 +361,9 @@ static void interaction_one(const struct bench_session *s, struct bench_analysis
 	                          .level_b = lb,
 	                          .metric = m};
 	/* stats' convention: t<factor1 factor2>, factor 1 = knob a. */
-	x->ok =
-	    n > 0 && stats_interaction(t[0], t[1], t[2], t[3], n, s->set.threshold,
-	                               s->set.confidence, bench_metric_is_count(m), &x->it,
-	                               NULL) == 0;
+	x->ok = n > 0 &&
+	        stats_interaction(t[0], t[1], t[2], t[3], n, s->set.threshold, s->set.confidence,
+	                          bench_metric_is_count(m), &x->it, NULL) == 0;
 	for (int j = 0; j < 4; j++)
 		free(t[j]);
 }
@@ -410,8 +409,8 @@ static char *cmp_line(const struct bench_session *s, const struct bench_cmp *k, 
 	char *line = xasprintf("%s%s%s%s: %s vs %s: %s %+.2f %% [%+.2f, %+.2f] (%s), %s",
 	                       s->benchmarks[k->bench].name, cell[0] ? " [" : "", cell,
 	                       cell[0] ? "]" : "", s->variants[k->cand].name,
-	                       s->variants[k->base].name, bench_metric_name(s, k->metric),
-	                       k->c.pct, k->c.pct_lo, k->c.pct_hi, verdict_name(k->c.verdict), what);
+	                       s->variants[k->base].name, bench_metric_name(s, k->metric), k->c.pct,
+	                       k->c.pct_lo, k->c.pct_hi, verdict_name(k->c.verdict), what);
 
 	free(cell);
 	return line;
@@ -483,7 +482,8 @@ void bench_analyse(struct bench_session *s, struct bench_analysis *a)
 	a->avail = xcalloc(s->n_benchmarks * METRIC_COUNT + 1, sizeof(bool));
 	for (size_t b = 0; b < s->n_benchmarks; b++)
 		for (size_t m = 0; m < bench_n_metrics(s); m++) {
-			a->avail[b * METRIC_COUNT + m] = bench_has_metric(s, b, (enum bench_metric)m);
+			a->avail[b * METRIC_COUNT + m] =
+			    bench_has_metric(s, b, (enum bench_metric)m);
 			a->available[m] |= a->avail[b * METRIC_COUNT + m];
 		}
 	for (size_t m = 0; m < bench_n_metrics(s); m++) {
@@ -549,7 +549,8 @@ static json_t *comparison_json(const struct bench_session *s, enum bench_metric 
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "direction", json_string(direction_name(bench_metric_direction(s, m))));
+	json_object_set_new(o, "direction",
+	                    json_string(direction_name(bench_metric_direction(s, m))));
 	/* B/A as a ratio with its interval: what a competitive bench reports */
 	json_object_set_new(o, "ratio", json_real_or_null(exp(c->hl)));
 	json_object_set_new(o, "ratio_low", json_real_or_null(exp(c->lo)));
@@ -674,8 +675,8 @@ json_t *bench_analysis_to_json(const struct bench_session *s, const struct bench
 
 	for (size_t m = 0; m < bench_n_metrics(s); m++)
 		if (a->available[m])
-			json_array_append_new(avail,
-			                      json_string(bench_metric_name(s, (enum bench_metric)m)));
+			json_array_append_new(
+			    avail, json_string(bench_metric_name(s, (enum bench_metric)m)));
 	json_object_set_new(o, "metrics", avail);
 	json_object_set_new(o, "summaries", summaries_json(s, a));
 	json_object_set_new(o, "comparisons", comparisons_json(s, a));

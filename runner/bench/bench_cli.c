@@ -382,7 +382,8 @@ static int handle(struct bench_options *o, int opt, int li, int argc, char **arg
 
 		reported_source_free(&probe);
 		if (rc == 0)
-			set->metric_sources = push(set->metric_sources, &set->n_metric_sources, src);
+			set->metric_sources =
+			    push(set->metric_sources, &set->n_metric_sources, src);
 		free(src);
 		return rc;
 	}
@@ -390,9 +391,9 @@ static int handle(struct bench_options *o, int opt, int li, int argc, char **arg
 		const char *eq = strchr(optarg, '=');
 
 		if (eq == NULL || eq == optarg || direction_by_name(eq + 1) < 0)
-			return error_set(err, EXIT_RUNNER_ERROR, 0,
-			                 "--metric-direction %s: expected NAME=higher or NAME=lower",
-			                 optarg);
+			return error_set(
+			    err, EXIT_RUNNER_ERROR, 0,
+			    "--metric-direction %s: expected NAME=higher or NAME=lower", optarg);
 		set->metric_directions =
 		    push(set->metric_directions, &set->n_metric_directions, optarg);
 		return 0;
@@ -457,9 +458,9 @@ static int check_options(struct bench_options *o, struct error *err)
 	if (o->show_output) {
 		for (size_t i = 0; i < set->n_metric_sources; i++) {
 			struct reported_source src;
-			bool reads_stdout = reported_source_parse(set->metric_sources[i], &src,
-			                                          err) == 0 &&
-			                    reported_source_reads_stdout(&src);
+			bool reads_stdout =
+			    reported_source_parse(set->metric_sources[i], &src, err) == 0 &&
+			    reported_source_reads_stdout(&src);
 
 			reported_source_free(&src);
 			if (reads_stdout)

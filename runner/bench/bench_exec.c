@@ -78,7 +78,8 @@ static char **run_argv(const struct bench_exec *x, const struct bench_exec_optio
 		v = strv_push(v, argc, xstrdup("--setenv"));
 		v = strv_push(v, argc, xstrdup("PGO_REPORT_DIR=" BENCH_REPORT_DIR_INSIDE));
 		v = strv_push(v, argc, xstrdup("--setenv"));
-		v = strv_push(v, argc, xstrdup("CRITERION_HOME=" BENCH_REPORT_DIR_INSIDE "/criterion"));
+		v = strv_push(v, argc,
+		              xstrdup("CRITERION_HOME=" BENCH_REPORT_DIR_INSIDE "/criterion"));
 	}
 	for (size_t i = 0; i < o->n_sandbox_args; i++)
 		v = strv_push(v, argc, xstrdup(o->sandbox_args[i]));
@@ -380,8 +381,8 @@ int bench_exec_init(struct bench_exec *x, struct bench_session *s,
 	x->base.argv = NULL;
 	x->base.no_aslr = !s->set.randomize_layout;
 	if (((x->callgrind || x->cachegrind) && give_dir(x, x->callgrind_dir, err) < 0) ||
-	    (x->report_dir && give_dir(x, x->report_dir, err) < 0) ||
-	    choose_cpus(x, o, err) < 0 || open_fds(x, err) < 0)
+	    (x->report_dir && give_dir(x, x->report_dir, err) < 0) || choose_cpus(x, o, err) < 0 ||
+	    open_fds(x, err) < 0)
 		return -1;
 	x->report = report_create();
 	if (x->report == NULL)

@@ -35,7 +35,7 @@ struct bench_exec_options {
 	bool show_output;
 	bool no_workdir;
 	bool no_host_tuning;
-	int nice; /* of the command, -20..19; 0 leaves it */
+	int nice;            /* of the command, -20..19; 0 leaves it */
 	bool capture_stdout; /* a metric source reads it (bench_reported.h) */
 	bool report_dir;     /* a fresh /pgo-report for every run */
 };

@@ -7,9 +7,9 @@
 #include <string.h>
 
 static const char *const builtin_names[METRIC_BUILTIN_COUNT] = {"wall", "cpu", "instructions",
-                                                                 "est-cycles"};
+                                                                "est-cycles"};
 static const char *const builtin_units[METRIC_BUILTIN_COUNT] = {"s", "s", "Ir",
-                                                                 "cycles (simulated)"};
+                                                                "cycles (simulated)"};
 static const char *const role_names[] = {"baseline", "candidate", "aa-control"};
 static const char *const direction_names[] = {"lower", "higher"};
 
@@ -101,8 +101,8 @@ static int configured_direction(const struct bench_settings *set, const char *na
 	return -1;
 }
 
-int bench_metric_intern(struct bench_session *s, const char *name, const char *unit,
-                        int direction, const char *source, struct error *err)
+int bench_metric_intern(struct bench_session *s, const char *name, const char *unit, int direction,
+                        const char *source, struct error *err)
 {
 	int m = bench_metric_find(s, name);
 	int configured = configured_direction(&s->set, name);
@@ -512,9 +512,9 @@ static json_t *settings_json(const struct bench_settings *set)
 	json_object_set_new(o, "threshold_pct", json_real(set->threshold * 100.0));
 	json_object_set_new(o, "confidence", json_real(set->confidence));
 	json_object_set_new(o, "seed", json_integer((json_int_t)set->seed));
-	json_object_set_new(o, "metric",
-	                    json_string(set->metric_reported ? set->metric_reported
-	                                                     : builtin_names[set->metric]));
+	json_object_set_new(
+	    o, "metric",
+	    json_string(set->metric_reported ? set->metric_reported : builtin_names[set->metric]));
 	json_object_set_new(o, "fail_on_regression_pct",
 	                    set->fail_set ? json_real(set->fail_pct) : json_null());
 	json_object_set_new(o, "only", str_or_null(set->only));
@@ -754,10 +754,10 @@ static int settings_from_json(const json_t *o, struct bench_settings *set, struc
 	m = bench_builtin_metric(json_string_value(v));
 	set->metric = m >= 0 ? (enum bench_metric)m : METRIC_WALL;
 	set->metric_reported = m >= 0 ? NULL : xstrdup(json_string_value(v));
-	set->metric_sources = list_from_json(json_object_get(o, "metric_sources"),
-	                                     &set->n_metric_sources);
-	set->metric_directions = list_from_json(json_object_get(o, "metric_directions"),
-	                                        &set->n_metric_directions);
+	set->metric_sources =
+	    list_from_json(json_object_get(o, "metric_sources"), &set->n_metric_sources);
+	set->metric_directions =
+	    list_from_json(json_object_get(o, "metric_directions"), &set->n_metric_directions);
 	v = json_object_get(o, "fail_on_regression_pct");
 	set->fail_set = json_is_number(v);
 	set->fail_pct = set->fail_set ? json_number_value(v) : 0;
@@ -904,9 +904,12 @@ static int reported_from_json(const json_t *o, const struct bench_session *s, st
 				                 "result: reported metric '%s' of '%s' is not in "
 				                 "'metrics' or not a number",
 				                 metric, bench);
-			r->reported = xrealloc(r->reported, (r->n_reported + 1) * sizeof(*r->reported));
-			r->reported[r->n_reported++] = (struct bench_reported){
-			    .bench = b, .metric = (enum bench_metric)m, .value = json_number_value(v)};
+			r->reported =
+			    xrealloc(r->reported, (r->n_reported + 1) * sizeof(*r->reported));
+			r->reported[r->n_reported++] =
+			    (struct bench_reported){.bench = b,
+			                            .metric = (enum bench_metric)m,
+			                            .value = json_number_value(v)};
 		}
 	}
 	return 0;

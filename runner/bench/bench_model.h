@@ -155,7 +155,7 @@ struct bench_run {
 	bool has_ir;
 	uint64_t ir; /* callgrind instruction count */
 	bool has_sim;
-	struct sim_counters sim; /* cachegrind's simulated counters */
+	struct sim_counters sim;         /* cachegrind's simulated counters */
 	struct bench_reported *reported; /* owned by the session once added */
 	size_t n_reported;
 	bool outlier[METRIC_COUNT]; /* of the run's own benchmark */
@@ -219,8 +219,8 @@ int bench_builtin_metric(const char *name);
 /* Find or add a reported metric; its direction from `direction` (>= 0),
  * else from settings.metric_directions.  -1 + err when the table is
  * full or a new metric's direction is unknown (-1 and not configured). */
-int bench_metric_intern(struct bench_session *s, const char *name, const char *unit,
-                        int direction, const char *source, struct error *err);
+int bench_metric_intern(struct bench_session *s, const char *name, const char *unit, int direction,
+                        const char *source, struct error *err);
 /* settings.metric_reported -> settings.metric, once runs reported it. */
 int bench_resolve_gate_metric(struct bench_session *s, struct error *err);
 void bench_add_knob(struct bench_session *s, const char *key, char **values, size_t n);

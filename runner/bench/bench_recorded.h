@@ -35,12 +35,12 @@ size_t bench_recorded_compare(const struct bench_session *now, const struct benc
 
 /* -1 + err when `then` was recorded on another host than this one and
  * allow_other is false; a warning on stderr when allowed. */
-int bench_recorded_check_host(const struct bench_session *then, const char *what,
-                              bool allow_other, struct error *err);
+int bench_recorded_check_host(const struct bench_session *then, const char *what, bool allow_other,
+                              struct error *err);
 
 /* One line per comparison, and the JSON array of them. */
-void bench_recorded_print(FILE *out, const struct bench_session *now,
-                          const struct recorded_cmp *k, size_t n);
+void bench_recorded_print(FILE *out, const struct bench_session *now, const struct recorded_cmp *k,
+                          size_t n);
 json_t *bench_recorded_json(const struct bench_session *now, const struct recorded_cmp *k,
                             size_t n);
 

@@ -188,8 +188,8 @@ static void md_row(struct sbuf *b, const struct bench_session *s, const struct b
 	bench_format_value(s, sm->d.median, m, med, sizeof(med));
 	bench_format_value(s, sm->d.mean, m, mean, sizeof(mean));
 	sb_printf(b, "| %s | %s%s%s | %s | %s | %.2f %% | %zu | %zu | ", label, v == 0 ? "**" : "",
-	          s->variants[v].name, v == 0 ? "** (baseline)" : "", mean, med,
-	          100.0 * sm->d.cv, sm->d.n, sm->outliers);
+	          s->variants[v].name, v == 0 ? "** (baseline)" : "", mean, med, 100.0 * sm->d.cv,
+	          sm->d.n, sm->outliers);
 	if (k && k->c.n > 0 && isfinite(k->c.pct))
 		sb_printf(b, "%+.2f %% [%+.2f, %+.2f] | %.3fx | %s%s%s |\n", k->c.pct, k->c.pct_lo,
 		          k->c.pct_hi, exp(k->c.hl), k->c.verdict == VERDICT_SLOWER ? "**" : "",
@@ -250,9 +250,10 @@ char *bench_markdown(const struct bench_session *s, const struct bench_analysis 
 	sb_printf(&b, "### pgo-sandbox bench: %s\n\n", gate_sentence(s, a));
 	sb_printf(&b, "Metric **%s** (%s is better).\n\n", bench_metric_name(s, s->set.metric),
 	          direction_name(bench_metric_direction(s, s->set.metric)));
-	sb_printf(&b, "| benchmark | variant | mean | median | CV | runs | outliers | vs baseline "
-	              "(95 %% CI) | ratio | verdict |\n|---|---|---:|---:|---:|---:|---:|---|---:|---|"
-	              "\n");
+	sb_printf(&b,
+	          "| benchmark | variant | mean | median | CV | runs | outliers | vs baseline "
+	          "(95 %% CI) | ratio | verdict |\n|---|---|---:|---:|---:|---:|---:|---|---:|---|"
+	          "\n");
 	for (size_t bi = 0; bi < s->n_benchmarks; bi++)
 		for (size_t c = 0; c < n_cells; c++)
 			for (size_t v = 0; v < s->n_variants; v++)
@@ -310,8 +311,8 @@ static void print_variant(FILE *out, const struct bench_session *s, const struct
 		fprintf(out, "  (%zu outliers flagged)", sm->outliers);
 	fputc('\n', out);
 	if (k && k->c.n > 0 && isfinite(k->c.pct))
-		fprintf(out, "  %-16s %+.2f %% [%+.2f, %+.2f]  ratio %.3f [%.3f, %.3f]  %s%s%s\n", "",
-		        k->c.pct, k->c.pct_lo, k->c.pct_hi, exp(k->c.hl), exp(k->c.lo),
+		fprintf(out, "  %-16s %+.2f %% [%+.2f, %+.2f]  ratio %.3f [%.3f, %.3f]  %s%s%s\n",
+		        "", k->c.pct, k->c.pct_lo, k->c.pct_hi, exp(k->c.hl), exp(k->c.lo),
 		        exp(k->c.hi), color_of(&k->c, color), verdict_words(s, m, &k->c), reset);
 	else if (k)
 		fprintf(out, "  %-16s not enough blocks for an interval\n", "");
@@ -337,8 +338,8 @@ void bench_print_summary(FILE *out, const struct bench_session *s, const struct 
 				if ((k > 0 && mm == m) || !a->avail[bi * METRIC_COUNT + mm])
 					continue;
 				fprintf(out, "%s (%s%s%s, %s is better, %zu blocks)\n", label,
-				        bench_metric_name(s, mm), mm == m ? ", the gate's" : "",
-				        "", direction_name(bench_metric_direction(s, mm)),
+				        bench_metric_name(s, mm), mm == m ? ", the gate's" : "", "",
+				        direction_name(bench_metric_direction(s, mm)),
 				        s->blocks_done[bi]);
 				for (size_t v = 0; v < s->n_variants; v++)
 					print_variant(out, s, a, bi, c, v, mm, color);

@@ -44,11 +44,10 @@ static const struct {
 	const char *measure;
 	int direction;
 } known_directions[] = {
-    {"latency", DIR_LOWER},         {"throughput", DIR_HIGHER},
-    {"real_time", DIR_LOWER},       {"cpu_time", DIR_LOWER},
-    {"items_per_second", DIR_HIGHER}, {"bytes_per_second", DIR_HIGHER},
-    {"time", DIR_LOWER},            {"file-size", DIR_LOWER},
-    {"build-time", DIR_LOWER},      {"instructions", DIR_LOWER},
+    {"latency", DIR_LOWER},      {"throughput", DIR_HIGHER},       {"real_time", DIR_LOWER},
+    {"cpu_time", DIR_LOWER},     {"items_per_second", DIR_HIGHER}, {"bytes_per_second", DIR_HIGHER},
+    {"time", DIR_LOWER},         {"file-size", DIR_LOWER},         {"build-time", DIR_LOWER},
+    {"instructions", DIR_LOWER},
 };
 
 int reported_known_direction(const char *measure)
@@ -74,13 +73,13 @@ static int parse_regex_spec(const char *rest, struct reported_source *src, struc
 	src->metric = xasprintf("%.*s", (int)(c1 - rest), rest);
 	src->unit = xasprintf("%.*s", (int)(c2 - c1 - 1), c1 + 1);
 	dir = xasprintf("%.*s", (int)(c3 - c2 - 1), c2 + 1);
-	src->direction = strcmp(dir, "higher") == 0 ? DIR_HIGHER
+	src->direction = strcmp(dir, "higher") == 0  ? DIR_HIGHER
 	                 : strcmp(dir, "lower") == 0 ? DIR_LOWER
 	                                             : -1;
 	if (src->direction < 0) {
 		error_set(err, EXIT_RUNNER_ERROR, 0,
-		          "--metric-regex %s: direction '%s': say higher or lower (is better)", rest,
-		          dir);
+		          "--metric-regex %s: direction '%s': say higher or lower (is better)",
+		          rest, dir);
 		free(dir);
 		return -1;
 	}
@@ -112,15 +111,16 @@ static int parse_json_spec(const char *rest, struct reported_source *src, struct
 			src->format = &formats[i];
 	if (src->format == NULL)
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-		                 "--metric-json %s: unknown format (gbench, criterion or bmf)", rest);
+		                 "--metric-json %s: unknown format (gbench, criterion or bmf)",
+		                 rest);
 	if (colon && (colon[1] == '\0' || colon[1] == '/' || strstr(colon + 1, "..")))
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
 		                 "--metric-json %s: the path is relative to the report directory "
 		                 "(%s) and stays inside it",
 		                 rest, BENCH_REPORT_DIR_INSIDE);
-	src->path = colon                        ? xstrdup(colon + 1)
+	src->path = colon                       ? xstrdup(colon + 1)
 	            : src->format->default_path ? xstrdup(src->format->default_path)
-	                                         : NULL;
+	                                        : NULL;
 	return 0;
 }
 
@@ -233,12 +233,13 @@ static int regex_value(const struct reported_source *src, const char *at, const 
 	int rc;
 
 	if (v->rm_so < 0 || parse_number(at + v->rm_so, (size_t)(v->rm_eo - v->rm_so), &value) < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: '%.*s' is not a number",
-		                 src->spec, (int)(m[0].rm_eo - m[0].rm_so), at + m[0].rm_so);
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: '%.*s' is not a number", src->spec,
+		                 (int)(m[0].rm_eo - m[0].rm_so), at + m[0].rm_so);
 	if (src->named) {
 		if (m[1].rm_so < 0 || m[1].rm_eo == m[1].rm_so)
 			return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: '%.*s' names no benchmark",
-			                 src->spec, (int)(m[0].rm_eo - m[0].rm_so), at + m[0].rm_so);
+			                 src->spec, (int)(m[0].rm_eo - m[0].rm_so),
+			                 at + m[0].rm_so);
 		name = xasprintf("%.*s", (int)(m[1].rm_eo - m[1].rm_so), at + m[1].rm_so);
 	}
 	rc = sink->add(sink->ctx, name, src->metric, src->unit, src->direction, value, err);
@@ -342,8 +343,8 @@ static int gbench_entry(const struct reported_source *src, json_t *e, size_t i,
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: benchmarks[%zu] has no name",
 		                 src->spec, i);
 	if (!isfinite(scale))
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: %s: unknown time_unit",
-		                 src->spec, json_string_value(name));
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: %s: unknown time_unit", src->spec,
+		                 json_string_value(name));
 	for (size_t k = 0; k < 2; k++) {
 		json_t *v = json_object_get(e, times[k]);
 
@@ -516,8 +517,8 @@ static int extract_bmf(const struct reported_source *src, const struct reported_
 		if (rc != 0)
 			break;
 		if (!json_is_object(measures)) {
-			rc = error_set(err, EXIT_RUNNER_ERROR, 0, "%s: %s: not an object of measures",
-			               src->spec, bench);
+			rc = error_set(err, EXIT_RUNNER_ERROR, 0,
+			               "%s: %s: not an object of measures", src->spec, bench);
 			break;
 		}
 		json_object_foreach(measures, measure, m)
@@ -533,8 +534,9 @@ static int extract_bmf(const struct reported_source *src, const struct reported_
 				               src->spec, bench, measure);
 				break;
 			}
-			rc = sink->add(sink->ctx, bench, measure, unit,
-			               reported_known_direction(measure), json_number_value(v), err);
+			rc =
+			    sink->add(sink->ctx, bench, measure, unit,
+			              reported_known_direction(measure), json_number_value(v), err);
 			if (rc != 0)
 				break;
 		}

@@ -129,27 +129,28 @@ static int parse_condition(struct rules *r, struct rule *k, char *cond, size_t l
 	int n = 0;
 
 	if (sscanf(cond, "%127s %15s %127s %n", x, word, y, &n) < 3)
-		return parse_error(err, r->path, line, "expected X vs Y OP P%, X below Y or X above Y",
-		                   cond);
+		return parse_error(err, r->path, line,
+		                   "expected X vs Y OP P%, X below Y or X above Y", cond);
 	k->x = xstrdup(x);
 	k->y = xstrdup(y);
 	if (strcmp(word, "below") == 0 || strcmp(word, "above") == 0) {
 		k->op = word[0] == 'b' ? OP_LT : OP_GT;
 		k->pct = 0;
-		return *trim(cond + n) ? parse_error(err, r->path, line, "unexpected text after",
-		                                     cond)
-		                       : 0;
+		return *trim(cond + n)
+		           ? parse_error(err, r->path, line, "unexpected text after", cond)
+		           : 0;
 	}
 	if (strcmp(word, "vs") != 0 || sscanf(cond + n, "%7s %31s", op, pct) != 2 ||
 	    parse_op(op, &k->op) < 0)
-		return parse_error(err, r->path, line, "expected X vs Y OP P% (OP: >= > <= <)", cond);
+		return parse_error(err, r->path, line, "expected X vs Y OP P% (OP: >= > <= <)",
+		                   cond);
 	{
 		char *end;
 
 		k->pct = strtod(pct, &end);
 		if (end == pct || strcmp(end, "%") != 0 || !isfinite(k->pct))
-			return parse_error(err, r->path, line, "expected a percentage such as +1.0%",
-			                   pct);
+			return parse_error(err, r->path, line,
+			                   "expected a percentage such as +1.0%", pct);
 	}
 	return 0;
 }
@@ -278,17 +279,20 @@ static int cell_index(const struct bench_session *s, const char *spec, struct er
 
 			if (eq == NULL) {
 				free(copy);
-				return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s': expected K=V", kv);
+				return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s': expected K=V",
+				                 kv);
 			}
 			*eq = '\0';
 			for (size_t k = 0; k < s->n_knobs; k++)
 				if (strcmp(s->knobs[k].key, trim(kv)) == 0) {
 					known = true;
-					match = strcmp(s->knobs[k].values[bench_cell_level(s, c, k)],
-					               trim(eq + 1)) == 0;
+					match =
+					    strcmp(s->knobs[k].values[bench_cell_level(s, c, k)],
+					           trim(eq + 1)) == 0;
 				}
 			if (!known) {
-				error_set(err, EXIT_RUNNER_ERROR, 0, "no --matrix knob '%s'", trim(kv));
+				error_set(err, EXIT_RUNNER_ERROR, 0, "no --matrix knob '%s'",
+				          trim(kv));
 				free(copy);
 				return -1;
 			}
@@ -346,8 +350,8 @@ int rules_check(const struct rules *r, const struct bench_session *s, struct err
 
 /* ---- evaluation -------------------------------------------------------------- */
 
-static int rule_benchmark(const struct rules *r, const struct bench_session *s,
-                          enum bench_metric m, size_t *b, struct error *err)
+static int rule_benchmark(const struct rules *r, const struct bench_session *s, enum bench_metric m,
+                          size_t *b, struct error *err)
 {
 	for (size_t i = 0; i < s->n_benchmarks; i++) {
 		if (r->benchmark ? strcmp(s->benchmarks[i].name, r->benchmark) != 0
@@ -427,13 +431,14 @@ static void eval_value(const struct bench_session *s, size_t b, enum bench_metri
 	free(d);
 }
 
-static void eval_recorded(const struct bench_session *s, size_t b, enum bench_metric m,
-                          size_t vx, size_t cx, const struct rule_baseline *bl, struct rule *k)
+static void eval_recorded(const struct bench_session *s, size_t b, enum bench_metric m, size_t vx,
+                          size_t cx, const struct rule_baseline *bl, struct rule *k)
 {
 	const struct bench_session *t = &bl->rec;
 	const char *vname = bl->variant ? bl->variant : s->variants[vx].name;
 	int tv = variant_index(t, vname), tm = bench_metric_find(t, bench_metric_name(s, m));
-	double *x = xcalloc(t->n_runs + 1, sizeof(double)), *y = xcalloc(s->n_runs + 1, sizeof(double));
+	double *x = xcalloc(t->n_runs + 1, sizeof(double)),
+	       *y = xcalloc(s->n_runs + 1, sizeof(double));
 	size_t nx = 0, ny = run_logs(s, b, vx, cx, m, y);
 	struct mann_whitney mw;
 
@@ -474,8 +479,8 @@ static void decide(struct rules *r)
 
 		if (k->no_go && k->holds && r->reason == NULL) {
 			r->outcome = DECISION_NO_GO;
-			r->reason = xasprintf("no-go: %s (%+.2f %% [%+.2f, %+.2f])", k->text, k->est,
-			                      k->lo, k->hi);
+			r->reason = xasprintf("no-go: %s (%+.2f %% [%+.2f, %+.2f])", k->text,
+			                      k->est, k->lo, k->hi);
 		}
 		n_go += !k->no_go;
 		go_held += !k->no_go && k->holds;
@@ -490,10 +495,10 @@ static void decide(struct rules *r)
 	r->outcome = DECISION_NEUTRAL;
 	for (size_t i = 0; i < r->n_rules && r->reason == NULL; i++)
 		if (!r->rules[i].no_go && !r->rules[i].holds)
-			r->reason = xasprintf("neutral: no no-go rule holds, but not '%s' (%+.2f %% "
-			                      "[%+.2f, %+.2f])",
-			                      r->rules[i].text, r->rules[i].est, r->rules[i].lo,
-			                      r->rules[i].hi);
+			r->reason = xasprintf(
+			    "neutral: no no-go rule holds, but not '%s' (%+.2f %% "
+			    "[%+.2f, %+.2f])",
+			    r->rules[i].text, r->rules[i].est, r->rules[i].lo, r->rules[i].hi);
 	if (r->reason == NULL)
 		r->reason = xstrdup("neutral: no go rule");
 }
@@ -542,26 +547,29 @@ void rules_print(FILE *out, const struct rules *r)
 			        k->no_go ? "no-go" : "go", k->text, k->est, k->lo, k->hi,
 			        k->holds ? "holds" : "does not hold");
 		else
-			fprintf(out, "  %-6s %-32s n/a (%s)  does not hold\n", k->no_go ? "no-go" : "go",
-			        k->text, k->why ? k->why : "too few runs");
+			fprintf(out, "  %-6s %-32s n/a (%s)  does not hold\n",
+			        k->no_go ? "no-go" : "go", k->text,
+			        k->why ? k->why : "too few runs");
 	}
 	fprintf(out, "DECISION: %s - %s\n", decision_name(r->outcome), r->reason);
 }
 
 char *rules_markdown(const struct rules *r)
 {
-	char *md = xasprintf("\n#### Decision: **%s**\n\n%s\n\n| rule | value (interval) | method | "
-	                     "holds |\n|---|---|---|---|\n",
-	                     decision_name(r->outcome), r->reason);
+	char *md =
+	    xasprintf("\n#### Decision: **%s**\n\n%s\n\n| rule | value (interval) | method | "
+	              "holds |\n|---|---|---|---|\n",
+	              decision_name(r->outcome), r->reason);
 
 	for (size_t i = 0; i < r->n_rules; i++) {
 		const struct rule *k = &r->rules[i];
-		char *row = k->evaluated
-		                ? xasprintf("| %s %s | %+.2f %% [%+.2f, %+.2f] | %s | %s |\n",
-		                            k->no_go ? "no-go" : "go", k->text, k->est, k->lo, k->hi,
-		                            k->method, k->holds ? "yes" : "no")
-		                : xasprintf("| %s %s | n/a | %s | no |\n", k->no_go ? "no-go" : "go",
-		                            k->text, k->why ? k->why : "too few runs");
+		char *row =
+		    k->evaluated
+		        ? xasprintf("| %s %s | %+.2f %% [%+.2f, %+.2f] | %s | %s |\n",
+		                    k->no_go ? "no-go" : "go", k->text, k->est, k->lo, k->hi,
+		                    k->method, k->holds ? "yes" : "no")
+		        : xasprintf("| %s %s | n/a | %s | no |\n", k->no_go ? "no-go" : "go",
+		                    k->text, k->why ? k->why : "too few runs");
 		char *next = xasprintf("%s%s", md, row);
 
 		free(md);
@@ -590,7 +598,7 @@ json_t *rules_json(const struct rules *r)
 	return json_pack("{s:s, s:s, s:s, s:i, s:o}", "source", r->path, "outcome",
 	                 decision_name(r->outcome), "reason", r->reason ? r->reason : "",
 	                 "exit_code",
-	                 (json_int_t)(r->outcome == DECISION_GO        ? 0
+	                 (json_int_t)(r->outcome == DECISION_GO      ? 0
 	                              : r->outcome == DECISION_NO_GO ? BENCH_EXIT_NO_GO
 	                                                             : BENCH_EXIT_NEUTRAL),
 	                 "rules", arr);

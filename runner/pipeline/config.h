@@ -113,6 +113,22 @@ struct stage_def {
 	size_t n_env;
 };
 
+/* What may ship ([release] ship-pgo-if / otherwise; pipeline/ship.c):
+ * the PGO build only when the bench judges it faster (better) by at least
+ * margin_pct with the whole interval beyond zero, or when the bench's
+ * rules say go; otherwise the baseline ships, or the pipeline fails. */
+enum ship_when {
+	SHIP_ALWAYS, /* no rule: the PGO build ships when nothing failed */
+	SHIP_IF_FASTER,
+	SHIP_IF_GO,
+};
+struct ship_rule {
+	enum ship_when when;
+	double margin_pct;
+	bool otherwise_fail; /* else the baseline ships */
+	char *text;          /* as written, for the record */
+};
+
 struct pipeline {
 	char *path; /* absolute path of the pipeline file */
 	char *dir;  /* its directory: relative paths start here */
@@ -125,6 +141,7 @@ struct pipeline {
 	char *artifacts_dir;     /* default: <dir>/artifacts */
 	char **release_env;      /* [release] env = K=V: the promoted runtime knobs */
 	size_t n_release_env;
+	struct ship_rule ship; /* [release] ship-pgo-if, otherwise (ship.h) */
 	struct stage_def stages[PIPELINE_MAX_STAGES];
 	size_t n_stages;
 };

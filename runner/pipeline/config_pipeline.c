@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -294,8 +295,50 @@ static const struct key_rule pipeline_rules[] = {
     {"artifacts", false, false, NULL, set_p_artifacts},
 };
 
+/* "faster by 2%" | "better by 2%" | "go" */
+static int set_ship_if(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	struct ship_rule *r = &c->p->ship;
+	double pct;
+	char by[8], word[16], rest[32];
+
+	replace_str(&r->text, e->value);
+	if (strcmp(e->value, "go") == 0) {
+		r->when = SHIP_IF_GO;
+		return 0;
+	}
+	if (sscanf(e->value, "%15s %7s %31s", word, by, rest) == 3 &&
+	    (strcmp(word, "faster") == 0 || strcmp(word, "better") == 0) && strcmp(by, "by") == 0) {
+		char *end;
+
+		pct = strtod(rest, &end);
+		if (end != rest && strcmp(end, "%") == 0 && pct >= 0 && isfinite(pct)) {
+			r->when = SHIP_IF_FASTER;
+			r->margin_pct = pct;
+			return 0;
+		}
+	}
+	return error_set(err, EXIT_RUNNER_ERROR, 0,
+	                 "'%s': expected 'faster by P%%' (the bench gate's estimate at least P %% "
+	                 "better with the whole interval beyond zero) or 'go' (the bench's "
+	                 "--rules decision)",
+	                 e->value);
+}
+
+static int set_otherwise(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	if (strcmp(e->value, "baseline") != 0 && strcmp(e->value, "fail") != 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "'%s': expected baseline (ship the LTO-only build) or fail",
+		                 e->value);
+	c->p->ship.otherwise_fail = strcmp(e->value, "fail") == 0;
+	return 0;
+}
+
 static const struct key_rule release_rules[] = {
     {"env", true, false, NULL, set_release_env},
+    {"ship-pgo-if", false, false, NULL, set_ship_if},
+    {"otherwise", false, false, NULL, set_otherwise},
 };
 
 static const struct key_rule stage_rules[] = {
@@ -623,6 +666,7 @@ void pipeline_free(struct pipeline *p)
 	free(p->profiles_dir);
 	free(p->artifacts_dir);
 	list_free(p->release_env, p->n_release_env);
+	free(p->ship.text);
 	for (size_t i = 0; i < p->n_stages; i++) {
 		struct stage_def *s = &p->stages[i];
 

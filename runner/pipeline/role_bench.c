@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
+#include "bench/bench_rules.h"
 #include "pipeline/roles.h"
 
 #define BENCH_DEFAULT_RUNS "10"
@@ -60,6 +61,29 @@ static void bench_arguments(const struct stage_ctx *c, const struct input *const
 		strv_push(args, "--only");
 		strv_push(args, stage_env_value(c, "PGO_BENCH_ONLY", NULL));
 	}
+	/* the benchmark's own metrics and the decision rules (docs/bench.md) */
+	if (stage_env_value(c, "PGO_BENCH_METRIC_REGEX", NULL)) {
+		strv_push(args, "--metric-regex");
+		strv_push(args, stage_env_value(c, "PGO_BENCH_METRIC_REGEX", NULL));
+	}
+	if (stage_env_value(c, "PGO_BENCH_METRIC_JSON", NULL)) {
+		strv_push(args, "--metric-json");
+		strv_push(args, stage_env_value(c, "PGO_BENCH_METRIC_JSON", NULL));
+	}
+	if (stage_env_value(c, "PGO_BENCH_METRIC", NULL)) {
+		strv_push(args, "--metric");
+		strv_push(args, stage_env_value(c, "PGO_BENCH_METRIC", NULL));
+	}
+	if (stage_env_value(c, "PGO_BENCH_RULES", NULL)) {
+		char *rules = stage_env_value(c, "PGO_BENCH_RULES", NULL)[0] == '/'
+		                  ? xstrdup(stage_env_value(c, "PGO_BENCH_RULES", NULL))
+		                  : xasprintf("%s/%s", c->pl->dir,
+		                              stage_env_value(c, "PGO_BENCH_RULES", NULL));
+
+		strv_push(args, "--rules");
+		strv_push(args, rules);
+		free(rules);
+	}
 	strv_push(args, "--json");
 	strv_push(args, json);
 	strv_push(args, "--markdown");
@@ -112,9 +136,17 @@ static int run_bench(struct stage_ctx *c)
 	printf("pgo-sandbox: bench: %s (baseline) against %s (candidate)\n", v[0]->name,
 	       v[1]->name);
 	rc = bench_main((int)args.n, args.v);
-	if (rc == 0 || rc == 1) {
+	if (rc == 0 || rc == 1 || rc == BENCH_EXIT_NO_GO || rc == BENCH_EXIT_NEUTRAL) {
 		json_error_t jerr;
 		c->bench_json = json_load_file(json, 0, &jerr);
+	}
+	/* with a ship rule the bench stage gathers the evidence and the
+	 * release decides what ships: a PGO build that lost is not a failed
+	 * stage but a baseline release (pipeline/ship.h) */
+	if (c->pl->ship.when != SHIP_ALWAYS && c->bench_json &&
+	    (rc == 1 || rc == BENCH_EXIT_NO_GO || rc == BENCH_EXIT_NEUTRAL)) {
+		printf("pgo-sandbox: bench: exit %d recorded; [release] ship-pgo-if decides\n", rc);
+		rc = 0;
 	}
 	strv_free(&args);
 	free(json);

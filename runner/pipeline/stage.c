@@ -20,6 +20,7 @@
 #include "pipeline/pgo.h"
 #include "pipeline/roles.h"
 #include "artifacts/provenance.h"
+#include "pipeline/ship.h"
 #include "pipeline/stage_run.h"
 #include "base/util.h"
 
@@ -343,7 +344,32 @@ struct pipeline_run {
 	struct summary_row *rows;
 	size_t n_rows;
 	char *release; /* the build stage's artifact, or the bolt stage's */
+	bool release_ok;
 };
+
+/* [release] ship-pgo-if: the PGO build ships only when the bench says it
+ * won; otherwise the baseline, or nothing.  release.json/.md record why. */
+static int decide_release(const struct pipeline *pl, struct pipeline_run *run)
+{
+	struct ship_decision d;
+	struct error err = {0};
+	int rc;
+
+	if (ship_decide(pl, &d, &err) < 0 || ship_write(pl, &d, &err) < 0) {
+		error_print(&err);
+		if (d.record)
+			ship_decision_free(&d);
+		run->release_ok = false;
+		return EXIT_RUNNER_ERROR;
+	}
+	printf("pgo-sandbox: release: %s\n", d.reason);
+	free(run->release);
+	run->release = d.artifact ? xstrdup(d.artifact) : NULL;
+	run->release_ok = d.artifact != NULL;
+	rc = d.exit_code;
+	ship_decision_free(&d);
+	return rc;
+}
 
 static void pipeline_run_free(struct pipeline_run *run)
 {
@@ -465,9 +491,12 @@ int pipeline_main(int argc, char **argv)
 		goto failed;
 	}
 	rc = run_stages(&o, &pl, &in, &run);
+	run.release_ok = rc == 0;
+	if (rc == 0 && pl.ship.when != SHIP_ALWAYS && !o.until)
+		rc = decide_release(&pl, &run);
 	if (saved_stdout >= 0)
 		restore_stdout(saved_stdout);
-	print_summary(run.rows, run.n_rows, rc == 0 ? run.release : NULL, o.json);
+	print_summary(run.rows, run.n_rows, run.release_ok ? run.release : NULL, o.json);
 	pipeline_run_free(&run);
 	json_decref(in.facts);
 	toolchain_site_free(&in.site);

@@ -1,0 +1,253 @@
+/* ship.c - see ship.h */
+#define _GNU_SOURCE
+#include "pipeline/ship.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "artifacts/digest.h"
+#include "pipeline/roles.h"
+#include "pipeline/stage_run.h"
+
+static const struct stage_def *bench_stage(const struct pipeline *pl)
+{
+	for (size_t i = 0; i < pl->n_stages; i++)
+		if (stage_role_of(pl->stages[i].name) == ROLE_BENCH)
+			return &pl->stages[i];
+	return NULL;
+}
+
+/* The bench stage's n-th input that is a stage: 0 the baseline build,
+ * 1 the candidate (what was measured is what ships). */
+static const char *bench_input(const struct stage_def *bench, size_t n)
+{
+	for (size_t i = 0; i < bench->n_inputs; i++)
+		if (strcmp(bench->inputs[i], "source") != 0 && n-- == 0)
+			return bench->inputs[i];
+	return NULL;
+}
+
+static json_t *load_bench_result(const struct pipeline *pl, const struct stage_def *bench,
+                                 struct error *err)
+{
+	char *path = xasprintf("%s/%s.run.json", pl->artifacts_dir, bench->name);
+	json_error_t je;
+	json_t *doc = json_load_file(path, 0, &je), *result;
+
+	if (doc == NULL) {
+		error_set(err, EXIT_RUNNER_ERROR, 0,
+		          "[release] ship-pgo-if: the bench stage's record %s: %s", path, je.text);
+		free(path);
+		return NULL;
+	}
+	result = json_incref(json_object_get(doc, "bench"));
+	json_decref(doc);
+	if (!json_is_object(result))
+		error_set(
+		    err, EXIT_RUNNER_ERROR, 0,
+		    "[release] ship-pgo-if: %s holds no bench result (did the bench stage run?)",
+		    path);
+	free(path);
+	return result;
+}
+
+static const char *bench_name(json_t *result, json_t *cmp)
+{
+	json_t *b = json_array_get(json_object_get(result, "benchmarks"),
+	                           (size_t)json_integer_value(json_object_get(cmp, "benchmark")));
+	const char *name = json_string_value(json_object_get(b, "name"));
+
+	return name ? name : "?";
+}
+
+/* Every gated A/B comparison of the gate metric must be a win by at least
+ * the margin, with its whole interval on the better side of zero. */
+static bool judge_faster(const struct pipeline *pl, json_t *result, json_t *evidence, char **why)
+{
+	const char *metric =
+	    json_string_value(json_object_get(json_object_get(result, "settings"), "metric"));
+	json_t *cmps = json_object_get(json_object_get(result, "analysis"), "comparisons"), *k;
+	size_t i, judged = 0;
+	bool win = true;
+
+	*why = NULL;
+	json_array_foreach(cmps, i, k)
+	{
+		const char *kind = json_string_value(json_object_get(k, "kind"));
+		const char *m = json_string_value(json_object_get(k, "metric"));
+		bool higher = strcmp(json_string_value(json_object_get(k, "direction")) ?: "lower",
+		                     "higher") == 0;
+		double est = json_number_value(json_object_get(k, "estimate_pct"));
+		double lo = json_number_value(json_object_get(k, "ci_low_pct"));
+		double hi = json_number_value(json_object_get(k, "ci_high_pct"));
+		double gain = higher ? est : -est;
+		bool beyond_zero = higher ? lo > 0 : hi < 0;
+		bool ok;
+
+		if (!kind || strcmp(kind, "ab") != 0 ||
+		    !json_is_true(json_object_get(k, "gated")) || !m || !metric ||
+		    strcmp(m, metric) != 0)
+			continue;
+		judged++;
+		ok = json_is_number(json_object_get(k, "estimate_pct")) &&
+		     json_is_number(json_object_get(k, "ci_low_pct")) &&
+		     json_is_number(json_object_get(k, "ci_high_pct")) && beyond_zero &&
+		     gain >= pl->ship.margin_pct;
+		json_array_append_new(evidence,
+		                      json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:b}",
+		                                "benchmark", bench_name(result, k), "metric", m,
+		                                "direction", higher ? "higher" : "lower",
+		                                "estimate_pct", est, "ci_low_pct", lo,
+		                                "ci_high_pct", hi, "gain_pct", gain, "win", ok));
+		if (!ok && *why == NULL)
+			*why =
+			    xasprintf("%s: %s %+.2f %% [%+.2f, %+.2f] is not a win of at least "
+			              "%.2f %% with the whole interval beyond zero",
+			              bench_name(result, k), m, est, lo, hi, pl->ship.margin_pct);
+		win &= ok;
+	}
+	if (judged == 0) {
+		*why = xstrdup("the bench gated no comparison of its metric");
+		return false;
+	}
+	if (win)
+		*why =
+		    xasprintf("every gated benchmark (%zu) is better by at least %.2f %% with the "
+		              "whole interval beyond zero (%s)",
+		              judged, pl->ship.margin_pct, pl->ship.text);
+	return win;
+}
+
+static bool judge_go(json_t *result, json_t *evidence, char **why)
+{
+	json_t *dec = json_object_get(result, "decision");
+	const char *outcome = json_string_value(json_object_get(dec, "outcome"));
+	const char *reason = json_string_value(json_object_get(dec, "reason"));
+
+	if (dec)
+		json_array_append(evidence, dec);
+	if (outcome == NULL) {
+		*why = xstrdup("the bench stage made no --rules decision (set PGO_BENCH_RULES)");
+		return false;
+	}
+	*why = xasprintf("the rules decided %s: %s", outcome, reason ? reason : "");
+	return strcmp(outcome, "go") == 0;
+}
+
+static void choose(const struct pipeline *pl, const struct stage_def *bench, bool win,
+                   struct ship_decision *d)
+{
+	const char *base = bench_input(bench, 0), *cand = bench_input(bench, 1);
+
+	if (win && cand) {
+		d->shipped = "pgo";
+		d->artifact = artifact_find(pl->artifacts_dir, cand);
+		d->exit_code = 0;
+	} else if (!pl->ship.otherwise_fail && base) {
+		d->shipped = "baseline";
+		d->artifact = artifact_find(pl->artifacts_dir, base);
+		d->exit_code = PIPELINE_EXIT_SHIPPED_BASELINE;
+	} else {
+		d->shipped = NULL;
+		d->exit_code = PIPELINE_EXIT_NOT_SHIPPED;
+	}
+}
+
+int ship_decide(const struct pipeline *pl, struct ship_decision *d, struct error *err)
+{
+	const struct stage_def *bench = bench_stage(pl);
+	json_t *result, *evidence = json_array();
+	char *why = NULL, digest[DIGEST_STR_MAX] = "";
+	bool win;
+
+	memset(d, 0, sizeof(*d));
+	if (bench == NULL) {
+		json_decref(evidence);
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "%s: [release] ship-pgo-if needs a bench stage", pl->path);
+	}
+	result = load_bench_result(pl, bench, err);
+	if (!json_is_object(result)) {
+		json_decref(result);
+		json_decref(evidence);
+		return -1;
+	}
+	win = pl->ship.when == SHIP_IF_GO ? judge_go(result, evidence, &why)
+	                                  : judge_faster(pl, result, evidence, &why);
+	choose(pl, bench, win, d);
+	if (d->artifact && digest_file_sha256(d->artifact, digest, err) < 0)
+		digest[0] = '\0';
+	d->reason = xasprintf("%s ships: %s", d->shipped ? d->shipped : "nothing", why);
+	d->record =
+	    json_pack("{s:s, s:i, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:o}", "schema",
+	              "pgo-sandbox-release", "schema_version", 1, "pipeline", pl->name, "shipped",
+	              d->shipped ? json_string(d->shipped) : json_null(), "artifact",
+	              d->artifact ? json_string(strrchr(d->artifact, '/') + 1) : json_null(),
+	              "sha256", digest[0] ? json_string(digest) : json_null(), "rule",
+	              pl->ship.text, "otherwise", pl->ship.otherwise_fail ? "fail" : "baseline",
+	              "reason", d->reason, "evidence", evidence, "bench_settings",
+	              json_incref(json_object_get(result, "settings")) ?: json_null());
+	free(why);
+	json_decref(result);
+	return 0;
+}
+
+static char *markdown(const struct ship_decision *d)
+{
+	json_t *ev = json_object_get(d->record, "evidence"), *e;
+	char *md = xasprintf("### Release: %s\n\n%s\n\n",
+	                     d->shipped ? d->shipped : "NOTHING SHIPPED", d->reason);
+	size_t i;
+
+	json_array_foreach(ev, i, e)
+	{
+		char *next;
+
+		if (!json_is_string(json_object_get(e, "benchmark")))
+			continue;
+		next = xasprintf("%s- %s (%s, %s is better): %+.2f %% [%+.2f, %+.2f]%s\n", md,
+		                 json_string_value(json_object_get(e, "benchmark")),
+		                 json_string_value(json_object_get(e, "metric")),
+		                 json_string_value(json_object_get(e, "direction")),
+		                 json_number_value(json_object_get(e, "estimate_pct")),
+		                 json_number_value(json_object_get(e, "ci_low_pct")),
+		                 json_number_value(json_object_get(e, "ci_high_pct")),
+		                 json_is_true(json_object_get(e, "win")) ? " - a win" : "");
+		free(md);
+		md = next;
+	}
+	return md;
+}
+
+int ship_write(const struct pipeline *pl, const struct ship_decision *d, struct error *err)
+{
+	char *json_path = xasprintf("%s/release.json", pl->artifacts_dir);
+	char *md_path = xasprintf("%s/release.md", pl->artifacts_dir);
+	char *text = json_dumps(d->record, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char *md = markdown(d);
+	int rc = text ? 0 : error_set(err, EXIT_RUNNER_ERROR, 0, "encoding %s", json_path);
+
+	if (rc == 0) {
+		char *line = xasprintf("%s\n", text);
+
+		rc = write_file_atomic(json_path, line, strlen(line), 0644, err);
+		free(line);
+	}
+	if (rc == 0)
+		rc = write_file_atomic(md_path, md, strlen(md), 0644, err);
+	free(text);
+	free(md);
+	free(json_path);
+	free(md_path);
+	return rc;
+}
+
+void ship_decision_free(struct ship_decision *d)
+{
+	free(d->artifact);
+	free(d->reason);
+	json_decref(d->record);
+	memset(d, 0, sizeof(*d));
+}
