@@ -262,7 +262,7 @@ def test_twice_the_work_fails_the_gate(work, tmp_path):
         order = [x["variant"] for x in sorted(runs, key=lambda x: x["seq"]) if x["block"] == block]
         assert order in ([0, 1, 1, 0], [1, 0, 0, 1])
     markdown = md.read_text()
-    assert "| benchmark | variant | median |" in markdown and "**slower**" in markdown
+    assert "| benchmark | variant | mean | median |" in markdown and "**slower**" in markdown
     assert "gate FAILED" in markdown
     tree = ET.parse(svg)
     root = tree.getroot()

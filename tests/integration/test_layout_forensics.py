@@ -55,7 +55,7 @@ def test_layout_pair_is_classified_from_simulated_counters(pairs, kind, tmp_path
     result, r = bench_sim(str(pairs / f"{kind}_a"), str(pairs / f"{kind}_b"), tmp_path,
                           "--ro-bind-idmap", str(pairs), str(pairs))
     doc = json.load(open(result))
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     from test_bench import SCHEMA, validate
     validate(doc, json.load(open(SCHEMA)))
     runs = [x for x in doc["runs"] if x.get("cachegrind")]
