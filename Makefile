@@ -7,7 +7,7 @@ CC ?= gcc
 SAN ?=
 
 PKGS := libseccomp libcap libarchive jansson inih nettle
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) sqlite3 libpq 2>/dev/null)
 # libarchive is loaded on first use (runner/libarchive_lazy.h), not linked:
 # it costs ~2 ms of dynamic loading that `run` never needs.
 PKG_LIBS := $(shell pkg-config --libs $(filter-out libarchive,$(PKGS)) 2>/dev/null)
@@ -23,6 +23,19 @@ else
 RUNNER_LIBS := $(PKG_LIBS)
 endif
 LIBARCHIVE_LIBS := $(shell pkg-config --libs libarchive 2>/dev/null)
+# The results history (runner/history/): SQLite is linked statically like
+# the libraries above (libsqlite3.a comes with libsqlite3-dev), so no
+# shared object is loaded on a `run` that never opens a store; it needs
+# -ldl -lpthread -lm.  libpq is never linked into the runner: it pulls in
+# libssl, libcrypto, Kerberos and LDAP, a dozen shared objects, so
+# history/libpq_lazy.c dlopens it when a PostgreSQL store is opened, as
+# artifacts/libarchive_lazy.c does for libarchive.  Unit tests link both.
+ifeq ($(STATIC_DEPS),1)
+SQLITE_LIBS := -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -ldl -lpthread
+else
+SQLITE_LIBS := -lsqlite3 -ldl -lpthread
+endif
+PQ_LIBS := $(shell pkg-config --libs libpq 2>/dev/null)
 
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
@@ -59,12 +72,12 @@ $(BUILD)/obj/%.o: runner/%.c
 	$(CC) $(ALL_CFLAGS) $(RUNNER_INCLUDES) -c $< -o $@
 
 $(BUILD)/pgo-sandbox: $(RUNNER_OBJS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(RUNNER_LIBS) -lm
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(RUNNER_LIBS) $(SQLITE_LIBS) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(RUNNER_INCLUDES) $< $(LIB_OBJS) -o $@ \
-		$(ALL_LDFLAGS) $(PKG_LIBS) $(LIBARCHIVE_LIBS) -lcmocka -lm
+		$(ALL_LDFLAGS) $(PKG_LIBS) $(LIBARCHIVE_LIBS) -lsqlite3 $(PQ_LIBS) -ldl -lcmocka -lm
 
 # Probes run inside the sandbox under seccomp, where LeakSanitizer cannot
 # work (it needs ptrace): they are never built with sanitizers.
