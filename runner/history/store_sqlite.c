@@ -9,6 +9,7 @@
 #include "history/store.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,17 @@ static int sqlite_configure(struct store *s, struct error *err)
 	return sqlite_query(s, "PRAGMA synchronous=FULL", NULL, 0, NULL, err);
 }
 
+/* The default store lives in .pgo-sandbox/: created with it. */
+static int make_parent(struct store *s, struct error *err)
+{
+	char *dir = xstrdup(s->location);
+	int rc;
+
+	rc = mkdir_p(dirname(dir), 0755, err);
+	free(dir);
+	return rc < 0 ? error_prefix(err, "store %s: ", s->display) : 0;
+}
+
 static int sqlite_open(struct store *s, bool create, struct error *err)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -123,6 +135,8 @@ static int sqlite_open(struct store *s, bool create, struct error *err)
 	if (stat(s->location, &st) < 0) {
 		if (errno != ENOENT || !create)
 			return error_set(err, EXIT_RUNNER_ERROR, errno, "store %s", s->display);
+		if (make_parent(s, err) < 0)
+			return -1;
 		flags |= SQLITE_OPEN_CREATE;
 	} else if (!S_ISREG(st.st_mode))
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "store %s: not a regular file",
