@@ -34,7 +34,7 @@ static void usage(FILE *out)
 	      "  inspect   print an artifact's provenance and contents\n"
 	      "  bench     interleaved A/B benchmark with statistics and a regression gate\n"
 	      "  forensics classify a slowdown from two runs' hardware counters\n"
-	      "  history   the results store: record, list, compare, promote, trend, steps, export\n"
+	      "  history   results store: record, list, compare, promote, trend, steps\n"
 	      "  image     build a pinned Debian root filesystem image; print an image's digest\n"
 	      "  pack      pack a directory into a byte-reproducible tarball\n"
 	      "  unpack    extract a tarball safely (hostile entries refused)\n"

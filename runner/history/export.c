@@ -31,8 +31,8 @@ json_t *export_bmf(const struct sample_sets *sets)
 
 	for (size_t i = 0; i < sets->n; i++) {
 		const struct sample_series *x = &sets->s[i];
-		char *name = single ? xstrdup(x->benchmark)
-		                    : xasprintf("%s/%s", x->benchmark, x->variant);
+		char *name =
+		    single ? xstrdup(x->benchmark) : xasprintf("%s/%s", x->benchmark, x->variant);
 		bool wall = strcmp(x->metric, "wall") == 0;
 		json_t *bench;
 

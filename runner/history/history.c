@@ -87,7 +87,8 @@ struct resolved {
 static void resolve(const struct history_context *ctx, struct resolved *r)
 {
 	r->project = ctx && ctx->project ? xstrdup(ctx->project) : default_project();
-	r->commit = ctx && ctx->commit ? xstrdup(ctx->commit) : first_env("GITHUB_SHA", "CI_COMMIT_SHA");
+	r->commit =
+	    ctx && ctx->commit ? xstrdup(ctx->commit) : first_env("GITHUB_SHA", "CI_COMMIT_SHA");
 	if (r->commit == NULL)
 		r->commit = git_line("rev-parse HEAD");
 	if (r->commit == NULL)
@@ -193,15 +194,16 @@ static int insert_run(struct store *s, const json_t *doc, const char *text,
 	param(&p, record_text(json_object_get(doc, "conditions")));
 	param_str(&p, text);
 	param_str(&p, digest);
-	rc = store_query(s,
-	                 "INSERT INTO runs (project, pipeline, stage, git_commit, branch, time_unix,"
-	                 " recorded_unix, tool_name, tool_version, tool_commit,"
-	                 " bench_schema_version, host_fingerprint, hostname, cpu_model, machine,"
-	                 " kernel, online_cpus, gate_metric, threshold_pct, confidence,"
-	                 " gate_status, gate_exit_code, decision, shipped, settings, conditions,"
-	                 " document, document_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	                 " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-	                 (const char *const *)p.v, p.n, &rows, err);
+	rc =
+	    store_query(s,
+	                "INSERT INTO runs (project, pipeline, stage, git_commit, branch, time_unix,"
+	                " recorded_unix, tool_name, tool_version, tool_commit,"
+	                " bench_schema_version, host_fingerprint, hostname, cpu_model, machine,"
+	                " kernel, online_cpus, gate_metric, threshold_pct, confidence,"
+	                " gate_status, gate_exit_code, decision, shipped, settings, conditions,"
+	                " document, document_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+	                (const char *const *)p.v, p.n, &rows, err);
 	for (size_t i = 0; i < p.n; i++)
 		free(p.v[i]);
 	if (rc < 0)
@@ -294,18 +296,18 @@ static int insert_summaries(struct store *s, const json_t *doc, const char *id, 
 		param_str(&p, json_is_string(metric) ? json_string_value(metric) : "?");
 		for (size_t k = 0; k < sizeof(stats) / sizeof(stats[0]); k++)
 			param(&p, record_text(json_object_get(x, stats[k])));
-		if (insert(s,
-		           "INSERT INTO summaries (run_id, benchmark, variant, role, cell, metric, n,"
-		           " mean, median, stdev, cv, min_value, max_value)"
-		           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		           &p, err) < 0)
+		if (insert(
+		        s,
+		        "INSERT INTO summaries (run_id, benchmark, variant, role, cell, metric, n,"
+		        " mean, median, stdev, cv, min_value, max_value)"
+		        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		        &p, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-static int insert_comparisons(struct store *s, const json_t *doc, const char *id,
-                              struct error *err)
+static int insert_comparisons(struct store *s, const json_t *doc, const char *id, struct error *err)
 {
 	static const char *const nums[] = {"estimate_pct", "ci_low_pct", "ci_high_pct",
 	                                   "p_adjusted"};
@@ -329,11 +331,12 @@ static int insert_comparisons(struct store *s, const json_t *doc, const char *id
 		for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
 			param(&p, record_text(json_object_get(c, nums[k])));
 		param(&p, record_text(json_object_get(c, "verdict")));
-		if (insert(s,
-		           "INSERT INTO comparisons (run_id, benchmark, cell, base, cand, metric,"
-		           " kind, gated, estimate_pct, ci_low_pct, ci_high_pct, p_adjusted, verdict)"
-		           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		           &p, err) < 0)
+		if (insert(
+		        s,
+		        "INSERT INTO comparisons (run_id, benchmark, cell, base, cand, metric,"
+		        " kind, gated, estimate_pct, ci_low_pct, ci_high_pct, p_adjusted, verdict)"
+		        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		        &p, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -372,7 +375,8 @@ static int insert_all(struct store *s, const json_t *doc, const char *text,
 	if (insert_run(s, doc, text, ctx, r, id, err) < 0)
 		return -1;
 	sc.id = *id;
-	if (insert_controls(s, doc, *id, err) < 0 || insert_metrics_variants(s, doc, *id, err) < 0 ||
+	if (insert_controls(s, doc, *id, err) < 0 ||
+	    insert_metrics_variants(s, doc, *id, err) < 0 ||
 	    insert_summaries(s, doc, *id, err) < 0 || insert_comparisons(s, doc, *id, err) < 0 ||
 	    record_each_sample(doc, insert_sample, &sc, err) < 0)
 		return -1;

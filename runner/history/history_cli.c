@@ -25,8 +25,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: pgo-sandbox history SUBCOMMAND [--store STORE] [OPTIONS]\n"
 	      "\n"
-	      "STORE: an SQLite file (default $PGO_SANDBOX_STORE, else " HISTORY_DEFAULT_STORE
-	      ")\n"
+	      "STORE: an SQLite file (default $PGO_SANDBOX_STORE, else " HISTORY_DEFAULT_STORE ")\n"
 	      "or a PostgreSQL connection (postgresql://..., host=... dbname=...).\n"
 	      "RUN: a run id, 'latest', or a baseline name.\n"
 	      "\n"
@@ -35,12 +34,14 @@ static void usage(FILE *out)
 	      "  import FILE.json...        record old results (time from the file)\n"
 	      "  list [--project P] [--benchmark B] [--limit N] [--json]\n"
 	      "  show RUN\n"
-	      "  compare RUN_A RUN_B | compare --baseline NAME RUN | compare RUN --against FILE.json\n"
+	      "  compare RUN_A RUN_B | compare --baseline NAME RUN | compare RUN --against "
+	      "FILE.json\n"
 	      "          [--benchmark B] [--metric M] [--variant V] [--any-host]\n"
 	      "          [--fail-on-regression]   (exit 1 when a metric got worse)\n"
 	      "  promote RUN --as NAME      name a run as a baseline (the scorecard)\n"
 	      "  baselines                  the named baselines and their headline medians\n"
-	      "  trend [--benchmark B --metric M] [--variant V] [--run RUN] [--any-host] [--out DIR]\n"
+	      "  trend [--benchmark B --metric M] [--variant V] [--run RUN] [--any-host] [--out "
+	      "DIR]\n"
 	      "  steps --benchmark B --metric M [--variant V] [--run RUN] [--any-host] [--json]\n"
 	      "  export RUN --format bmf|bench-json [-o FILE]\n"
 	      "\n"
@@ -167,7 +168,8 @@ static int parse(int argc, char **argv, struct history_opts *o)
 			return 1;
 		}
 		if (opt == '?' || opt == ':') {
-			fprintf(stderr, "pgo-sandbox: history %s: unknown option or missing value: %s\n",
+			fprintf(stderr,
+			        "pgo-sandbox: history %s: unknown option or missing value: %s\n",
 			        argv[0], argv[optind - 1]);
 			return -1;
 		}
@@ -230,7 +232,8 @@ int history_resolve_run(struct store *s, const char *ref, char **id, struct erro
 	if (all_digits(ref))
 		sql = "SELECT id FROM runs WHERE id = ?";
 	else if (strcmp(ref, "latest") == 0)
-		sql = "SELECT id FROM runs WHERE ? = 'latest' ORDER BY time_unix DESC, id DESC LIMIT 1";
+		sql = "SELECT id FROM runs WHERE ? = 'latest' ORDER BY time_unix DESC, id DESC "
+		      "LIMIT 1";
 	else
 		sql = "SELECT run_id FROM baselines WHERE name = ?";
 	if (store_query_value(s, sql, params, 1, id, err) < 0)
@@ -259,7 +262,7 @@ static json_t *load_json(const char *path, struct error *err)
 
 static int cmd_record(const struct history_opts *o)
 {
-	struct history_context ctx = {o->project, o->pipeline, o->stage,    o->commit,
+	struct history_context ctx = {o->project, o->pipeline,  o->stage,  o->commit,
 	                              o->branch,  o->time_unix, o->shipped};
 	struct error err = {0};
 	char *id = NULL;
@@ -286,7 +289,8 @@ static const char *doc_context(const json_t *doc, const char *key)
 	static const char *const holders[] = {"git", "source", "context"};
 
 	for (size_t i = 0; i < sizeof(holders) / sizeof(holders[0]); i++) {
-		const char *v = json_string_value(json_object_get(json_object_get(doc, holders[i]), key));
+		const char *v =
+		    json_string_value(json_object_get(json_object_get(doc, holders[i]), key));
 
 		if (v)
 			return v;
@@ -345,7 +349,7 @@ static int import_one(const struct history_opts *o, const char *path, struct err
 		ctx.commit = "unknown";
 	if (ctx.branch == NULL)
 		ctx.branch = "unknown";
-	ctx.time_unix = o->time_unix ? o->time_unix
+	ctx.time_unix = o->time_unix               ? o->time_unix
 	                : json_is_integer(created) ? (long long)json_integer_value(created)
 	                                           : 0;
 	ctx.shipped = o->shipped;
@@ -381,15 +385,14 @@ static const char *or_dash(const char *s)
 
 static void list_print(const struct store_rows *r, bool as_json)
 {
-	static const char *const keys[] = {"id",        "time_unix",        "project",
-	                                   "pipeline",  "stage",            "commit",
-	                                   "branch",    "host_fingerprint", "gate_status",
-	                                   "shipped"};
+	static const char *const keys[] = {
+	    "id",     "time_unix", "project",          "pipeline",    "stage",
+	    "commit", "branch",    "host_fingerprint", "gate_status", "shipped"};
 	json_t *arr = json_array();
 
 	if (!as_json)
-		printf("%-6s %-16s %-14s %-18s %-12s %-12s %-12s %s\n", "RUN", "TIME (UTC)", "PROJECT",
-		       "PIPELINE/STAGE", "COMMIT", "BRANCH", "HOST", "GATE");
+		printf("%-6s %-16s %-14s %-18s %-12s %-12s %-12s %s\n", "RUN", "TIME (UTC)",
+		       "PROJECT", "PIPELINE/STAGE", "COMMIT", "BRANCH", "HOST", "GATE");
 	for (size_t i = 0; i < r->n_rows; i++) {
 		char when[32], *ps;
 
@@ -466,11 +469,10 @@ static int show_facts(struct store *s, const char *id, struct error *err)
 {
 	const char *params[1] = {id};
 	struct store_rows r;
-	static const char *const labels[] = {
-	    "project",    "pipeline",     "stage",     "commit",      "branch",
-	    "time",       "tool",         "host",      "hostname",    "cpu model",
-	    "kernel",     "gate metric",  "threshold", "gate status", "shipped",
-	    "decision"};
+	static const char *const labels[] = {"project",   "pipeline",    "stage",   "commit",
+	                                     "branch",    "time",        "tool",    "host",
+	                                     "hostname",  "cpu model",   "kernel",  "gate metric",
+	                                     "threshold", "gate status", "shipped", "decision"};
 	char when[32];
 
 	if (store_query(s,
@@ -513,10 +515,11 @@ static int show_tables(struct store *s, const char *id, struct error *err)
 	const char *params[1] = {id};
 	struct store_rows r;
 
-	if (store_query(s,
-	                "SELECT benchmark, variant, cell, metric, n, median, cv, min_value, max_value"
-	                " FROM summaries WHERE run_id = ? ORDER BY benchmark, cell, metric, variant",
-	                params, 1, &r, err) < 0)
+	if (store_query(
+	        s,
+	        "SELECT benchmark, variant, cell, metric, n, median, cv, min_value, max_value"
+	        " FROM summaries WHERE run_id = ? ORDER BY benchmark, cell, metric, variant",
+	        params, 1, &r, err) < 0)
 		return -1;
 	printf("summaries:\n  %-16s %-12s %-10s %-12s %4s %12s %8s %12s %12s\n", "BENCHMARK",
 	       "VARIANT", "CELL", "METRIC", "N", "MEDIAN", "CV", "MIN", "MAX");
@@ -539,9 +542,9 @@ static int show_tables(struct store *s, const char *id, struct error *err)
 	for (size_t i = 0; i < r.n_rows; i++)
 		printf("  %-16s %-10s %s -> %s %-12s %+.2f %% [%+.2f, %+.2f] %s\n",
 		       store_cell(&r, i, 0), or_dash(store_cell(&r, i, 1)), store_cell(&r, i, 2),
-		       store_cell(&r, i, 3), store_cell(&r, i, 4), num_or(store_cell(&r, i, 5), NAN),
-		       num_or(store_cell(&r, i, 6), -INFINITY), num_or(store_cell(&r, i, 7), INFINITY),
-		       or_dash(store_cell(&r, i, 8)));
+		       store_cell(&r, i, 3), store_cell(&r, i, 4),
+		       num_or(store_cell(&r, i, 5), NAN), num_or(store_cell(&r, i, 6), -INFINITY),
+		       num_or(store_cell(&r, i, 7), INFINITY), or_dash(store_cell(&r, i, 8)));
 	store_rows_free(&r);
 	return 0;
 }
@@ -587,11 +590,12 @@ static int cmd_promote(const struct history_opts *o)
 	params[1] = id;
 	params[2] = now;
 	if (rc == 0)
-		rc = store_query(&s,
-		                 "INSERT INTO baselines (name, run_id, promoted_unix) VALUES (?, ?, ?)"
-		                 " ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id,"
-		                 " promoted_unix = excluded.promoted_unix",
-		                 params, 3, NULL, &err);
+		rc = store_query(
+		    &s,
+		    "INSERT INTO baselines (name, run_id, promoted_unix) VALUES (?, ?, ?)"
+		    " ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id,"
+		    " promoted_unix = excluded.promoted_unix",
+		    params, 3, NULL, &err);
 	if (rc == 0)
 		printf("baseline %s is run %s\n", o->as, id);
 	free(id);
@@ -682,7 +686,8 @@ static int cmd_export(const struct history_opts *o)
 		rc = export_text(&s, id, o->format, &text, &err);
 	store_close(&s);
 	if (rc == 0 && text) {
-		char *line = text[strlen(text) - 1] == '\n' ? xstrdup(text) : xasprintf("%s\n", text);
+		char *line =
+		    text[strlen(text) - 1] == '\n' ? xstrdup(text) : xasprintf("%s\n", text);
 
 		if (o->output)
 			rc = write_file_atomic(o->output, line, strlen(line), 0644, &err);
@@ -701,11 +706,16 @@ int history_main(int argc, char **argv)
 		const char *name;
 		int (*fn)(const struct history_opts *);
 	} subcommands[] = {
-	    {"record", cmd_record},       {"import", cmd_import},
-	    {"list", cmd_list},           {"show", cmd_show},
-	    {"compare", history_compare_cmd}, {"promote", cmd_promote},
-	    {"baselines", cmd_baselines}, {"trend", history_trend_cmd},
-	    {"steps", history_steps_cmd}, {"export", cmd_export},
+	    {"record", cmd_record},
+	    {"import", cmd_import},
+	    {"list", cmd_list},
+	    {"show", cmd_show},
+	    {"compare", history_compare_cmd},
+	    {"promote", cmd_promote},
+	    {"baselines", cmd_baselines},
+	    {"trend", history_trend_cmd},
+	    {"steps", history_steps_cmd},
+	    {"export", cmd_export},
 	};
 	struct history_opts o;
 	int rc;

@@ -22,8 +22,8 @@ struct side {
 	char *label; /* "run 3 (commit abc..., 2026-12-07 04:30)" */
 	char *host;
 	struct sample_sets sets;
-	json_t *doc;        /* the document (directions, threshold) */
-	double threshold;   /* settings.threshold_pct */
+	json_t *doc;      /* the document (directions, threshold) */
+	double threshold; /* settings.threshold_pct */
 };
 
 static void side_free(struct side *s)
@@ -59,8 +59,9 @@ static int side_from_run(struct store *s, const char *ref, struct side *sd, stru
 	                 params, 1, &r, err);
 	if (rc == 0 && r.n_rows == 1) {
 		history_format_time(strtoll(store_cell(&r, 0, 1), NULL, 10), when);
-		sd->label = xasprintf("run %s (commit %.12s, %s)%s%s", id, store_cell(&r, 0, 0), when,
-		                      strcmp(ref, id) != 0 ? " = " : "", strcmp(ref, id) != 0 ? ref : "");
+		sd->label =
+		    xasprintf("run %s (commit %.12s, %s)%s%s", id, store_cell(&r, 0, 0), when,
+		              strcmp(ref, id) != 0 ? " = " : "", strcmp(ref, id) != 0 ? ref : "");
 		sd->host = xstrdup(store_cell(&r, 0, 2));
 		sd->doc = json_loads(store_cell(&r, 0, 3), 0, &jerr);
 		side_settings(sd);
@@ -129,9 +130,10 @@ static int compare_sides(const struct history_opts *o, const struct side *a, con
 		if (compare_unpaired(x->v, x->n, y->v, y->n, higher, b->threshold, CONFIDENCE, &u,
 		                     err) < 0)
 			return error_prefix(err, "%s %s %s: ", y->benchmark, y->variant, y->metric);
-		snprintf(name, sizeof(name), "%s%s%s%s", y->benchmark, *y->cell ? " [" : "", y->cell,
-		         *y->cell ? "]" : "");
-		printf("%-16s %-12s %-12s %2zu/%-2zu %12.6g %12.6g %+8.2f%% [%+8.2f%%, %+8.2f%%]  %s%s\n",
+		snprintf(name, sizeof(name), "%s%s%s%s", y->benchmark, *y->cell ? " [" : "",
+		         y->cell, *y->cell ? "]" : "");
+		printf("%-16s %-12s %-12s %2zu/%-2zu %12.6g %12.6g %+8.2f%% [%+8.2f%%, %+8.2f%%]  "
+		       "%s%s\n",
 		       name, y->variant, y->metric, u.na, u.nb, u.median_a, u.median_b, u.pct,
 		       u.pct_lo, u.pct_hi, u.verdict, higher ? " (higher is better)" : "");
 		regressions += u.regression;
@@ -147,18 +149,18 @@ static int host_check(const struct history_opts *o, const struct side *a, const 
 	if (strcmp(a->host, b->host) == 0)
 		return 0;
 	if (!o->any_host)
-		return error_set(err, EXIT_RUNNER_ERROR, 0,
-		                 "%s was recorded on host %.19s, %s on host %.19s: results of"
-		                 " different hosts are not compared (--any-host compares them anyway)",
-		                 a->label, history_short_host(a->host), b->label,
-		                 history_short_host(b->host));
+		return error_set(
+		    err, EXIT_RUNNER_ERROR, 0,
+		    "%s was recorded on host %.19s, %s on host %.19s: results of"
+		    " different hosts are not compared (--any-host compares them anyway)",
+		    a->label, history_short_host(a->host), b->label, history_short_host(b->host));
 	printf("note: different hosts (%.12s and %.12s), compared because of --any-host\n",
 	       history_short_host(a->host), history_short_host(b->host));
 	return 0;
 }
 
-static int load_sides(const struct history_opts *o, struct store *s, struct side *a,
-                      struct side *b, struct error *err)
+static int load_sides(const struct history_opts *o, struct store *s, struct side *a, struct side *b,
+                      struct error *err)
 {
 	const char *ref_a, *ref_b = NULL;
 
@@ -202,9 +204,10 @@ int history_compare_cmd(const struct history_opts *o)
 		rc = host_check(o, &a, &b, &err);
 	if (rc == 0) {
 		printf("A: %s\nB: %s\n", a.label, b.label);
-		printf("unpaired, across time: Mann-Whitney on log samples, Hodges-Lehmann shift of B"
-		       " against A, threshold %.3g %%\n",
-		       b.threshold);
+		printf(
+		    "unpaired, across time: Mann-Whitney on log samples, Hodges-Lehmann shift of B"
+		    " against A, threshold %.3g %%\n",
+		    b.threshold);
 		rc = compare_sides(o, &a, &b, &err);
 	}
 	side_free(&a);

@@ -37,7 +37,7 @@ struct series_set {
 	size_t n_commits;
 	struct vseries *v;
 	size_t n_v;
-	char *host;        /* the host kept */
+	char *host; /* the host kept */
 	size_t runs_kept, runs_left_out;
 };
 
@@ -100,8 +100,8 @@ static void cell_add(struct cell *c, double value)
 }
 
 /* The host to keep: --run's, else the newest run's. */
-static int reference_host(struct store *s, const struct history_opts *o,
-                          const struct store_rows *r, char **host, struct error *err)
+static int reference_host(struct store *s, const struct history_opts *o, const struct store_rows *r,
+                          char **host, struct error *err)
 {
 	char *id = NULL;
 	const char *params[1];
@@ -247,23 +247,25 @@ static void print_steps(const struct history_opts *o, const struct series_set *s
 
 			if (o->json)
 				json_array_append_new(
-				    arr, json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f}", "variant",
-				                   v->variant, "before", before, "after", after, "pct",
-				                   st->pct, "pct_lo", st->pct_lo, "pct_hi", st->pct_hi,
-				                   "level_before", st->level_before, "level_after",
-				                   st->level_after));
+				    arr,
+				    json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f}", "variant",
+				              v->variant, "before", before, "after", after, "pct",
+				              st->pct, "pct_lo", st->pct_lo, "pct_hi", st->pct_hi,
+				              "level_before", st->level_before, "level_after",
+				              st->level_after));
 			else
-				printf("  %s: step between %.12s and %.12s: %+.2f %% [%+.2f %%, %+.2f %%],"
+				printf("  %s: step between %.12s and %.12s: %+.2f %% [%+.2f %%, "
+				       "%+.2f %%],"
 				       " level %.6g -> %.6g\n",
 				       v->variant, before, after, st->pct, st->pct_lo, st->pct_hi,
 				       st->level_before, st->level_after);
 		}
 	}
 	if (o->json) {
-		json_t *doc = json_pack("{s:s, s:s, s:o, s:I, s:I, s:s?}", "benchmark", benchmark,
-		                        "metric", metric, "steps", arr, "runs_kept",
-		                        (json_int_t)ss->runs_kept, "runs_left_out",
-		                        (json_int_t)ss->runs_left_out, "host", ss->host);
+		json_t *doc =
+		    json_pack("{s:s, s:s, s:o, s:I, s:I, s:s?}", "benchmark", benchmark, "metric",
+		              metric, "steps", arr, "runs_kept", (json_int_t)ss->runs_kept,
+		              "runs_left_out", (json_int_t)ss->runs_left_out, "host", ss->host);
 		char *text = json_dumps(doc, JSON_INDENT(2));
 
 		if (text)
@@ -334,13 +336,13 @@ static char *safe_name(const char *benchmark, const char *metric)
 
 /* Writes DIR/NAME.svg and DIR/NAME.html; *html_path the page. */
 static int write_page(const struct history_opts *o, const struct series_set *ss,
-                      const char *benchmark, const char *metric, const char *dir,
-                      char **html_path, struct error *err)
+                      const char *benchmark, const char *metric, const char *dir, char **html_path,
+                      struct error *err)
 {
 	struct trend_series *series = xcalloc(ss->n_v + 1, sizeof(*series));
 	char *title = xasprintf("%s: %s", benchmark, metric), *note = host_note(o, ss);
 	char *name = safe_name(benchmark, metric), *svg, *html, *svg_path;
-	struct trend_chart c = {title, metric, note, (const char *const *)ss->commits,
+	struct trend_chart c = {title,         metric, note,   (const char *const *)ss->commits,
 	                        ss->n_commits, series, ss->n_v};
 	int rc;
 
@@ -393,9 +395,10 @@ static int all_trends(struct store *s, const struct history_opts *o, const char 
 	int rc;
 
 	rc = store_query(s,
-	                 o->project ? "SELECT DISTINCT x.benchmark, x.metric FROM samples x JOIN runs"
-	                              " r ON r.id = x.run_id WHERE r.project = ? ORDER BY 1, 2"
-	                            : "SELECT DISTINCT benchmark, metric FROM samples ORDER BY 1, 2",
+	                 o->project
+	                     ? "SELECT DISTINCT x.benchmark, x.metric FROM samples x JOIN runs"
+	                       " r ON r.id = x.run_id WHERE r.project = ? ORDER BY 1, 2"
+	                     : "SELECT DISTINCT benchmark, metric FROM samples ORDER BY 1, 2",
 	                 params, o->project ? 1 : 0, &r, err);
 	for (size_t i = 0; rc == 0 && i < r.n_rows; i++) {
 		char *page = NULL, *base, *next;

@@ -40,9 +40,10 @@ size_t record_metrics(const json_t *doc, struct record_metric *out, size_t max)
 		if (name == NULL)
 			continue;
 		if (n < max)
-			out[n] = (struct record_metric){name, str_or(m, "unit", NULL),
-			                                strcmp(dir, "higher") == 0 ? "higher" : "lower",
-			                                str_or(m, "source", NULL)};
+			out[n] =
+			    (struct record_metric){name, str_or(m, "unit", NULL),
+			                           strcmp(dir, "higher") == 0 ? "higher" : "lower",
+			                           str_or(m, "source", NULL)};
 		n++;
 	}
 	return n;
@@ -168,9 +169,10 @@ int record_check(const json_t *doc, const char *what, struct error *err)
 	const char *schema = str_or(doc, "schema", NULL);
 
 	if (!json_is_object(doc) || schema == NULL || strcmp(schema, "pgo-sandbox-bench") != 0)
-		return error_set(err, EXIT_RUNNER_ERROR, 0,
-		                 "%s: not a bench result (schema \"pgo-sandbox-bench\" expected%s%s)",
-		                 what, schema ? ", found " : "", schema ? schema : "");
+		return error_set(
+		    err, EXIT_RUNNER_ERROR, 0,
+		    "%s: not a bench result (schema \"pgo-sandbox-bench\" expected%s%s)", what,
+		    schema ? ", found " : "", schema ? schema : "");
 	return 0;
 }
 

@@ -84,8 +84,8 @@ int samples_from_run(struct store *s, const char *run_id, struct sample_sets *se
 		return -1;
 	for (size_t i = 0; i < r.n_rows; i++)
 		sample_sets_add(sets, store_cell(&r, i, 0), store_cell(&r, i, 1),
-		                store_cell(&r, i, 2) ? store_cell(&r, i, 2) : "", store_cell(&r, i, 3),
-		                strtod(store_cell(&r, i, 4), NULL));
+		                store_cell(&r, i, 2) ? store_cell(&r, i, 2) : "",
+		                store_cell(&r, i, 3), strtod(store_cell(&r, i, 4), NULL));
 	store_rows_free(&r);
 	return 0;
 }

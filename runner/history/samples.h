@@ -26,8 +26,7 @@ struct sample_sets {
 void sample_sets_add(struct sample_sets *sets, const char *benchmark, const char *variant,
                      const char *cell, const char *metric, double value);
 struct sample_series *sample_sets_find(const struct sample_sets *sets, const char *benchmark,
-                                       const char *variant, const char *cell,
-                                       const char *metric);
+                                       const char *variant, const char *cell, const char *metric);
 void sample_sets_free(struct sample_sets *sets);
 
 int samples_from_doc(const json_t *doc, struct sample_sets *sets, struct error *err);

@@ -124,8 +124,8 @@ int steps_detect(const struct steps_point *pts, size_t n, double confidence, str
 	for (size_t i = 0; i < n; i++) {
 		if (pts[i].n == 0) {
 			free(x);
-			return error_set(err, EXIT_RUNNER_ERROR, 0, "step detection: point %zu has no samples",
-			                 i);
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "step detection: point %zu has no samples", i);
 		}
 		x[i] = stats_median(pts[i].logs, pts[i].n);
 	}

@@ -45,8 +45,8 @@ struct steps_point {
 };
 
 struct step {
-	size_t index;       /* the first point at the new level */
-	double pct;         /* Hodges-Lehmann shift, 100 * (exp(shift) - 1) */
+	size_t index; /* the first point at the new level */
+	double pct;   /* Hodges-Lehmann shift, 100 * (exp(shift) - 1) */
 	double pct_lo, pct_hi;
 	double level_before, level_after; /* exp(median of the segment's x_i) */
 };

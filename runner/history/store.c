@@ -10,8 +10,7 @@
 
 /* A new backend is one file and one row here. */
 static const struct store_backend *const backends[] = {
-    &store_pg_backend,
-    &store_sqlite_backend, /* last: it claims every other location (a path) */
+    &store_pg_backend, &store_sqlite_backend, /* last: it claims every other location (a path) */
 };
 
 /* The migrations, numbered from 1; a store records each one it has
@@ -121,8 +120,8 @@ int store_exec(struct store *s, const char *sql, struct error *err)
 	return store_query(s, sql, NULL, 0, NULL, err);
 }
 
-int store_query_value(struct store *s, const char *sql, const char *const *params,
-                      size_t n_params, char **out, struct error *err)
+int store_query_value(struct store *s, const char *sql, const char *const *params, size_t n_params,
+                      char **out, struct error *err)
 {
 	struct store_rows r;
 
@@ -209,7 +208,8 @@ static int migrate(struct store *s, struct error *err)
 
 	if (store_begin(s, err) < 0)
 		return -1;
-	if (s->backend->migration_lock_sql && store_exec(s, s->backend->migration_lock_sql, err) < 0)
+	if (s->backend->migration_lock_sql &&
+	    store_exec(s, s->backend->migration_lock_sql, err) < 0)
 		goto fail;
 	if (store_exec(s,
 	               "CREATE TABLE IF NOT EXISTS schema_migrations ("

@@ -67,8 +67,8 @@ int store_exec(struct store *s, const char *sql, struct error *err);
 int store_query(struct store *s, const char *sql, const char *const *params, size_t n_params,
                 struct store_rows *rows, struct error *err);
 /* One value of the first row (caller frees); NULL result -> *out NULL. */
-int store_query_value(struct store *s, const char *sql, const char *const *params,
-                      size_t n_params, char **out, struct error *err);
+int store_query_value(struct store *s, const char *sql, const char *const *params, size_t n_params,
+                      char **out, struct error *err);
 
 int store_begin(struct store *s, struct error *err);
 int store_commit(struct store *s, struct error *err);

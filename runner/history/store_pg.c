@@ -128,7 +128,8 @@ static int pg_query(struct store *s, const char *sql, const char *const *params,
 {
 	struct pg_conn *c = s->handle;
 	char *text = pg_placeholders(sql);
-	PGresult *res = c->api.PQexecParams(c->conn, text, (int)n_params, NULL, params, NULL, NULL, 0);
+	PGresult *res =
+	    c->api.PQexecParams(c->conn, text, (int)n_params, NULL, params, NULL, NULL, 0);
 	ExecStatusType st;
 
 	free(text);

@@ -41,9 +41,9 @@ static int bind_params(struct store *s, sqlite3_stmt *st, const char *const *par
                        const char *sql, struct error *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		int rc = params[i] ? sqlite3_bind_text(st, (int)i + 1, params[i], -1,
-		                                       SQLITE_TRANSIENT)
-		                   : sqlite3_bind_null(st, (int)i + 1);
+		int rc = params[i]
+		             ? sqlite3_bind_text(st, (int)i + 1, params[i], -1, SQLITE_TRANSIENT)
+		             : sqlite3_bind_null(st, (int)i + 1);
 
 		if (rc != SQLITE_OK)
 			return sqlite_stmt_fail(s, sql, err);

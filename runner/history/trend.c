@@ -118,16 +118,18 @@ static void axes(struct buf *b, const struct trend_chart *c, const struct frame 
 	for (size_t i = 0; i < c->n_commits; i++) {
 		double x = x_of(f, (double)i);
 
-		put(b, "<text transform='translate(%.1f,%.1f) rotate(-60)' text-anchor='end'"
-		       " font-size='10' font-family='monospace'>",
+		put(b,
+		    "<text transform='translate(%.1f,%.1f) rotate(-60)' text-anchor='end'"
+		    " font-size='10' font-family='monospace'>",
 		    x + 3, H - BOTTOM + 12);
 		put(b, "%.10s", c->commits[i]);
 		put(b, "</text>\n");
 	}
 	put(b, "<text x='%.1f' y='24' font-size='15' font-weight='bold'>", LEFT);
 	put_escaped(b, c->title);
-	put(b, "</text>\n<text transform='translate(16,%.1f) rotate(-90)' text-anchor='middle'"
-	       " font-size='12'>",
+	put(b,
+	    "</text>\n<text transform='translate(16,%.1f) rotate(-90)' text-anchor='middle'"
+	    " font-size='12'>",
 	    (TOP + H - BOTTOM) / 2);
 	put_escaped(b, c->unit ? c->unit : "value");
 	put(b, " (median, band: min to max)</text>\n");

@@ -21,10 +21,10 @@ struct trend_series {
 };
 
 struct trend_chart {
-	const char *title;           /* "a: wall" */
-	const char *unit;            /* axis label, may be NULL */
-	const char *note;            /* host selection, runs left out; may be NULL */
-	const char *const *commits;  /* the x axis, oldest first */
+	const char *title;          /* "a: wall" */
+	const char *unit;           /* axis label, may be NULL */
+	const char *note;           /* host selection, runs left out; may be NULL */
+	const char *const *commits; /* the x axis, oldest first */
 	size_t n_commits;
 	const struct trend_series *series;
 	size_t n_series;

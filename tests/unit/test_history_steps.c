@@ -163,9 +163,12 @@ static void test_sigma_ignores_a_step(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_planted_step_found), cmocka_unit_test(test_improvement_is_negative),
-	    cmocka_unit_test(test_flat_series_no_step), cmocka_unit_test(test_two_steps),
-	    cmocka_unit_test(test_short_and_constant), cmocka_unit_test(test_sigma_ignores_a_step),
+	    cmocka_unit_test(test_planted_step_found),
+	    cmocka_unit_test(test_improvement_is_negative),
+	    cmocka_unit_test(test_flat_series_no_step),
+	    cmocka_unit_test(test_two_steps),
+	    cmocka_unit_test(test_short_and_constant),
+	    cmocka_unit_test(test_sigma_ignores_a_step),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
