@@ -10,13 +10,23 @@
 
 #include <errno.h>
 #include <libgen.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "history/sqlite_lazy.h"
+
 #define SQLITE_BUSY_TIMEOUT_MS 30000
+
+struct sqlite_conn {
+	struct sqlite_api api;
+	sqlite3 *db;
+};
+
+/* The connection's loaded library. */
+#define API(s) (&((struct sqlite_conn *)(s)->handle)->api)
+#define DB(s) (((struct sqlite_conn *)(s)->handle)->db)
 
 static bool sqlite_claims(const char *location)
 {
@@ -27,23 +37,23 @@ static bool sqlite_claims(const char *location)
 static int sqlite_fail(struct store *s, const char *what, struct error *err)
 {
 	return error_set(err, EXIT_RUNNER_ERROR, 0, "store %s: %s: %s", s->display, what,
-	                 s->handle ? sqlite3_errmsg(s->handle) : "out of memory");
+	                 DB(s) ? API(s)->sqlite3_errmsg(DB(s)) : "out of memory");
 }
 
 /* The statement text in errors is cut short: the schema is long. */
 static int sqlite_stmt_fail(struct store *s, const char *sql, struct error *err)
 {
 	return error_set(err, EXIT_RUNNER_ERROR, 0, "store %s: %.60s%s: %s", s->display, sql,
-	                 strlen(sql) > 60 ? "..." : "", sqlite3_errmsg(s->handle));
+	                 strlen(sql) > 60 ? "..." : "", API(s)->sqlite3_errmsg(DB(s)));
 }
 
 static int bind_params(struct store *s, sqlite3_stmt *st, const char *const *params, size_t n,
                        const char *sql, struct error *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		int rc = params[i]
-		             ? sqlite3_bind_text(st, (int)i + 1, params[i], -1, SQLITE_TRANSIENT)
-		             : sqlite3_bind_null(st, (int)i + 1);
+		int rc = params[i] ? API(s)->sqlite3_bind_text(st, (int)i + 1, params[i], -1,
+		                                               SQLITE_TRANSIENT)
+		                   : API(s)->sqlite3_bind_null(st, (int)i + 1);
 
 		if (rc != SQLITE_OK)
 			return sqlite_stmt_fail(s, sql, err);
@@ -51,7 +61,7 @@ static int bind_params(struct store *s, sqlite3_stmt *st, const char *const *par
 	return 0;
 }
 
-static void append_row(sqlite3_stmt *st, struct store_rows *rows, size_t *cap)
+static void append_row(struct store *s, sqlite3_stmt *st, struct store_rows *rows, size_t *cap)
 {
 	size_t cols = rows->n_cols, base;
 
@@ -61,7 +71,7 @@ static void append_row(sqlite3_stmt *st, struct store_rows *rows, size_t *cap)
 	}
 	base = rows->n_rows * cols;
 	for (size_t c = 0; c < cols; c++) {
-		const unsigned char *v = sqlite3_column_text(st, (int)c);
+		const unsigned char *v = API(s)->sqlite3_column_text(st, (int)c);
 
 		rows->cell[base + c] = v ? xstrdup((const char *)v) : NULL;
 	}
@@ -75,25 +85,25 @@ static int sqlite_query(struct store *s, const char *sql, const char *const *par
 	size_t cap = 0;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->handle, sql, -1, &st, NULL) != SQLITE_OK)
+	if (API(s)->sqlite3_prepare_v2(DB(s), sql, -1, &st, NULL) != SQLITE_OK)
 		return sqlite_stmt_fail(s, sql, err);
 	if (bind_params(s, st, params, n_params, sql, err) < 0) {
-		sqlite3_finalize(st);
+		API(s)->sqlite3_finalize(st);
 		return -1;
 	}
 	if (rows)
-		rows->n_cols = (size_t)sqlite3_column_count(st);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		rows->n_cols = (size_t)API(s)->sqlite3_column_count(st);
+	while ((rc = API(s)->sqlite3_step(st)) == SQLITE_ROW)
 		if (rows)
-			append_row(st, rows, &cap);
+			append_row(s, st, rows, &cap);
 	if (rc != SQLITE_DONE) {
 		sqlite_stmt_fail(s, sql, err);
-		sqlite3_finalize(st);
+		API(s)->sqlite3_finalize(st);
 		if (rows)
 			store_rows_free(rows);
 		return -1;
 	}
-	sqlite3_finalize(st);
+	API(s)->sqlite3_finalize(st);
 	return 0;
 }
 
@@ -103,7 +113,7 @@ static int sqlite_configure(struct store *s, struct error *err)
 {
 	struct store_rows r = {0};
 
-	if (sqlite3_busy_timeout(s->handle, SQLITE_BUSY_TIMEOUT_MS) != SQLITE_OK)
+	if (API(s)->sqlite3_busy_timeout(DB(s), SQLITE_BUSY_TIMEOUT_MS) != SQLITE_OK)
 		return sqlite_fail(s, "setting the busy timeout", err);
 	if (sqlite_query(s, "PRAGMA journal_mode=WAL", NULL, 0, &r, err) < 0)
 		return -1;
@@ -128,7 +138,7 @@ static int make_parent(struct store *s, struct error *err)
 static int sqlite_open(struct store *s, bool create, struct error *err)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-	sqlite3 *db = NULL;
+	struct sqlite_conn *c;
 	struct stat st;
 
 	s->display = xstrdup(s->location);
@@ -143,13 +153,16 @@ static int sqlite_open(struct store *s, bool create, struct error *err)
 		                 s->display);
 	else if (access(s->location, R_OK | W_OK) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "store %s", s->display);
-	if (sqlite3_open_v2(s->location, &db, flags, NULL) != SQLITE_OK) {
-		s->handle = db;
-		sqlite_fail(s, "opening", err);
-		return -1;
+	c = xcalloc(1, sizeof(*c));
+	if (sqlite_load(&c->api, err) < 0) {
+		free(c);
+		return error_prefix(err, "store %s: ", s->display);
 	}
-	s->handle = db;
-	if (sqlite3_extended_result_codes(db, 1) != SQLITE_OK)
+	s->handle = c; /* from here on store_close releases it */
+	/* On failure the handle is still allocated (it carries the message). */
+	if (API(s)->sqlite3_open_v2(s->location, &c->db, flags, NULL) != SQLITE_OK)
+		return sqlite_fail(s, "opening", err);
+	if (API(s)->sqlite3_extended_result_codes(c->db, 1) != SQLITE_OK)
 		return sqlite_fail(s, "opening", err);
 	if (sqlite_configure(s, err) < 0)
 		return -1;
@@ -160,7 +173,12 @@ static void sqlite_close(struct store *s)
 {
 	/* sqlite3_close_v2 never fails for a connection without open
 	 * statements, and every statement here is finalized. */
-	sqlite3_close_v2(s->handle);
+	struct sqlite_conn *c = s->handle;
+
+	if (c->db)
+		c->api.sqlite3_close_v2(c->db);
+	sqlite_unload(&c->api);
+	free(c);
 	s->handle = NULL;
 }
 
