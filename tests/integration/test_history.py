@@ -106,6 +106,20 @@ class SqliteStore:
         self.location = os.path.join(tmp, "store", "history.sqlite")
         os.makedirs(os.path.dirname(self.location))
 
+    def writing(self):
+        """Whether another process holds the write lock (is inside its
+        transaction)."""
+        db = sqlite3.connect(self.location, timeout=0, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError as e:
+            assert "locked" in str(e)
+            return True
+        finally:
+            db.close()
+
     def sql(self, query):
         db = sqlite3.connect(self.location)
         try:
@@ -123,6 +137,13 @@ class PgStore:
         self.server = server
         self.location = f"host={server.sockdir} dbname={name} user={server.user}"
         server.psql("postgres", f"CREATE DATABASE {name}")
+
+    def writing(self):
+        """Whether another connection is inserting samples (is inside the
+        transaction of a record)."""
+        return int(self.sql("SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                            " current_database() AND pid <> pg_backend_pid() AND"
+                            " query LIKE 'INSERT INTO samples%'")[0][0]) > 0
 
     def sql(self, query):
         out = self.server.psql(self.location.split("dbname=")[1].split()[0], query)
@@ -418,12 +439,17 @@ def test_concurrent_writers_lose_nothing(store, tmp_path):
 def test_killed_writer_leaves_store_consistent(store, tmp_path):
     ok(history("record", write(tmp_path, "s.json", synthetic({("a", "base"): noisy(1e-3)})),
                store=store))
-    big = write(tmp_path, "big.json", synthetic({("a", "base"): noisy(1e-3, n=15000)}))
+    big = write(tmp_path, "big.json", synthetic({("a", "base"): noisy(1e-3, n=30000)}))
     p = subprocess.Popen([BINARY, "history", "record", big, "--store", store.location],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # Kill once the transaction has begun writing (the run row exists for
-    # the writer only), well before its 30 000 samples are in.
-    time.sleep(0.4)
+    # Kill while the record's transaction is writing its 60 000 samples
+    # (about 2 s on SQLite, 6 s on PostgreSQL here).
+    deadline = time.monotonic() + 30
+    while not store.writing():
+        assert p.poll() is None, "the writer finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.2)
     assert p.poll() is None, "the writer finished before it could be killed"
     p.send_signal(signal.SIGKILL)
     p.wait()
