@@ -158,6 +158,21 @@ static void host_params(const json_t *doc, struct params *p)
 	param(p, record_text(json_object_get(host, "online_cpus")));
 }
 
+/* The build a release shipped, from the document's "ship" object (schema
+ * 3, shape not settled: a string, or a member naming the build). */
+static const char *doc_shipped(const json_t *doc)
+{
+	static const char *const keys[] = {"shipped", "build", "variant", "name"};
+	const json_t *ship = json_object_get(doc, "ship");
+
+	if (json_is_string(ship))
+		return json_string_value(ship);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_is_string(json_object_get(ship, keys[i])))
+			return json_string_value(json_object_get(ship, keys[i]));
+	return NULL;
+}
+
 static int insert_run(struct store *s, const json_t *doc, const char *text,
                       const struct history_context *ctx, const struct resolved *r, char **id,
                       struct error *err)
@@ -188,8 +203,7 @@ static int insert_run(struct store *s, const json_t *doc, const char *text,
 	param(&p, record_text(json_object_get(gate, "status")));
 	param(&p, record_text(json_object_get(gate, "exit_code")));
 	param(&p, record_text(json_object_get(doc, "decision")));
-	param_str(&p, ctx && ctx->shipped ? ctx->shipped
-	                                  : json_string_value(path2(doc, "ship", "shipped")));
+	param_str(&p, ctx && ctx->shipped ? ctx->shipped : doc_shipped(doc));
 	param(&p, record_text(settings));
 	param(&p, record_text(json_object_get(doc, "conditions")));
 	param_str(&p, text);

@@ -122,7 +122,10 @@ static void axes(struct buf *b, const struct trend_chart *c, const struct frame 
 		    "<text transform='translate(%.1f,%.1f) rotate(-60)' text-anchor='end'"
 		    " font-size='10' font-family='monospace'>",
 		    x + 3, H - BOTTOM + 12);
-		put(b, "%.10s", c->commits[i]);
+		char label[11];
+
+		snprintf(label, sizeof(label), "%s", c->commits[i]);
+		put_escaped(b, label);
 		put(b, "</text>\n");
 	}
 	put(b, "<text x='%.1f' y='24' font-size='15' font-weight='bold'>", LEFT);
