@@ -23,7 +23,8 @@ struct history_context {
 	const char *shipped;  /* which build shipped ("pgo", "baseline"), NULL if not a release */
 };
 
-/* Record one bench result document in the store (a path = SQLite file,
+/* Record one bench result document in the store (NULL: $PGO_SANDBOX_STORE,
+ * else HISTORY_DEFAULT_STORE; a path = SQLite file,
  * created with the schema if missing; "postgresql://..." or
  * "postgres://..." or "host=... dbname=..." = PostgreSQL).  Fills
  * *run_id (caller frees) with the new run's id.  One transaction: all or

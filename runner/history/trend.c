@@ -227,6 +227,14 @@ char *trend_svg(const struct trend_chart *c)
 	return b.s;
 }
 
+/* The commit before `at` where the series has a point. */
+static size_t previous(const struct trend_series *s, size_t at)
+{
+	while (at > 1 && isnan(s->points[at - 1].median))
+		at--;
+	return at > 0 ? at - 1 : 0;
+}
+
 static void steps_table(struct buf *b, const struct trend_chart *c)
 {
 	size_t total = 0;
@@ -246,7 +254,7 @@ static void steps_table(struct buf *b, const struct trend_chart *c)
 			put(b, "<tr><td>");
 			put_escaped(b, c->series[s].variant);
 			put(b, "</td><td><code>");
-			put_escaped(b, c->commits[st->index - 1]);
+			put_escaped(b, c->commits[previous(&c->series[s], st->index)]);
 			put(b, "</code></td><td><code>");
 			put_escaped(b, c->commits[st->index]);
 			put(b, "</code></td><td>%+.2f %%</td><td>[%+.2f %%, %+.2f %%]</td></tr>\n",

@@ -241,6 +241,9 @@ def test_record_list_show(store, tmp_path):
     assert count(store, "summaries") == 4
     assert count(store, "controls") == 2
     assert ok(history("show", "latest", store=store)).stdout == show
+    ok(history("record", path, "--commit", "second", store=store))
+    runs = json.loads(ok(history("list", "--json", "--limit", "1", store=store)).stdout)
+    assert [r["commit"] for r in runs] == ["second"]  # the newest N, oldest first
 
 
 def test_real_bench_result(store, tmp_path):
