@@ -3,10 +3,21 @@ _pgo_sandbox()
 {
 	local cur prev words cword
 	_init_completion || return
-	local commands="run stage pipeline verify inspect bench forensics doctor host image pack unpack version help"
+	local commands="run stage pipeline verify inspect bench forensics history doctor host image pack unpack version help"
 	if [ "$cword" -eq 1 ]; then
 		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
 		return
+	fi
+	if [ "${words[1]}" = history ] && [ "$cword" -eq 2 ]; then
+		COMPREPLY=($(compgen -W "record import list show compare promote baselines trend steps
+		export --help" -- "$cur"))
+		return
+	fi
+	if [ "${words[1]}" = history ]; then
+		case "$prev" in
+		--store | --out | -o | --output | --against) _filedir; return ;;
+		--format) COMPREPLY=($(compgen -W "bmf bench-json" -- "$cur")); return ;;
+		esac
 	fi
 	# after "--" the rest is the sandboxed command
 	local i
@@ -44,6 +55,11 @@ _pgo_sandbox()
 		opts="--baseline --candidate --variant --runs --warmup --max-runs --threshold
 		--fail-on-regression --only --strict --aa-control --matrix --randomize-layout --counters
 		--callgrind --cachegrind --metric --json --markdown --svg --rerun --cpus --seed --help"
+		;;
+	history)
+		opts="--store --project --pipeline --stage --commit --branch --time --shipped --benchmark
+		--metric --variant --run --any-host --json --limit --as --baseline --against
+		--fail-on-regression --out --format -o --help"
 		;;
 	doctor) opts="--json --sysfs-root --help" ;;
 	host) opts="restore status --sysfs-root --state-dir --force --help" ;;

@@ -9,6 +9,7 @@
 #include "bench/forensics.h"
 #include "sandbox/cli.h"
 #include "cli/doctor.h"
+#include "history/history.h"
 #include "host/hosttune.h"
 #include "pipeline/image.h"
 #include "base/report.h"
@@ -33,6 +34,7 @@ static void usage(FILE *out)
 	      "  inspect   print an artifact's provenance and contents\n"
 	      "  bench     interleaved A/B benchmark with statistics and a regression gate\n"
 	      "  forensics classify a slowdown from two runs' hardware counters\n"
+	      "  history   results store: record, list, compare, promote, trend, steps\n"
 	      "  image     build a pinned Debian root filesystem image; print an image's digest\n"
 	      "  pack      pack a directory into a byte-reproducible tarball\n"
 	      "  unpack    extract a tarball safely (hostile entries refused)\n"
@@ -105,7 +107,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 	    {"stage", stage_main},     {"pipeline", pipeline_main}, {"verify", verify_main},
 	    {"inspect", inspect_main}, {"bench", bench_main},       {"forensics", forensics_main},
-	    {"image", image_main},
+	    {"image", image_main},     {"history", history_main},
 	};
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -1,0 +1,434 @@
+/* history.c - history_record: one bench result document into the store,
+ * in one transaction, with its context (project, commit, branch...). */
+#define _GNU_SOURCE
+#include "history/history.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "artifacts/digest.h"
+#include "bench/bench_host.h"
+#include "history/record.h"
+#include "history/store.h"
+
+const char *history_store_location(const char *option)
+{
+	const char *env = getenv("PGO_SANDBOX_STORE");
+
+	if (option && *option)
+		return option;
+	return env && *env ? env : HISTORY_DEFAULT_STORE;
+}
+
+char *history_trend_hint(const char *store)
+{
+	return xasprintf("pgo-sandbox history trend --store '%s'", history_store_location(store));
+}
+
+/* The first line `git ARGS` prints in the cwd, NULL when git fails (not
+ * a repository, git not installed). */
+static char *git_line(const char *args)
+{
+	char *cmd = xasprintf("git %s 2>/dev/null", args), line[4096];
+	FILE *p = popen(cmd, "r");
+	char *out = NULL;
+	int status;
+
+	free(cmd);
+	if (p == NULL)
+		return NULL;
+	if (fgets(line, sizeof(line), p) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (*line)
+			out = xstrdup(line);
+	}
+	status = pclose(p);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static char *first_env(const char *a, const char *b)
+{
+	const char *v = getenv(a);
+
+	if (v == NULL || *v == '\0')
+		v = getenv(b);
+	return v && *v ? xstrdup(v) : NULL;
+}
+
+static char *default_project(void)
+{
+	char *top = git_line("rev-parse --show-toplevel"), *out;
+	char cwd[4096];
+
+	if (top == NULL && getcwd(cwd, sizeof(cwd)) != NULL)
+		top = xstrdup(cwd);
+	if (top == NULL)
+		return xstrdup("unknown");
+	out = xstrdup(basename(top));
+	free(top);
+	return out;
+}
+
+/* The context with every default filled (all strings owned). */
+struct resolved {
+	char *project, *commit, *branch;
+	long long time_unix;
+};
+
+static void resolve(const struct history_context *ctx, struct resolved *r)
+{
+	r->project = ctx && ctx->project ? xstrdup(ctx->project) : default_project();
+	r->commit =
+	    ctx && ctx->commit ? xstrdup(ctx->commit) : first_env("GITHUB_SHA", "CI_COMMIT_SHA");
+	if (r->commit == NULL)
+		r->commit = git_line("rev-parse HEAD");
+	if (r->commit == NULL)
+		r->commit = xstrdup("unknown");
+	r->branch = ctx && ctx->branch ? xstrdup(ctx->branch)
+	                               : first_env("GITHUB_REF_NAME", "CI_COMMIT_REF_NAME");
+	if (r->branch == NULL)
+		r->branch = git_line("rev-parse --abbrev-ref HEAD");
+	if (r->branch == NULL)
+		r->branch = xstrdup("unknown");
+	r->time_unix = ctx && ctx->time_unix ? ctx->time_unix : (long long)time(NULL);
+}
+
+static void resolved_free(struct resolved *r)
+{
+	free(r->project);
+	free(r->commit);
+	free(r->branch);
+}
+
+/* Parameters of one INSERT, owned strings, freed together. */
+struct params {
+	char *v[32];
+	size_t n;
+};
+
+static void param(struct params *p, char *owned)
+{
+	p->v[p->n++] = owned;
+}
+
+static void param_str(struct params *p, const char *s)
+{
+	p->v[p->n++] = s ? xstrdup(s) : NULL;
+}
+
+static int insert(struct store *s, const char *sql, struct params *p, struct error *err)
+{
+	int rc = store_query(s, sql, (const char *const *)p->v, p->n, NULL, err);
+
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i]);
+	p->n = 0;
+	return rc;
+}
+
+static const json_t *path2(const json_t *o, const char *a, const char *b)
+{
+	return json_object_get(json_object_get(o, a), b);
+}
+
+static void host_params(const json_t *doc, struct params *p)
+{
+	const json_t *host = path2(doc, "conditions", "host");
+	const char *fp = json_string_value(json_object_get(host, "fingerprint"));
+	char computed[DIGEST_STR_MAX];
+
+	if (fp == NULL) {
+		host_fingerprint(host, computed);
+		fp = computed;
+	}
+	param_str(p, fp);
+	param(p, record_text(json_object_get(host, "hostname")));
+	param(p, record_text(json_object_get(host, "cpu_model")));
+	param(p, record_text(json_object_get(host, "machine")));
+	param(p, record_text(json_object_get(host, "kernel")));
+	param(p, record_text(json_object_get(host, "online_cpus")));
+}
+
+/* The build a release shipped, from the document's "ship" object (schema
+ * 3, shape not settled: a string, or a member naming the build). */
+static const char *doc_shipped(const json_t *doc)
+{
+	static const char *const keys[] = {"shipped", "build", "variant", "name"};
+	const json_t *ship = json_object_get(doc, "ship");
+
+	if (json_is_string(ship))
+		return json_string_value(ship);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_is_string(json_object_get(ship, keys[i])))
+			return json_string_value(json_object_get(ship, keys[i]));
+	return NULL;
+}
+
+static int insert_run(struct store *s, const json_t *doc, const char *text,
+                      const struct history_context *ctx, const struct resolved *r, char **id,
+                      struct error *err)
+{
+	const json_t *settings = json_object_get(doc, "settings");
+	const json_t *gate = path2(doc, "analysis", "gate");
+	char digest[DIGEST_STR_MAX];
+	struct params p = {0};
+	struct store_rows rows;
+	int rc;
+
+	digest_buffer_sha256(text, strlen(text), digest);
+	param_str(&p, r->project);
+	param_str(&p, ctx ? ctx->pipeline : NULL);
+	param_str(&p, ctx ? ctx->stage : NULL);
+	param_str(&p, r->commit);
+	param_str(&p, r->branch);
+	param(&p, xasprintf("%lld", r->time_unix));
+	param(&p, xasprintf("%lld", (long long)time(NULL)));
+	param(&p, record_text(path2(doc, "tool", "name")));
+	param(&p, record_text(path2(doc, "tool", "version")));
+	param(&p, record_text(path2(doc, "tool", "commit")));
+	param(&p, record_text(json_object_get(doc, "schema_version")));
+	host_params(doc, &p);
+	param(&p, record_text(json_object_get(settings, "metric")));
+	param(&p, record_text(json_object_get(settings, "threshold_pct")));
+	param(&p, record_text(json_object_get(settings, "confidence")));
+	param(&p, record_text(json_object_get(gate, "status")));
+	param(&p, record_text(json_object_get(gate, "exit_code")));
+	param(&p, record_text(json_object_get(doc, "decision")));
+	param_str(&p, ctx && ctx->shipped ? ctx->shipped : doc_shipped(doc));
+	param(&p, record_text(settings));
+	param(&p, record_text(json_object_get(doc, "conditions")));
+	param_str(&p, text);
+	param_str(&p, digest);
+	rc =
+	    store_query(s,
+	                "INSERT INTO runs (project, pipeline, stage, git_commit, branch, time_unix,"
+	                " recorded_unix, tool_name, tool_version, tool_commit,"
+	                " bench_schema_version, host_fingerprint, hostname, cpu_model, machine,"
+	                " kernel, online_cpus, gate_metric, threshold_pct, confidence,"
+	                " gate_status, gate_exit_code, decision, shipped, settings, conditions,"
+	                " document, document_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+	                (const char *const *)p.v, p.n, &rows, err);
+	for (size_t i = 0; i < p.n; i++)
+		free(p.v[i]);
+	if (rc < 0)
+		return -1;
+	*id = xstrdup(store_cell(&rows, 0, 0) ? store_cell(&rows, 0, 0) : "?");
+	store_rows_free(&rows);
+	return 0;
+}
+
+static int insert_controls(struct store *s, const json_t *doc, const char *id, struct error *err)
+{
+	static const char *const kinds[] = {"host_tuning", "sandbox_controls"};
+	struct params p = {0};
+
+	for (size_t k = 0; k < 2; k++) {
+		size_t i;
+		const json_t *c;
+
+		json_array_foreach(path2(doc, "conditions", kinds[k]), i, c)
+		{
+			param_str(&p, id);
+			param_str(&p, kinds[k]);
+			param(&p, record_text(json_object_get(c, "name")));
+			param(&p, record_text(json_object_get(c, "state")));
+			param(&p, record_text(json_object_get(c, "detail")));
+			if (p.v[2] == NULL)
+				p.v[2] = xstrdup("?");
+			if (insert(s,
+			           "INSERT INTO controls (run_id, kind, name, state, detail)"
+			           " VALUES (?, ?, ?, ?, ?)",
+			           &p, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int insert_metrics_variants(struct store *s, const json_t *doc, const char *id,
+                                   struct error *err)
+{
+	struct record_metric m[64];
+	size_t n = record_metrics(doc, m, 64), i;
+	struct params p = {0};
+	const json_t *v;
+
+	for (i = 0; i < n && i < 64; i++) {
+		param_str(&p, id);
+		param_str(&p, m[i].name);
+		param_str(&p, m[i].unit);
+		param_str(&p, m[i].direction);
+		param_str(&p, m[i].source);
+		if (insert(s,
+		           "INSERT INTO metrics (run_id, name, unit, direction, source)"
+		           " VALUES (?, ?, ?, ?, ?)",
+		           &p, err) < 0)
+			return -1;
+	}
+	json_array_foreach(json_object_get(doc, "variants"), i, v)
+	{
+		param_str(&p, id);
+		param(&p, xasprintf("%zu", i));
+		param_str(&p, json_string_value(json_object_get(v, "name")) ?: "?");
+		param(&p, record_text(json_object_get(v, "role")));
+		param(&p, record_text(json_object_get(v, "digest")));
+		if (insert(s,
+		           "INSERT INTO variants (run_id, position, name, role, digest)"
+		           " VALUES (?, ?, ?, ?, ?)",
+		           &p, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int insert_summaries(struct store *s, const json_t *doc, const char *id, struct error *err)
+{
+	static const char *const stats[] = {"n", "mean", "median", "stdev", "cv", "min", "max"};
+	struct params p = {0};
+	size_t i;
+	const json_t *x;
+
+	json_array_foreach(path2(doc, "analysis", "summaries"), i, x)
+	{
+		const json_t *metric = json_object_get(x, "metric");
+
+		param_str(&p, id);
+		param_str(&p, record_benchmark_name(doc, json_object_get(x, "benchmark")));
+		param_str(&p, record_variant_name(doc, json_object_get(x, "variant")));
+		param_str(&p, record_variant_role(doc, json_object_get(x, "variant")));
+		param_str(&p, record_cell_label(doc, json_object_get(x, "cell")));
+		param_str(&p, json_is_string(metric) ? json_string_value(metric) : "?");
+		for (size_t k = 0; k < sizeof(stats) / sizeof(stats[0]); k++)
+			param(&p, record_text(json_object_get(x, stats[k])));
+		if (insert(
+		        s,
+		        "INSERT INTO summaries (run_id, benchmark, variant, role, cell, metric, n,"
+		        " mean, median, stdev, cv, min_value, max_value)"
+		        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		        &p, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int insert_comparisons(struct store *s, const json_t *doc, const char *id, struct error *err)
+{
+	static const char *const nums[] = {"estimate_pct", "ci_low_pct", "ci_high_pct",
+	                                   "p_adjusted"};
+	struct params p = {0};
+	size_t i;
+	const json_t *c;
+
+	json_array_foreach(path2(doc, "analysis", "comparisons"), i, c)
+	{
+		const json_t *base = json_object_get(c, "baseline") ?: json_object_get(c, "base");
+		const json_t *cand = json_object_get(c, "candidate") ?: json_object_get(c, "cand");
+
+		param_str(&p, id);
+		param_str(&p, record_benchmark_name(doc, json_object_get(c, "benchmark")));
+		param_str(&p, record_cell_label(doc, json_object_get(c, "cell")));
+		param_str(&p, record_variant_name(doc, base));
+		param_str(&p, record_variant_name(doc, cand));
+		param_str(&p, json_string_value(json_object_get(c, "metric")) ?: "?");
+		param(&p, record_text(json_object_get(c, "kind")));
+		param(&p, record_text(json_object_get(c, "gated")));
+		for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
+			param(&p, record_text(json_object_get(c, nums[k])));
+		param(&p, record_text(json_object_get(c, "verdict")));
+		if (insert(
+		        s,
+		        "INSERT INTO comparisons (run_id, benchmark, cell, base, cand, metric,"
+		        " kind, gated, estimate_pct, ci_low_pct, ci_high_pct, p_adjusted, verdict)"
+		        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		        &p, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct sample_ctx {
+	struct store *s;
+	const char *id;
+};
+
+static int insert_sample(const struct record_sample *x, void *arg, struct error *err)
+{
+	struct sample_ctx *c = arg;
+	struct params p = {0};
+
+	param_str(&p, c->id);
+	param_str(&p, x->benchmark);
+	param_str(&p, x->variant);
+	param_str(&p, x->cell);
+	param_str(&p, x->metric);
+	param(&p, xasprintf("%lld", x->block));
+	param(&p, xasprintf("%lld", x->seq));
+	param(&p, xasprintf("%.17g", x->value));
+	return insert(c->s,
+	              "INSERT INTO samples (run_id, benchmark, variant, cell, metric, block_index,"
+	              " seq, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	              &p, err);
+}
+
+static int insert_all(struct store *s, const json_t *doc, const char *text,
+                      const struct history_context *ctx, const struct resolved *r, char **id,
+                      struct error *err)
+{
+	struct sample_ctx sc = {s, NULL};
+
+	if (insert_run(s, doc, text, ctx, r, id, err) < 0)
+		return -1;
+	sc.id = *id;
+	if (insert_controls(s, doc, *id, err) < 0 ||
+	    insert_metrics_variants(s, doc, *id, err) < 0 ||
+	    insert_summaries(s, doc, *id, err) < 0 || insert_comparisons(s, doc, *id, err) < 0 ||
+	    record_each_sample(doc, insert_sample, &sc, err) < 0)
+		return -1;
+	return 0;
+}
+
+int history_record(const char *store, const json_t *bench_doc, const struct history_context *ctx,
+                   char **run_id, struct error *err)
+{
+	struct store s;
+	struct resolved r;
+	char *text, *id = NULL;
+	int rc = -1;
+
+	*run_id = NULL;
+	if (record_check(bench_doc, "recording a result", err) < 0)
+		return -1;
+	/* The exact text export writes back: the bench's own serialisation. */
+	text = json_dumps(bench_doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (text == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "recording a result: cannot encode it");
+	if (store_open(&s, history_store_location(store), true, err) < 0) {
+		free(text);
+		return -1;
+	}
+	resolve(ctx, &r);
+	if (store_begin(&s, err) == 0) {
+		if (insert_all(&s, bench_doc, text, ctx, &r, &id, err) == 0 &&
+		    store_commit(&s, err) == 0) {
+			*run_id = id;
+			id = NULL;
+			rc = 0;
+		} else
+			store_rollback(&s);
+	}
+	free(id);
+	resolved_free(&r);
+	store_close(&s);
+	free(text);
+	return rc;
+}

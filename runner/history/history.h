@@ -1,0 +1,46 @@
+/* history.h - the results history: record bench results in a store (an
+ * SQLite file, or a PostgreSQL database) and `pgo-sandbox history`.
+ * See docs/history.md. */
+#ifndef PGO_HISTORY_H
+#define PGO_HISTORY_H
+
+#include <jansson.h>
+
+#include "base/util.h"
+
+/* The store when --store is not given: $PGO_SANDBOX_STORE, else this. */
+#define HISTORY_DEFAULT_STORE ".pgo-sandbox/history.sqlite"
+
+struct history_context {
+	const char *project;  /* NULL: basename of the git toplevel, else of cwd */
+	const char *pipeline; /* NULL for a plain `bench` */
+	const char *stage;    /* NULL for a plain `bench` */
+	const char *commit;   /* NULL: $GITHUB_SHA, $CI_COMMIT_SHA, else `git rev-parse HEAD` in
+	                         cwd, else "unknown" */
+	const char *branch;   /* NULL: $GITHUB_REF_NAME, $CI_COMMIT_REF_NAME, else git, else
+	                         "unknown" */
+	long long time_unix;  /* 0: now */
+	const char *shipped;  /* which build shipped ("pgo", "baseline"), NULL if not a release */
+};
+
+/* Record one bench result document in the store (NULL: $PGO_SANDBOX_STORE,
+ * else HISTORY_DEFAULT_STORE; a path = SQLite file,
+ * created with the schema if missing; "postgresql://..." or
+ * "postgres://..." or "host=... dbname=..." = PostgreSQL).  Fills
+ * *run_id (caller frees) with the new run's id.  One transaction: all or
+ * nothing. */
+int history_record(const char *store, const json_t *bench_doc, const struct history_context *ctx,
+                   char **run_id, struct error *err);
+
+/* `pgo-sandbox history ...`; argv[0] == "history".  Returns the exit code. */
+int history_main(int argc, char **argv);
+
+/* The command that writes the trend pages of `store` and prints the path
+ * of their index.html (for job summaries and `make demo`).  Caller frees. */
+char *history_trend_hint(const char *store);
+
+/* The store to use: `option` when not NULL, else $PGO_SANDBOX_STORE, else
+ * HISTORY_DEFAULT_STORE. */
+const char *history_store_location(const char *option);
+
+#endif
