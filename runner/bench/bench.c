@@ -41,7 +41,8 @@ struct bench_ctx {
 	struct bench_exec x;
 	bool exec_ready;
 	struct rng rng;
-	size_t n_declared;  /* benchmarks the plan runs: 0..n_declared-1 */
+	size_t n_declared; /* benchmarks the plan runs: 0..n_declared-1 */
+	const struct bench_hooks *hooks;
 	struct rules rules; /* --rules */
 	bool have_rules;
 	struct against *against; /* --against: recorded baselines */
@@ -620,6 +621,15 @@ static json_t *explain(struct bench_ctx *c)
 	return arr;
 }
 
+static int record_result(struct bench_ctx *c, const json_t *doc, struct error *err)
+{
+	if (c->hooks == NULL || c->hooks->record == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "--record: no results store here");
+	if (c->hooks->record(c->hooks->arg, c->opt.record_store, doc, err) < 0)
+		return error_prefix(err, "--record %s", c->opt.record_store);
+	return 0;
+}
+
 static int write_text(const char *path, char *text, struct error *err)
 {
 	int rc = write_file_atomic(path, text, strlen(text), 0644, err);
@@ -647,10 +657,13 @@ static int outputs(struct bench_ctx *c, const struct bench_analysis *a, json_t *
 		json_object_set_new(extra, "decision", rules_json(&c->rules));
 	}
 	fflush(stdout);
-	if (c->opt.json_path) {
+	if (c->opt.json_path || c->opt.record_store) {
 		json_t *doc = bench_result_json(&c->s, a, extra);
 
-		rc = report_write_json(c->opt.json_path, doc, &err);
+		if (c->opt.json_path)
+			rc = report_write_json(c->opt.json_path, doc, &err);
+		if (rc == 0 && c->opt.record_store)
+			rc = record_result(c, doc, &err);
 		json_decref(doc);
 	}
 	if (rc == 0 && c->opt.markdown_path) {
@@ -814,6 +827,11 @@ static void ctx_free(struct bench_ctx *c)
 
 int bench_main(int argc, char **argv)
 {
+	return bench_main_hooked(argc, argv, NULL);
+}
+
+int bench_main_hooked(int argc, char **argv, const struct bench_hooks *hooks)
+{
 	struct bench_ctx c;
 	struct bench_analysis a;
 	struct error err = {0};
@@ -822,6 +840,7 @@ int bench_main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	memset(&a, 0, sizeof(a));
+	c.hooks = hooks;
 	bench_session_init(&c.s);
 	rc = bench_cli_parse(argc, argv, &c.opt, &err);
 	if (rc != 0) {

@@ -53,6 +53,7 @@ enum {
 	OPT_AGAINST,
 	OPT_ALLOW_OTHER_HOST,
 	OPT_RULES,
+	OPT_RECORD,
 	OPT_HELP,
 	/* handed to the sandbox's own parser */
 	OPT_SB_ONE,
@@ -99,6 +100,7 @@ static const struct option bench_options_table[] = {
     {"against", required_argument, NULL, OPT_AGAINST},
     {"allow-other-host", no_argument, NULL, OPT_ALLOW_OTHER_HOST},
     {"rules", required_argument, NULL, OPT_RULES},
+    {"record", required_argument, NULL, OPT_RECORD},
     {"help", no_argument, NULL, OPT_HELP},
     /* sandbox options, checked by the `run` parser */
     {"image", required_argument, NULL, OPT_SB_ONE},
@@ -186,6 +188,8 @@ void bench_cli_usage(FILE *out)
 	    "                        across time); another host's only with\n"
 	    "  --allow-other-host\n"
 	    "  --rules FILE          GO / NEUTRAL / NO-GO decision rules (docs/bench.md)\n"
+	    "  --record STORE        record the result in a results store (an SQLite file\n"
+	    "                        or a PostgreSQL connection string; docs/history.md)\n"
 	    "Reports:\n"
 	    "  --json FILE --markdown FILE --svg FILE\n"
 	    "  --rerun RESULT.json   rerun recorded conditions and compare with them\n"
@@ -229,6 +233,7 @@ void bench_options_free(struct bench_options *o)
 	bench_settings_free(&o->set);
 	free_strings(o->against, o->n_against);
 	free(o->rules_path);
+	free(o->record_store);
 	free(o->baseline);
 	free(o->candidate);
 	free_strings(o->variants, o->n_variants);
@@ -401,6 +406,7 @@ static int handle(struct bench_options *o, int opt, int li, int argc, char **arg
 	case OPT_AGAINST: o->against = push(o->against, &o->n_against, optarg); return 0;
 	case OPT_ALLOW_OTHER_HOST: o->allow_other_host = true; return 0;
 	case OPT_RULES: replace(&o->rules_path, optarg); return 0;
+	case OPT_RECORD: replace(&o->record_store, optarg); return 0;
 	case OPT_JSON: replace(&o->json_path, optarg); return 0;
 	case OPT_MARKDOWN: replace(&o->markdown_path, optarg); return 0;
 	case OPT_SVG: replace(&o->svg_path, optarg); return 0;

@@ -41,6 +41,7 @@ struct bench_options {
 	size_t n_against;
 	bool allow_other_host;
 	char *rules_path;
+	char *record_store; /* --record */
 	char *cpus;
 	bool allow_smt;
 	bool explain;

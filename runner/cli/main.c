@@ -93,6 +93,27 @@ static int cmd_run(int argc, char **argv)
 	return rc;
 }
 
+static int record_bench(void *arg, const char *store, const json_t *result, struct error *err)
+{
+	struct history_context ctx = {0};
+	char *id = NULL;
+
+	(void)arg;
+	if (history_record(store, result, &ctx, &id, err) < 0)
+		return -1;
+	printf("recorded as run %s in %s\n", id, store);
+	free(id);
+	return 0;
+}
+
+/* `bench` with --record wired to the results store (history/). */
+static int bench_with_history(int argc, char **argv)
+{
+	const struct bench_hooks hooks = {record_bench, NULL};
+
+	return bench_main_hooked(argc, argv, &hooks);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -105,8 +126,8 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} commands[] = {
-	    {"stage", stage_main},     {"pipeline", pipeline_main}, {"verify", verify_main},
-	    {"inspect", inspect_main}, {"bench", bench_main},       {"forensics", forensics_main},
+	    {"stage", stage_main},     {"pipeline", pipeline_main},   {"verify", verify_main},
+	    {"inspect", inspect_main}, {"bench", bench_with_history}, {"forensics", forensics_main},
 	    {"image", image_main},     {"history", history_main},
 	};
 

@@ -2,12 +2,14 @@
  * inputs, knobs and benchmark command to `pgo-sandbox bench`, which owns
  * the statistics and the gate, in place of the sandboxed command. */
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench.h"
 #include "bench/bench_rules.h"
+#include "history/history.h"
 #include "pipeline/roles.h"
 
 #define BENCH_DEFAULT_RUNS "10"
@@ -84,6 +86,17 @@ static void bench_arguments(const struct stage_ctx *c, const struct input *const
 		strv_push(args, rules);
 		free(rules);
 	}
+	/* the results store (docs/history.md): a connection string as given,
+	 * a path relative to the pipeline file */
+	if (stage_env_value(c, "PGO_BENCH_RECORD", NULL)) {
+		const char *store = stage_env_value(c, "PGO_BENCH_RECORD", NULL);
+		bool url = strchr(store, '=') || strstr(store, "://") || store[0] == '/';
+		char *where = url ? xstrdup(store) : xasprintf("%s/%s", c->pl->dir, store);
+
+		strv_push(args, "--record");
+		strv_push(args, where);
+		free(where);
+	}
 	strv_push(args, "--json");
 	strv_push(args, json);
 	strv_push(args, "--markdown");
@@ -114,8 +127,22 @@ static void bench_arguments(const struct stage_ctx *c, const struct input *const
 	}
 }
 
+static int record_stage(void *arg, const char *store, const json_t *result, struct error *err)
+{
+	const struct stage_ctx *c = arg;
+	struct history_context ctx = {.pipeline = c->pl->name, .stage = c->def->name};
+	char *id = NULL;
+
+	if (history_record(store, result, &ctx, &id, err) < 0)
+		return -1;
+	printf("pgo-sandbox: bench: recorded as run %s in %s\n", id, store);
+	free(id);
+	return 0;
+}
+
 static int run_bench(struct stage_ctx *c)
 {
+	const struct bench_hooks hooks = {record_stage, c};
 	const struct input *v[2] = {NULL, NULL};
 	struct strv args = {0};
 	char *json, *md, *svg;
@@ -135,7 +162,7 @@ static int run_bench(struct stage_ctx *c)
 	bench_arguments(c, v, json, md, svg, &args);
 	printf("pgo-sandbox: bench: %s (baseline) against %s (candidate)\n", v[0]->name,
 	       v[1]->name);
-	rc = bench_main((int)args.n, args.v);
+	rc = bench_main_hooked((int)args.n, args.v, &hooks);
 	if (rc == 0 || rc == 1 || rc == BENCH_EXIT_NO_GO || rc == BENCH_EXIT_NEUTRAL) {
 		json_error_t jerr;
 		c->bench_json = json_load_file(json, 0, &jerr);
