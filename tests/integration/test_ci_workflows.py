@@ -81,6 +81,10 @@ def test_github_workflow_commands_run_against_the_fixture(workspace):
     summary = (workspace / "summary.md").read_text()
     assert "fib_full_check_flow" in summary
     assert (workspace / "report" / "bench.svg").exists()
+    # the run joined the results history and the summary points at the trend
+    assert (workspace / "history" / "history.sqlite").exists()
+    assert "Trend: `report/trend/index.html`" in summary and "(1 runs recorded)" in summary
+    assert (workspace / "report" / "trend" / "index.html").exists()
 
 
 def test_gitlab_pipeline_commands_run_against_the_fixture(workspace):
@@ -90,6 +94,11 @@ def test_gitlab_pipeline_commands_run_against_the_fixture(workspace):
     for block in gitlab_blocks(yaml.safe_load(open(GITLAB))):
         run_block(block, workspace)
     assert (workspace / "report" / "bench.json").exists()
+    # the second job records into the same store: two runs now
+    r = subprocess.run([BINARY, "history", "list", "--store",
+                        str(workspace / "history" / "history.sqlite")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and len(r.stdout.strip().splitlines()) == 3, r.stdout + r.stderr
 
 
 def test_pipeline_summary_as_json(workspace):
