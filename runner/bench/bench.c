@@ -105,19 +105,10 @@ static void apply_overrides(const struct bench_options *o, struct bench_settings
 
 static int load_recorded(struct bench_ctx *c, struct error *err)
 {
-	json_error_t je;
-	json_t *doc = json_load_file(c->opt.rerun_path, 0, &je);
-	int rc;
-
 	bench_session_init(&c->rec);
 	c->have_rec = true;
-	if (doc == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "--rerun %s: line %d: %s",
-		                 c->opt.rerun_path, je.line, je.text);
-	rc = bench_session_from_json(doc, &c->rec, err);
-	json_decref(doc);
-	if (rc < 0)
-		return error_prefix(err, "--rerun %s", c->opt.rerun_path);
+	if (bench_session_load(c->opt.rerun_path, &c->rec, err) < 0)
+		return error_prefix(err, "--rerun");
 	copy_config(&c->rec, &c->s);
 	apply_overrides(&c->opt, &c->s.set);
 	return 0;
@@ -552,7 +543,7 @@ static int load_against(struct bench_ctx *c, struct error *err)
 		split_against(c->opt.against[i], &ag->path, &ag->variant);
 		bench_session_init(&ag->s);
 		c->n_against++;
-		if (bench_recorded_load(ag->path, &ag->s, err) < 0)
+		if (bench_session_load(ag->path, &ag->s, err) < 0)
 			return error_prefix(err, "--against");
 		if (bench_recorded_check_host(&ag->s, ag->path, c->opt.allow_other_host, err) < 0)
 			return error_prefix(err, "--against");

@@ -37,28 +37,36 @@ static bool same_arm(const struct bench_session *s, const struct bench_run *r, s
  * higher is better), so "slower" is always the verdict that fails a gate
  * and Holm protects it whatever the direction; this puts the estimate and
  * interval back in the metric's own terms (a throughput drop < 0). */
+static void flip_log_interval(double *hl, double *lo, double *hi, double pct[3])
+{
+	double old_lo = *lo;
+
+	*hl = -*hl;
+	*lo = -*hi;
+	*hi = -old_lo;
+	pct[0] = 100.0 * expm1(*hl);
+	pct[1] = 100.0 * expm1(*lo);
+	pct[2] = 100.0 * expm1(*hi);
+}
+
 static void comparison_to_metric_terms(struct comparison *c)
 {
-	double lo = c->lo;
+	double pct[3];
 
-	c->hl = -c->hl;
-	c->lo = -c->hi;
-	c->hi = -lo;
-	c->pct = 100.0 * expm1(c->hl);
-	c->pct_lo = 100.0 * expm1(c->lo);
-	c->pct_hi = 100.0 * expm1(c->hi);
+	flip_log_interval(&c->hl, &c->lo, &c->hi, pct);
+	c->pct = pct[0];
+	c->pct_lo = pct[1];
+	c->pct_hi = pct[2];
 }
 
 static void interaction_to_metric_terms(struct interaction *x)
 {
-	double lo = x->lo;
+	double pct[3];
 
-	x->hl = -x->hl;
-	x->lo = -x->hi;
-	x->hi = -lo;
-	x->pct = 100.0 * expm1(x->hl);
-	x->pct_lo = 100.0 * expm1(x->lo);
-	x->pct_hi = 100.0 * expm1(x->hi);
+	flip_log_interval(&x->hl, &x->lo, &x->hi, pct);
+	x->pct = pct[0];
+	x->pct_lo = pct[1];
+	x->pct_hi = pct[2];
 }
 
 double bench_cmp_worse_pct(const struct bench_session *s, const struct bench_cmp *k)

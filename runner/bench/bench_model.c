@@ -1022,3 +1022,37 @@ int bench_session_from_json(const json_t *doc, struct bench_session *s, struct e
 	s->conditions = v ? json_deep_copy(v) : NULL;
 	return 0;
 }
+
+int bench_session_load(const char *path, struct bench_session *s, struct error *err)
+{
+	json_error_t je;
+	json_t *doc = json_load_file(path, 0, &je);
+	int rc;
+
+	if (doc == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: line %d: %s", path, je.line,
+		                 je.text);
+	rc = bench_session_from_json(doc, s, err);
+	json_decref(doc);
+	return rc < 0 ? error_prefix(err, "%s", path) : 0;
+}
+
+size_t bench_arm_logs(const struct bench_session *s, size_t b, size_t v, size_t cell,
+                      enum bench_metric m, bool badness, double *out)
+{
+	double sign = badness && bench_metric_direction(s, m) == DIRECTION_HIGHER ? -1.0 : 1.0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_runs; i++) {
+		const struct bench_run *r = &s->runs[i];
+		double x;
+
+		if (r->block == BENCH_BLOCK_WARMUP || r->variant != v || r->cell != cell ||
+		    !bench_run_covers(s, r, b))
+			continue;
+		x = bench_value(r, b, m);
+		if (isfinite(x) && x > 0)
+			out[n++] = sign * log(x);
+	}
+	return n;
+}

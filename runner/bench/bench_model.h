@@ -245,6 +245,14 @@ char **bench_substitute(char *const *argv, const char *bench_value, const char *
 void bench_session_to_json(const struct bench_session *s, json_t *doc);
 /* Read them back (schema checked); `s` must be freshly initialised. */
 int bench_session_from_json(const json_t *doc, struct bench_session *s, struct error *err);
+/* A result file: -1 + err naming the file (and the JSON line). */
+int bench_session_load(const char *path, struct bench_session *s, struct error *err);
+
+/* ln of the metric of every measured run of one arm (variant, cell) that
+ * measures benchmark b, negated for a higher-is-better metric when
+ * `badness`; returns how many (out holds s->n_runs at most). */
+size_t bench_arm_logs(const struct bench_session *s, size_t b, size_t v, size_t cell,
+                      enum bench_metric m, bool badness, double *out);
 
 /* JSON number or null for a non-finite double. */
 json_t *json_real_or_null(double v);

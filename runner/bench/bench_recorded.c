@@ -44,27 +44,6 @@ static int same_cell(const struct bench_session *now, size_t cell, const struct 
 	return found;
 }
 
-/* Badness logs (negated where higher is better) of one arm's measured runs. */
-static size_t arm_logs(const struct bench_session *s, size_t b, size_t v, size_t cell,
-                       enum bench_metric m, double *out)
-{
-	double sign = bench_metric_direction(s, m) == DIRECTION_HIGHER ? -1.0 : 1.0;
-	size_t n = 0;
-
-	for (size_t i = 0; i < s->n_runs; i++) {
-		const struct bench_run *r = &s->runs[i];
-		double x;
-
-		if (r->block == BENCH_BLOCK_WARMUP || r->variant != v || r->cell != cell ||
-		    !bench_run_covers(s, r, b))
-			continue;
-		x = bench_value(r, b, m);
-		if (isfinite(x) && x > 0)
-			out[n++] = sign * log(x);
-	}
-	return n;
-}
-
 static bool compare_one(const struct bench_session *now, const struct bench_session *then, size_t b,
                         size_t tb, size_t v, size_t tv, size_t c, size_t tc, enum bench_metric m,
                         struct recorded_cmp *k)
@@ -77,8 +56,8 @@ static bool compare_one(const struct bench_session *now, const struct bench_sess
 	size_t nx, ny;
 	bool ok;
 
-	nx = tm < 0 ? 0 : arm_logs(then, tb, tv, tc, (enum bench_metric)tm, x);
-	ny = arm_logs(now, b, v, c, m, y);
+	nx = tm < 0 ? 0 : bench_arm_logs(then, tb, tv, tc, (enum bench_metric)tm, true, x);
+	ny = bench_arm_logs(now, b, v, c, m, true, y);
 	ok = nx > 0 && ny > 0 &&
 	     stats_mann_whitney(x, nx, y, ny, now->set.confidence, &mw, NULL) == 0;
 	free(x);
@@ -216,18 +195,4 @@ json_t *bench_recorded_json(const struct bench_session *now, const struct record
 		              json_real_or_null(k[i].p_two_sided), "verdict",
 		              verdict_name(k[i].verdict)));
 	return arr;
-}
-
-int bench_recorded_load(const char *path, struct bench_session *s, struct error *err)
-{
-	json_error_t je;
-	json_t *doc = json_load_file(path, 0, &je);
-	int rc;
-
-	if (doc == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: line %d: %s", path, je.line,
-		                 je.text);
-	rc = bench_session_from_json(doc, s, err);
-	json_decref(doc);
-	return rc < 0 ? error_prefix(err, "%s", path) : 0;
 }

@@ -44,7 +44,4 @@ void bench_recorded_print(FILE *out, const struct bench_session *now, const stru
 json_t *bench_recorded_json(const struct bench_session *now, const struct recorded_cmp *k,
                             size_t n);
 
-/* Load a result file (schema checked): -1 + err naming the file. */
-int bench_recorded_load(const char *path, struct bench_session *s, struct error *err);
-
 #endif

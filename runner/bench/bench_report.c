@@ -9,36 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-/* A growing string. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void __attribute__((format(printf, 2, 3))) sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (b->len + (size_t)n + 1 > b->cap) {
-		b->cap = (b->len + (size_t)n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-static char *sb_take(struct sbuf *b)
-{
-	return b->s ? b->s : xstrdup("");
-}
+#include "base/strbuf.h"
 
 void bench_format_value(const struct bench_session *s, double v, enum bench_metric m, char *buf,
                         size_t len)
@@ -65,24 +36,10 @@ void bench_format_value(const struct bench_session *s, double v, enum bench_metr
 
 char *bench_xml_escape(const char *text)
 {
-	struct sbuf b = {0};
+	struct strbuf b = {0};
 
-	for (const char *p = text; *p; p++) {
-		switch (*p) {
-		case '&': sb_printf(&b, "&amp;"); break;
-		case '<': sb_printf(&b, "&lt;"); break;
-		case '>': sb_printf(&b, "&gt;"); break;
-		case '"': sb_printf(&b, "&quot;"); break;
-		case '\'': sb_printf(&b, "&apos;"); break;
-		default:
-			/* XML 1.0 has no place for other control characters. */
-			if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n')
-				sb_printf(&b, "?");
-			else
-				sb_printf(&b, "%c", *p);
-		}
-	}
-	return sb_take(&b);
+	strbuf_xml(&b, text);
+	return strbuf_take(&b);
 }
 
 /* ---- JSON ------------------------------------------------------------------- */
@@ -173,7 +130,7 @@ static const char *gate_sentence(const struct bench_session *s, const struct ben
 
 /* ---- Markdown ----------------------------------------------------------------- */
 
-static void md_row(struct sbuf *b, const struct bench_session *s, const struct bench_analysis *a,
+static void md_row(struct strbuf *b, const struct bench_session *s, const struct bench_analysis *a,
                    size_t bi, size_t c, size_t v)
 {
 	enum bench_metric m = s->set.metric;
@@ -187,93 +144,96 @@ static void md_row(struct sbuf *b, const struct bench_session *s, const struct b
 	}
 	bench_format_value(s, sm->d.median, m, med, sizeof(med));
 	bench_format_value(s, sm->d.mean, m, mean, sizeof(mean));
-	sb_printf(b, "| %s | %s%s%s | %s | %s | %.2f %% | %zu | %zu | ", label, v == 0 ? "**" : "",
-	          s->variants[v].name, v == 0 ? "** (baseline)" : "", mean, med, 100.0 * sm->d.cv,
-	          sm->d.n, sm->outliers);
+	strbuf_printf(b, "| %s | %s%s%s | %s | %s | %.2f %% | %zu | %zu | ", label,
+	              v == 0 ? "**" : "", s->variants[v].name, v == 0 ? "** (baseline)" : "", mean,
+	              med, 100.0 * sm->d.cv, sm->d.n, sm->outliers);
 	if (k && k->c.n > 0 && isfinite(k->c.pct))
-		sb_printf(b, "%+.2f %% [%+.2f, %+.2f] | %.3fx | %s%s%s |\n", k->c.pct, k->c.pct_lo,
-		          k->c.pct_hi, exp(k->c.hl), k->c.verdict == VERDICT_SLOWER ? "**" : "",
-		          verdict_words(s, m, &k->c), k->c.verdict == VERDICT_SLOWER ? "**" : "");
+		strbuf_printf(
+		    b, "%+.2f %% [%+.2f, %+.2f] | %.3fx | %s%s%s |\n", k->c.pct, k->c.pct_lo,
+		    k->c.pct_hi, exp(k->c.hl), k->c.verdict == VERDICT_SLOWER ? "**" : "",
+		    verdict_words(s, m, &k->c), k->c.verdict == VERDICT_SLOWER ? "**" : "");
 	else
-		sb_printf(b, "%s | | %s |\n", v ? "n/a" : "", v ? "inconclusive" : "");
+		strbuf_printf(b, "%s | | %s |\n", v ? "n/a" : "", v ? "inconclusive" : "");
 	free(label);
 }
 
-static void md_matrix(struct sbuf *b, const struct bench_session *s, const struct bench_analysis *a)
+static void md_matrix(struct strbuf *b, const struct bench_session *s,
+                      const struct bench_analysis *a)
 {
 	if (a->n_eff == 0)
 		return;
-	sb_printf(b,
-	          "\n#### Knob effects (%s)\n\n| benchmark | variant | knob | vs | effect "
-	          "(95 %% CI) | verdict |\n|---|---|---|---|---|---|\n",
-	          bench_metric_name(s, s->set.metric));
+	strbuf_printf(b,
+	              "\n#### Knob effects (%s)\n\n| benchmark | variant | knob | vs | effect "
+	              "(95 %% CI) | verdict |\n|---|---|---|---|---|---|\n",
+	              bench_metric_name(s, s->set.metric));
 	for (size_t i = 0; i < a->n_eff; i++) {
 		const struct bench_effect *e = &a->eff[i];
 
 		if (e->metric != s->set.metric)
 			continue;
-		sb_printf(b, "| %s | %s | %s=%s | %s | %+.2f %% [%+.2f, %+.2f] | %s |\n",
-		          s->benchmarks[e->bench].name, s->variants[e->variant].name,
-		          s->knobs[e->knob].key, s->knobs[e->knob].values[e->level],
-		          s->knobs[e->knob].values[0], e->c.pct, e->c.pct_lo, e->c.pct_hi,
-		          verdict_words(s, e->metric, &e->c));
+		strbuf_printf(b, "| %s | %s | %s=%s | %s | %+.2f %% [%+.2f, %+.2f] | %s |\n",
+		              s->benchmarks[e->bench].name, s->variants[e->variant].name,
+		              s->knobs[e->knob].key, s->knobs[e->knob].values[e->level],
+		              s->knobs[e->knob].values[0], e->c.pct, e->c.pct_lo, e->c.pct_hi,
+		              verdict_words(s, e->metric, &e->c));
 	}
 	if (a->n_inter == 0)
 		return;
-	sb_printf(b, "\n#### Interactions\n\n| benchmark | variant | knobs | I = ln t11 - ln t10 - "
-	             "ln t01 + ln t00 (95 %% CI) | class |\n|---|---|---|---|---|\n");
+	strbuf_printf(
+	    b, "\n#### Interactions\n\n| benchmark | variant | knobs | I = ln t11 - ln t10 - "
+	       "ln t01 + ln t00 (95 %% CI) | class |\n|---|---|---|---|---|\n");
 	for (size_t i = 0; i < a->n_inter; i++) {
 		const struct bench_inter *x = &a->inter[i];
 
 		if (x->metric != s->set.metric)
 			continue;
 		if (x->ok)
-			sb_printf(b, "| %s | %s | %s=%s x %s=%s | %+.2f %% [%+.2f, %+.2f] | %s |\n",
-			          s->benchmarks[x->bench].name, s->variants[x->variant].name,
-			          s->knobs[x->knob_a].key, s->knobs[x->knob_a].values[x->level_a],
-			          s->knobs[x->knob_b].key, s->knobs[x->knob_b].values[x->level_b],
-			          x->it.pct, x->it.pct_lo, x->it.pct_hi,
-			          interaction_name(x->it.cls));
+			strbuf_printf(
+			    b, "| %s | %s | %s=%s x %s=%s | %+.2f %% [%+.2f, %+.2f] | %s |\n",
+			    s->benchmarks[x->bench].name, s->variants[x->variant].name,
+			    s->knobs[x->knob_a].key, s->knobs[x->knob_a].values[x->level_a],
+			    s->knobs[x->knob_b].key, s->knobs[x->knob_b].values[x->level_b],
+			    x->it.pct, x->it.pct_lo, x->it.pct_hi, interaction_name(x->it.cls));
 		else
-			sb_printf(b, "| %s | %s | %s x %s | too few blocks | unclear |\n",
-			          s->benchmarks[x->bench].name, s->variants[x->variant].name,
-			          s->knobs[x->knob_a].key, s->knobs[x->knob_b].key);
+			strbuf_printf(b, "| %s | %s | %s x %s | too few blocks | unclear |\n",
+			              s->benchmarks[x->bench].name, s->variants[x->variant].name,
+			              s->knobs[x->knob_a].key, s->knobs[x->knob_b].key);
 	}
 }
 
 char *bench_markdown(const struct bench_session *s, const struct bench_analysis *a)
 {
-	struct sbuf b = {0};
+	struct strbuf b = {0};
 	size_t n_cells = bench_n_cells(s);
 	json_t *cpus = s->conditions ? json_object_get(s->conditions, "cpus") : NULL;
 
-	sb_printf(&b, "### pgo-sandbox bench: %s\n\n", gate_sentence(s, a));
-	sb_printf(&b, "Metric **%s** (%s is better).\n\n", bench_metric_name(s, s->set.metric),
-	          direction_name(bench_metric_direction(s, s->set.metric)));
-	sb_printf(&b,
-	          "| benchmark | variant | mean | median | CV | runs | outliers | vs baseline "
-	          "(95 %% CI) | ratio | verdict |\n|---|---|---:|---:|---:|---:|---:|---|---:|---|"
-	          "\n");
+	strbuf_printf(&b, "### pgo-sandbox bench: %s\n\n", gate_sentence(s, a));
+	strbuf_printf(&b, "Metric **%s** (%s is better).\n\n", bench_metric_name(s, s->set.metric),
+	              direction_name(bench_metric_direction(s, s->set.metric)));
+	strbuf_printf(
+	    &b, "| benchmark | variant | mean | median | CV | runs | outliers | vs baseline "
+	        "(95 %% CI) | ratio | verdict |\n|---|---|---:|---:|---:|---:|---:|---|---:|---|"
+	        "\n");
 	for (size_t bi = 0; bi < s->n_benchmarks; bi++)
 		for (size_t c = 0; c < n_cells; c++)
 			for (size_t v = 0; v < s->n_variants; v++)
 				md_row(&b, s, a, bi, c, v);
 	md_matrix(&b, s, a);
 	if (a->gate.n_reasons) {
-		sb_printf(&b, "\n");
+		strbuf_printf(&b, "\n");
 		for (size_t i = 0; i < a->gate.n_reasons; i++)
-			sb_printf(&b, "- %s\n", a->gate.reasons[i]);
+			strbuf_printf(&b, "- %s\n", a->gate.reasons[i]);
 	}
-	sb_printf(&b,
-	          "\nMetric %s; threshold %.2g %%; Hodges-Lehmann estimate of per-block "
-	          "ln(B/A) with the exact Wilcoxon signed-rank interval; Holm-corrected; "
-	          "CPUs %s; ASLR %s; seed %llu.\n",
-	          bench_metric_name(s, s->set.metric), 100.0 * s->set.threshold,
-	          json_is_string(cpus) ? json_string_value(cpus) : "?",
-	          s->set.randomize_layout ? "on, randomized environment pad"
-	                                  : "off, fixed environment",
-	          (unsigned long long)s->set.seed);
-	return sb_take(&b);
+	strbuf_printf(&b,
+	              "\nMetric %s; threshold %.2g %%; Hodges-Lehmann estimate of per-block "
+	              "ln(B/A) with the exact Wilcoxon signed-rank interval; Holm-corrected; "
+	              "CPUs %s; ASLR %s; seed %llu.\n",
+	              bench_metric_name(s, s->set.metric), 100.0 * s->set.threshold,
+	              json_is_string(cpus) ? json_string_value(cpus) : "?",
+	              s->set.randomize_layout ? "on, randomized environment pad"
+	                                      : "off, fixed environment",
+	              (unsigned long long)s->set.seed);
+	return strbuf_take(&b);
 }
 
 /* ---- terminal ----------------------------------------------------------------- */
@@ -430,28 +390,28 @@ static double nice_step(double span)
 	return (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
 }
 
-static void svg_axis(struct sbuf *b, const struct svg_scale *sc, double bottom, double delta)
+static void svg_axis(struct strbuf *b, const struct svg_scale *sc, double bottom, double delta)
 {
 	double step = nice_step(sc->hi - sc->lo);
 
-	sb_printf(b,
-	          "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%.1f\" fill=\"#eef3ee\"/>\n",
-	          svg_x(sc, -delta), SVG_TOP - 8, svg_x(sc, delta) - svg_x(sc, -delta),
-	          bottom - SVG_TOP + 8);
+	strbuf_printf(
+	    b, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%.1f\" fill=\"#eef3ee\"/>\n",
+	    svg_x(sc, -delta), SVG_TOP - 8, svg_x(sc, delta) - svg_x(sc, -delta),
+	    bottom - SVG_TOP + 8);
 	for (double t = ceil(sc->lo / step) * step; t <= sc->hi; t += step) {
 		double x = svg_x(sc, t);
 
-		sb_printf(b,
-		          "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n",
-		          x, SVG_TOP - 8, x, bottom, fabs(t) < step / 2 ? "#555" : "#ddd");
-		sb_printf(b,
-		          "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">"
-		          "%+.3g %%</text>\n",
-		          x, bottom + 14, fabs(t) < step / 2 ? 0.0 : t);
+		strbuf_printf(
+		    b, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", x,
+		    SVG_TOP - 8, x, bottom, fabs(t) < step / 2 ? "#555" : "#ddd");
+		strbuf_printf(b,
+		              "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">"
+		              "%+.3g %%</text>\n",
+		              x, bottom + 14, fabs(t) < step / 2 ? 0.0 : t);
 	}
 }
 
-static void svg_points(struct sbuf *b, const struct bench_session *s, const struct svg_scale *sc,
+static void svg_points(struct strbuf *b, const struct bench_session *s, const struct svg_scale *sc,
                        size_t bi, size_t v, size_t c, double base_median, double y)
 {
 	enum bench_metric m = s->set.metric;
@@ -465,19 +425,19 @@ static void svg_points(struct sbuf *b, const struct bench_session *s, const stru
 		    r->variant != v || r->cell != c)
 			continue;
 		jitter = ((double)(k++ % 7) - 3.0) * 1.4;
-		sb_printf(b,
-		          "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"%s\" "
-		          "fill-opacity=\"0.45\"%s/>\n",
-		          svg_x(sc, rel_pct(bench_value(r, bi, m), base_median)), y + jitter,
-		          v == 0                                   ? "#1f5fbf"
-		          : s->variants[v].role == ROLE_AA_CONTROL ? "#888888"
-		                                                   : "#c0392b",
-		          r->bench == bi && r->outlier[m] ? " stroke=\"#000\" stroke-width=\"0.8\""
-		                                          : "");
+		strbuf_printf(
+		    b,
+		    "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"%s\" "
+		    "fill-opacity=\"0.45\"%s/>\n",
+		    svg_x(sc, rel_pct(bench_value(r, bi, m), base_median)), y + jitter,
+		    v == 0                                   ? "#1f5fbf"
+		    : s->variants[v].role == ROLE_AA_CONTROL ? "#888888"
+		                                             : "#c0392b",
+		    r->bench == bi && r->outlier[m] ? " stroke=\"#000\" stroke-width=\"0.8\"" : "");
 	}
 }
 
-static void svg_variant(struct sbuf *b, const struct bench_session *s,
+static void svg_variant(struct strbuf *b, const struct bench_session *s,
                         const struct bench_analysis *a, const struct svg_scale *sc, size_t bi,
                         size_t v, size_t c, double base_median, double y)
 {
@@ -491,32 +451,33 @@ static void svg_variant(struct sbuf *b, const struct bench_session *s,
 		free(name);
 		return;
 	}
-	sb_printf(b,
-	          "<text x=\"%d\" y=\"%.1f\" font-size=\"12\" text-anchor=\"end\"%s>%s%s</text>\n",
-	          SVG_LEFT - 10, y + 4, v == 0 ? " font-weight=\"bold\"" : "", name,
-	          v == 0 ? " (baseline)" : "");
+	strbuf_printf(
+	    b, "<text x=\"%d\" y=\"%.1f\" font-size=\"12\" text-anchor=\"end\"%s>%s%s</text>\n",
+	    SVG_LEFT - 10, y + 4, v == 0 ? " font-weight=\"bold\"" : "", name,
+	    v == 0 ? " (baseline)" : "");
 	free(name);
 	svg_points(b, s, sc, bi, v, c, base_median, y);
 	xm = svg_x(sc, rel_pct(sm->d.median, base_median));
-	sb_printf(b,
-	          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "
-	          "stroke-width=\"2\"><title>median</title></line>\n",
-	          xm, y - 8, xm, y + 8);
+	strbuf_printf(b,
+	              "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "
+	              "stroke-width=\"2\"><title>median</title></line>\n",
+	              xm, y - 8, xm, y + 8);
 	if (k && k->c.n > 0 && isfinite(k->c.pct_lo) && isfinite(k->c.pct_hi)) {
-		sb_printf(b,
-		          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" "
-		          "stroke-width=\"3\" stroke-opacity=\"0.7\"><title>95 %% interval "
-		          "%+.2f %% .. %+.2f %%</title></line>\n",
-		          svg_x(sc, k->c.pct_lo), y + 10, svg_x(sc, k->c.pct_hi), y + 10,
-		          k->c.pct_lo, k->c.pct_hi);
-		sb_printf(b, "<text x=\"%d\" y=\"%.1f\" font-size=\"12\">%+.2f %% %s</text>\n",
-		          SVG_W - SVG_RIGHT + 8, y + 4, k->c.pct, verdict_words(s, m, &k->c));
+		strbuf_printf(
+		    b,
+		    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" "
+		    "stroke-width=\"3\" stroke-opacity=\"0.7\"><title>95 %% interval "
+		    "%+.2f %% .. %+.2f %%</title></line>\n",
+		    svg_x(sc, k->c.pct_lo), y + 10, svg_x(sc, k->c.pct_hi), y + 10, k->c.pct_lo,
+		    k->c.pct_hi);
+		strbuf_printf(b, "<text x=\"%d\" y=\"%.1f\" font-size=\"12\">%+.2f %% %s</text>\n",
+		              SVG_W - SVG_RIGHT + 8, y + 4, k->c.pct, verdict_words(s, m, &k->c));
 	}
 }
 
 char *bench_svg(const struct bench_session *s, const struct bench_analysis *a)
 {
-	struct sbuf b = {0};
+	struct strbuf b = {0};
 	size_t n_cells = bench_n_cells(s), rows = s->n_benchmarks * n_cells;
 	struct svg_scale sc = svg_range(s, a);
 	double height = SVG_TOP + (double)rows * ((double)s->n_variants * SVG_LINE + SVG_GAP) + 40;
@@ -527,15 +488,15 @@ char *bench_svg(const struct bench_session *s, const struct bench_analysis *a)
 	         "pgo-sandbox bench: %s (%s is better) relative to the baseline median (%s)",
 	         bench_metric_name(s, s->set.metric),
 	         direction_name(bench_metric_direction(s, s->set.metric)), gate_sentence(s, a));
-	sb_printf(&b,
-	          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
-	          "viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\">\n"
-	          "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n",
-	          SVG_W, height, SVG_W, height);
+	strbuf_printf(&b,
+	              "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	              "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
+	              "viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\">\n"
+	              "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n",
+	              SVG_W, height, SVG_W, height);
 	{
 		char *t = bench_xml_escape(title);
-		sb_printf(
+		strbuf_printf(
 		    &b,
 		    "<text x=\"10\" y=\"22\" font-size=\"14\" font-weight=\"bold\">%s</text>\n"
 		    "<text x=\"10\" y=\"40\" font-size=\"11\">points: runs; black tick: "
@@ -550,10 +511,10 @@ char *bench_svg(const struct bench_session *s, const struct bench_analysis *a)
 			const struct bench_summary *base = find_summary(a, bi, 0, c, s->set.metric);
 			char *label = row_label(s, bi, c), *esc = bench_xml_escape(label);
 
-			sb_printf(&b,
-			          "<text x=\"10\" y=\"%.1f\" font-size=\"12\" "
-			          "font-weight=\"bold\">%s</text>\n",
-			          y + 4, esc);
+			strbuf_printf(&b,
+			              "<text x=\"10\" y=\"%.1f\" font-size=\"12\" "
+			              "font-weight=\"bold\">%s</text>\n",
+			              y + 4, esc);
 			free(label);
 			free(esc);
 			for (size_t v = 0; v < s->n_variants; v++) {
@@ -564,6 +525,6 @@ char *bench_svg(const struct bench_session *s, const struct bench_analysis *a)
 			y += SVG_GAP;
 		}
 	}
-	sb_printf(&b, "</svg>\n");
-	return sb_take(&b);
+	strbuf_printf(&b, "</svg>\n");
+	return strbuf_take(&b);
 }

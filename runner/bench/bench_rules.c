@@ -11,6 +11,7 @@
 #include "bench/bench_analysis.h"
 #include "bench/bench_recorded.h"
 #include "bench/stats.h"
+#include "base/strbuf.h"
 
 static const char *const decision_names[] = {"go", "neutral", "no-go"};
 static const char *const op_names[] = {">=", ">", "<=", "<"};
@@ -241,7 +242,7 @@ int rules_load_recorded(struct rules *r, bool allow_other_host, struct error *er
 			continue;
 		bench_session_init(&b->rec);
 		b->loaded = true;
-		if (bench_recorded_load(b->path, &b->rec, err) < 0 ||
+		if (bench_session_load(b->path, &b->rec, err) < 0 ||
 		    bench_recorded_check_host(&b->rec, b->path, allow_other_host, err) < 0)
 			return error_prefix(err, "%s:%zu: baseline %s", r->path, b->line, b->name);
 	}
@@ -364,26 +365,6 @@ static int rule_benchmark(const struct rules *r, const struct bench_session *s, 
 	                 r->benchmark ? r->benchmark : "", bench_metric_name(s, m));
 }
 
-/* ln of the runs of one arm (not per block): for the unpaired cases. */
-static size_t run_logs(const struct bench_session *s, size_t b, size_t v, size_t c,
-                       enum bench_metric m, double *out)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < s->n_runs; i++) {
-		const struct bench_run *run = &s->runs[i];
-		double x;
-
-		if (run->block == BENCH_BLOCK_WARMUP || run->variant != v || run->cell != c ||
-		    !bench_run_covers(s, run, b))
-			continue;
-		x = bench_value(run, b, m);
-		if (isfinite(x) && x > 0)
-			out[n++] = log(x);
-	}
-	return n;
-}
-
 static void set_interval(struct rule *k, size_t n, double hl, double lo, double hi)
 {
 	k->n = n;
@@ -419,7 +400,7 @@ static void eval_value(const struct bench_session *s, size_t b, enum bench_metri
                        size_t cx, double value, struct rule *k)
 {
 	double *d = xcalloc(s->n_runs + 1, sizeof(double));
-	size_t n = run_logs(s, b, vx, cx, m, d);
+	size_t n = bench_arm_logs(s, b, vx, cx, m, false, d);
 	struct comparison c;
 
 	for (size_t i = 0; i < n; i++)
@@ -439,13 +420,13 @@ static void eval_recorded(const struct bench_session *s, size_t b, enum bench_me
 	int tv = variant_index(t, vname), tm = bench_metric_find(t, bench_metric_name(s, m));
 	double *x = xcalloc(t->n_runs + 1, sizeof(double)),
 	       *y = xcalloc(s->n_runs + 1, sizeof(double));
-	size_t nx = 0, ny = run_logs(s, b, vx, cx, m, y);
+	size_t nx = 0, ny = bench_arm_logs(s, b, vx, cx, m, false, y);
 	struct mann_whitney mw;
 
 	k->method = "Mann-Whitney, unpaired, across time";
 	for (size_t tb = 0; tv >= 0 && tm >= 0 && tb < t->n_benchmarks; tb++)
 		if (strcmp(t->benchmarks[tb].name, s->benchmarks[b].name) == 0)
-			nx = run_logs(t, tb, (size_t)tv, 0, (enum bench_metric)tm, x);
+			nx = bench_arm_logs(t, tb, (size_t)tv, 0, (enum bench_metric)tm, false, x);
 	if (nx && ny && stats_mann_whitney(x, nx, y, ny, s->set.confidence, &mw, NULL) == 0)
 		set_interval(k, ny, mw.shift, mw.shift_lo, mw.shift_hi);
 	else
@@ -556,27 +537,24 @@ void rules_print(FILE *out, const struct rules *r)
 
 char *rules_markdown(const struct rules *r)
 {
-	char *md =
-	    xasprintf("\n#### Decision: **%s**\n\n%s\n\n| rule | value (interval) | method | "
+	struct strbuf b = {0};
+
+	strbuf_printf(&b,
+	              "\n#### Decision: **%s**\n\n%s\n\n| rule | value (interval) | method | "
 	              "holds |\n|---|---|---|---|\n",
 	              decision_name(r->outcome), r->reason);
-
 	for (size_t i = 0; i < r->n_rules; i++) {
 		const struct rule *k = &r->rules[i];
-		char *row =
-		    k->evaluated
-		        ? xasprintf("| %s %s | %+.2f %% [%+.2f, %+.2f] | %s | %s |\n",
-		                    k->no_go ? "no-go" : "go", k->text, k->est, k->lo, k->hi,
-		                    k->method, k->holds ? "yes" : "no")
-		        : xasprintf("| %s %s | n/a | %s | no |\n", k->no_go ? "no-go" : "go",
-		                    k->text, k->why ? k->why : "too few runs");
-		char *next = xasprintf("%s%s", md, row);
 
-		free(md);
-		free(row);
-		md = next;
+		if (k->evaluated)
+			strbuf_printf(&b, "| %s %s | %+.2f %% [%+.2f, %+.2f] | %s | %s |\n",
+			              k->no_go ? "no-go" : "go", k->text, k->est, k->lo, k->hi,
+			              k->method, k->holds ? "yes" : "no");
+		else
+			strbuf_printf(&b, "| %s %s | n/a | %s | no |\n", k->no_go ? "no-go" : "go",
+			              k->text, k->why ? k->why : "too few runs");
 	}
-	return md;
+	return strbuf_take(&b);
 }
 
 json_t *rules_json(const struct rules *r)

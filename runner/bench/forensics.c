@@ -433,17 +433,8 @@ static void forensics_usage(FILE *out)
 
 static int load(const char *path, struct bench_session *s, struct error *err)
 {
-	json_error_t je;
-	json_t *doc = json_load_file(path, 0, &je);
-	int rc;
-
 	bench_session_init(s);
-	if (doc == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: line %d: %s", path, je.line,
-		                 je.text);
-	rc = bench_session_from_json(doc, s, err);
-	json_decref(doc);
-	return rc < 0 ? error_prefix(err, "%s", path) : 0;
+	return bench_session_load(path, s, err);
 }
 
 static int find_variant(const struct bench_session *s, const char *name, size_t dflt, size_t *out,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "artifacts/digest.h"
+#include "base/strbuf.h"
 #include "pipeline/roles.h"
 #include "pipeline/stage_run.h"
 
@@ -197,28 +198,25 @@ int ship_decide(const struct pipeline *pl, struct ship_decision *d, struct error
 static char *markdown(const struct ship_decision *d)
 {
 	json_t *ev = json_object_get(d->record, "evidence"), *e;
-	char *md = xasprintf("### Release: %s\n\n%s\n\n",
-	                     d->shipped ? d->shipped : "NOTHING SHIPPED", d->reason);
+	struct strbuf b = {0};
 	size_t i;
 
+	strbuf_printf(&b, "### Release: %s\n\n%s\n\n", d->shipped ? d->shipped : "NOTHING SHIPPED",
+	              d->reason);
 	json_array_foreach(ev, i, e)
 	{
-		char *next;
-
 		if (!json_is_string(json_object_get(e, "benchmark")))
 			continue;
-		next = xasprintf("%s- %s (%s, %s is better): %+.2f %% [%+.2f, %+.2f]%s\n", md,
-		                 json_string_value(json_object_get(e, "benchmark")),
-		                 json_string_value(json_object_get(e, "metric")),
-		                 json_string_value(json_object_get(e, "direction")),
-		                 json_number_value(json_object_get(e, "estimate_pct")),
-		                 json_number_value(json_object_get(e, "ci_low_pct")),
-		                 json_number_value(json_object_get(e, "ci_high_pct")),
-		                 json_is_true(json_object_get(e, "win")) ? " - a win" : "");
-		free(md);
-		md = next;
+		strbuf_printf(&b, "- %s (%s, %s is better): %+.2f %% [%+.2f, %+.2f]%s\n",
+		              json_string_value(json_object_get(e, "benchmark")),
+		              json_string_value(json_object_get(e, "metric")),
+		              json_string_value(json_object_get(e, "direction")),
+		              json_number_value(json_object_get(e, "estimate_pct")),
+		              json_number_value(json_object_get(e, "ci_low_pct")),
+		              json_number_value(json_object_get(e, "ci_high_pct")),
+		              json_is_true(json_object_get(e, "win")) ? " - a win" : "");
 	}
-	return md;
+	return strbuf_take(&b);
 }
 
 int ship_write(const struct pipeline *pl, const struct ship_decision *d, struct error *err)
