@@ -99,12 +99,33 @@ void store_rows_free(struct store_rows *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* A libpq "keyword=value" string starts with one of libpq's keywords; a
+ * file name practically never does ("./host=x" to force a file). */
 bool store_is_postgres(const char *location)
 {
-	return strncmp(location, "postgresql://", 13) == 0 ||
-	       strncmp(location, "postgres://", 11) == 0 ||
-	       (strchr(location, '=') != NULL && strchr(location, '/') == NULL) ||
-	       strncmp(location, "host=", 5) == 0;
+	static const char *const keywords[] = {"host",
+	                                       "hostaddr",
+	                                       "port",
+	                                       "dbname",
+	                                       "user",
+	                                       "password",
+	                                       "service",
+	                                       "sslmode",
+	                                       "passfile",
+	                                       "options",
+	                                       "connect_timeout",
+	                                       "application_name"};
+
+	if (strncmp(location, "postgresql://", 13) == 0 ||
+	    strncmp(location, "postgres://", 11) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
+		size_t n = strlen(keywords[i]);
+
+		if (strncmp(location, keywords[i], n) == 0 && location[n] == '=')
+			return true;
+	}
+	return false;
 }
 
 int store_query(struct store *s, const char *sql, const char *const *params, size_t n_params,

@@ -16,6 +16,7 @@
 #include "history/export.h"
 #include "history/record.h"
 #include "history/samples.h"
+#include "history/store.h"
 #include "history/trend.h"
 
 static json_t *parse(const char *text)
@@ -224,6 +225,20 @@ static void test_trend_svg(void **state)
 	free(html);
 }
 
+static void test_store_kind(void **state)
+{
+	(void)state;
+	assert_true(store_is_postgres("postgresql://ci@db/bench"));
+	assert_true(store_is_postgres("postgres://db/bench"));
+	assert_true(store_is_postgres("host=/tmp/sock dbname=x user=ci"));
+	assert_true(store_is_postgres("dbname=x host=/tmp/sock"));
+	assert_true(store_is_postgres("service=bench"));
+	assert_false(store_is_postgres(".pgo-sandbox/history.sqlite"));
+	assert_false(store_is_postgres("/srv/hostname=x.sqlite"));
+	assert_false(store_is_postgres("./host=x"));
+	assert_false(store_is_postgres("history.db"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +249,7 @@ int main(void)
 	    cmocka_unit_test(test_unpaired_direction),
 	    cmocka_unit_test(test_bmf),
 	    cmocka_unit_test(test_trend_svg),
+	    cmocka_unit_test(test_store_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
