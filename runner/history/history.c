@@ -4,6 +4,7 @@
 #include "history/history.h"
 
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@
 
 #include "artifacts/digest.h"
 #include "bench/bench_host.h"
+#include "bench/stats.h"
 #include "history/record.h"
+#include "history/samples.h"
 #include "history/store.h"
 
 const char *history_store_location(const char *option)
@@ -291,6 +294,62 @@ static int insert_metrics_variants(struct store *s, const json_t *doc, const cha
 	return 0;
 }
 
+static const char SUMMARY_SQL[] =
+    "INSERT INTO summaries (run_id, benchmark, variant, role, cell, metric, n,"
+    " mean, median, stdev, cv, min_value, max_value)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+static const char *role_of(const json_t *doc, const char *variant)
+{
+	size_t i;
+	const json_t *v;
+
+	json_array_foreach(json_object_get(doc, "variants"), i, v)
+	{
+		if (strcmp(json_string_value(json_object_get(v, "name")) ?: "", variant) == 0)
+			return json_string_value(json_object_get(v, "role"));
+	}
+	return NULL;
+}
+
+static char *number_text(double v)
+{
+	return isfinite(v) ? xasprintf("%.17g", v) : NULL;
+}
+
+/* A document without an analysis (hand-written, or from a tool that only
+ * reports samples): the summaries computed here, as the bench would. */
+static int insert_computed_summaries(struct store *s, const json_t *doc, const char *id,
+                                     struct error *err)
+{
+	struct sample_sets sets = {0};
+	struct params p = {0};
+	int rc = samples_from_doc(doc, &sets, err);
+
+	for (size_t i = 0; rc == 0 && i < sets.n; i++) {
+		const struct sample_series *x = &sets.s[i];
+		struct describe d;
+
+		stats_describe(x->v, x->n, &d);
+		param_str(&p, id);
+		param_str(&p, x->benchmark);
+		param_str(&p, x->variant);
+		param_str(&p, role_of(doc, x->variant));
+		param_str(&p, x->cell);
+		param_str(&p, x->metric);
+		param(&p, xasprintf("%zu", d.n));
+		param(&p, number_text(d.mean));
+		param(&p, number_text(d.median));
+		param(&p, number_text(d.stdev));
+		param(&p, number_text(d.cv));
+		param(&p, number_text(d.min));
+		param(&p, number_text(d.max));
+		rc = insert(s, SUMMARY_SQL, &p, err);
+	}
+	sample_sets_free(&sets);
+	return rc;
+}
+
 static int insert_summaries(struct store *s, const json_t *doc, const char *id, struct error *err)
 {
 	static const char *const stats[] = {"n", "mean", "median", "stdev", "cv", "min", "max"};
@@ -298,6 +357,8 @@ static int insert_summaries(struct store *s, const json_t *doc, const char *id, 
 	size_t i;
 	const json_t *x;
 
+	if (json_array_size(path2(doc, "analysis", "summaries")) == 0)
+		return insert_computed_summaries(s, doc, id, err);
 	json_array_foreach(path2(doc, "analysis", "summaries"), i, x)
 	{
 		const json_t *metric = json_object_get(x, "metric");
@@ -310,12 +371,7 @@ static int insert_summaries(struct store *s, const json_t *doc, const char *id, 
 		param_str(&p, json_is_string(metric) ? json_string_value(metric) : "?");
 		for (size_t k = 0; k < sizeof(stats) / sizeof(stats[0]); k++)
 			param(&p, record_text(json_object_get(x, stats[k])));
-		if (insert(
-		        s,
-		        "INSERT INTO summaries (run_id, benchmark, variant, role, cell, metric, n,"
-		        " mean, median, stdev, cv, min_value, max_value)"
-		        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		        &p, err) < 0)
+		if (insert(s, SUMMARY_SQL, &p, err) < 0)
 			return -1;
 	}
 	return 0;

@@ -246,6 +246,24 @@ def test_record_list_show(store, tmp_path):
     assert [r["commit"] for r in runs] == ["second"]  # the newest N, oldest first
 
 
+def test_document_without_analysis(store, tmp_path):
+    """Summaries are computed from the samples when the document has none;
+    members this version does not know are ignored."""
+    doc = synthetic({("a", "base"): [1e-3, 2e-3, 3e-3]})
+    del doc["analysis"]
+    doc["decision"] = {"rule": "ship if faster", "outcome": "baseline"}
+    doc["ship"] = {"build": "baseline"}
+    doc["future_member"] = [1, 2, 3]
+    ok(history("record", write(tmp_path, "x.json", doc), store=store))
+    rows = store.sql("SELECT metric, n, median, min_value, max_value, role FROM summaries"
+                     " ORDER BY metric")
+    assert [(r[0], int(r[1])) for r in rows] == [("cpu", 3), ("wall", 3)]
+    assert float(rows[1][2]) == pytest.approx(2e-3) and rows[1][5] == "baseline"
+    assert json.loads(ok(history("list", "--json", store=store)).stdout)[0]["shipped"] == \
+        "baseline"
+    assert "ship if faster" in ok(history("show", "1", store=store)).stdout
+
+
 def test_real_bench_result(store, tmp_path):
     """A document the bench itself wrote, whatever its exact members."""
     out = str(tmp_path / "bench.json")
