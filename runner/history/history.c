@@ -412,43 +412,85 @@ static int insert_comparisons(struct store *s, const json_t *doc, const char *id
 	return 0;
 }
 
-struct sample_ctx {
+/* Samples go in batches of SAMPLE_BATCH rows per INSERT: one round trip
+ * per row would make a PostgreSQL store across a network take seconds
+ * per thousand samples.  8 parameters a row, far below either engine's
+ * limit on parameters. */
+#define SAMPLE_BATCH 250
+#define SAMPLE_COLS 8
+
+struct sample_batch {
 	struct store *s;
 	const char *id;
+	char *v[SAMPLE_BATCH * SAMPLE_COLS];
+	size_t rows;
 };
+
+static int flush_samples(struct sample_batch *b, struct error *err)
+{
+	static const char head[] = "INSERT INTO samples (run_id, benchmark, variant, cell, metric,"
+	                           " block_index, seq, value) VALUES ";
+	static const char row[] = "(?, ?, ?, ?, ?, ?, ?, ?)";
+	char *sql;
+	size_t len = 0;
+	int rc;
+
+	if (b->rows == 0)
+		return 0;
+	sql = xcalloc(sizeof(head) + b->rows * (sizeof(row) + 2), 1);
+	len += (size_t)sprintf(sql, "%s", head);
+	for (size_t i = 0; i < b->rows; i++)
+		len += (size_t)sprintf(sql + len, "%s%s", i ? ", " : "", row);
+	rc = store_query(b->s, sql, (const char *const *)b->v, b->rows * SAMPLE_COLS, NULL, err);
+	free(sql);
+	for (size_t i = 0; i < b->rows * SAMPLE_COLS; i++)
+		free(b->v[i]);
+	b->rows = 0;
+	return rc;
+}
 
 static int insert_sample(const struct record_sample *x, void *arg, struct error *err)
 {
-	struct sample_ctx *c = arg;
-	struct params p = {0};
+	struct sample_batch *b = arg;
+	char **v = b->v + b->rows * SAMPLE_COLS;
 
-	param_str(&p, c->id);
-	param_str(&p, x->benchmark);
-	param_str(&p, x->variant);
-	param_str(&p, x->cell);
-	param_str(&p, x->metric);
-	param(&p, xasprintf("%lld", x->block));
-	param(&p, xasprintf("%lld", x->seq));
-	param(&p, xasprintf("%.17g", x->value));
-	return insert(c->s,
-	              "INSERT INTO samples (run_id, benchmark, variant, cell, metric, block_index,"
-	              " seq, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	              &p, err);
+	v[0] = xstrdup(b->id);
+	v[1] = xstrdup(x->benchmark);
+	v[2] = xstrdup(x->variant);
+	v[3] = xstrdup(x->cell);
+	v[4] = xstrdup(x->metric);
+	v[5] = xasprintf("%lld", x->block);
+	v[6] = xasprintf("%lld", x->seq);
+	v[7] = xasprintf("%.17g", x->value);
+	return ++b->rows == SAMPLE_BATCH ? flush_samples(b, err) : 0;
+}
+
+static int insert_samples(struct store *s, const json_t *doc, const char *id, struct error *err)
+{
+	struct sample_batch *b = xcalloc(1, sizeof(*b));
+	int rc;
+
+	b->s = s;
+	b->id = id;
+	rc = record_each_sample(doc, insert_sample, b, err);
+	if (rc == 0)
+		rc = flush_samples(b, err);
+	for (size_t i = 0; i < b->rows * SAMPLE_COLS; i++)
+		free(b->v[i]);
+	free(b);
+	return rc;
 }
 
 static int insert_all(struct store *s, const json_t *doc, const char *text,
                       const struct history_context *ctx, const struct resolved *r, char **id,
                       struct error *err)
 {
-	struct sample_ctx sc = {s, NULL};
-
 	if (insert_run(s, doc, text, ctx, r, id, err) < 0)
 		return -1;
-	sc.id = *id;
 	if (insert_controls(s, doc, *id, err) < 0 ||
 	    insert_metrics_variants(s, doc, *id, err) < 0 ||
 	    insert_summaries(s, doc, *id, err) < 0 || insert_comparisons(s, doc, *id, err) < 0 ||
-	    record_each_sample(doc, insert_sample, &sc, err) < 0)
+	    insert_samples(s, doc, *id, err) < 0)
 		return -1;
 	return 0;
 }

@@ -220,6 +220,33 @@ static int apply_migration(struct store *s, const struct migration *m, struct er
 	                   params, 3, NULL, err);
 }
 
+static int too_new(struct store *s, long version, struct error *err)
+{
+	return error_set(err, EXIT_RUNNER_ERROR, 0,
+	                 "store %s has schema version %ld, this pgo-sandbox knows up to %d"
+	                 " (use a newer pgo-sandbox)",
+	                 s->display, version, STORE_SCHEMA_VERSION);
+}
+
+/* The version read without any lock: 1 when the store is current (no
+ * write lock needed, so `list` does not wait behind a long `record`),
+ * 0 when it needs migrating or has no schema yet, -1 when too new. */
+static int current_without_lock(struct store *s, struct error *err)
+{
+	struct error ignored = {0};
+	char *text = NULL;
+	long version;
+
+	if (store_query_value(s, "SELECT max(version) FROM schema_migrations", NULL, 0, &text,
+	                      &ignored) < 0)
+		return 0; /* no table yet: migrate() reports real errors */
+	version = text ? strtol(text, NULL, 10) : 0;
+	free(text);
+	if (version > STORE_SCHEMA_VERSION)
+		return too_new(s, version, err);
+	return version == STORE_SCHEMA_VERSION;
+}
+
 /* Inside one transaction (all migrations land or none), under the
  * backend's lock so that two first writers do not both create tables. */
 static int migrate(struct store *s, struct error *err)
@@ -244,10 +271,7 @@ static int migrate(struct store *s, struct error *err)
 	current = text ? strtol(text, NULL, 10) : 0;
 	free(text);
 	if (current > STORE_SCHEMA_VERSION) {
-		error_set(err, EXIT_RUNNER_ERROR, 0,
-		          "store %s has schema version %ld, this pgo-sandbox knows up to %d"
-		          " (use a newer pgo-sandbox)",
-		          s->display, current, STORE_SCHEMA_VERSION);
+		too_new(s, current, err);
 		goto fail;
 	}
 	for (size_t i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++)
@@ -261,6 +285,8 @@ fail:
 
 int store_open(struct store *s, const char *location, bool create, struct error *err)
 {
+	int rc;
+
 	memset(s, 0, sizeof(*s));
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		if (backends[i]->claims(location)) {
@@ -274,7 +300,8 @@ int store_open(struct store *s, const char *location, bool create, struct error 
 		store_close(s);
 		return -1;
 	}
-	if (migrate(s, err) < 0) {
+	rc = current_without_lock(s, err);
+	if (rc < 0 || (rc == 0 && migrate(s, err) < 0)) {
 		store_close(s);
 		return -1;
 	}

@@ -463,15 +463,20 @@ def test_killed_writer_leaves_store_consistent(store, tmp_path):
     big = write(tmp_path, "big.json", synthetic({("a", "base"): noisy(1e-3, n=30000)}))
     p = subprocess.Popen([BINARY, "history", "record", big, "--store", store.location],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # Kill while the record's transaction is writing its 60 000 samples
-    # (about 2 s on SQLite, 6 s on PostgreSQL here).
+    # Stop the writer while its transaction is open (it holds SQLite's
+    # write lock / PostgreSQL shows it inserting samples), check it is still
+    # in there, then kill it.
     deadline = time.monotonic() + 30
     while not store.writing():
         assert p.poll() is None, "the writer finished before it could be killed"
         assert time.monotonic() < deadline
-        time.sleep(0.02)
-    time.sleep(0.2)
-    assert p.poll() is None, "the writer finished before it could be killed"
+        time.sleep(0.005)
+    p.send_signal(signal.SIGSTOP)
+    assert p.poll() is None and store.writing(), "not stopped inside the transaction"
+    # Readers neither wait for the writer nor see its uncommitted run.
+    t0 = time.monotonic()
+    assert len(json.loads(ok(history("list", "--json", store=store, timeout=10)).stdout)) == 1
+    assert time.monotonic() - t0 < 5
     p.send_signal(signal.SIGKILL)
     p.wait()
     # All or nothing: the killed run is absent, its samples with it.
