@@ -534,3 +534,9 @@ def test_unreachable_postgres_names_the_store(tmp_path):
     r = run("history", "list", "--store", f"host={tmp_path} dbname=nope user=nobody")
     assert r.returncode == 125
     assert f"store host={tmp_path} dbname=nope" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    # A password never reaches a message.
+    r = run("history", "list", "--store", "postgresql://ci:s3cret@127.0.0.1:1/bench")
+    assert r.returncode == 125 and "s3cret" not in r.stderr and "ci:******@" in r.stderr
+    r = run("history", "list", "--store", f"host={tmp_path} password=s3cret dbname=x")
+    assert r.returncode == 125 and "s3cret" not in r.stderr
