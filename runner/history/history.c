@@ -158,7 +158,7 @@ static void host_params(const json_t *doc, struct params *p)
 	param(p, record_text(json_object_get(host, "cpu_model")));
 	param(p, record_text(json_object_get(host, "machine")));
 	param(p, record_text(json_object_get(host, "kernel")));
-	param(p, record_text(json_object_get(host, "online_cpus")));
+	param(p, record_integer(json_object_get(host, "online_cpus")));
 }
 
 /* The build a release shipped, from the document's "ship" object (schema
@@ -198,13 +198,13 @@ static int insert_run(struct store *s, const json_t *doc, const char *text,
 	param(&p, record_text(path2(doc, "tool", "name")));
 	param(&p, record_text(path2(doc, "tool", "version")));
 	param(&p, record_text(path2(doc, "tool", "commit")));
-	param(&p, record_text(json_object_get(doc, "schema_version")));
+	param(&p, record_integer(json_object_get(doc, "schema_version")));
 	host_params(doc, &p);
 	param(&p, record_text(json_object_get(settings, "metric")));
-	param(&p, record_text(json_object_get(settings, "threshold_pct")));
-	param(&p, record_text(json_object_get(settings, "confidence")));
+	param(&p, record_number(json_object_get(settings, "threshold_pct")));
+	param(&p, record_number(json_object_get(settings, "confidence")));
 	param(&p, record_text(json_object_get(gate, "status")));
-	param(&p, record_text(json_object_get(gate, "exit_code")));
+	param(&p, record_integer(json_object_get(gate, "exit_code")));
 	param(&p, record_text(json_object_get(doc, "decision")));
 	param_str(&p, ctx && ctx->shipped ? ctx->shipped : doc_shipped(doc));
 	param(&p, record_text(settings));
@@ -369,8 +369,9 @@ static int insert_summaries(struct store *s, const json_t *doc, const char *id, 
 		param_str(&p, record_variant_role(doc, json_object_get(x, "variant")));
 		param_str(&p, record_cell_label(doc, json_object_get(x, "cell")));
 		param_str(&p, json_is_string(metric) ? json_string_value(metric) : "?");
-		for (size_t k = 0; k < sizeof(stats) / sizeof(stats[0]); k++)
-			param(&p, record_text(json_object_get(x, stats[k])));
+		param(&p, record_integer(json_object_get(x, "n")));
+		for (size_t k = 1; k < sizeof(stats) / sizeof(stats[0]); k++)
+			param(&p, record_number(json_object_get(x, stats[k])));
 		if (insert(s, SUMMARY_SQL, &p, err) < 0)
 			return -1;
 	}
@@ -399,7 +400,7 @@ static int insert_comparisons(struct store *s, const json_t *doc, const char *id
 		param(&p, record_text(json_object_get(c, "kind")));
 		param(&p, record_text(json_object_get(c, "gated")));
 		for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
-			param(&p, record_text(json_object_get(c, nums[k])));
+			param(&p, record_number(json_object_get(c, nums[k])));
 		param(&p, record_text(json_object_get(c, "verdict")));
 		if (insert(
 		        s,

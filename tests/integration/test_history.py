@@ -254,6 +254,8 @@ def test_document_without_analysis(store, tmp_path):
     doc["decision"] = {"rule": "ship if faster", "outcome": "baseline"}
     doc["ship"] = {"build": "baseline"}
     doc["future_member"] = [1, 2, 3]
+    doc["conditions"]["host"]["online_cpus"] = "0-3"  # an unexpected type: stored as NULL
+    doc["settings"]["threshold_pct"] = "two"
     ok(history("record", write(tmp_path, "x.json", doc), store=store))
     rows = store.sql("SELECT metric, n, median, min_value, max_value, role FROM summaries"
                      " ORDER BY metric")

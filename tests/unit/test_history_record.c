@@ -126,6 +126,12 @@ static void test_check_and_text(void **state)
 	assert_string_equal((t = record_text(json_object_get(v, "o"))), "{\"a\":2,\"b\":1}");
 	free(t);
 	assert_null(record_text(json_object_get(v, "missing")));
+	assert_null(record_number(json_object_get(v, "s")));
+	assert_string_equal((t = record_number(json_object_get(v, "r"))), "0.10000000000000001");
+	free(t);
+	assert_null(record_integer(json_object_get(v, "r")));
+	assert_string_equal((t = record_integer(json_object_get(v, "i"))), "3");
+	free(t);
 	json_decref(bad);
 	json_decref(v);
 }
