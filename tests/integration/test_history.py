@@ -328,6 +328,11 @@ def test_compare_two_runs(store, tmp_path):
     assert "unpaired, across time" in r.stdout
     line = [x for x in r.stdout.splitlines() if x.startswith("a ")][0]
     assert "worse" in line and "+19." in line or "+20." in line or "+21." in line, line
+    res = json.loads(ok(history("compare", "1", "2", "--json", store=store)).stdout)
+    wall = [s for s in res["series"] if s["metric"] == "wall"][0]
+    assert wall["verdict"] == "worse" and 17 < wall["pct"] < 23 and wall["pct_lo"] > 2
+    assert (wall["n_a"], wall["n_b"], wall["direction"]) == (10, 10, "lower")
+    assert res["regressions"] == 2 and res["method"].startswith("unpaired, across time")
     # The gate: exit 1 on a regression when asked.
     assert history("compare", "1", "2", "--fail-on-regression", store=store).returncode == 1
     assert history("compare", "2", "1", "--fail-on-regression", store=store).returncode == 0
@@ -377,6 +382,8 @@ def test_other_host_refused_unless_asked(store, tmp_path):
     assert r.returncode == 125 and "different hosts" in r.stderr and "--any-host" in r.stderr
     r = ok(history("compare", "1", "2", "--any-host", store=store))
     assert "different hosts" in r.stdout
+    assert json.loads(ok(history("compare", "1", "2", "--any-host", "--json",
+                                 store=store)).stdout)["other_host"] is True
     res = json.loads(ok(history("steps", "--benchmark", "a", "--metric", "wall", "--json",
                                 store=store)).stdout)
     assert res["runs_kept"] == 1 and res["runs_left_out"] == 1
