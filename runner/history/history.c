@@ -30,7 +30,22 @@ const char *history_store_location(const char *option)
 
 char *history_trend_hint(const char *store)
 {
-	return xasprintf("pgo-sandbox history trend --store '%s'", history_store_location(store));
+	const char *where = history_store_location(store);
+	char *quoted = xcalloc(strlen(where) * 4 + 3, 1), *q = quoted, *out;
+
+	/* Single-quoted for the shell: ' becomes '\'' */
+	*q++ = '\'';
+	for (const char *p = where; *p; p++) {
+		if (*p == '\'') {
+			memcpy(q, "'\\''", 4);
+			q += 4;
+		} else
+			*q++ = *p;
+	}
+	*q = '\'';
+	out = xasprintf("pgo-sandbox history trend --store %s", quoted);
+	free(quoted);
+	return out;
 }
 
 /* The first line `git ARGS` prints in the cwd, NULL when git fails (not

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "history/export.h"
+#include "history/history.h"
 #include "history/record.h"
 #include "history/samples.h"
 #include "history/store.h"
@@ -245,6 +246,15 @@ static void test_store_kind(void **state)
 	assert_false(store_is_postgres("history.db"));
 }
 
+static void test_trend_hint(void **state)
+{
+	char *h = history_trend_hint("/srv/it's here.sqlite");
+
+	(void)state;
+	assert_string_equal(h, "pgo-sandbox history trend --store '/srv/it'\\''s here.sqlite'");
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +266,7 @@ int main(void)
 	    cmocka_unit_test(test_bmf),
 	    cmocka_unit_test(test_trend_svg),
 	    cmocka_unit_test(test_store_kind),
+	    cmocka_unit_test(test_trend_hint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
