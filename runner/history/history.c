@@ -4,6 +4,7 @@
 #include "history/history.h"
 
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@
 
 #include "artifacts/digest.h"
 #include "bench/bench_host.h"
+#include "bench/stats.h"
 #include "history/record.h"
+#include "history/samples.h"
 #include "history/store.h"
 
 const char *history_store_location(const char *option)
@@ -27,7 +30,22 @@ const char *history_store_location(const char *option)
 
 char *history_trend_hint(const char *store)
 {
-	return xasprintf("pgo-sandbox history trend --store '%s'", history_store_location(store));
+	const char *where = history_store_location(store);
+	char *quoted = xcalloc(strlen(where) * 4 + 3, 1), *q = quoted, *out;
+
+	/* Single-quoted for the shell: ' becomes '\'' */
+	*q++ = '\'';
+	for (const char *p = where; *p; p++) {
+		if (*p == '\'') {
+			memcpy(q, "'\\''", 4);
+			q += 4;
+		} else
+			*q++ = *p;
+	}
+	*q = '\'';
+	out = xasprintf("pgo-sandbox history trend --store %s", quoted);
+	free(quoted);
+	return out;
 }
 
 /* The first line `git ARGS` prints in the cwd, NULL when git fails (not
@@ -155,7 +173,7 @@ static void host_params(const json_t *doc, struct params *p)
 	param(p, record_text(json_object_get(host, "cpu_model")));
 	param(p, record_text(json_object_get(host, "machine")));
 	param(p, record_text(json_object_get(host, "kernel")));
-	param(p, record_text(json_object_get(host, "online_cpus")));
+	param(p, record_integer(json_object_get(host, "online_cpus")));
 }
 
 /* The build a release shipped, from the document's "ship" object (schema
@@ -195,13 +213,13 @@ static int insert_run(struct store *s, const json_t *doc, const char *text,
 	param(&p, record_text(path2(doc, "tool", "name")));
 	param(&p, record_text(path2(doc, "tool", "version")));
 	param(&p, record_text(path2(doc, "tool", "commit")));
-	param(&p, record_text(json_object_get(doc, "schema_version")));
+	param(&p, record_integer(json_object_get(doc, "schema_version")));
 	host_params(doc, &p);
 	param(&p, record_text(json_object_get(settings, "metric")));
-	param(&p, record_text(json_object_get(settings, "threshold_pct")));
-	param(&p, record_text(json_object_get(settings, "confidence")));
+	param(&p, record_number(json_object_get(settings, "threshold_pct")));
+	param(&p, record_number(json_object_get(settings, "confidence")));
 	param(&p, record_text(json_object_get(gate, "status")));
-	param(&p, record_text(json_object_get(gate, "exit_code")));
+	param(&p, record_integer(json_object_get(gate, "exit_code")));
 	param(&p, record_text(json_object_get(doc, "decision")));
 	param_str(&p, ctx && ctx->shipped ? ctx->shipped : doc_shipped(doc));
 	param(&p, record_text(settings));
@@ -291,6 +309,62 @@ static int insert_metrics_variants(struct store *s, const json_t *doc, const cha
 	return 0;
 }
 
+static const char SUMMARY_SQL[] =
+    "INSERT INTO summaries (run_id, benchmark, variant, role, cell, metric, n,"
+    " mean, median, stdev, cv, min_value, max_value)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+static const char *role_of(const json_t *doc, const char *variant)
+{
+	size_t i;
+	const json_t *v;
+
+	json_array_foreach(json_object_get(doc, "variants"), i, v)
+	{
+		if (strcmp(json_string_value(json_object_get(v, "name")) ?: "", variant) == 0)
+			return json_string_value(json_object_get(v, "role"));
+	}
+	return NULL;
+}
+
+static char *number_text(double v)
+{
+	return isfinite(v) ? xasprintf("%.17g", v) : NULL;
+}
+
+/* A document without an analysis (hand-written, or from a tool that only
+ * reports samples): the summaries computed here, as the bench would. */
+static int insert_computed_summaries(struct store *s, const json_t *doc, const char *id,
+                                     struct error *err)
+{
+	struct sample_sets sets = {0};
+	struct params p = {0};
+	int rc = samples_from_doc(doc, &sets, err);
+
+	for (size_t i = 0; rc == 0 && i < sets.n; i++) {
+		const struct sample_series *x = &sets.s[i];
+		struct describe d;
+
+		stats_describe(x->v, x->n, &d);
+		param_str(&p, id);
+		param_str(&p, x->benchmark);
+		param_str(&p, x->variant);
+		param_str(&p, role_of(doc, x->variant));
+		param_str(&p, x->cell);
+		param_str(&p, x->metric);
+		param(&p, xasprintf("%zu", d.n));
+		param(&p, number_text(d.mean));
+		param(&p, number_text(d.median));
+		param(&p, number_text(d.stdev));
+		param(&p, number_text(d.cv));
+		param(&p, number_text(d.min));
+		param(&p, number_text(d.max));
+		rc = insert(s, SUMMARY_SQL, &p, err);
+	}
+	sample_sets_free(&sets);
+	return rc;
+}
+
 static int insert_summaries(struct store *s, const json_t *doc, const char *id, struct error *err)
 {
 	static const char *const stats[] = {"n", "mean", "median", "stdev", "cv", "min", "max"};
@@ -298,6 +372,8 @@ static int insert_summaries(struct store *s, const json_t *doc, const char *id, 
 	size_t i;
 	const json_t *x;
 
+	if (json_array_size(path2(doc, "analysis", "summaries")) == 0)
+		return insert_computed_summaries(s, doc, id, err);
 	json_array_foreach(path2(doc, "analysis", "summaries"), i, x)
 	{
 		const json_t *metric = json_object_get(x, "metric");
@@ -308,14 +384,10 @@ static int insert_summaries(struct store *s, const json_t *doc, const char *id, 
 		param_str(&p, record_variant_role(doc, json_object_get(x, "variant")));
 		param_str(&p, record_cell_label(doc, json_object_get(x, "cell")));
 		param_str(&p, json_is_string(metric) ? json_string_value(metric) : "?");
-		for (size_t k = 0; k < sizeof(stats) / sizeof(stats[0]); k++)
-			param(&p, record_text(json_object_get(x, stats[k])));
-		if (insert(
-		        s,
-		        "INSERT INTO summaries (run_id, benchmark, variant, role, cell, metric, n,"
-		        " mean, median, stdev, cv, min_value, max_value)"
-		        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		        &p, err) < 0)
+		param(&p, record_integer(json_object_get(x, "n")));
+		for (size_t k = 1; k < sizeof(stats) / sizeof(stats[0]); k++)
+			param(&p, record_number(json_object_get(x, stats[k])));
+		if (insert(s, SUMMARY_SQL, &p, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -343,7 +415,7 @@ static int insert_comparisons(struct store *s, const json_t *doc, const char *id
 		param(&p, record_text(json_object_get(c, "kind")));
 		param(&p, record_text(json_object_get(c, "gated")));
 		for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++)
-			param(&p, record_text(json_object_get(c, nums[k])));
+			param(&p, record_number(json_object_get(c, nums[k])));
 		param(&p, record_text(json_object_get(c, "verdict")));
 		if (insert(
 		        s,
@@ -356,43 +428,85 @@ static int insert_comparisons(struct store *s, const json_t *doc, const char *id
 	return 0;
 }
 
-struct sample_ctx {
+/* Samples go in batches of SAMPLE_BATCH rows per INSERT: one round trip
+ * per row would make a PostgreSQL store across a network take seconds
+ * per thousand samples.  8 parameters a row, far below either engine's
+ * limit on parameters. */
+#define SAMPLE_BATCH 250
+#define SAMPLE_COLS 8
+
+struct sample_batch {
 	struct store *s;
 	const char *id;
+	char *v[SAMPLE_BATCH * SAMPLE_COLS];
+	size_t rows;
 };
+
+static int flush_samples(struct sample_batch *b, struct error *err)
+{
+	static const char head[] = "INSERT INTO samples (run_id, benchmark, variant, cell, metric,"
+	                           " block_index, seq, value) VALUES ";
+	static const char row[] = "(?, ?, ?, ?, ?, ?, ?, ?)";
+	char *sql;
+	size_t len = 0;
+	int rc;
+
+	if (b->rows == 0)
+		return 0;
+	sql = xcalloc(sizeof(head) + b->rows * (sizeof(row) + 2), 1);
+	len += (size_t)sprintf(sql, "%s", head);
+	for (size_t i = 0; i < b->rows; i++)
+		len += (size_t)sprintf(sql + len, "%s%s", i ? ", " : "", row);
+	rc = store_query(b->s, sql, (const char *const *)b->v, b->rows * SAMPLE_COLS, NULL, err);
+	free(sql);
+	for (size_t i = 0; i < b->rows * SAMPLE_COLS; i++)
+		free(b->v[i]);
+	b->rows = 0;
+	return rc;
+}
 
 static int insert_sample(const struct record_sample *x, void *arg, struct error *err)
 {
-	struct sample_ctx *c = arg;
-	struct params p = {0};
+	struct sample_batch *b = arg;
+	char **v = b->v + b->rows * SAMPLE_COLS;
 
-	param_str(&p, c->id);
-	param_str(&p, x->benchmark);
-	param_str(&p, x->variant);
-	param_str(&p, x->cell);
-	param_str(&p, x->metric);
-	param(&p, xasprintf("%lld", x->block));
-	param(&p, xasprintf("%lld", x->seq));
-	param(&p, xasprintf("%.17g", x->value));
-	return insert(c->s,
-	              "INSERT INTO samples (run_id, benchmark, variant, cell, metric, block_index,"
-	              " seq, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-	              &p, err);
+	v[0] = xstrdup(b->id);
+	v[1] = xstrdup(x->benchmark);
+	v[2] = xstrdup(x->variant);
+	v[3] = xstrdup(x->cell);
+	v[4] = xstrdup(x->metric);
+	v[5] = xasprintf("%lld", x->block);
+	v[6] = xasprintf("%lld", x->seq);
+	v[7] = xasprintf("%.17g", x->value);
+	return ++b->rows == SAMPLE_BATCH ? flush_samples(b, err) : 0;
+}
+
+static int insert_samples(struct store *s, const json_t *doc, const char *id, struct error *err)
+{
+	struct sample_batch *b = xcalloc(1, sizeof(*b));
+	int rc;
+
+	b->s = s;
+	b->id = id;
+	rc = record_each_sample(doc, insert_sample, b, err);
+	if (rc == 0)
+		rc = flush_samples(b, err);
+	for (size_t i = 0; i < b->rows * SAMPLE_COLS; i++)
+		free(b->v[i]);
+	free(b);
+	return rc;
 }
 
 static int insert_all(struct store *s, const json_t *doc, const char *text,
                       const struct history_context *ctx, const struct resolved *r, char **id,
                       struct error *err)
 {
-	struct sample_ctx sc = {s, NULL};
-
 	if (insert_run(s, doc, text, ctx, r, id, err) < 0)
 		return -1;
-	sc.id = *id;
 	if (insert_controls(s, doc, *id, err) < 0 ||
 	    insert_metrics_variants(s, doc, *id, err) < 0 ||
 	    insert_summaries(s, doc, *id, err) < 0 || insert_comparisons(s, doc, *id, err) < 0 ||
-	    record_each_sample(doc, insert_sample, &sc, err) < 0)
+	    insert_samples(s, doc, *id, err) < 0)
 		return -1;
 	return 0;
 }

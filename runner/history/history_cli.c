@@ -36,7 +36,7 @@ static void usage(FILE *out)
 	      "  show RUN\n"
 	      "  compare RUN_A RUN_B | compare --baseline NAME RUN | compare RUN --against "
 	      "FILE.json\n"
-	      "          [--benchmark B] [--metric M] [--variant V] [--any-host]\n"
+	      "          [--benchmark B] [--metric M] [--variant V] [--any-host] [--json]\n"
 	      "          [--fail-on-regression]   (exit 1 when a metric got worse)\n"
 	      "  promote RUN --as NAME      name a run as a baseline (the scorecard)\n"
 	      "  baselines                  the named baselines and their headline medians\n"

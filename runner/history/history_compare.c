@@ -3,6 +3,7 @@
  * samples were taken at different times, so nothing pairs them: the
  * comparison is unpaired (samples.h) and the report says so. */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,43 +105,130 @@ static bool selected(const struct history_opts *o, const struct sample_series *x
 	       (!o->variant || strcmp(o->variant, x->variant) == 0);
 }
 
-/* One line per benchmark, variant, cell and metric present on both
- * sides; returns the number of regressions, -1 on error. */
+static json_t *finite_or_null(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *result_row(const struct sample_series *y, bool higher, const struct unpaired *u)
+{
+	json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "benchmark", y->benchmark,
+	                        "variant", y->variant, "cell", y->cell, "metric", y->metric,
+	                        "direction", higher ? "higher" : "lower", "n_a", (json_int_t)u->na,
+	                        "n_b", (json_int_t)u->nb);
+
+	json_object_set_new(row, "median_a", finite_or_null(u->median_a));
+	json_object_set_new(row, "median_b", finite_or_null(u->median_b));
+	json_object_set_new(row, "pct", finite_or_null(u->pct));
+	json_object_set_new(row, "pct_lo", finite_or_null(u->pct_lo));
+	json_object_set_new(row, "pct_hi", finite_or_null(u->pct_hi));
+	json_object_set_new(row, "verdict", json_string(u->verdict));
+	return row;
+}
+
+/* One row per benchmark, variant, cell and metric present on both sides,
+ * appended to `rows`; returns the number of regressions, -1 on error. */
 static int compare_sides(const struct history_opts *o, const struct side *a, const struct side *b,
-                         struct error *err)
+                         json_t *rows, size_t *missing, struct error *err)
 {
 	int regressions = 0;
-	size_t missing = 0;
 
-	printf("%-16s %-12s %-12s %5s %12s %12s %9s %22s  %s\n", "BENCHMARK", "VARIANT", "METRIC",
-	       "N", "A MEDIAN", "B MEDIAN", "CHANGE", "95 % INTERVAL", "VERDICT");
+	*missing = 0;
 	for (size_t i = 0; i < b->sets.n; i++) {
 		const struct sample_series *y = &b->sets.s[i], *x;
 		bool higher = strcmp(record_direction(b->doc, y->metric), "higher") == 0;
 		struct unpaired u;
-		char name[160];
 
 		if (!selected(o, y))
 			continue;
 		x = sample_sets_find(&a->sets, y->benchmark, y->variant, y->cell, y->metric);
 		if (x == NULL) {
-			missing++;
+			(*missing)++;
 			continue;
 		}
 		if (compare_unpaired(x->v, x->n, y->v, y->n, higher, b->threshold, CONFIDENCE, &u,
 		                     err) < 0)
 			return error_prefix(err, "%s %s %s: ", y->benchmark, y->variant, y->metric);
-		snprintf(name, sizeof(name), "%s%s%s%s", y->benchmark, *y->cell ? " [" : "",
-		         y->cell, *y->cell ? "]" : "");
-		printf("%-16s %-12s %-12s %2zu/%-2zu %12.6g %12.6g %+8.2f%% [%+8.2f%%, %+8.2f%%]  "
-		       "%s%s\n",
-		       name, y->variant, y->metric, u.na, u.nb, u.median_a, u.median_b, u.pct,
-		       u.pct_lo, u.pct_hi, u.verdict, higher ? " (higher is better)" : "");
+		json_array_append_new(rows, result_row(y, higher, &u));
 		regressions += u.regression;
 	}
-	if (missing)
-		printf("%zu series of B have no counterpart in A (not compared)\n", missing);
 	return regressions;
+}
+
+static double num(const json_t *row, const char *key)
+{
+	const json_t *v = json_object_get(row, key);
+
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static void print_rows(const json_t *rows)
+{
+	size_t i;
+	const json_t *r;
+
+	printf("%-16s %-12s %-12s %5s %12s %12s %9s %22s  %s\n", "BENCHMARK", "VARIANT", "METRIC",
+	       "N", "A MEDIAN", "B MEDIAN", "CHANGE", "95 % INTERVAL", "VERDICT");
+	json_array_foreach(rows, i, r)
+	{
+		const char *cell = json_string_value(json_object_get(r, "cell"));
+		char name[160];
+
+		snprintf(name, sizeof(name), "%s%s%s%s",
+		         json_string_value(json_object_get(r, "benchmark")), *cell ? " [" : "",
+		         cell, *cell ? "]" : "");
+		printf(
+		    "%-16s %-12s %-12s %2lld/%-2lld %12.6g %12.6g %+8.2f%% [%+8.2f%%, %+8.2f%%]  "
+		    "%s%s\n",
+		    name, json_string_value(json_object_get(r, "variant")),
+		    json_string_value(json_object_get(r, "metric")),
+		    (long long)json_integer_value(json_object_get(r, "n_a")),
+		    (long long)json_integer_value(json_object_get(r, "n_b")), num(r, "median_a"),
+		    num(r, "median_b"), num(r, "pct"),
+		    json_is_null(json_object_get(r, "pct_lo")) ? -INFINITY : num(r, "pct_lo"),
+		    json_is_null(json_object_get(r, "pct_hi")) ? INFINITY : num(r, "pct_hi"),
+		    json_string_value(json_object_get(r, "verdict")),
+		    strcmp(json_string_value(json_object_get(r, "direction")), "higher") == 0
+		        ? " (higher is better)"
+		        : "");
+	}
+}
+
+static void report(const struct history_opts *o, const struct side *a, const struct side *b,
+                   json_t *rows, size_t missing, int regressions)
+{
+	bool other_host = strcmp(a->host, b->host) != 0;
+	json_t *doc;
+	char *text;
+
+	if (!o->json) {
+		if (other_host)
+			printf("note: different hosts (%.12s and %.12s), compared because of"
+			       " --any-host\n",
+			       history_short_host(a->host), history_short_host(b->host));
+		printf("A: %s\nB: %s\n", a->label, b->label);
+		printf("unpaired, across time: Mann-Whitney on log samples, Hodges-Lehmann shift of"
+		       " B against A, threshold %.3g %%\n",
+		       b->threshold);
+		print_rows(rows);
+		if (missing)
+			printf("%zu series of B have no counterpart in A (not compared)\n",
+			       missing);
+		if (regressions > 0)
+			printf("%d regression%s\n", regressions, regressions == 1 ? "" : "s");
+		return;
+	}
+	doc =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:f, s:O, s:I, s:i}", "a", a->label, "b",
+	              b->label, "method", "unpaired, across time: Mann-Whitney, Hodges-Lehmann",
+	              "host_a", a->host, "host_b", b->host, "other_host", other_host,
+	              "threshold_pct", b->threshold, "confidence", CONFIDENCE, "series", rows,
+	              "not_compared", (json_int_t)missing, "regressions", regressions);
+	text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+	if (text)
+		puts(text);
+	free(text);
+	json_decref(doc);
 }
 
 static int host_check(const struct history_opts *o, const struct side *a, const struct side *b,
@@ -154,8 +242,6 @@ static int host_check(const struct history_opts *o, const struct side *a, const 
 		    "%s was recorded on host %.19s, %s on host %.19s: results of"
 		    " different hosts are not compared (--any-host compares them anyway)",
 		    a->label, history_short_host(a->host), b->label, history_short_host(b->host));
-	printf("note: different hosts (%.12s and %.12s), compared because of --any-host\n",
-	       history_short_host(a->host), history_short_host(b->host));
 	return 0;
 }
 
@@ -203,12 +289,13 @@ int history_compare_cmd(const struct history_opts *o)
 	if (rc == 0)
 		rc = host_check(o, &a, &b, &err);
 	if (rc == 0) {
-		printf("A: %s\nB: %s\n", a.label, b.label);
-		printf(
-		    "unpaired, across time: Mann-Whitney on log samples, Hodges-Lehmann shift of B"
-		    " against A, threshold %.3g %%\n",
-		    b.threshold);
-		rc = compare_sides(o, &a, &b, &err);
+		json_t *rows = json_array();
+		size_t missing;
+
+		rc = compare_sides(o, &a, &b, rows, &missing, &err);
+		if (rc >= 0)
+			report(o, &a, &b, rows, missing, rc);
+		json_decref(rows);
 	}
 	side_free(&a);
 	side_free(&b);
@@ -216,7 +303,5 @@ int history_compare_cmd(const struct history_opts *o)
 		error_print(&err);
 		return EXIT_RUNNER_ERROR;
 	}
-	if (rc > 0)
-		printf("%d regression%s\n", rc, rc == 1 ? "" : "s");
 	return rc > 0 && o->fail_on_regression ? 1 : 0;
 }

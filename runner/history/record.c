@@ -190,3 +190,16 @@ char *record_text(const json_t *v)
 		return xstrdup(json_is_true(v) ? "1" : "0");
 	return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 }
+
+char *record_number(const json_t *v)
+{
+	return json_is_number(v) ? record_text(v) : NULL;
+}
+
+char *record_integer(const json_t *v)
+{
+	if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)) &&
+	    fabs(json_real_value(v)) < 9e15)
+		return xasprintf("%.0f", json_real_value(v));
+	return json_is_integer(v) ? record_text(v) : NULL;
+}

@@ -57,5 +57,10 @@ int record_check(const json_t *doc, const char *what, struct error *err);
 /* A member as text for a TEXT column ("%.17g" for numbers, compact JSON
  * for objects; NULL for null/missing/non-finite).  Caller frees. */
 char *record_text(const json_t *v);
+/* For numeric columns: the text of a finite number (record_integer: of an
+ * integer), NULL for anything else, so a member of an unexpected type is
+ * stored as NULL instead of failing PostgreSQL's type check. */
+char *record_number(const json_t *v);
+char *record_integer(const json_t *v);
 
 #endif

@@ -99,12 +99,33 @@ void store_rows_free(struct store_rows *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* A libpq "keyword=value" string starts with one of libpq's keywords; a
+ * file name practically never does ("./host=x" to force a file). */
 bool store_is_postgres(const char *location)
 {
-	return strncmp(location, "postgresql://", 13) == 0 ||
-	       strncmp(location, "postgres://", 11) == 0 ||
-	       (strchr(location, '=') != NULL && strchr(location, '/') == NULL) ||
-	       strncmp(location, "host=", 5) == 0;
+	static const char *const keywords[] = {"host",
+	                                       "hostaddr",
+	                                       "port",
+	                                       "dbname",
+	                                       "user",
+	                                       "password",
+	                                       "service",
+	                                       "sslmode",
+	                                       "passfile",
+	                                       "options",
+	                                       "connect_timeout",
+	                                       "application_name"};
+
+	if (strncmp(location, "postgresql://", 13) == 0 ||
+	    strncmp(location, "postgres://", 11) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
+		size_t n = strlen(keywords[i]);
+
+		if (strncmp(location, keywords[i], n) == 0 && location[n] == '=')
+			return true;
+	}
+	return false;
 }
 
 int store_query(struct store *s, const char *sql, const char *const *params, size_t n_params,
@@ -199,6 +220,33 @@ static int apply_migration(struct store *s, const struct migration *m, struct er
 	                   params, 3, NULL, err);
 }
 
+static int too_new(struct store *s, long version, struct error *err)
+{
+	return error_set(err, EXIT_RUNNER_ERROR, 0,
+	                 "store %s has schema version %ld, this pgo-sandbox knows up to %d"
+	                 " (use a newer pgo-sandbox)",
+	                 s->display, version, STORE_SCHEMA_VERSION);
+}
+
+/* The version read without any lock: 1 when the store is current (no
+ * write lock needed, so `list` does not wait behind a long `record`),
+ * 0 when it needs migrating or has no schema yet, -1 when too new. */
+static int current_without_lock(struct store *s, struct error *err)
+{
+	struct error ignored = {0};
+	char *text = NULL;
+	long version;
+
+	if (store_query_value(s, "SELECT max(version) FROM schema_migrations", NULL, 0, &text,
+	                      &ignored) < 0)
+		return 0; /* no table yet: migrate() reports real errors */
+	version = text ? strtol(text, NULL, 10) : 0;
+	free(text);
+	if (version > STORE_SCHEMA_VERSION)
+		return too_new(s, version, err);
+	return version == STORE_SCHEMA_VERSION;
+}
+
 /* Inside one transaction (all migrations land or none), under the
  * backend's lock so that two first writers do not both create tables. */
 static int migrate(struct store *s, struct error *err)
@@ -223,10 +271,7 @@ static int migrate(struct store *s, struct error *err)
 	current = text ? strtol(text, NULL, 10) : 0;
 	free(text);
 	if (current > STORE_SCHEMA_VERSION) {
-		error_set(err, EXIT_RUNNER_ERROR, 0,
-		          "store %s has schema version %ld, this pgo-sandbox knows up to %d"
-		          " (use a newer pgo-sandbox)",
-		          s->display, current, STORE_SCHEMA_VERSION);
+		too_new(s, current, err);
 		goto fail;
 	}
 	for (size_t i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++)
@@ -240,6 +285,8 @@ fail:
 
 int store_open(struct store *s, const char *location, bool create, struct error *err)
 {
+	int rc;
+
 	memset(s, 0, sizeof(*s));
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		if (backends[i]->claims(location)) {
@@ -253,7 +300,8 @@ int store_open(struct store *s, const char *location, bool create, struct error 
 		store_close(s);
 		return -1;
 	}
-	if (migrate(s, err) < 0) {
+	rc = current_without_lock(s, err);
+	if (rc < 0 || (rc == 0 && migrate(s, err) < 0)) {
 		store_close(s);
 		return -1;
 	}

@@ -41,15 +41,23 @@ static char *pg_display(const char *location)
 	return out;
 }
 
-/* libpq messages end with a newline; one-line errors here. */
+/* libpq messages span lines ("...failed: Connection refused\n\tIs the
+ * server running...\n"); errors here are one line. */
 static int pg_fail(struct store *s, const char *what, const char *msg, struct error *err)
 {
-	size_t n = msg ? strlen(msg) : 0;
+	char *line = xstrdup(msg ? msg : "");
+	size_t n = strlen(line);
+	int rc;
 
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		n--;
-	return error_set(err, EXIT_RUNNER_ERROR, 0, "store %s: %.60s%s: %.*s", s->display, what,
-	                 strlen(what) > 60 ? "..." : "", (int)n, msg ? msg : "");
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	rc = error_set(err, EXIT_RUNNER_ERROR, 0, "store %s: %.60s%s: %s", s->display, what,
+	               strlen(what) > 60 ? "..." : "", line);
+	free(line);
+	return rc;
 }
 
 static void pg_quiet(void *arg, const char *message)

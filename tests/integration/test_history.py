@@ -246,6 +246,26 @@ def test_record_list_show(store, tmp_path):
     assert [r["commit"] for r in runs] == ["second"]  # the newest N, oldest first
 
 
+def test_document_without_analysis(store, tmp_path):
+    """Summaries are computed from the samples when the document has none;
+    members this version does not know are ignored."""
+    doc = synthetic({("a", "base"): [1e-3, 2e-3, 3e-3]})
+    del doc["analysis"]
+    doc["decision"] = {"rule": "ship if faster", "outcome": "baseline"}
+    doc["ship"] = {"build": "baseline"}
+    doc["future_member"] = [1, 2, 3]
+    doc["conditions"]["host"]["online_cpus"] = "0-3"  # an unexpected type: stored as NULL
+    doc["settings"]["threshold_pct"] = "two"
+    ok(history("record", write(tmp_path, "x.json", doc), store=store))
+    rows = store.sql("SELECT metric, n, median, min_value, max_value, role FROM summaries"
+                     " ORDER BY metric")
+    assert [(r[0], int(r[1])) for r in rows] == [("cpu", 3), ("wall", 3)]
+    assert float(rows[1][2]) == pytest.approx(2e-3) and rows[1][5] == "baseline"
+    assert json.loads(ok(history("list", "--json", store=store)).stdout)[0]["shipped"] == \
+        "baseline"
+    assert "ship if faster" in ok(history("show", "1", store=store)).stdout
+
+
 def test_real_bench_result(store, tmp_path):
     """A document the bench itself wrote, whatever its exact members."""
     out = str(tmp_path / "bench.json")
@@ -308,6 +328,11 @@ def test_compare_two_runs(store, tmp_path):
     assert "unpaired, across time" in r.stdout
     line = [x for x in r.stdout.splitlines() if x.startswith("a ")][0]
     assert "worse" in line and "+19." in line or "+20." in line or "+21." in line, line
+    res = json.loads(ok(history("compare", "1", "2", "--json", store=store)).stdout)
+    wall = [s for s in res["series"] if s["metric"] == "wall"][0]
+    assert wall["verdict"] == "worse" and 17 < wall["pct"] < 23 and wall["pct_lo"] > 2
+    assert (wall["n_a"], wall["n_b"], wall["direction"]) == (10, 10, "lower")
+    assert res["regressions"] == 2 and res["method"].startswith("unpaired, across time")
     # The gate: exit 1 on a regression when asked.
     assert history("compare", "1", "2", "--fail-on-regression", store=store).returncode == 1
     assert history("compare", "2", "1", "--fail-on-regression", store=store).returncode == 0
@@ -357,6 +382,8 @@ def test_other_host_refused_unless_asked(store, tmp_path):
     assert r.returncode == 125 and "different hosts" in r.stderr and "--any-host" in r.stderr
     r = ok(history("compare", "1", "2", "--any-host", store=store))
     assert "different hosts" in r.stdout
+    assert json.loads(ok(history("compare", "1", "2", "--any-host", "--json",
+                                 store=store)).stdout)["other_host"] is True
     res = json.loads(ok(history("steps", "--benchmark", "a", "--metric", "wall", "--json",
                                 store=store)).stdout)
     assert res["runs_kept"] == 1 and res["runs_left_out"] == 1
@@ -445,15 +472,20 @@ def test_killed_writer_leaves_store_consistent(store, tmp_path):
     big = write(tmp_path, "big.json", synthetic({("a", "base"): noisy(1e-3, n=30000)}))
     p = subprocess.Popen([BINARY, "history", "record", big, "--store", store.location],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # Kill while the record's transaction is writing its 60 000 samples
-    # (about 2 s on SQLite, 6 s on PostgreSQL here).
+    # Stop the writer while its transaction is open (it holds SQLite's
+    # write lock / PostgreSQL shows it inserting samples), check it is still
+    # in there, then kill it.
     deadline = time.monotonic() + 30
     while not store.writing():
         assert p.poll() is None, "the writer finished before it could be killed"
         assert time.monotonic() < deadline
-        time.sleep(0.02)
-    time.sleep(0.2)
-    assert p.poll() is None, "the writer finished before it could be killed"
+        time.sleep(0.005)
+    p.send_signal(signal.SIGSTOP)
+    assert p.poll() is None and store.writing(), "not stopped inside the transaction"
+    # Readers neither wait for the writer nor see its uncommitted run.
+    t0 = time.monotonic()
+    assert len(json.loads(ok(history("list", "--json", store=store, timeout=10)).stdout)) == 1
+    assert time.monotonic() - t0 < 5
     p.send_signal(signal.SIGKILL)
     p.wait()
     # All or nothing: the killed run is absent, its samples with it.
@@ -511,3 +543,9 @@ def test_unreachable_postgres_names_the_store(tmp_path):
     r = run("history", "list", "--store", f"host={tmp_path} dbname=nope user=nobody")
     assert r.returncode == 125
     assert f"store host={tmp_path} dbname=nope" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    # A password never reaches a message.
+    r = run("history", "list", "--store", "postgresql://ci:s3cret@127.0.0.1:1/bench")
+    assert r.returncode == 125 and "s3cret" not in r.stderr and "ci:******@" in r.stderr
+    r = run("history", "list", "--store", f"host={tmp_path} password=s3cret dbname=x")
+    assert r.returncode == 125 and "s3cret" not in r.stderr

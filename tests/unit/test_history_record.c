@@ -14,8 +14,10 @@
 #include <cmocka.h>
 
 #include "history/export.h"
+#include "history/history.h"
 #include "history/record.h"
 #include "history/samples.h"
+#include "history/store.h"
 #include "history/trend.h"
 
 static json_t *parse(const char *text)
@@ -125,6 +127,12 @@ static void test_check_and_text(void **state)
 	assert_string_equal((t = record_text(json_object_get(v, "o"))), "{\"a\":2,\"b\":1}");
 	free(t);
 	assert_null(record_text(json_object_get(v, "missing")));
+	assert_null(record_number(json_object_get(v, "s")));
+	assert_string_equal((t = record_number(json_object_get(v, "r"))), "0.10000000000000001");
+	free(t);
+	assert_null(record_integer(json_object_get(v, "r")));
+	assert_string_equal((t = record_integer(json_object_get(v, "i"))), "3");
+	free(t);
 	json_decref(bad);
 	json_decref(v);
 }
@@ -224,6 +232,29 @@ static void test_trend_svg(void **state)
 	free(html);
 }
 
+static void test_store_kind(void **state)
+{
+	(void)state;
+	assert_true(store_is_postgres("postgresql://ci@db/bench"));
+	assert_true(store_is_postgres("postgres://db/bench"));
+	assert_true(store_is_postgres("host=/tmp/sock dbname=x user=ci"));
+	assert_true(store_is_postgres("dbname=x host=/tmp/sock"));
+	assert_true(store_is_postgres("service=bench"));
+	assert_false(store_is_postgres(".pgo-sandbox/history.sqlite"));
+	assert_false(store_is_postgres("/srv/hostname=x.sqlite"));
+	assert_false(store_is_postgres("./host=x"));
+	assert_false(store_is_postgres("history.db"));
+}
+
+static void test_trend_hint(void **state)
+{
+	char *h = history_trend_hint("/srv/it's here.sqlite");
+
+	(void)state;
+	assert_string_equal(h, "pgo-sandbox history trend --store '/srv/it'\\''s here.sqlite'");
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +265,8 @@ int main(void)
 	    cmocka_unit_test(test_unpaired_direction),
 	    cmocka_unit_test(test_bmf),
 	    cmocka_unit_test(test_trend_svg),
+	    cmocka_unit_test(test_store_kind),
+	    cmocka_unit_test(test_trend_hint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
