@@ -508,7 +508,7 @@ static json_t *rerun_report(struct bench_ctx *c, const struct bench_analysis *a)
 	json_object_set_new(o, "source", json_string(c->opt.rerun_path));
 	json_object_set(o, "source_host",
 	                c->rec.conditions ? json_object_get(c->rec.conditions, "host") : NULL);
-	n = bench_recorded_compare(&c->s, &c->rec, NULL, &k);
+	n = bench_recorded_compare(&c->s, &c->rec, NULL, (int)c->s.set.metric, &k);
 	bench_recorded_print(stdout, &c->s, k, n);
 	json_object_set_new(o, "arms", bench_recorded_json(&c->s, k, n));
 	free(k);
@@ -568,7 +568,7 @@ static json_t *against_report(struct bench_ctx *c)
 	for (size_t i = 0; i < c->n_against; i++) {
 		struct against *ag = &c->against[i];
 		struct recorded_cmp *k = NULL;
-		size_t n = bench_recorded_compare(&c->s, &ag->s, ag->variant, &k);
+		size_t n = bench_recorded_compare(&c->s, &ag->s, ag->variant, -1, &k);
 		json_t *host = ag->s.conditions ? json_object_get(ag->s.conditions, "host") : NULL;
 
 		printf("against the recorded %s%s%s (unpaired, across time):\n", ag->path,

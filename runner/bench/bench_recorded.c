@@ -84,7 +84,7 @@ static bool compare_one(const struct bench_session *now, const struct bench_sess
 }
 
 size_t bench_recorded_compare(const struct bench_session *now, const struct bench_session *then,
-                              const char *then_variant, struct recorded_cmp **out)
+                              const char *then_variant, int metric, struct recorded_cmp **out)
 {
 	size_t n = 0;
 
@@ -103,7 +103,8 @@ size_t bench_recorded_compare(const struct bench_session *now, const struct benc
 				for (size_t m = 0; tc >= 0 && m < bench_n_metrics(now); m++) {
 					struct recorded_cmp k;
 
-					if (!compare_one(now, then, b, (size_t)tb, v, (size_t)tv, c,
+					if ((metric >= 0 && (int)m != metric) ||
+					    !compare_one(now, then, b, (size_t)tb, v, (size_t)tv, c,
 					                 (size_t)tc, (enum bench_metric)m, &k))
 						continue;
 					*out = xrealloc(*out, (n + 1) * sizeof(**out));

@@ -27,11 +27,12 @@ struct recorded_cmp {
 	enum verdict verdict; /* slower = worse, as everywhere */
 };
 
-/* Compare every benchmark, cell and metric of `now`'s variants with
- * `then`'s variant of the same name, or with `then_variant` when given.
- * Returns the number of comparisons (*out, caller frees). */
+/* Compare every benchmark, cell and metric (or only `metric`, when >= 0) of
+ * `now`'s variants with `then`'s variant of the same name, or with
+ * `then_variant` when given.  Returns the number of comparisons (*out,
+ * caller frees). */
 size_t bench_recorded_compare(const struct bench_session *now, const struct bench_session *then,
-                              const char *then_variant, struct recorded_cmp **out);
+                              const char *then_variant, int metric, struct recorded_cmp **out);
 
 /* -1 + err when `then` was recorded on another host than this one and
  * allow_other is false; a warning on stderr when allowed. */
