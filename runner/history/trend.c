@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
 #include "base/util.h"
 
 #define W 960.0
@@ -20,46 +21,6 @@
 static const char *const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                       "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
 #define N_COLOURS (sizeof(colours) / sizeof(colours[0]))
-
-/* A growing string: the chart is a few kilobytes. */
-struct buf {
-	char *s;
-	size_t len, cap;
-};
-
-static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (b->len + (size_t)n + 1 > b->cap) {
-		b->cap = (b->len + (size_t)n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-static void put_escaped(struct buf *b, const char *text)
-{
-	for (const char *p = text ? text : ""; *p; p++) {
-		switch (*p) {
-		case '<': put(b, "&lt;"); break;
-		case '>': put(b, "&gt;"); break;
-		case '&': put(b, "&amp;"); break;
-		case '"': put(b, "&quot;"); break;
-		default: put(b, "%c", *p);
-		}
-	}
-}
 
 struct frame {
 	double lo, hi;
@@ -103,14 +64,16 @@ static void frame_of(const struct trend_chart *c, struct frame *f)
 	f->hi += pad;
 }
 
-static void axes(struct buf *b, const struct trend_chart *c, const struct frame *f)
+static void axes(struct strbuf *b, const struct trend_chart *c, const struct frame *f)
 {
-	put(b, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#999'/>\n",
+	strbuf_printf(
+	    b, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#999'/>\n",
 	    LEFT, TOP, W - LEFT - RIGHT, H - TOP - BOTTOM);
 	for (int k = 0; k <= 4; k++) {
 		double v = f->lo + (f->hi - f->lo) * k / 4.0;
 
-		put(b,
+		strbuf_printf(
+		    b,
 		    "<line x1='%.1f' x2='%.1f' y1='%.1f' y2='%.1f' stroke='#eee'/>"
 		    "<text x='%.1f' y='%.1f' text-anchor='end' font-size='11'>%.4g</text>\n",
 		    LEFT, W - RIGHT, y_of(f, v), y_of(f, v), LEFT - 6, y_of(f, v) + 4, v);
@@ -118,44 +81,49 @@ static void axes(struct buf *b, const struct trend_chart *c, const struct frame 
 	for (size_t i = 0; i < c->n_commits; i++) {
 		double x = x_of(f, (double)i);
 
-		put(b,
-		    "<text transform='translate(%.1f,%.1f) rotate(-60)' text-anchor='end'"
-		    " font-size='10' font-family='monospace'>",
-		    x + 3, H - BOTTOM + 12);
+		strbuf_printf(b,
+		              "<text transform='translate(%.1f,%.1f) rotate(-60)' text-anchor='end'"
+		              " font-size='10' font-family='monospace'>",
+		              x + 3, H - BOTTOM + 12);
 		char label[11];
 
 		snprintf(label, sizeof(label), "%s", c->commits[i]);
-		put_escaped(b, label);
-		put(b, "</text>\n");
+		strbuf_xml(b, label);
+		strbuf_printf(b, "</text>\n");
 	}
-	put(b, "<text x='%.1f' y='24' font-size='15' font-weight='bold'>", LEFT);
-	put_escaped(b, c->title);
-	put(b,
+	strbuf_printf(b, "<text x='%.1f' y='24' font-size='15' font-weight='bold'>", LEFT);
+	strbuf_xml(b, c->title);
+	strbuf_printf(
+	    b,
 	    "</text>\n<text transform='translate(16,%.1f) rotate(-90)' text-anchor='middle'"
 	    " font-size='12'>",
 	    (TOP + H - BOTTOM) / 2);
-	put_escaped(b, c->unit ? c->unit : "value");
-	put(b, " (median, band: min to max)</text>\n");
+	strbuf_xml(b, c->unit ? c->unit : "value");
+	strbuf_printf(b, " (median, band: min to max)</text>\n");
 }
 
-static void band(struct buf *b, const struct trend_series *s, const struct frame *f,
+static void band(struct strbuf *b, const struct trend_series *s, const struct frame *f,
                  const char *colour)
 {
-	put(b, "<polygon fill='%s' fill-opacity='0.15' stroke='none' points='", colour);
+	strbuf_printf(b, "<polygon fill='%s' fill-opacity='0.15' stroke='none' points='", colour);
 	for (size_t i = 0; i < f->n; i++)
 		if (!isnan(s->points[i].median))
-			put(b, "%.1f,%.1f ", x_of(f, (double)i), y_of(f, s->points[i].max));
+			strbuf_printf(b, "%.1f,%.1f ", x_of(f, (double)i),
+			              y_of(f, s->points[i].max));
 	for (size_t i = f->n; i-- > 0;)
 		if (!isnan(s->points[i].median))
-			put(b, "%.1f,%.1f ", x_of(f, (double)i), y_of(f, s->points[i].min));
-	put(b, "'/>\n<polyline fill='none' stroke='%s' stroke-width='2' points='", colour);
+			strbuf_printf(b, "%.1f,%.1f ", x_of(f, (double)i),
+			              y_of(f, s->points[i].min));
+	strbuf_printf(b, "'/>\n<polyline fill='none' stroke='%s' stroke-width='2' points='",
+	              colour);
 	for (size_t i = 0; i < f->n; i++)
 		if (!isnan(s->points[i].median))
-			put(b, "%.1f,%.1f ", x_of(f, (double)i), y_of(f, s->points[i].median));
-	put(b, "'/>\n");
+			strbuf_printf(b, "%.1f,%.1f ", x_of(f, (double)i),
+			              y_of(f, s->points[i].median));
+	strbuf_printf(b, "'/>\n");
 }
 
-static void dots(struct buf *b, const struct trend_chart *c, const struct trend_series *s,
+static void dots(struct strbuf *b, const struct trend_chart *c, const struct trend_series *s,
                  const struct frame *f, const char *colour)
 {
 	for (size_t i = 0; i < f->n; i++) {
@@ -163,24 +131,25 @@ static void dots(struct buf *b, const struct trend_chart *c, const struct trend_
 
 		if (isnan(p->median))
 			continue;
-		put(b, "<circle cx='%.1f' cy='%.1f' r='3.5' fill='%s'><title>", x_of(f, (double)i),
-		    y_of(f, p->median), colour);
-		put_escaped(b, s->variant);
-		put(b, " at ");
-		put_escaped(b, c->commits[i]);
-		put(b, ": median %.6g, min %.6g, max %.6g</title></circle>\n", p->median, p->min,
-		    p->max);
+		strbuf_printf(b, "<circle cx='%.1f' cy='%.1f' r='3.5' fill='%s'><title>",
+		              x_of(f, (double)i), y_of(f, p->median), colour);
+		strbuf_xml(b, s->variant);
+		strbuf_printf(b, " at ");
+		strbuf_xml(b, c->commits[i]);
+		strbuf_printf(b, ": median %.6g, min %.6g, max %.6g</title></circle>\n", p->median,
+		              p->min, p->max);
 	}
 }
 
-static void step_marks(struct buf *b, const struct trend_series *s, const struct frame *f,
+static void step_marks(struct strbuf *b, const struct trend_series *s, const struct frame *f,
                        const char *colour, size_t row)
 {
 	for (size_t k = 0; k < s->n_steps; k++) {
 		const struct step *st = &s->steps[k];
 		double x = x_of(f, (double)st->index - 0.5);
 
-		put(b,
+		strbuf_printf(
+		    b,
 		    "<line class='step' x1='%.1f' x2='%.1f' y1='%.1f' y2='%.1f' stroke='%s'"
 		    " stroke-width='1.5' stroke-dasharray='5,4'/>"
 		    "<text x='%.1f' y='%.1f' font-size='11' fill='%s'>step %+.1f %% [%+.1f, %+.1f]"
@@ -190,31 +159,31 @@ static void step_marks(struct buf *b, const struct trend_series *s, const struct
 	}
 }
 
-static void legend(struct buf *b, const struct trend_chart *c)
+static void legend(struct strbuf *b, const struct trend_chart *c)
 {
 	for (size_t s = 0; s < c->n_series; s++) {
 		double x = W - RIGHT - 150, y = 14 + 14.0 * (double)s;
 
-		put(b,
-		    "<rect x='%.1f' y='%.1f' width='12' height='4' fill='%s'/>"
-		    "<text x='%.1f' y='%.1f' font-size='11'>",
-		    x, y, colours[s % N_COLOURS], x + 16, y + 5);
-		put_escaped(b, c->series[s].variant);
-		put(b, "</text>\n");
+		strbuf_printf(b,
+		              "<rect x='%.1f' y='%.1f' width='12' height='4' fill='%s'/>"
+		              "<text x='%.1f' y='%.1f' font-size='11'>",
+		              x, y, colours[s % N_COLOURS], x + 16, y + 5);
+		strbuf_xml(b, c->series[s].variant);
+		strbuf_printf(b, "</text>\n");
 	}
 }
 
 char *trend_svg(const struct trend_chart *c)
 {
-	struct buf b = {0};
+	struct strbuf b = {0};
 	struct frame f;
 
 	frame_of(c, &f);
-	put(&b,
-	    "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f'"
-	    " viewBox='0 0 %.0f %.0f' font-family='sans-serif'>\n"
-	    "<rect width='100%%' height='100%%' fill='white'/>\n",
-	    W, H, W, H);
+	strbuf_printf(&b,
+	              "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f'"
+	              " viewBox='0 0 %.0f %.0f' font-family='sans-serif'>\n"
+	              "<rect width='100%%' height='100%%' fill='white'/>\n",
+	              W, H, W, H);
 	axes(&b, c, &f);
 	for (size_t s = 0; s < c->n_series; s++)
 		band(&b, &c->series[s], &f, colours[s % N_COLOURS]);
@@ -223,8 +192,8 @@ char *trend_svg(const struct trend_chart *c)
 		step_marks(&b, &c->series[s], &f, colours[s % N_COLOURS], s);
 	}
 	legend(&b, c);
-	put(&b, "</svg>\n");
-	return b.s;
+	strbuf_printf(&b, "</svg>\n");
+	return strbuf_take(&b);
 }
 
 /* The commit before `at` where the series has a point. */
@@ -235,53 +204,56 @@ static size_t previous(const struct trend_series *s, size_t at)
 	return at > 0 ? at - 1 : 0;
 }
 
-static void steps_table(struct buf *b, const struct trend_chart *c)
+static void steps_table(struct strbuf *b, const struct trend_chart *c)
 {
 	size_t total = 0;
 
 	for (size_t s = 0; s < c->n_series; s++)
 		total += c->series[s].n_steps;
 	if (total == 0) {
-		put(b, "<p>No step detected.</p>\n");
+		strbuf_printf(b, "<p>No step detected.</p>\n");
 		return;
 	}
-	put(b, "<table><tr><th>variant</th><th>before</th><th>after</th><th>size</th>"
-	       "<th>95 %% interval</th></tr>\n");
+	strbuf_printf(b, "<table><tr><th>variant</th><th>before</th><th>after</th><th>size</th>"
+	                 "<th>95 %% interval</th></tr>\n");
 	for (size_t s = 0; s < c->n_series; s++)
 		for (size_t k = 0; k < c->series[s].n_steps; k++) {
 			const struct step *st = &c->series[s].steps[k];
 
-			put(b, "<tr><td>");
-			put_escaped(b, c->series[s].variant);
-			put(b, "</td><td><code>");
-			put_escaped(b, c->commits[previous(&c->series[s], st->index)]);
-			put(b, "</code></td><td><code>");
-			put_escaped(b, c->commits[st->index]);
-			put(b, "</code></td><td>%+.2f %%</td><td>[%+.2f %%, %+.2f %%]</td></tr>\n",
+			strbuf_printf(b, "<tr><td>");
+			strbuf_xml(b, c->series[s].variant);
+			strbuf_printf(b, "</td><td><code>");
+			strbuf_xml(b, c->commits[previous(&c->series[s], st->index)]);
+			strbuf_printf(b, "</code></td><td><code>");
+			strbuf_xml(b, c->commits[st->index]);
+			strbuf_printf(
+			    b, "</code></td><td>%+.2f %%</td><td>[%+.2f %%, %+.2f %%]</td></tr>\n",
 			    st->pct, st->pct_lo, st->pct_hi);
 		}
-	put(b, "</table>\n");
+	strbuf_printf(b, "</table>\n");
 }
 
 char *trend_html(const struct trend_chart *c, const char *svg)
 {
-	struct buf b = {0};
+	struct strbuf b = {0};
 
-	put(&b, "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>");
-	put_escaped(&b, c->title);
-	put(&b, "</title>\n<style>body{font-family:sans-serif;margin:2em}"
-	        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}"
-	        "</style></head>\n<body>\n<h1>");
-	put_escaped(&b, c->title);
-	put(&b, "</h1>\n");
+	strbuf_printf(&b, "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>");
+	strbuf_xml(&b, c->title);
+	strbuf_printf(&b,
+	              "</title>\n<style>body{font-family:sans-serif;margin:2em}"
+	              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}"
+	              "</style></head>\n<body>\n<h1>");
+	strbuf_xml(&b, c->title);
+	strbuf_printf(&b, "</h1>\n");
 	if (c->note) {
-		put(&b, "<p>");
-		put_escaped(&b, c->note);
-		put(&b, "</p>\n");
+		strbuf_printf(&b, "<p>");
+		strbuf_xml(&b, c->note);
+		strbuf_printf(&b, "</p>\n");
 	}
-	put(&b, "%s", svg);
-	put(&b, "<h2>Steps</h2>\n");
+	strbuf_printf(&b, "%s", svg);
+	strbuf_printf(&b, "<h2>Steps</h2>\n");
 	steps_table(&b, c);
-	put(&b, "<p>Generated by <code>pgo-sandbox history trend</code>.</p>\n</body></html>\n");
-	return b.s;
+	strbuf_printf(
+	    &b, "<p>Generated by <code>pgo-sandbox history trend</code>.</p>\n</body></html>\n");
+	return strbuf_take(&b);
 }
