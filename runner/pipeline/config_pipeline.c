@@ -142,6 +142,34 @@ static int set_p_artifacts(struct pipe_ctx *c, const struct ini_entry *e, struct
 	return 0;
 }
 
+/* A connection string stays as written; a path is the pipeline file's. */
+static bool is_connection_string(const char *store)
+{
+	return strstr(store, "://") != NULL || strchr(store, '=') != NULL;
+}
+
+static int set_p_history(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	(void)err;
+	free(c->p->history);
+	c->p->history = is_connection_string(e->value) ? xstrdup(e->value)
+	                                               : relative_to_dir(c->p->dir, e->value);
+	return 0;
+}
+
+char *pipeline_history_store(const struct pipeline *p, const struct stage_def *d)
+{
+	static const char key[] = "PGO_BENCH_RECORD=";
+
+	for (size_t i = d ? d->n_env : 0; i-- > 0;)
+		if (strncmp(d->env[i], key, strlen(key)) == 0 && d->env[i][strlen(key)]) {
+			const char *v = d->env[i] + strlen(key);
+
+			return is_connection_string(v) ? xstrdup(v) : relative_to_dir(p->dir, v);
+		}
+	return p->history ? xstrdup(p->history) : NULL;
+}
+
 static int set_release_env(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
 {
 	if (check_env_assignment(e->value, err) < 0)
@@ -293,6 +321,7 @@ static const struct key_rule pipeline_rules[] = {
     {"compiler", false, false, NULL, set_p_compiler},
     {"profiles", false, false, NULL, set_p_profiles},
     {"artifacts", false, false, NULL, set_p_artifacts},
+    {"history", false, false, NULL, set_p_history},
 };
 
 /* "faster by 2%" | "better by 2%" | "go" */
@@ -667,6 +696,7 @@ void pipeline_free(struct pipeline *p)
 	free(p->artifacts_dir);
 	list_free(p->release_env, p->n_release_env);
 	free(p->ship.text);
+	free(p->history);
 	for (size_t i = 0; i < p->n_stages; i++) {
 		struct stage_def *s = &p->stages[i];
 

@@ -86,16 +86,15 @@ static void bench_arguments(const struct stage_ctx *c, const struct input *const
 		strv_push(args, rules);
 		free(rules);
 	}
-	/* the results store (docs/history.md): a connection string as given,
-	 * a path relative to the pipeline file */
-	if (stage_env_value(c, "PGO_BENCH_RECORD", NULL)) {
-		const char *store = stage_env_value(c, "PGO_BENCH_RECORD", NULL);
-		bool url = strchr(store, '=') || strstr(store, "://") || store[0] == '/';
-		char *where = url ? xstrdup(store) : xasprintf("%s/%s", c->pl->dir, store);
+	/* the results store (docs/history.md) */
+	{
+		char *store = pipeline_history_store(c->pl, c->def);
 
-		strv_push(args, "--record");
-		strv_push(args, where);
-		free(where);
+		if (store && !c->rq->defer_record) {
+			strv_push(args, "--record");
+			strv_push(args, store);
+		}
+		free(store);
 	}
 	strv_push(args, "--json");
 	strv_push(args, json);

@@ -20,6 +20,7 @@
 #include "pipeline/pgo.h"
 #include "pipeline/roles.h"
 #include "artifacts/provenance.h"
+#include "history/history.h"
 #include "pipeline/ship.h"
 #include "pipeline/stage_run.h"
 #include "base/util.h"
@@ -345,7 +346,39 @@ struct pipeline_run {
 	size_t n_rows;
 	char *release; /* the build stage's artifact, or the bolt stage's */
 	bool release_ok;
+	const struct stage_def *bench_ran; /* a bench stage ran (not cached) */
 };
+
+/* The bench result with the decision, into the results store: the bench
+ * stage left that to the pipeline (stage_request.defer_record). */
+static void record_with_decision(const struct pipeline *pl, const struct pipeline_run *run,
+                                 const struct ship_decision *d)
+{
+	char *store = run->bench_ran ? pipeline_history_store(pl, run->bench_ran) : NULL;
+	char *path, *id = NULL;
+	struct history_context ctx = {.pipeline = pl->name, .shipped = d->shipped};
+	struct error err = {0};
+	json_t *doc, *result;
+
+	if (store == NULL)
+		return;
+	ctx.stage = run->bench_ran->name;
+	path = xasprintf("%s/%s.run.json", pl->artifacts_dir, run->bench_ran->name);
+	doc = json_load_file(path, 0, NULL);
+	result = json_object_get(doc, "bench");
+	if (json_is_object(result)) {
+		json_object_set(result, "ship", d->record);
+		if (history_record(store, result, &ctx, &id, &err) < 0)
+			fprintf(stderr, "pgo-sandbox: warning: recording the release in %s: %s\n",
+			        store, err.msg);
+		else
+			printf("pgo-sandbox: release: recorded as run %s in %s\n", id, store);
+	}
+	free(id);
+	json_decref(doc);
+	free(path);
+	free(store);
+}
 
 /* [release] ship-pgo-if: the PGO build ships only when the bench says it
  * won; otherwise the baseline, or nothing.  release.json/.md record why. */
@@ -363,6 +396,7 @@ static int decide_release(const struct pipeline *pl, struct pipeline_run *run)
 		return EXIT_RUNNER_ERROR;
 	}
 	printf("pgo-sandbox: release: %s\n", d.reason);
+	record_with_decision(pl, run, &d);
 	free(run->release);
 	run->release = d.artifact ? xstrdup(d.artifact) : NULL;
 	run->release_ok = d.artifact != NULL;
@@ -402,7 +436,10 @@ static int run_one(const struct stage_cli *o, const struct pipeline *pl, const s
 	rq.image_digest = in->image;
 	rq.image_facts = in->facts;
 	rq.toolchain_site = in->has_site ? &in->site : NULL;
+	rq.defer_record = pl->ship.when != SHIP_ALWAYS;
 	rc = stage_execute(&rq, &out);
+	if (rc == 0 && !out.cached && stage_role_of(d->name) == ROLE_BENCH)
+		run->bench_ran = d;
 	row->name = artifact_base(d->name, shard, n_shards);
 	row->state = rc != 0 ? "FAILED" : out.cached ? "cached" : "ran";
 	row->seconds = out.seconds;

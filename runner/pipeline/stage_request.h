@@ -22,6 +22,9 @@ struct stage_request {
 	enum archive_compression compression;
 	bool perturb;  /* verify's second run: faketime inside, if installed */
 	bool no_idmap; /* test hook: no idmapped /src (sandbox_spec.no_idmap) */
+	/* A pipeline that decides what ships records the bench result itself,
+	 * with the decision (pipeline/ship.h); the bench stage then does not. */
+	bool defer_record;
 	/* The image digest and facts when the caller computed them already
 	 * (a pipeline hashes its image once); NULL: computed here. */
 	const char *image_digest;

@@ -255,6 +255,7 @@ name = ship-test
 source = src
 artifacts = artifacts
 source-date-epoch = 1700000000
+history = hist.sqlite
 
 [release]
 ship-pgo-if = faster by 5%
@@ -311,3 +312,10 @@ def test_pipeline_ships_pgo_only_if_it_won(tmp_path, pgo, otherwise, code, shipp
         assert rel["sha256"].startswith("sha256:")
     else:
         assert rel["artifact"] is None and "release tarball" not in r.stdout
+    # the bench result joined the results history with the decision
+    h = subprocess.run([BINARY, "history", "list", "--store", str(tmp_path / "hist.sqlite"),
+                        "--json"], capture_output=True, text=True)
+    assert h.returncode == 0, h.stderr
+    (run,) = json.loads(h.stdout)
+    assert run["pipeline"] == "ship-test" and run["stage"] == "bench"
+    assert run["shipped"] == shipped
