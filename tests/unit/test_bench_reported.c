@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -178,6 +179,26 @@ static void test_bmf_and_criterion(void **state)
 	assert_int_equal(g.n, 1);
 	assert_string_equal(g.bench[0], "grp/one");
 	assert_true(fabs(g.value[0] - 12.5) < 1e-9);
+	/* the benchmark writes that directory: a link it planted is never
+	 * followed, neither as a file nor as a directory */
+	{
+		char *p = xasprintf("%s/criterion/evil/new", dir);
+		char *est = xasprintf("%s/estimates.json", p), *ln = xasprintf("%s/criterion/out", dir);
+
+		assert_int_equal(mkdir_p(p, 0755, &err), 0);
+		assert_int_equal(symlink("/etc/passwd", est), 0);
+		assert_int_equal(symlink("/", ln), 0);
+		assert_int_equal(extract("json:criterion", NULL, dir, &g, &err), -1);
+		assert_non_null(strstr(err.msg, "estimates.json"));
+		assert_int_equal(unlink(est), 0);
+		assert_int_equal(rmdir(p), 0);
+		/* the link to / is skipped: only grp/one is read */
+		assert_int_equal(extract("json:criterion", NULL, dir, &g, &err), 0);
+		assert_int_equal(g.n, 1);
+		free(p);
+		free(est);
+		free(ln);
+	}
 	assert_int_equal(remove_tree(dir, &err), 0);
 	assert_int_equal(extract("json:criterion", NULL, "/nonexistent-dir", &g, &err), -1);
 }
