@@ -73,6 +73,16 @@ static bool number(const json_t *v, double *out)
 	return isfinite(*out);
 }
 
+bool record_is_builtin_metric(const char *metric)
+{
+	static const char *const builtin[] = {"wall", "cpu", "instructions", "est-cycles"};
+
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		if (strcmp(metric, builtin[i]) == 0)
+			return true;
+	return false;
+}
+
 bool record_run_value(const json_t *run, const char *metric, double *out)
 {
 	if (strcmp(metric, "wall") == 0)
@@ -84,9 +94,32 @@ bool record_run_value(const json_t *run, const char *metric, double *out)
 		       number(json_object_get(json_object_get(run, "counters"), "instructions"),
 		              out);
 	if (strcmp(metric, "est-cycles") == 0)
-		return number(json_object_get(json_object_get(run, "cachegrind"), "est_cycles"),
-		              out);
-	return number(json_object_get(json_object_get(run, "reported"), metric), out);
+		return number(
+		    json_object_get(json_object_get(run, "cachegrind"), "estimated_cycles"), out);
+	return false;
+}
+
+/* runs[].reported (schema 3): {"benchmark": {"metric": value}}, the
+ * benchmark the run's own or one its process reported. */
+static int reported_samples(const json_t *run, struct record_sample *s, record_sample_fn fn,
+                            void *arg, struct error *err)
+{
+	const char *bench, *metric;
+	json_t *per, *v;
+
+	json_object_foreach(json_object_get(run, "reported"), bench, per)
+	{
+		json_object_foreach(per, metric, v)
+		{
+			if (!number(v, &s->value))
+				continue;
+			s->benchmark = bench;
+			s->metric = metric;
+			if (fn(s, arg, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
 }
 
 /* Element `ref` (an index, or the name itself) of array `key`. */
@@ -157,9 +190,12 @@ int record_each_sample(const json_t *doc, record_sample_fn fn, void *arg, struct
 		s.seq = int_or(run, "seq", (long long)i);
 		for (size_t m = 0; m < n_metrics; m++) {
 			s.metric = metrics[m].name;
-			if (record_run_value(run, s.metric, &s.value) && fn(&s, arg, err) < 0)
+			if (record_is_builtin_metric(s.metric) &&
+			    record_run_value(run, s.metric, &s.value) && fn(&s, arg, err) < 0)
 				return -1;
 		}
+		if (reported_samples(run, &s, fn, arg, err) < 0)
+			return -1;
 	}
 	return 0;
 }

@@ -27,10 +27,14 @@ size_t record_metrics(const json_t *doc, struct record_metric *out, size_t max);
 /* The direction of metric `name` in `doc` ("lower" when not listed). */
 const char *record_direction(const json_t *doc, const char *name);
 
-/* THE accessor for one raw sample of `metric` in one element of runs[]:
- * wall -> wall_s, cpu -> cpu_s, instructions -> callgrind_ir (else
- * counters.instructions), est-cycles -> cachegrind.est_cycles, any other
- * name -> reported[name].  false when the run has no such number. */
+/* THE accessor for one raw sample of a builtin `metric` of the run's own
+ * benchmark in one element of runs[]: wall -> wall_s, cpu -> cpu_s,
+ * instructions -> callgrind_ir (else counters.instructions), est-cycles ->
+ * cachegrind.estimated_cycles.  false when the run has no such number.
+ * Reported metrics are runs[].reported[benchmark][metric] (schema 3), for
+ * the run's own benchmark or one its process reported: record_each_sample
+ * walks them. */
+bool record_is_builtin_metric(const char *metric);
 bool record_run_value(const json_t *run, const char *metric, double *out);
 
 /* Names of benchmarks, variants and cells by index (or given as strings,

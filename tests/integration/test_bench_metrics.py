@@ -319,3 +319,25 @@ def test_pipeline_ships_pgo_only_if_it_won(tmp_path, pgo, otherwise, code, shipp
     (run,) = json.loads(h.stdout)
     assert run["pipeline"] == "ship-test" and run["stage"] == "bench"
     assert run["shipped"] == shipped
+
+
+# ---- into the results history -----------------------------------------------------
+
+def test_reported_benchmarks_join_the_history(work, tmp_path):
+    store = str(tmp_path / "h.sqlite")
+    r = bench(work, "--runs", "4", "--max-runs", "4", "--variant", "base=./harness.sh bmf",
+              "--variant", "cand=" + scaled(1.3, "harness.sh bmf", "TIME_SCALE_tag_lookup"),
+              "--metric-json", "bmf:bmf.json", "--record", store)
+    assert r.returncode == 0, r.stderr
+    assert f"recorded as run 1 in {store}" in r.stdout
+    h = subprocess.run([BINARY, "history", "export", "1", "--format", "bmf", "--store", store],
+                       capture_output=True, text=True)
+    assert h.returncode == 0, h.stderr
+    bmf = json.loads(h.stdout)
+    # every benchmark the harness reported, per variant, with its own measures
+    assert 1900 < bmf["index_full_check_flow/base"]["latency"]["value"] < 2100
+    assert 490000 < bmf["index_full_check_flow/cand"]["throughput"]["value"] < 510000
+    assert 600 < bmf["tag_lookup/cand"]["latency"]["value"] < 700
+    h = subprocess.run([BINARY, "history", "compare", "1", "1", "--store", store, "--json"],
+                       capture_output=True, text=True)
+    assert h.returncode == 0, h.stderr

@@ -52,7 +52,7 @@ def synthetic(values, host="ci-1", metrics=None, reported=None, created=1_700_00
                  "block": i // 2, "seq": len(runs), "warmup": False, "wall_s": w,
                  "cpu_s": w * 0.9, "unknown_member": {"ignored": True}}
             if reported:
-                r["reported"] = {metrics[0]["name"]: reported[(b, v)][i]}
+                r["reported"] = {b: {metrics[0]["name"]: reported[(b, v)][i]}}
             runs.append(r)
         s = sorted(walls)
         summaries.append({"benchmark": benches.index(b), "variant": variants.index(v),

@@ -183,7 +183,8 @@ static void test_bmf_and_criterion(void **state)
 	 * followed, neither as a file nor as a directory */
 	{
 		char *p = xasprintf("%s/criterion/evil/new", dir);
-		char *est = xasprintf("%s/estimates.json", p), *ln = xasprintf("%s/criterion/out", dir);
+		char *est = xasprintf("%s/estimates.json", p),
+		     *ln = xasprintf("%s/criterion/out", dir);
 
 		assert_int_equal(mkdir_p(p, 0755, &err), 0);
 		assert_int_equal(symlink("/etc/passwd", est), 0);
