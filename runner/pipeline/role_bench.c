@@ -187,7 +187,7 @@ static void explain_bench_failure(const struct stage_ctx *c, int rc, struct erro
 	error_set(err, rc, 0,
 	          "the bench gate failed: pgo-sandbox bench exited with %d (1: the candidate "
 	          "is slower than the baseline beyond the threshold; 4: a benchmark command "
-	          "failed)",
+	          "failed or its metrics did not parse; 5: the rules said no-go; 6: neutral)",
 	          rc);
 }
 
