@@ -288,6 +288,15 @@ void bench_print_summary(FILE *out, const struct bench_session *s, const struct 
 	size_t n_cells = bench_n_cells(s);
 
 	for (size_t bi = 0; bi < s->n_benchmarks; bi++) {
+		bool any = false;
+
+		for (size_t k = 0; k < bench_n_metrics(s); k++)
+			any |= a->avail[bi * METRIC_COUNT + k];
+		/* a benchmark some variants' processes did not report has nothing
+		 * to pair with: say so rather than leave it out silently */
+		if (!any && !bench_is_scheduled(s, bi))
+			fprintf(out, "%s: reported by only some variants; not compared\n",
+			        s->benchmarks[bi].name);
 		for (size_t c = 0; c < n_cells; c++) {
 			char *label = row_label(s, bi, c);
 
