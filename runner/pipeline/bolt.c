@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/strbuf.h"
+
 int bolt_tools_find(struct bolt_tools *t, struct error *err)
 {
 	glob_t g;
@@ -61,25 +63,25 @@ int bolt_write_instrument_script(const char *path, const struct bolt_tools *t, s
 int bolt_write_optimize_script(const char *path, const struct bolt_tools *t, char *const *fdata,
                                size_t n, struct error *err)
 {
-	struct script s = {.text = NULL, .len = 0};
+	struct strbuf s = {0};
 	int rc;
 
-	script_add(
+	strbuf_printf(
 	    &s, "#!/bin/sh\n# pgo-bolt IN OUT: written by pgo-sandbox\nset -eu\nmkdir -p %s/%s\n",
 	    PGO_OUT_DIR, PGO_PROFILE_SUBDIR);
 	/* sorted: merge-fdata's order follows its inputs, BOLT ignores it */
-	script_add(&s, "%s", t->merge_fdata);
+	strbuf_printf(&s, "%s", t->merge_fdata);
 	for (size_t i = 0; i < n; i++) {
 		char *q = shell_quote(fdata[i]);
 
-		script_add(&s, " \\\n\t%s", q);
+		strbuf_printf(&s, " \\\n\t%s", q);
 		free(q);
 	}
-	script_add(&s, " | LC_ALL=C sort > %s\n", BOLT_MERGED_FDATA);
-	script_add(&s, "exec %s \"$1\" -o \"$2\" -data=%s %s\n", t->bolt, BOLT_MERGED_FDATA,
-	           BOLT_OPTIONS);
-	rc = pgo_write_helper(path, s.text, s.len, err);
-	free(s.text);
+	strbuf_printf(&s, " | LC_ALL=C sort > %s\n", BOLT_MERGED_FDATA);
+	strbuf_printf(&s, "exec %s \"$1\" -o \"$2\" -data=%s %s\n", t->bolt, BOLT_MERGED_FDATA,
+	              BOLT_OPTIONS);
+	rc = pgo_write_helper(path, s.s, s.len, err);
+	free(s.s);
 	return rc;
 }
 

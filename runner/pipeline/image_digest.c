@@ -28,6 +28,7 @@
 
 #include "artifacts/archive.h"
 #include "base/json_file.h"
+#include "base/strbuf.h"
 #include "sandbox/path_resolve.h"
 #include "pipeline/tool_cache.h"
 
@@ -322,33 +323,9 @@ int image_digest_host_at(const char *root, uint64_t version_timeout_ns, char out
 /* ------------------------------------------------------------------ */
 
 struct manifest {
-	char *buf;
-	size_t len, cap;
+	struct strbuf text;
 	uint64_t entries, bytes;
 };
-
-static void manifest_add(struct manifest *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void manifest_add(struct manifest *m, const char *fmt, ...)
-{
-	va_list ap;
-	char *line = NULL;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();
-	if (m->len + (size_t)n + 1 > m->cap) {
-		m->cap = (m->len + (size_t)n + 1) * 2;
-		m->buf = xrealloc(m->buf, m->cap);
-	}
-	memcpy(m->buf + m->len, line, (size_t)n + 1);
-	m->len += (size_t)n;
-	free(line);
-}
 
 /* Directories the sandbox always provides fresh (mounts.c): what an image
  * holds there is never seen, so it is not part of the digest. */
@@ -396,10 +373,10 @@ static int manifest_entry(struct manifest *m, const char *abs, const char *rel,
 	} else if (S_ISSOCK(st->st_mode)) {
 		type = 's';
 	}
-	manifest_add(m, "%c %04o %u:%u %llu %s %zu:%s\n", type, (unsigned)(st->st_mode & 07777),
-	             (unsigned)st->st_uid, (unsigned)st->st_gid,
-	             S_ISREG(st->st_mode) ? (unsigned long long)st->st_size : 0ULL, content,
-	             strlen(rel), rel);
+	strbuf_printf(&m->text, "%c %04o %u:%u %llu %s %zu:%s\n", type,
+	              (unsigned)(st->st_mode & 07777), (unsigned)st->st_uid, (unsigned)st->st_gid,
+	              S_ISREG(st->st_mode) ? (unsigned long long)st->st_size : 0ULL, content,
+	              strlen(rel), rel);
 	m->entries++;
 	if (S_ISDIR(st->st_mode))
 		return walk_dir(m, abs, rel, depth + 1, err);
@@ -445,20 +422,20 @@ int image_digest_dir(const char *dir, char out[DIGEST_STR_MAX], json_t **facts, 
 
 	if (real == NULL)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "image directory %s", dir);
-	manifest_add(&m, "pgo-sandbox image directory manifest v1\n");
+	strbuf_printf(&m.text, "pgo-sandbox image directory manifest v1\n");
 	if (walk_dir(&m, real, "", 0, err) < 0) {
-		free(m.buf);
+		free(m.text.s);
 		free(real);
 		return error_prefix(err, "digest of image %s", dir);
 	}
-	digest_buffer_sha256(m.buf, m.len, out);
+	digest_buffer_sha256(m.text.s, m.text.len, out);
 	if (facts != NULL) {
 		f = json_pack("{s:s, s:I, s:I}", "kind", "directory", "entries",
 		              (json_int_t)m.entries, "bytes", (json_int_t)m.bytes);
 		add_distribution_facts(real, f);
 		*facts = f;
 	}
-	free(m.buf);
+	free(m.text.s);
 	free(real);
 	return 0;
 }

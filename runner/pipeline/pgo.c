@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/strbuf.h"
 #include "sandbox/environment.h"
 
 /* ---- roles, compilers, string lists ---- */
@@ -583,30 +584,13 @@ char *shell_quote(const char *s)
 	return out;
 }
 
-void script_add(struct script *s, const char *fmt, ...)
-{
-	va_list ap;
-	char *line;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();
-	s->text = xrealloc(s->text, s->len + (size_t)n + 1);
-	memcpy(s->text + s->len, line, (size_t)n + 1);
-	s->len += (size_t)n;
-	free(line);
-}
-
-static void merge_llvm(struct script *s, const char *profdata, const struct raw_profile *p,
+static void merge_llvm(struct strbuf *s, const char *profdata, const struct raw_profile *p,
                        size_t n, bool all)
 {
 	char *tool = shell_quote(profdata);
 
-	script_add(s, "exec %s merge%s -o %s/%s/%s", tool, all ? " --failure-mode=all" : "",
-	           PGO_OUT_DIR, PGO_PROFILE_SUBDIR, PGO_MERGED_PROFDATA);
+	strbuf_printf(s, "exec %s merge%s -o %s/%s/%s", tool, all ? " --failure-mode=all" : "",
+	              PGO_OUT_DIR, PGO_PROFILE_SUBDIR, PGO_MERGED_PROFDATA);
 	free(tool);
 	for (size_t i = 0; i < n; i++) {
 		char *q;
@@ -614,21 +598,21 @@ static void merge_llvm(struct script *s, const char *profdata, const struct raw_
 		if (p[i].bad)
 			continue;
 		q = shell_quote(p[i].sandbox_path);
-		script_add(s, " \\\n\t%s", q);
+		strbuf_printf(s, " \\\n\t%s", q);
 		free(q);
 	}
-	script_add(s, "\n");
+	strbuf_printf(s, "\n");
 }
 
 /* Copy each shard's good .gcda into a staging tree, then fold the shards
  * together with gcov-tool merge, two at a time (no -w: it crashed in gcc
  * 12.2). */
-static void merge_gcc(struct script *s, const struct raw_profile *p, size_t n,
+static void merge_gcc(struct strbuf *s, const struct raw_profile *p, size_t n,
                       const char *const *dirs, size_t n_dirs)
 {
 	const char *stage = PGO_BUILD_DIR "/.merge";
 
-	script_add(s, "rm -rf %s\nmkdir -p %s\n", stage, stage);
+	strbuf_printf(s, "rm -rf %s\nmkdir -p %s\n", stage, stage);
 	for (size_t i = 0; i < n; i++) {
 		const char *dir = dirs[p[i].shard];
 		const char *rel = p[i].sandbox_path + strlen(dir);
@@ -639,14 +623,14 @@ static void merge_gcc(struct script *s, const struct raw_profile *p, size_t n,
 		dst = xasprintf("%s/%u%s", stage, p[i].shard + 1, rel);
 		qsrc = shell_quote(p[i].sandbox_path);
 		qdst = shell_quote(dst);
-		script_add(s, "mkdir -p \"$(dirname %s)\" && cp %s %s\n", qdst, qsrc, qdst);
+		strbuf_printf(s, "mkdir -p \"$(dirname %s)\" && cp %s %s\n", qdst, qsrc, qdst);
 		free(dst);
 		free(qsrc);
 		free(qdst);
 	}
 	if (n_dirs == 1) {
-		script_add(s, "mkdir -p %s/1\nmv %s/1 %s/%s\n", stage, stage, PGO_OUT_DIR,
-		           PGO_PROFILE_SUBDIR);
+		strbuf_printf(s, "mkdir -p %s/1\nmv %s/1 %s/%s\n", stage, stage, PGO_OUT_DIR,
+		              PGO_PROFILE_SUBDIR);
 		return;
 	}
 	for (size_t i = 1; i < n_dirs; i++) {
@@ -654,8 +638,8 @@ static void merge_gcc(struct script *s, const struct raw_profile *p, size_t n,
 		char *out = i + 1 == n_dirs ? xasprintf("%s/%s", PGO_OUT_DIR, PGO_PROFILE_SUBDIR)
 		                            : xasprintf("%s/m%zu", stage, i + 1);
 
-		script_add(s, "mkdir -p %s/%zu\ngcov-tool merge -o %s %s %s/%zu\n", stage, i + 1,
-		           out, prev, stage, i + 1);
+		strbuf_printf(s, "mkdir -p %s/%zu\ngcov-tool merge -o %s %s %s/%zu\n", stage, i + 1,
+		              out, prev, stage, i + 1);
 		free(prev);
 		free(out);
 	}
@@ -666,22 +650,22 @@ int pgo_write_merge_script(const char *path, enum profile_format format, const c
                            const char *const *shard_dirs, size_t n_shards, bool failure_mode_all,
                            struct error *err)
 {
-	struct script s = {.text = NULL, .len = 0};
+	struct strbuf s = {0};
 	int rc;
 
-	script_add(&s,
-	           "#!/bin/sh\n# pgo-merge: written by pgo-sandbox for this merge stage\n"
-	           "set -eu\nmkdir -p %s\n",
-	           PGO_OUT_DIR);
+	strbuf_printf(&s,
+	              "#!/bin/sh\n# pgo-merge: written by pgo-sandbox for this merge stage\n"
+	              "set -eu\nmkdir -p %s\n",
+	              PGO_OUT_DIR);
 	if (format == PROFILE_LLVM_RAW) {
-		script_add(&s, "mkdir -p %s/%s\n", PGO_OUT_DIR, PGO_PROFILE_SUBDIR);
+		strbuf_printf(&s, "mkdir -p %s/%s\n", PGO_OUT_DIR, PGO_PROFILE_SUBDIR);
 		merge_llvm(&s, profdata ? profdata : "llvm-profdata", profiles, n_profiles,
 		           failure_mode_all);
 	} else {
 		merge_gcc(&s, profiles, n_profiles, shard_dirs, n_shards);
 	}
-	rc = pgo_write_helper(path, s.text, s.len, err);
-	free(s.text);
+	rc = pgo_write_helper(path, s.s ? s.s : "", s.len, err);
+	free(s.s);
 	return rc;
 }
 

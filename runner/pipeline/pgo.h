@@ -150,12 +150,6 @@ int pgo_write_merge_script(const char *path, enum profile_format format, const c
                            const struct raw_profile *profiles, size_t n_profiles,
                            const char *const *shard_dirs, size_t n_shards, bool failure_mode_all,
                            struct error *err);
-/* A helper script being written: script_add appends formatted text. */
-struct script {
-	char *text;
-	size_t len;
-};
-void script_add(struct script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Write a helper script for the stage's PATH, atomically, mode 0755. */
 int pgo_write_helper(const char *path, const char *text, size_t len, struct error *err);
 
