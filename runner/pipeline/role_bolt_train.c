@@ -25,20 +25,10 @@ static int prepare_bolt_train(struct stage_ctx *c, struct error *err)
 
 static int check_bolt_train(struct stage_ctx *c, struct error *err)
 {
-	char *dir = xasprintf("%s/%s", c->outdir, PGO_PROFILE_SUBDIR);
-	struct strv files = {0};
-	int rc = stage_walk_files(dir, NULL, ".fdata", &files, NULL, err);
-
-	if (rc == 0 && files.n == 0)
-		rc = error_set(err, EXIT_RUNNER_ERROR, 0,
-		               "training wrote no .fdata into %s/%s: the BOLT-instrumented binary "
-		               "writes it when it exits normally; was it run from %s/NAME?",
-		               PGO_OUT_DIR, PGO_PROFILE_SUBDIR, PGO_IN_DIR);
-	if (rc == 0)
-		json_object_set_new(c->results, "profiles", json_integer((json_int_t)files.n));
-	strv_free(&files);
-	free(dir);
-	return rc;
+	return stage_require_profiles(c, ".fdata", ".fdata",
+	                              "the BOLT-instrumented binary writes it when it exits "
+	                              "normally; was it run from " PGO_IN_DIR "/NAME?",
+	                              err);
 }
 
 const struct stage_role_ops role_bolt_train = {

@@ -59,6 +59,23 @@ void stage_append_text(char **buf, const char *fmt, ...)
 	*buf = joined;
 }
 
+int stage_require_profiles(struct stage_ctx *c, const char *suffix, const char *what,
+                           const char *why, struct error *err)
+{
+	char *dir = xasprintf("%s/%s", c->outdir, PGO_PROFILE_SUBDIR);
+	struct strv files = {0};
+	int rc = stage_walk_files(dir, NULL, suffix, &files, NULL, err);
+
+	if (rc == 0 && files.n == 0)
+		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "training wrote no %s into %s/%s: %s",
+		               what, PGO_OUT_DIR, PGO_PROFILE_SUBDIR, why);
+	if (rc == 0)
+		json_object_set_new(c->results, "profiles", json_integer((json_int_t)files.n));
+	strv_free(&files);
+	free(dir);
+	return rc;
+}
+
 char *stage_read_log(const struct stage_ctx *c, size_t *len)
 {
 	struct error err = {0};

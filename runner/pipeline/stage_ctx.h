@@ -77,6 +77,11 @@ json_t *stage_input_results(const struct input *in, unsigned shard);
 void stage_append_text(char **buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The command's output as the stage log kept it ("" when unreadable). */
 char *stage_read_log(const struct stage_ctx *c, size_t *len);
+/* A training stage's check: the files ending in `suffix` it left in
+ * /build/out/profile, counted as results.profiles; none is an error
+ * "training wrote no WHAT into /build/out/profile: WHY". */
+int stage_require_profiles(struct stage_ctx *c, const char *suffix, const char *what,
+                           const char *why, struct error *err);
 /* Files below `host` whose names end in `suffix`, sorted by path, and the
  * same files' paths below `sandbox` (a missing `host` is empty; NULL
  * `sandboxes`: the host paths only). */
