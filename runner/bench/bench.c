@@ -210,8 +210,6 @@ static int add_reported(void *arg, const char *bench, const char *metric, const 
 	size_t b = r->bench;
 	int m;
 
-	if (direction < 0)
-		direction = reported_known_direction(metric);
 	m = bench_metric_intern(s, metric, unit, direction, rc->source, err);
 	if (m < 0)
 		return -1;
@@ -519,28 +517,13 @@ static json_t *rerun_report(struct bench_ctx *c, const struct bench_analysis *a)
 
 /* ---- recorded baselines (--against) -------------------------------------------- */
 
-/* "RESULT.json[:VARIANT]": the variant after the last colon when the
- * whole text is not an existing file. */
-static void split_against(const char *spec, char **path, char **variant)
-{
-	const char *colon = strrchr(spec, ':');
-
-	*variant = NULL;
-	if (colon && access(spec, F_OK) != 0) {
-		*path = xasprintf("%.*s", (int)(colon - spec), spec);
-		*variant = xstrdup(colon + 1);
-	} else {
-		*path = xstrdup(spec);
-	}
-}
-
 static int load_against(struct bench_ctx *c, struct error *err)
 {
 	c->against = xcalloc(c->opt.n_against + 1, sizeof(*c->against));
 	for (size_t i = 0; i < c->opt.n_against; i++) {
 		struct against *ag = &c->against[i];
 
-		split_against(c->opt.against[i], &ag->path, &ag->variant);
+		bench_recorded_split(c->opt.against[i], &ag->path, &ag->variant);
 		bench_session_init(&ag->s);
 		c->n_against++;
 		if (bench_session_load(ag->path, &ag->s, err) < 0)

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/bench_host.h"
 
@@ -157,6 +158,19 @@ int bench_recorded_check_host(const struct bench_session *then, const char *what
 	}
 	json_decref(here);
 	return rc;
+}
+
+void bench_recorded_split(const char *spec, char **path, char **variant)
+{
+	const char *colon = strrchr(spec, ':');
+
+	*variant = NULL;
+	if (colon && access(spec, F_OK) != 0) {
+		*path = xasprintf("%.*s", (int)(colon - spec), spec);
+		*variant = xstrdup(colon + 1);
+	} else {
+		*path = xstrdup(spec);
+	}
 }
 
 void bench_recorded_print(FILE *out, const struct bench_session *now, const struct recorded_cmp *k,

@@ -39,6 +39,11 @@ size_t bench_recorded_compare(const struct bench_session *now, const struct benc
 int bench_recorded_check_host(const struct bench_session *then, const char *what, bool allow_other,
                               struct error *err);
 
+/* "RESULT.json[:VARIANT]" (--against, a rules baseline): the variant after
+ * the last colon unless the whole text names an existing file; *variant
+ * NULL when none.  Caller frees both. */
+void bench_recorded_split(const char *spec, char **path, char **variant);
+
 /* One line per comparison, and the JSON array of them. */
 void bench_recorded_print(FILE *out, const struct bench_session *now, const struct recorded_cmp *k,
                           size_t n);

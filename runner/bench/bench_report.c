@@ -306,8 +306,8 @@ void bench_print_summary(FILE *out, const struct bench_session *s, const struct 
 
 				if ((k > 0 && mm == m) || !a->avail[bi * METRIC_COUNT + mm])
 					continue;
-				fprintf(out, "%s (%s%s%s, %s is better, %zu blocks)\n", label,
-				        bench_metric_name(s, mm), mm == m ? ", the gate's" : "", "",
+				fprintf(out, "%s (%s%s, %s is better, %zu blocks)\n", label,
+				        bench_metric_name(s, mm), mm == m ? ", the gate's" : "",
 				        direction_name(bench_metric_direction(s, mm)),
 				        s->blocks_done[bi]);
 				for (size_t v = 0; v < s->n_variants; v++)

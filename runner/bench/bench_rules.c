@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bench/bench_analysis.h"
 #include "bench/bench_recorded.h"
@@ -99,16 +98,7 @@ static int parse_baseline(struct rules *r, char *rest, size_t line, struct error
 		b->value = v;
 		return 0;
 	}
-	{
-		char *colon = strrchr(value, ':');
-
-		if (colon && access(value, F_OK) != 0) {
-			b->path = xasprintf("%.*s", (int)(colon - value), value);
-			b->variant = xstrdup(colon + 1);
-		} else {
-			b->path = xstrdup(value);
-		}
-	}
+	bench_recorded_split(value, &b->path, &b->variant);
 	return 0;
 }
 
