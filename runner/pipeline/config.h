@@ -139,8 +139,8 @@ struct pipeline {
 	char *compiler;          /* "gcc" or "clang" */
 	char *profiles_dir;      /* `profiles =`, else profile_default_dir() */
 	char *artifacts_dir;     /* default: <dir>/artifacts */
-	char *history;           /* results store of the bench stages, or NULL */
-	char **release_env;      /* [release] env = K=V: the promoted runtime knobs */
+	char *history;      /* results store of the bench stages as written (results_store.h) */
+	char **release_env; /* [release] env = K=V: the promoted runtime knobs */
 	size_t n_release_env;
 	struct ship_rule ship; /* [release] ship-pgo-if, otherwise (ship.h) */
 	struct stage_def stages[PIPELINE_MAX_STAGES];
@@ -170,11 +170,9 @@ struct pipeline {
  * On failure `out` is left empty. */
 int pipeline_load(const char *path, struct pipeline *out, struct error *err);
 const struct stage_def *pipeline_find_stage(const struct pipeline *p, const char *name);
-/* Where a bench stage records its result (docs/history.md): the stage's
- * PGO_BENCH_RECORD, else [pipeline] history; a path is taken relative to
- * the pipeline file, a connection string as written.  NULL: nowhere.
- * Caller frees. */
-char *pipeline_history_store(const struct pipeline *p, const struct stage_def *d);
+/* `path` as the pipeline file means it: absolute, or relative to its
+ * directory.  Caller frees. */
+char *pipeline_relative(const struct pipeline *p, const char *path);
 /* {command, env{}, inputs[], name, outputs[], profile, shards}: sorted keys,
  * no host paths. */
 json_t *stage_def_to_json(const struct stage_def *s);

@@ -142,32 +142,18 @@ static int set_p_artifacts(struct pipe_ctx *c, const struct ini_entry *e, struct
 	return 0;
 }
 
-/* A connection string stays as written; a path is the pipeline file's. */
-static bool is_connection_string(const char *store)
-{
-	return strstr(store, "://") != NULL || strchr(store, '=') != NULL;
-}
-
+/* Kept as written: pipeline/results_store.c tells a connection string
+ * from a path (relative to this file) as the history layer does. */
 static int set_p_history(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
 {
 	(void)err;
-	free(c->p->history);
-	c->p->history = is_connection_string(e->value) ? xstrdup(e->value)
-	                                               : relative_to_dir(c->p->dir, e->value);
+	replace_str(&c->p->history, e->value);
 	return 0;
 }
 
-char *pipeline_history_store(const struct pipeline *p, const struct stage_def *d)
+char *pipeline_relative(const struct pipeline *p, const char *path)
 {
-	static const char key[] = "PGO_BENCH_RECORD=";
-
-	for (size_t i = d ? d->n_env : 0; i-- > 0;)
-		if (strncmp(d->env[i], key, strlen(key)) == 0 && d->env[i][strlen(key)]) {
-			const char *v = d->env[i] + strlen(key);
-
-			return is_connection_string(v) ? xstrdup(v) : relative_to_dir(p->dir, v);
-		}
-	return p->history ? xstrdup(p->history) : NULL;
+	return relative_to_dir(p->dir, path);
 }
 
 static int set_release_env(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)

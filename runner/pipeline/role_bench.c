@@ -10,6 +10,7 @@
 #include "bench/bench.h"
 #include "bench/bench_rules.h"
 #include "history/history.h"
+#include "pipeline/results_store.h"
 #include "pipeline/roles.h"
 
 #define BENCH_DEFAULT_RUNS "10"
@@ -77,10 +78,7 @@ static void bench_arguments(const struct stage_ctx *c, const struct input *const
 		strv_push(args, stage_env_value(c, "PGO_BENCH_METRIC", NULL));
 	}
 	if (stage_env_value(c, "PGO_BENCH_RULES", NULL)) {
-		char *rules = stage_env_value(c, "PGO_BENCH_RULES", NULL)[0] == '/'
-		                  ? xstrdup(stage_env_value(c, "PGO_BENCH_RULES", NULL))
-		                  : xasprintf("%s/%s", c->pl->dir,
-		                              stage_env_value(c, "PGO_BENCH_RULES", NULL));
+		char *rules = pipeline_relative(c->pl, stage_env_value(c, "PGO_BENCH_RULES", NULL));
 
 		strv_push(args, "--rules");
 		strv_push(args, rules);
@@ -88,7 +86,7 @@ static void bench_arguments(const struct stage_ctx *c, const struct input *const
 	}
 	/* the results store (docs/history.md) */
 	{
-		char *store = pipeline_history_store(c->pl, c->def);
+		char *store = pipeline_results_store(c->pl, c->def);
 
 		if (store && !c->rq->defer_record) {
 			strv_push(args, "--record");

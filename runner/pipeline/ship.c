@@ -191,7 +191,7 @@ int ship_decide(const struct pipeline *pl, struct ship_decision *d, struct error
 	              "reason", d->reason, "evidence", evidence, "bench_settings",
 	              json_incref(json_object_get(result, "settings")) ?: json_null());
 	free(why);
-	json_decref(result);
+	d->result = result;
 	return 0;
 }
 
@@ -247,5 +247,6 @@ void ship_decision_free(struct ship_decision *d)
 	free(d->artifact);
 	free(d->reason);
 	json_decref(d->record);
+	json_decref(d->result);
 	memset(d, 0, sizeof(*d));
 }

@@ -25,6 +25,7 @@ struct ship_decision {
 	char *artifact;      /* the tarball that ships, or NULL */
 	char *reason;        /* one sentence */
 	json_t *record;      /* release.json */
+	json_t *result;      /* the bench result that decided */
 	int exit_code;
 };
 

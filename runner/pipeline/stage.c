@@ -18,6 +18,7 @@
 #include "pipeline/config.h"
 #include "artifacts/digest.h"
 #include "pipeline/pgo.h"
+#include "pipeline/results_store.h"
 #include "pipeline/roles.h"
 #include "artifacts/provenance.h"
 #include "history/history.h"
@@ -349,34 +350,27 @@ struct pipeline_run {
 	const struct stage_def *bench_ran; /* a bench stage ran (not cached) */
 };
 
-/* The bench result with the decision, into the results store: the bench
- * stage left that to the pipeline (stage_request.defer_record). */
+/* The bench result that decided, with the decision, into the results
+ * store: the bench stage left that to the pipeline
+ * (stage_request.defer_record). */
 static void record_with_decision(const struct pipeline *pl, const struct pipeline_run *run,
                                  const struct ship_decision *d)
 {
-	char *store = run->bench_ran ? pipeline_history_store(pl, run->bench_ran) : NULL;
-	char *path, *id = NULL;
+	char *store = run->bench_ran ? pipeline_results_store(pl, run->bench_ran) : NULL;
 	struct history_context ctx = {.pipeline = pl->name, .shipped = d->shipped};
 	struct error err = {0};
-	json_t *doc, *result;
+	char *id = NULL;
 
 	if (store == NULL)
 		return;
 	ctx.stage = run->bench_ran->name;
-	path = xasprintf("%s/%s.run.json", pl->artifacts_dir, run->bench_ran->name);
-	doc = json_load_file(path, 0, NULL);
-	result = json_object_get(doc, "bench");
-	if (json_is_object(result)) {
-		json_object_set(result, "ship", d->record);
-		if (history_record(store, result, &ctx, &id, &err) < 0)
-			fprintf(stderr, "pgo-sandbox: warning: recording the release in %s: %s\n",
-			        store, err.msg);
-		else
-			printf("pgo-sandbox: release: recorded as run %s in %s\n", id, store);
-	}
+	json_object_set(d->result, "ship", d->record);
+	if (history_record(store, d->result, &ctx, &id, &err) < 0)
+		fprintf(stderr, "pgo-sandbox: warning: recording the release in %s: %s\n", store,
+		        err.msg);
+	else
+		printf("pgo-sandbox: release: recorded as run %s in %s\n", id, store);
 	free(id);
-	json_decref(doc);
-	free(path);
 	free(store);
 }
 

@@ -1,0 +1,14 @@
+/* results_store.h - where a pipeline's bench results are recorded
+ * (docs/history.md): the stage's PGO_BENCH_RECORD, else [pipeline]
+ * history.  A PostgreSQL connection string (as the history layer tells
+ * them apart: store_is_postgres) is taken as written, a path relative to
+ * the pipeline file. */
+#ifndef PGO_RESULTS_STORE_H
+#define PGO_RESULTS_STORE_H
+
+#include "pipeline/config.h"
+
+/* NULL: nowhere.  Caller frees. */
+char *pipeline_results_store(const struct pipeline *p, const struct stage_def *d);
+
+#endif
