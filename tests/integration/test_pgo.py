@@ -243,6 +243,18 @@ def first_profile(work, suffix):
     raise AssertionError("no profile in the training artifact")
 
 
+def set_raw_version(work, version):
+    """Rewrite the format version of the first raw profile under `work`
+    (the low 32 bits of its second header word); returns its name."""
+    victim = first_profile(work, ".profraw")
+    with open(victim, "r+b") as f:
+        f.seek(8)
+        old = struct.unpack("<Q", f.read(8))[0]
+        f.seek(8)
+        f.write(struct.pack("<Q", (old & ~0xffffffff) | version))
+    return os.path.basename(victim)
+
+
 def test_bad_raw_profile_is_named_and_failure_mode_all_merges_the_rest(pipeline_run, tmp_path):
     compiler, src, pipeline, art, r = pipeline_run
     art = artifacts_copy(art, tmp_path)
@@ -282,16 +294,7 @@ def test_raw_profile_from_another_llvm_is_refused_plainly(pipeline_run, tmp_path
         pytest.skip("the raw version table is only checked for LLVM 14")
     art = artifacts_copy(art, tmp_path)
 
-    def bump_version(work):
-        victim = first_profile(work, ".profraw")
-        with open(victim, "r+b") as f:
-            f.seek(8)
-            version = struct.unpack("<Q", f.read(8))[0]
-            f.seek(8)
-            f.write(struct.pack("<Q", (version & ~0xffffffff) | 9))
-        return os.path.basename(victim)
-
-    victim = rewrite_train(art, bump_version)
+    victim = rewrite_train(art, lambda work: set_raw_version(work, 9))
     r = pgo("stage", "merge", "--pipeline", pipeline, "--artifacts", art)
     assert r.returncode != 0
     assert victim in r.stderr

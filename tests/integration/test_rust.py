@@ -5,16 +5,14 @@ with -Cprofile-use on top of fat LTO.  And the pitfalls users of cargo-pgo
 report: raw versions no installed tool reads, flags overridden by the
 project, profiles rustc ignores or that match nothing, training knobs,
 two checkout paths."""
-import json
 import os
 import shutil
-import struct
 import subprocess
 
 import pytest
 
 from conftest import ROOT, ROOTLESS, run
-from test_pgo import provenance
+from test_pgo import provenance, set_raw_version
 
 MONOCHECK = os.path.join(ROOT, "fixtures", "monocheck")
 TARGET = "x86_64-unknown-linux-gnu"
@@ -156,29 +154,12 @@ def repack(art, name, change):
     return result
 
 
-def first_profraw(work):
-    for dirpath, _, files in sorted(os.walk(work)):
-        for f in sorted(files):
-            if f.endswith(".profraw"):
-                return os.path.join(dirpath, f)
-    raise AssertionError("no raw profile")
-
-
 @needs_pgo_rustc
 def test_raw_profile_of_another_version_is_named(rust_run, tmp_path):
     src, pipeline, art, r = rust_run
     art = artifacts_copy(art, tmp_path)
 
-    def bump(work):
-        victim = first_profraw(work)
-        with open(victim, "r+b") as f:
-            f.seek(8)
-            version = struct.unpack("<Q", f.read(8))[0]
-            f.seek(8)
-            f.write(struct.pack("<Q", (version & ~0xffffffff) | 11))
-        return os.path.basename(victim)
-
-    victim = repack(art, "train.1of2", bump)
+    victim = repack(art, "train.1of2", lambda work: set_raw_version(work, 11))
     r = pgo("stage", "merge", "--pipeline", pipeline, "--artifacts", art)
     assert r.returncode != 0
     assert victim in r.stderr
