@@ -58,7 +58,7 @@ core="$(src util) $(src report) $(src spec) $(src privileges)"
 fuzz_one fuzz_cli 512 tests/fuzz/fuzz_cli.c $core $(src cli) $(src environment) -- -lcap
 # config checks `compiler = NAME` against the toolchain table
 toolchains="$(src toolchains) $(src toolchain_gcc) $(src toolchain_clang) $(src toolchain_rustc)
-	$(src pgo) $(src profile_objects) $(src tool_cache) $(src digest) $(src json_file)
+	$(src pgo) $(src profile_objects) $(src tool_cache) $(src digest) $(src json_file) $(src strbuf)
 	$(src environment)"
 fuzz_one fuzz_config 4096 tests/fuzz/fuzz_config.c $core $(src config_ini) $(src config_profile) \
 	$(src config_pipeline) $toolchains -- \
