@@ -1401,13 +1401,22 @@ static int list_tree(const char *tarball, const struct extract_limits *l, archiv
 	return rc;
 }
 
+/* What every entry point needs first: the library (loaded on first use)
+ * and the pinned locale. */
+static int archive_enter(struct locale_pin *pin, struct error *err)
+{
+	if (libarchive_load(err) < 0)
+		return -1;
+	return pin_utf8_locale(pin, err);
+}
+
 int archive_pack_dir(const char *src_dir, const char *out_path, const struct pack_options *o,
                      struct error *err)
 {
 	struct locale_pin pin;
 	int rc;
 
-	if (pin_utf8_locale(&pin, err) < 0)
+	if (archive_enter(&pin, err) < 0)
 		return -1;
 	rc = pack_tree(src_dir, out_path, o, err);
 	unpin_locale(&pin);
@@ -1420,7 +1429,7 @@ int archive_extract_safe(const char *tarball, const char *dest_dir, const struct
 	struct locale_pin pin;
 	int rc;
 
-	if (pin_utf8_locale(&pin, err) < 0)
+	if (archive_enter(&pin, err) < 0)
 		return -1;
 	rc = extract_tree(tarball, dest_dir, l, err);
 	unpin_locale(&pin);
@@ -1433,7 +1442,7 @@ int archive_list(const char *tarball, const struct extract_limits *l, archive_li
 	struct locale_pin pin;
 	int rc;
 
-	if (pin_utf8_locale(&pin, err) < 0)
+	if (archive_enter(&pin, err) < 0)
 		return -1;
 	rc = list_tree(tarball, l, fn, ctx, err);
 	unpin_locale(&pin);

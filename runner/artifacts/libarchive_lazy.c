@@ -4,7 +4,6 @@
 #include "artifacts/libarchive_lazy.h"
 
 #include <dlfcn.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/util.h"
@@ -12,32 +11,43 @@
 static struct libarchive_table table;
 static int loaded; /* 0 not yet, 1 loaded: written once, single-threaded */
 
-static __attribute__((noreturn)) void load_failed(const char *what)
+static int load_failed(const char *what, struct error *err)
 {
 	const char *why = dlerror();
 
-	fprintf(stderr, "pgo-sandbox: loading %s: %s: %s\n", LIBARCHIVE_SONAME, what,
-	        why ? why : "unknown error");
-	exit(EXIT_RUNNER_ERROR);
+	return error_set(err, EXIT_RUNNER_ERROR, 0,
+	                 "loading %s: %s: %s (is the libarchive13 package installed?)",
+	                 LIBARCHIVE_SONAME, what, why ? why : "unknown error");
 }
 
-const struct libarchive_table *libarchive_api(void)
+int libarchive_load(struct error *err)
 {
 	void *handle;
 
 	if (loaded)
-		return &table;
+		return 0;
 	handle = dlopen(LIBARCHIVE_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (handle == NULL)
-		load_failed("dlopen");
+		return load_failed("dlopen", err);
 #define LIBARCHIVE_RESOLVE(name)                                                                   \
 	*(void **)&table.name = dlsym(handle, #name);                                              \
-	if (table.name == NULL)                                                                    \
-		load_failed(#name);
+	if (table.name == NULL) {                                                                  \
+		dlclose(handle);                                                                   \
+		return load_failed(#name, err);                                                    \
+	}
 #define X LIBARCHIVE_RESOLVE
 	LIBARCHIVE_FUNCTIONS(X)
 #undef X
 #undef LIBARCHIVE_RESOLVE
 	loaded = 1;
+	return 0;
+}
+
+const struct libarchive_table *libarchive_api(void)
+{
+	/* Every entry point of archive.c loads the library first and returns
+	 * its error; getting here without it is a bug in the caller. */
+	if (!loaded)
+		abort();
 	return &table;
 }

@@ -79,8 +79,14 @@ struct libarchive_table {
 #undef LIBARCHIVE_MEMBER
 };
 
-/* The loaded table; on failure (library or symbol missing) prints one line
- * naming what is missing and exits 125: a broken installation. */
+struct error;
+
+/* Load the library and resolve every function; -1 + err (exit 125, naming
+ * the library and the missing symbol) on a broken installation.  Cheap
+ * once loaded: archive.c calls it at each of its entry points. */
+int libarchive_load(struct error *err);
+
+/* The loaded table; libarchive_load() must have succeeded first. */
 const struct libarchive_table *libarchive_api(void);
 
 #ifndef LIBARCHIVE_LAZY_IMPLEMENTATION

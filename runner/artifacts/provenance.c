@@ -196,10 +196,13 @@ static int read_member_data(struct archive *a, const char *tarball, const char *
 int tarball_read_member(const char *tarball, const char *name, size_t max, char **data, size_t *len,
                         struct error *err)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a;
 	struct archive_entry *e;
 	int rc = 0;
 
+	if (libarchive_load(err) < 0)
+		return -1;
+	a = archive_read_new();
 	if (a == NULL)
 		return error_set(err, EXIT_RUNNER_ERROR, ENOMEM, "reading %s", tarball);
 	archive_read_support_format_tar(a);

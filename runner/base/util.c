@@ -24,6 +24,7 @@ int error_set(struct error *err, int exit_code, int errnum, const char *fmt, ...
 	if (err == NULL)
 		return -1;
 	err->exit_code = exit_code ? exit_code : EXIT_RUNNER_ERROR;
+	err->errnum = errnum;
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);

@@ -22,6 +22,7 @@ enum exit_code {
 
 struct error {
 	int exit_code;           /* one of enum exit_code, 0 when unset */
+	int errnum;              /* the errno behind it, 0 when none: callers test it */
 	char msg[ERROR_MSG_MAX]; /* "what: which path: why" */
 };
 

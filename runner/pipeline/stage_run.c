@@ -308,9 +308,10 @@ int stage_image_digest(const struct pipeline *pl, char digest[DIGEST_STR_MAX], j
 	const char *image = pl->image ? pl->image : "host";
 
 	/* openat2(RESOLVE_IN_ROOT) answers EAGAIN when a rename raced with
-	 * it anywhere on the system: a busy build host sees that. */
+	 * it anywhere on the system: a busy build host sees that.  Any other
+	 * failure is final. */
 	for (int tries = 1; image_digest(image, digest, facts, err) < 0; tries++)
-		if (tries == 3)
+		if (tries == 3 || err->errnum != EAGAIN)
 			return error_prefix(err, "image %s", image);
 	return 0;
 }
@@ -319,7 +320,7 @@ static int build_definition(struct stage_ctx *c, struct error *err)
 {
 	char *empty_env[] = {NULL};
 	char **env;
-	json_t *d = json_object();
+	json_t *d;
 	size_t n_env = 0;
 
 	json_t *facts = NULL;
@@ -332,6 +333,7 @@ static int build_definition(struct stage_ctx *c, struct error *err)
 		return -1;
 	}
 	stage_step_end(c);
+	d = json_object();
 	env = environment_build(&c->spec, empty_env);
 	while (env[n_env])
 		n_env++;

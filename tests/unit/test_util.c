@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -136,6 +137,10 @@ static void test_error_prefix(void **state)
 	error_prefix(&err, "--bind %s", "/y");
 	assert_string_equal(err.msg, "--bind /y: opening /x: No such file or directory");
 	assert_int_equal(err.exit_code, EXIT_RUNNER_ERROR);
+	/* the errno survives the context, so callers can tell ENOENT from EAGAIN */
+	assert_int_equal(err.errnum, ENOENT);
+	error_set(&err, EXIT_RUNNER_ERROR, 0, "no errno");
+	assert_int_equal(err.errnum, 0);
 }
 
 static void test_mkdir_p_and_remove_tree(void **state)
