@@ -19,10 +19,10 @@ int chroot_root_is_mount(bool *is_mount, struct error *err)
 
 	if (statx(AT_FDCWD, "/", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "statx of /");
-	if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
-		return error_set(err, EXIT_RUNNER_ERROR, 0,
-		                 "statx of /: the kernel does not say whether it is a mount root");
-	*is_mount = (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+	/* before Linux 5.8 statx cannot tell: assume a mount, as before
+	 * chroots were handled (MS_SLAVE of / then fails with its errno) */
+	*is_mount = !(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+	            (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
 	return 0;
 }
 

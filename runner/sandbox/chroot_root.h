@@ -21,8 +21,9 @@
 
 #include "base/util.h"
 
-/* Whether "/" is the root of a mount (false in a chroot of a directory).
- * -1 + err when it cannot tell. */
+/* Whether "/" is the root of a mount (false in a chroot of a directory;
+ * true when the kernel cannot tell, before Linux 5.8).  -1 + err when
+ * statx fails. */
 int chroot_root_is_mount(bool *is_mount, struct error *err);
 
 /* Move this process's root (and working directory) to the root of its
