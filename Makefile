@@ -6,6 +6,11 @@ BUILD ?= build
 CC ?= gcc
 SAN ?=
 
+# Everything below that asks the machine (pkg-config, git) is read when
+# make parses this file, before any prerequisite runs: on a machine where
+# `deps` has yet to install the -dev packages, pkg-config prints nothing.
+# So the targets that install packages (demo, check, ...) build through a
+# second make, which reads the machine again once `deps` has run.
 PKGS := libseccomp libcap libarchive jansson inih nettle
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) sqlite3 libpq 2>/dev/null)
 # libarchive is loaded on first use (runner/libarchive_lazy.h), not linked:
@@ -57,12 +62,23 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PROBE_SRCS := $(sort $(wildcard tests/probes/*.c))
 PROBE_BINS := $(PROBE_SRCS:tests/probes/%.c=$(BUILD)/probes/%)
 
-.PHONY: all deps check unit integration asan rootless vm demo demo-rust demo-self bench format \
+.PHONY: all deps deps-demo check unit integration asan rootless vm demo demo-rust demo-self bench format \
 	lint fuzz \
 	install clean release
 all: $(BUILD)/pgo-sandbox $(PROBE_BINS)
 
-$(BUILD)/obj/%.o: runner/%.c
+# A missing .pc file would otherwise show up as a missing header in
+# whichever file comes first; say which package is missing instead.
+PKG_CHECK := $(shell pkg-config --exists $(PKGS) sqlite3 libpq 2>/dev/null && echo ok)
+.PHONY: pkg-check
+pkg-check:
+ifneq ($(PKG_CHECK),ok)
+	@pkg-config --print-errors --exists $(PKGS) sqlite3 libpq 2>&1 | sed 's/^/pgo-sandbox: /' >&2; \
+	echo "pgo-sandbox: build dependencies are missing: run 'make deps' (as root) first" >&2; \
+	exit 1
+endif
+
+$(BUILD)/obj/%.o: runner/%.c | pkg-check
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(RUNNER_INCLUDES) -c $< -o $@
 
@@ -84,6 +100,11 @@ $(BUILD)/probes/%: tests/probes/%.c
 deps:
 	@sh ci/install-deps.sh
 
+# what `make demo` needs: the build and the demo's pipelines, not the
+# test tiers' packages (qemu, PostgreSQL, the Rust toolchain, ...)
+deps-demo:
+	@sh ci/install-deps.sh demo
+
 unit: $(UNIT_BINS) $(PROBE_BINS)
 	@sh tests/run-unit.sh $(BUILD) $(UNIT_BINS)
 
@@ -96,25 +117,30 @@ vm: all $(BUILD)/tests/test_cgroup
 fuzz:
 	@bash tests/fuzz/run.sh $(or $(FUZZ_SECONDS),600)
 
+# run-all.sh builds through its own make, after deps (see PKGS above)
 check: deps
 	@bash tests/run-all.sh
 
-demo: deps all
+demo: deps-demo
+	@$(MAKE) --no-print-directory all
 	@bash fixtures/demo.sh
 
 # The Rust CLI's x64-linux release: PGO + fat LTO against fat LTO, gated
 # (fixtures/monocheck/pipeline-rust.ini); rustup's rustc when installed.
-demo-rust: deps all
+demo-rust: deps
+	@$(MAKE) --no-print-directory all
 	@PATH="$${CARGO_HOME:-$$HOME/.cargo}/bin:$$PATH" \
 		PIPELINE=fixtures/monocheck/pipeline-rust.ini \
 		ARTIFACTS=fixtures/monocheck/artifacts/rustc BOLT_PIPELINE= \
 		TITLE="PGO + fat LTO against fat LTO only" bash fixtures/demo.sh
 
 # The second demo: pgo-sandbox built by its own pipeline (pgo-pipeline.ini).
-demo-self: deps all
+demo-self: deps
+	@$(MAKE) --no-print-directory all
 	@$(BUILD)/pgo-sandbox pipeline --pipeline pgo-pipeline.ini
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@bash bench/startup.sh
 
 format:

@@ -3,7 +3,7 @@ _pgo_sandbox()
 {
 	local cur prev words cword
 	_init_completion || return
-	local commands="run stage pipeline verify inspect bench forensics history doctor host image pack unpack version help"
+	local commands="run init stage pipeline verify inspect bench forensics history doctor host image pack unpack version help"
 	if [ "$cword" -eq 1 ]; then
 		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
 		return
@@ -34,6 +34,8 @@ _pgo_sandbox()
 		_filedir
 		return
 		;;
+	--output) _filedir; return ;;
+	--compiler) COMPREPLY=($(compgen -W "gcc clang" -- "$cur")); return ;;
 	--governor) COMPREPLY=($(compgen -W "performance powersave schedutil ondemand" -- "$cur")); return ;;
 	--metric) COMPREPLY=($(compgen -W "wall cpu instructions est-cycles" -- "$cur")); return ;;
 	esac
@@ -47,7 +49,7 @@ _pgo_sandbox()
 		;;
 	stage | pipeline | verify)
 		opts="--pipeline --artifacts --shard --force --failure-mode --compression --until --json
-		--keep --help"
+		--keep --check --help"
 		;;
 	image) opts="build digest --out --mirror --cache-dir --json --help" ;;
 	inspect) opts="--json --help" ;;
@@ -61,6 +63,7 @@ _pgo_sandbox()
 		--metric --variant --run --any-host --json --limit --as --baseline --against
 		--fail-on-regression --out --format -o --help"
 		;;
+	init) opts="--output --compiler --help" ;;
 	doctor) opts="--json --sysfs-root --help" ;;
 	host) opts="restore status --sysfs-root --state-dir --force --help" ;;
 	pack) opts="--mtime --compression --level" ;;

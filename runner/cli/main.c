@@ -9,6 +9,7 @@
 #include "bench/forensics.h"
 #include "sandbox/cli.h"
 #include "cli/doctor.h"
+#include "cli/init.h"
 #include "history/history.h"
 #include "host/hosttune.h"
 #include "pipeline/image.h"
@@ -29,6 +30,7 @@ static void usage(FILE *out)
 	      "  doctor    what this host supports, and what each missing piece costs\n"
 	      "  host      host restore | host status: turbo/governor state\n"
 	      "  stage     run one stage of a PGO pipeline (instrument, train, merge, build)\n"
+	      "  init      write a starter pipeline for the project here (cargo, CMake, make, C)\n"
 	      "  pipeline  run every stage of a pipeline file\n"
 	      "  verify    run a stage twice under varied conditions; fail unless identical\n"
 	      "  inspect   print an artifact's provenance and contents\n"
@@ -128,7 +130,7 @@ int main(int argc, char **argv)
 	} commands[] = {
 	    {"stage", stage_main},     {"pipeline", pipeline_main},   {"verify", verify_main},
 	    {"inspect", inspect_main}, {"bench", bench_with_history}, {"forensics", forensics_main},
-	    {"image", image_main},     {"history", history_main},
+	    {"image", image_main},     {"history", history_main},     {"init", init_command_main},
 	};
 
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

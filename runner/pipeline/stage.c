@@ -41,6 +41,7 @@ enum {
 	OPT_JSON,
 	OPT_KEEP,
 	OPT_NO_IDMAP,
+	OPT_CHECK,
 	OPT_HELP,
 };
 
@@ -55,6 +56,7 @@ static const struct option stage_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"keep", no_argument, NULL, OPT_KEEP},
     {"no-idmap", no_argument, NULL, OPT_NO_IDMAP},
+    {"check", no_argument, NULL, OPT_CHECK},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -72,6 +74,7 @@ struct stage_cli {
 	bool json;
 	bool keep;
 	bool no_idmap;
+	bool check; /* pipeline: validate, run nothing */
 };
 
 static void usage(FILE *out, const char *command)
@@ -107,6 +110,8 @@ static void usage(FILE *out, const char *command)
 	    "  --compression zstd|gzip  artifact compression (default zstd)\n"
 	    "  --until NAME           pipeline: stop after stage NAME\n"
 	    "  --json                 pipeline: print the summary as JSON\n"
+	    "  --check                pipeline: load and validate the file (keys, stages,\n"
+	    "                         inputs, profiles, compiler), print the stages, run nothing\n"
 	    "  --keep                 verify: keep both runs' artifacts and print where\n"
 	    "  --no-idmap             test hook: bind /src without an idmapped mount, as on\n"
 	    "                         a filesystem that cannot (a private tree is refused)\n"
@@ -141,6 +146,7 @@ static int handle_option(int opt, struct stage_cli *o, struct error *err)
 	case OPT_SHARD: return parse_shard(optarg, o, err);
 	case OPT_FORCE: o->force = true; return 0;
 	case OPT_NO_IDMAP: o->no_idmap = true; return 0;
+	case OPT_CHECK: o->check = true; return 0;
 	case OPT_ARTIFACTS: o->artifacts = optarg; return 0;
 	case OPT_FAILURE_MODE:
 		if (strcmp(optarg, "all") != 0 && strcmp(optarg, "any") != 0)
@@ -492,6 +498,24 @@ static void restore_stdout(int saved)
 	close(saved);
 }
 
+/* `pipeline --check`: pipeline_load has validated every key, stage,
+ * input, profile and the compiler; what remains is to say what would run. */
+static int print_check(const struct pipeline *pl)
+{
+	printf("%s: valid: pipeline %s, compiler %s, %zu stage%s (nothing was run)\n", pl->path,
+	       pl->name, pl->compiler, pl->n_stages, pl->n_stages == 1 ? "" : "s");
+	for (size_t i = 0; i < pl->n_stages; i++) {
+		const struct stage_def *d = &pl->stages[i];
+
+		printf("  %-12s role %-15s profile %-6s shards %u  inputs:", d->name,
+		       stage_role_name(stage_role_of(d->name)), d->profile, d->shards);
+		for (size_t j = 0; j < d->n_inputs; j++)
+			printf(" %s", d->inputs[j]);
+		putchar('\n');
+	}
+	return 0;
+}
+
 int pipeline_main(int argc, char **argv)
 {
 	struct pipeline_run run = {0};
@@ -511,6 +535,11 @@ int pipeline_main(int argc, char **argv)
 		error_set(&err, EXIT_RUNNER_ERROR, 0, "--until %s: %s has no such stage", o.until,
 		          pl.path);
 		goto failed;
+	}
+	if (o.check) {
+		rc = print_check(&pl);
+		pipeline_free(&pl);
+		return rc;
 	}
 	if (stage_image_digest(&pl, in.image, &in.facts, &err) < 0)
 		goto failed;

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sandbox/chroot_root.h"
 #include "sandbox/namespaces.h"
 
 void bind_idmap_host_ids(const struct sandbox_spec *spec, uid_t *uid, gid_t *gid)
@@ -38,6 +39,22 @@ static int write_map(pid_t pid, const char *name, unsigned inside, unsigned outs
 
 	snprintf(text, sizeof(text), "%u %u 1\n", inside, outside);
 	return namespaces_write_proc_file(pid, name, text, err);
+}
+
+/* unshare(CLONE_NEWUSER) for the short-lived holder child.  The kernel
+ * refuses it to a chrooted process (EPERM); the holder only keeps the
+ * namespace alive, so it may leave the chroot first (chroot_root.h). */
+static int new_userns(void)
+{
+	struct error ignored = {0};
+	bool is_mount;
+
+	if (unshare(CLONE_NEWUSER) == 0)
+		return 0;
+	if (errno != EPERM || chroot_root_is_mount(&is_mount, &ignored) < 0 || is_mount ||
+	    chroot_root_escape(&ignored) < 0)
+		return -1;
+	return unshare(CLONE_NEWUSER);
 }
 
 /* A user namespace whose only mapping is on-disk owner -> host id: as an
@@ -69,7 +86,7 @@ static int idmap_userns(uid_t owner, gid_t group, uid_t host_uid, gid_t host_gid
 		/* our copies of the parent's ends would keep the pipes open */
 		close(ready[0]);
 		close(hold[1]);
-		go = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+		go = new_userns() == 0 ? 'y' : 'n';
 
 		if (write(ready[1], &go, 1) != 1)
 			_exit(1);

@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "sandbox/chroot_root.h"
 #include "sandbox/path_resolve.h"
 
 /* The staging point for the new root inside our private mount namespace;
@@ -768,8 +769,16 @@ int rootfs_setup(const struct sandbox_spec *spec, const char *image_dir, const i
 	                    .root_fd = -1,
 	                    .force_walk = spec->force_path_walk,
 	                    .tmpfs_size = spec->tmpfs_size ? spec->tmpfs_size : DEFAULT_TMPFS_SIZE};
+	bool root_is_mount;
 	int rc;
 
+	if (chroot_root_is_mount(&root_is_mount, err) < 0)
+		return -1;
+
+	/* In a chroot of a directory "/" is no mount root: neither MS_SLAVE
+	 * nor pivot_root would take it (chroot_root.h). */
+	if (!root_is_mount && chroot_root_make_mount(err) < 0)
+		return error_prefix(err, "running in a chroot whose / is not a mount point");
 	/* Nothing we mount may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "making / a slave mount");
