@@ -118,6 +118,7 @@ static const struct option bench_options_table[] = {
     {"state-dir", required_argument, NULL, OPT_SB_ONE},
     {"uid", required_argument, NULL, OPT_SB_ONE},
     {"gid", required_argument, NULL, OPT_SB_ONE},
+    {"entropy-seed", required_argument, NULL, OPT_SB_ONE},
     {"ro-bind", required_argument, NULL, OPT_SB_TWO},
     {"ro-bind-idmap", required_argument, NULL, OPT_SB_TWO},
     {"bind", required_argument, NULL, OPT_SB_TWO},
