@@ -42,7 +42,7 @@ _pgo_sandbox()
 	run)
 		opts="--image --ro-bind --ro-bind-idmap --bind --tmpfs --tmpfs-size --chdir --hostname --uid --gid --userns
 		--keep-env --setenv --source-date-epoch --pass-fd --timeout --kill-grace --rlimit --cpus
-		--memory --pids --cpu-weight --cpu-max --cgroup-parent --no-turbo --governor --no-aslr
+		--memory --pids --cpu-weight --cpu-max --cgroup-parent --no-turbo --governor --no-aslr --entropy-seed
 		--sysfs-root --state-dir --seccomp-log --allow-ptrace --allow-perf --report --strict --help"
 		;;
 	stage | pipeline | verify)
