@@ -54,7 +54,7 @@ _pgo_sandbox()
 	bench)
 		opts="--baseline --candidate --variant --runs --warmup --max-runs --threshold
 		--fail-on-regression --only --strict --aa-control --metric-regex --metric-json --metric-direction --against --allow-other-host --rules --record --matrix --randomize-layout --counters
-		--callgrind --cachegrind --metric --json --markdown --svg --rerun --cpus --seed --help"
+		--callgrind --cachegrind --metric --json --markdown --svg --rerun --cpus --seed --entropy-seed --help"
 		;;
 	history)
 		opts="--store --project --pipeline --stage --commit --branch --time --shipped --benchmark

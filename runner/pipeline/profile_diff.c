@@ -318,12 +318,14 @@ static char *run_counts(const char *profdata, const char *dir, const char *merge
 	struct strv argv = {0};
 	char *text = NULL;
 	struct stat st;
+	size_t n_args;
 
 	strv_push(&argv, profdata);
 	strv_push(&argv, "merge");
 	strv_push(&argv, "-o");
 	strv_push(&argv, merged);
-	if (raw_profiles(dir, &argv) == 4) {
+	n_args = argv.n;
+	if (raw_profiles(dir, &argv) == n_args) {
 		*why = "no raw profile (*.profraw) in the tarball";
 	} else {
 		free(pgo_command_output(argv.v, envp)); /* merge prints nothing */
