@@ -44,7 +44,7 @@ _pgo_sandbox()
 	run)
 		opts="--image --ro-bind --ro-bind-idmap --bind --tmpfs --tmpfs-size --chdir --hostname --uid --gid --userns
 		--keep-env --setenv --source-date-epoch --pass-fd --timeout --kill-grace --rlimit --cpus
-		--memory --pids --cpu-weight --cpu-max --cgroup-parent --no-turbo --governor --no-aslr
+		--memory --pids --cpu-weight --cpu-max --cgroup-parent --no-turbo --governor --no-aslr --entropy-seed
 		--sysfs-root --state-dir --seccomp-log --allow-ptrace --allow-perf --report --strict --help"
 		;;
 	stage | pipeline | verify)
@@ -56,7 +56,7 @@ _pgo_sandbox()
 	bench)
 		opts="--baseline --candidate --variant --runs --warmup --max-runs --threshold
 		--fail-on-regression --only --strict --aa-control --metric-regex --metric-json --metric-direction --against --allow-other-host --rules --record --matrix --randomize-layout --counters
-		--callgrind --cachegrind --metric --json --markdown --svg --rerun --cpus --seed --help"
+		--callgrind --cachegrind --metric --json --markdown --svg --rerun --cpus --seed --entropy-seed --help"
 		;;
 	history)
 		opts="--store --project --pipeline --stage --commit --branch --time --shipped --benchmark

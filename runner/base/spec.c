@@ -46,5 +46,6 @@ void spec_free(struct sandbox_spec *spec)
 	free(spec->sysfs_root);
 	free(spec->state_dir);
 	free(spec->report_path);
+	free(spec->entropy_seed);
 	memset(spec, 0, sizeof(*spec));
 }

@@ -79,6 +79,10 @@ struct sandbox_spec {
 	bool allow_ptrace;
 	bool allow_perf; /* perf_event_open for counter stages */
 	bool no_aslr;    /* personality(ADDR_NO_RANDOMIZE) */
+	/* Deterministic entropy (sandbox/entropy.h) keyed by this seed:
+	 * getrandom answers ENOSYS, /dev/urandom and /dev/random are a
+	 * reproducible stream.  NULL: the host's entropy. */
+	char *entropy_seed;
 
 	/* cgroup v2 */
 	char *cgroup_parent; /* NULL = pgo-sandbox below the cgroup2 root */

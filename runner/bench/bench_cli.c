@@ -118,6 +118,7 @@ static const struct option bench_options_table[] = {
     {"state-dir", required_argument, NULL, OPT_SB_ONE},
     {"uid", required_argument, NULL, OPT_SB_ONE},
     {"gid", required_argument, NULL, OPT_SB_ONE},
+    {"entropy-seed", required_argument, NULL, OPT_SB_ONE},
     {"ro-bind", required_argument, NULL, OPT_SB_TWO},
     {"ro-bind-idmap", required_argument, NULL, OPT_SB_TWO},
     {"bind", required_argument, NULL, OPT_SB_TWO},
@@ -196,7 +197,7 @@ void bench_cli_usage(FILE *out)
 	    "Sandbox options passed through (see pgo-sandbox run --help):\n"
 	    "  --image --ro-bind --ro-bind-idmap --bind --tmpfs --tmpfs-size --chdir\n"
 	    "  --setenv --keep-env --timeout --memory --pids --rlimit --cgroup-parent\n"
-	    "  --uid --gid --userns\n"
+	    "  --uid --gid --userns --entropy-seed\n"
 	    "  --allow-ptrace --allow-perf --sysfs-root --state-dir\n"
 	    "\n"
 	    "Exit codes: 0 ok (or GO), 1 regression, 2 inconclusive (--strict), 3 A/A\n"

@@ -31,6 +31,15 @@
 
 /* A sandbox profile: every knob a stage's sandbox takes.  Zero and NULL
  * mean "not set" (profile_apply then leaves the spec's value alone). */
+/* `entropy =` of a profile: deterministic entropy (sandbox/entropy.h)
+ * keyed by the stage's definition digest, or the host's; by default the
+ * train, bolt-train and bench roles get deterministic entropy. */
+enum profile_entropy {
+	PROFILE_ENTROPY_DEFAULT,
+	PROFILE_ENTROPY_DETERMINISTIC,
+	PROFILE_ENTROPY_HOST,
+};
+
 struct profile {
 	char *name;          /* file name without .ini */
 	char *path;          /* absolute path of the top-level file */
@@ -44,6 +53,7 @@ struct profile {
 	bool no_aslr;
 	bool allow_perf;
 	bool allow_ptrace;
+	enum profile_entropy entropy;
 	char **env; /* "K=V", in file order, later wins */
 	size_t n_env;
 	char **keep_env; /* caller variable names */
@@ -61,7 +71,8 @@ struct profile {
  * errors.  Keys: include, cpus, memory, pids, timeout, tmpfs-size, turbo
  * (on|off), governor, aslr (on|off), network (only "off" is accepted), env
  * (K=V, repeatable), keep-env (repeatable), seccomp-allow (perf_event_open,
- * ptrace; comma separated), rlimit (NAME=SOFT[:HARD], repeatable), strict.
+ * ptrace; comma separated), rlimit (NAME=SOFT[:HARD], repeatable), strict,
+ * entropy (deterministic|host|default).
  *
  * All keys live in one `[sandbox]` section.  Booleans are on|off or
  * true|false.  include, env, keep-env and rlimit are repeatable and

@@ -84,6 +84,24 @@ static int set_aslr(struct profile *p, const char *v, struct error *err)
 	return 0;
 }
 
+static const char *const entropy_names[] = {
+    [PROFILE_ENTROPY_DEFAULT] = "default",
+    [PROFILE_ENTROPY_DETERMINISTIC] = "deterministic",
+    [PROFILE_ENTROPY_HOST] = "host",
+};
+
+static int set_entropy(struct profile *p, const char *v, struct error *err)
+{
+	for (size_t i = 0; i < sizeof(entropy_names) / sizeof(entropy_names[0]); i++) {
+		if (strcmp(v, entropy_names[i]) == 0) {
+			p->entropy = (enum profile_entropy)i;
+			return 0;
+		}
+	}
+	return error_set(err, EXIT_RUNNER_ERROR, 0,
+	                 "'%s' is not an entropy mode (deterministic, host or default)", v);
+}
+
 static int set_network(struct profile *p, const char *v, struct error *err)
 {
 	(void)p;
@@ -230,6 +248,7 @@ static const struct key_rule profile_rules[] = {
     {"turbo", false, false, set_turbo, NULL},
     {"governor", false, false, set_governor, NULL},
     {"aslr", false, false, set_aslr, NULL},
+    {"entropy", false, false, set_entropy, NULL},
     {"network", false, false, set_network, NULL},
     {"env", true, false, set_env, NULL},
     {"keep-env", true, false, set_keep_env, NULL},
@@ -618,17 +637,18 @@ static json_t *cpus_json(const char *cpus)
 json_t *profile_to_json(const struct profile *p)
 {
 	/* Keys in sorted order; json_pack inserts in the order given. */
-	return json_pack(
-	    "{s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:s, s:s, s:b, s:b, s:I, "
-	    "s:o, s:b, s:I, s:I}",
-	    "allow_perf", p->allow_perf, "allow_ptrace", p->allow_ptrace, "cpus",
-	    cpus_json(p->cpus), "env", env_json(p->env, p->n_env), "governor",
-	    string_or_null(p->governor), "includes", strv_json(p->includes, p->n_includes, false),
-	    "keep_env", strv_json(p->keep_env, p->n_keep_env, true), "memory_max",
-	    (json_int_t)p->memory_max, "name", p->name ? p->name : "", "network", "off", "no_aslr",
-	    p->no_aslr, "no_turbo", p->no_turbo, "pids_max", (json_int_t)p->pids_max, "rlimits",
-	    rlimits_json(p), "strict", p->strict, "timeout_ns", (json_int_t)p->timeout_ns,
-	    "tmpfs_size", (json_int_t)p->tmpfs_size);
+	return json_pack("{s:b, s:b, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:s, s:s, s:b, s:b, s:I, "
+	                 "s:o, s:b, s:I, s:I}",
+	                 "allow_perf", p->allow_perf, "allow_ptrace", p->allow_ptrace, "cpus",
+	                 cpus_json(p->cpus), "entropy", entropy_names[p->entropy], "env",
+	                 env_json(p->env, p->n_env), "governor", string_or_null(p->governor),
+	                 "includes", strv_json(p->includes, p->n_includes, false), "keep_env",
+	                 strv_json(p->keep_env, p->n_keep_env, true), "memory_max",
+	                 (json_int_t)p->memory_max, "name", p->name ? p->name : "", "network",
+	                 "off", "no_aslr", p->no_aslr, "no_turbo", p->no_turbo, "pids_max",
+	                 (json_int_t)p->pids_max, "rlimits", rlimits_json(p), "strict", p->strict,
+	                 "timeout_ns", (json_int_t)p->timeout_ns, "tmpfs_size",
+	                 (json_int_t)p->tmpfs_size);
 }
 
 void profile_free(struct profile *p)

@@ -103,6 +103,10 @@ static void bench_arguments(const struct stage_ctx *c, const struct input *const
 	strv_push(args, "--no-workdir");
 	if (c->spec.no_idmap)
 		strv_push(args, "--no-idmap");
+	if (c->spec.entropy_seed) {
+		strv_push(args, "--entropy-seed");
+		strv_push(args, c->spec.entropy_seed);
+	}
 	if (c->profile.cpus) {
 		strv_push(args, "--cpus");
 		strv_push(args, c->profile.cpus);

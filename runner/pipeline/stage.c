@@ -18,6 +18,7 @@
 #include "pipeline/config.h"
 #include "artifacts/digest.h"
 #include "pipeline/pgo.h"
+#include "pipeline/profile_diff.h"
 #include "pipeline/results_store.h"
 #include "pipeline/roles.h"
 #include "artifacts/provenance.h"
@@ -736,7 +737,33 @@ static int vary_conditions(const char *root, struct error *err)
 	return rc;
 }
 
-static int verify_compare(const char *a, const char *b, const char *root)
+/* A train stage's runs differ in their profiles: say which functions and
+ * why (profile_diff.h). */
+static void explain_training(const struct pipeline *pl, const char *root)
+{
+	char *xa = xasprintf("%s/xa", root), *xb = xasprintf("%s/xb", root);
+
+	char *prov = xasprintf("%s/provenance.json", xa);
+	json_t *doc = json_load_file(prov, 0, NULL);
+	const char *entropy = json_string_value(json_object_get(doc, "entropy"));
+
+	profile_diff_explain(pl, xa, xb, root, 30);
+	if (entropy && strcmp(entropy, "deterministic") == 0)
+		printf("verify: entropy was deterministic in both runs: getrandom and /dev/urandom "
+		       "are ruled out; look at threads, time, addresses, AT_RANDOM or rdrand "
+		       "(docs/entropy.md)\n");
+	else
+		printf("verify: entropy was the host's (profile key entropy = host): seeded hash "
+		       "tables vary from run to run; the train default, entropy = deterministic, "
+		       "removes that (docs/entropy.md)\n");
+	json_decref(doc);
+	free(prov);
+	free(xa);
+	free(xb);
+}
+
+static int verify_compare(const struct pipeline *pl, const struct stage_def *d, const char *a,
+                          const char *b, const char *root)
 {
 	char da[DIGEST_STR_MAX], db[DIGEST_STR_MAX];
 	struct error err = {0};
@@ -749,6 +776,8 @@ static int verify_compare(const char *a, const char *b, const char *root)
 	}
 	printf("verify: DIFFERENT: run 1 %s, run 2 %s\n", da, db);
 	list_differences(a, b, root);
+	if (stage_role_of(d->name) == ROLE_TRAIN)
+		explain_training(pl, root);
 	run_diffoscope(a, b);
 	return 1;
 }
@@ -806,7 +835,7 @@ int verify_main(int argc, char **argv)
 		fprintf(stderr, "pgo-sandbox: warning: chdir %s: %s\n", old_cwd, strerror(errno));
 	umask(022);
 	if (rc == 0)
-		rc = verify_compare(art_a, art_b, tmpl);
+		rc = verify_compare(&pl, d, art_a, art_b, tmpl);
 	if (o.keep)
 		printf("verify: both runs kept in %s\n", tmpl);
 	else if (remove_tree(tmpl, &err) < 0)

@@ -257,6 +257,19 @@ static int build_spec(struct stage_ctx *c, struct error *err)
 	return 0;
 }
 
+/* Training and measuring see reproducible entropy unless the profile says
+ * otherwise: hash tables seeded from the OS change what a training run
+ * executes, and so the profile (docs/entropy.md). */
+static bool entropy_deterministic(const struct stage_ctx *c)
+{
+	switch (c->profile.entropy) {
+	case PROFILE_ENTROPY_DETERMINISTIC: return true;
+	case PROFILE_ENTROPY_HOST: return false;
+	case PROFILE_ENTROPY_DEFAULT: break;
+	}
+	return c->role == ROLE_TRAIN || c->role == ROLE_BOLT_TRAIN || c->role == ROLE_BENCH;
+}
+
 static json_t *env_object(char *const *kv, size_t n)
 {
 	json_t *o = json_object();
@@ -370,9 +383,15 @@ static int build_definition(struct stage_ctx *c, struct error *err)
 	                    json_pack("{s:s, s:s}", "failure_mode",
 	                              c->rq->failure_mode_all ? "all" : "any", "compression",
 	                              c->rq->compression == ARCHIVE_COMP_GZIP ? "gzip" : "zstd"));
+	json_object_set_new(d, "entropy",
+	                    json_string(entropy_deterministic(c) ? "deterministic" : "host"));
 	environment_free(env);
 	c->definition = d;
 	json_digest(d, c->cache_key);
+	/* The definition digest keys the stream: a rerun of the stage reads
+	 * the same bytes, another stage or shard another stream. */
+	if (entropy_deterministic(c))
+		c->spec.entropy_seed = xstrdup(c->cache_key);
 	return 0;
 }
 

@@ -36,6 +36,7 @@ enum {
 	OPT_ALLOW_PTRACE,
 	OPT_ALLOW_PERF,
 	OPT_NO_ASLR,
+	OPT_ENTROPY_SEED,
 	OPT_CPUS,
 	OPT_MEMORY,
 	OPT_PIDS,
@@ -76,6 +77,7 @@ static const struct option run_options[] = {
     {"allow-ptrace", no_argument, NULL, OPT_ALLOW_PTRACE},
     {"allow-perf", no_argument, NULL, OPT_ALLOW_PERF},
     {"no-aslr", no_argument, NULL, OPT_NO_ASLR},
+    {"entropy-seed", required_argument, NULL, OPT_ENTROPY_SEED},
     {"cpus", required_argument, NULL, OPT_CPUS},
     {"memory", required_argument, NULL, OPT_MEMORY},
     {"pids", required_argument, NULL, OPT_PIDS},
@@ -131,6 +133,9 @@ void cli_run_usage(FILE *out)
 	      "  --no-turbo            turbo/boost off for the run\n"
 	      "  --governor NAME       cpufreq governor of the run's CPUs (e.g. performance)\n"
 	      "  --no-aslr             address-space randomisation off (personality)\n"
+	      "  --entropy-seed SEED   deterministic entropy: getrandom answers ENOSYS and\n"
+	      "                        /dev/urandom, /dev/random read a stream keyed by SEED\n"
+	      "                        (reproducible, never for cryptography)\n"
 	      "  --state-dir DIR       where the settings to restore are recorded\n"
 	      "                        (default /run/pgo-sandbox)\n"
 	      "  --sysfs-root DIR      a fake host root for tests: the tuning files are read\n"
@@ -405,6 +410,11 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 	case OPT_ALLOW_PTRACE: spec->allow_ptrace = true; return 0;
 	case OPT_ALLOW_PERF: spec->allow_perf = true; return 0;
 	case OPT_NO_ASLR: spec->no_aslr = true; return 0;
+	case OPT_ENTROPY_SEED:
+		if (optarg[0] == '\0')
+			return error_set(err, EXIT_RUNNER_ERROR, 0, "--entropy-seed: empty seed");
+		replace(&spec->entropy_seed, optarg);
+		return 0;
 	case OPT_CPUS:
 		spec->cpus_set = true;
 		return parse_cpu_list(optarg, spec->cpus, err) < 0 ? error_prefix(err, "--cpus")

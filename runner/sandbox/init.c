@@ -68,6 +68,21 @@ static int load_seccomp(int seccomp_fd, struct error *err)
 	return rc;
 }
 
+/* Recorded once seccomp is loaded: the getrandom rule is half of it. */
+static void report_entropy(const struct sandbox_spec *spec, struct run_report *r)
+{
+	if (spec->entropy_seed == NULL)
+		report_control(r, "entropy", CONTROL_APPLIED, "host");
+	else if (spec->seccomp_log)
+		report_control(r, "entropy", CONTROL_DEGRADED,
+		               "deterministic (seed %s) /dev/urandom only: seccomp log mode lets "
+		               "getrandom reach the host",
+		               spec->entropy_seed);
+	else
+		report_control(r, "entropy", CONTROL_APPLIED, "deterministic (seed %s)",
+		               spec->entropy_seed);
+}
+
 static int prepare_command(const struct sandbox_spec *spec, int seccomp_fd, struct run_report *r,
                            struct error *err)
 {
@@ -92,6 +107,7 @@ static int prepare_command(const struct sandbox_spec *spec, int seccomp_fd, stru
 	               spec->seccomp_log
 	                   ? "log mode: denied calls are logged, not refused"
 	                   : "default deny list (EPERM), native ABI only, SSB not forced");
+	report_entropy(spec, r);
 	return strict_check(spec, r, err);
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sandbox/chroot_root.h"
+#include "sandbox/entropy.h"
 #include "sandbox/path_resolve.h"
 
 /* The staging point for the new root inside our private mount namespace;
@@ -387,21 +388,29 @@ static int dir_image(struct rootfs *fs, const char *image_dir, struct error *err
 struct dev_node {
 	const char *name;
 	unsigned major, minor;
+	bool entropy; /* replaced by the stream file under deterministic entropy */
 };
 
 static const struct dev_node dev_nodes[] = {
-    {"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
-    {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+    {"null", 1, 3, false},  {"zero", 1, 5, false},   {"full", 1, 7, false},
+    {"random", 1, 8, true}, {"urandom", 1, 9, true}, {"tty", 5, 0, false},
 };
+
+static bool node_wanted(const struct dev_node *n, const char *entropy_seed)
+{
+	return !(n->entropy && entropy_seed != NULL);
+}
 
 /* As real root the nodes are created in the detached /dev tmpfs: no host
  * lookup and six fewer mounts to set up and tear down.  1: not permitted
  * (a user namespace), the caller binds the host's nodes instead. */
-static int make_dev_nodes(int dev_mnt, struct error *err)
+static int make_dev_nodes(int dev_mnt, const char *entropy_seed, struct error *err)
 {
 	for (size_t i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
 		const struct dev_node *n = &dev_nodes[i];
 
+		if (!node_wanted(n, entropy_seed))
+			continue;
 		if (mknodat(dev_mnt, n->name, S_IFCHR | 0666, makedev(n->major, n->minor)) < 0) {
 			if (errno == EPERM && i == 0)
 				return 1;
@@ -418,13 +427,15 @@ static int make_dev_nodes(int dev_mnt, struct error *err)
 /* In a user namespace the nodes are bound from the host after checking they
  * are the character devices they claim to be; a tampered /dev on the host
  * (or a symlink) is refused rather than exposed. */
-static int bind_dev_nodes(struct rootfs *fs, struct error *err)
+static int bind_dev_nodes(struct rootfs *fs, const char *entropy_seed, struct error *err)
 {
 	for (size_t i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
 		const struct dev_node *n = &dev_nodes[i];
 		char path[32];
 		struct stat st;
 
+		if (!node_wanted(n, entropy_seed))
+			continue;
 		snprintf(path, sizeof(path), "/dev/%s", n->name);
 		if (lstat(path, &st) < 0)
 			return error_set(err, EXIT_RUNNER_ERROR, errno, "host device %s", path);
@@ -439,7 +450,9 @@ static int bind_dev_nodes(struct rootfs *fs, struct error *err)
 	return 0;
 }
 
-static int dev_setup(struct rootfs *fs, struct error *err)
+/* /dev/urandom and /dev/random as a keyed stream (a regular file) instead
+ * of the host's devices; the tmpfs grows by the stream's size. */
+static int dev_setup(struct rootfs *fs, const char *entropy_seed, struct error *err)
 {
 	static const char *const links[][2] = {
 	    {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
@@ -449,8 +462,8 @@ static int dev_setup(struct rootfs *fs, struct error *err)
 	int pts_fs, pts_mnt, rc;
 	/* Not nodev: the nodes below must work.  The command cannot add
 	 * any (no CAP_MKNOD). */
-	int dev_mnt =
-	    new_tmpfs_attrs(64 * 1024, "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+	uint64_t size = 64 * 1024 + (entropy_seed ? ENTROPY_STREAM_BYTES : 0);
+	int dev_mnt = new_tmpfs_attrs(size, "0755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
 
 	if (dev_mnt < 0)
 		return -1;
@@ -462,13 +475,15 @@ static int dev_setup(struct rootfs *fs, struct error *err)
 			                 links[i][1]);
 		}
 	}
-	rc = make_dev_nodes(dev_mnt, err);
+	rc = make_dev_nodes(dev_mnt, entropy_seed, err);
+	if (rc >= 0 && entropy_seed && entropy_install(dev_mnt, entropy_seed, err) < 0)
+		rc = -1;
 	if (rc < 0) {
 		close(dev_mnt);
 		return -1;
 	}
 	plan_mount(fs, dev_mnt, "/dev", true);
-	if (rc == 1 && bind_dev_nodes(fs, err) < 0)
+	if (rc == 1 && bind_dev_nodes(fs, entropy_seed, err) < 0)
 		return -1;
 	if (tmpfs_into(fs, "/dev/shm", fs->tmpfs_size, "1777", err) < 0)
 		return -1;
@@ -724,7 +739,7 @@ static int plan_rootfs(struct rootfs *fs, const struct sandbox_spec *spec, const
 	} else if (dir_image(fs, image_dir, err) < 0) {
 		return -1;
 	}
-	if (dev_setup(fs, err) < 0)
+	if (dev_setup(fs, spec->entropy_seed, err) < 0)
 		return -1;
 	plan_push(fs, OP_PROC, "/proc");
 	if (tmpfs_into(fs, "/tmp", fs->tmpfs_size, "1777", err) < 0)

@@ -166,7 +166,8 @@ static int send_seccomp(const struct sandbox_spec *spec, int *sock_fd, struct er
 {
 	struct seccomp_options o = {.log = spec->seccomp_log,
 	                            .allow_ptrace = spec->allow_ptrace,
-	                            .allow_perf = spec->allow_perf};
+	                            .allow_perf = spec->allow_perf,
+	                            .deterministic_entropy = spec->entropy_seed != NULL};
 	struct seccomp_program prog;
 	int rc;
 

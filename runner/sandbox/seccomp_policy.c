@@ -312,6 +312,24 @@ static int set_attrs(scmp_filter_ctx ctx, const struct seccomp_options *o, struc
 	return set_attr(ctx, SCMP_FLTATR_API_SYSRAWRC, 1, "raw return codes", err);
 }
 
+/* Not a denial but a redirection: with ENOSYS glibc (its one early
+ * GRND_NONBLOCK call), Rust std and CPython fall back to /dev/urandom
+ * (measured, docs/entropy.md); EPERM or EAGAIN would make some of them
+ * fail or spin instead.  It also keeps glibc's vDSO getrandom unused: the
+ * vDSO needs a getrandom call to allocate its state.  Log mode logs it
+ * like every rule (the run report then calls entropy degraded). */
+static int add_entropy_rule(scmp_filter_ctx ctx, const struct seccomp_options *o, struct error *err)
+{
+	int nr;
+
+	if (!o->deterministic_entropy)
+		return 0;
+	if (resolve_syscall("getrandom", &nr, err) < 0)
+		return -1;
+	return add_rule(ctx, o->log ? SCMP_ACT_LOG : SCMP_ACT_ERRNO(ENOSYS), "getrandom", nr, 0,
+	                NULL, err);
+}
+
 int seccomp_policy_build(const struct seccomp_options *o, scmp_filter_ctx *out, struct error *err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -326,6 +344,8 @@ int seccomp_policy_build(const struct seccomp_options *o, scmp_filter_ctx *out, 
 		    add_deny_rule(ctx, &deny_rules[i], o, err) < 0)
 			goto fail;
 	}
+	if (add_entropy_rule(ctx, o, err) < 0)
+		goto fail;
 	*out = ctx;
 	return 0;
 fail:

@@ -22,6 +22,9 @@ struct seccomp_options {
 	bool log;          /* SCMP_ACT_LOG instead of EPERM for denied calls, to learn a workload */
 	bool allow_ptrace; /* ptrace, process_vm_readv/writev, pidfd_getfd */
 	bool allow_perf;   /* perf_event_open allowed (counter stages) */
+	/* getrandom answers ENOSYS, so libraries read /dev/urandom, which a
+	 * deterministic-entropy sandbox replaces (sandbox/entropy.h) */
+	bool deterministic_entropy;
 };
 
 /* Build the filter without loading it; the caller owns *out and frees it

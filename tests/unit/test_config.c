@@ -139,7 +139,8 @@ static void test_profile_all_keys(void **state)
 	                        "keep-env = TERM\n"
 	                        "seccomp-allow = perf_event_open, ptrace\n"
 	                        "rlimit = nofile=1024:2048\n"
-	                        "strict = true\n");
+	                        "strict = true\n"
+	                        "entropy = host\n");
 	assert_int_equal(profile_load("profiles/all.ini", &p, &err), 0);
 	assert_string_equal(p.name, "all");
 	assert_true(p.path[0] == '/');
@@ -164,6 +165,7 @@ static void test_profile_all_keys(void **state)
 	assert_int_equal(p.rlimits[0].hard, 2048);
 	assert_string_equal(p.rlimit_names[0], "nofile");
 	assert_true(p.strict);
+	assert_int_equal(p.entropy, PROFILE_ENTROPY_HOST);
 	assert_int_equal(p.n_includes, 0);
 	profile_free(&p);
 }
@@ -193,6 +195,8 @@ static void test_profile_value_errors(void **state)
 	    {"rlimit = nofile", "rlimit: 'nofile' is not NAME=SOFT[:HARD]"},
 	    {"seccomp-allow = bpf", "seccomp-allow: 'bpf' cannot be allowed (perf_event_open, "
 	                            "ptrace or none)"},
+	    {"entropy = random", "entropy: 'random' is not an entropy mode (deterministic, host or "
+	                         "default)"},
 	    {"colour = blue", "colour: unknown key in [sandbox]"},
 	    {"memory =", "memory: '' is not a size (e.g. 512M, 2G)"},
 	};
@@ -516,6 +520,7 @@ static void test_profile_json_canonical(void **state)
 	assert_null(strstr(a, "/one"));
 	assert_non_null(strstr(a, "\"name\":\"train\""));
 	assert_non_null(strstr(a, "\"cpus\":\"0-1\""));
+	assert_non_null(strstr(a, "\"entropy\":\"default\""));
 	assert_non_null(strstr(a, "\"env\":{\"ALPHA\":\"2\",\"MID\":\"x y\",\"ZED\":\"1\"}"));
 	assert_non_null(strstr(a, "\"keep_env\":[\"B\",\"Z\"]"));
 	assert_non_null(strstr(a, "\"rlimits\":{\"core\":{\"hard\":0,\"soft\":0},"

@@ -286,6 +286,24 @@ static void test_export_names_every_rule(void **state)
 	free(pfc);
 }
 
+/* Deterministic entropy: getrandom answers ENOSYS (libraries then read
+ * /dev/urandom); without the option getrandom is not touched. */
+static void test_export_entropy_rule(void **state)
+{
+	struct seccomp_options plain = {0};
+	struct seccomp_options det = {.deterministic_entropy = true};
+	char *pfc;
+
+	(void)state;
+	pfc = export_pfc(&plain);
+	assert_false(pfc_names(pfc, "getrandom"));
+	free(pfc);
+	pfc = export_pfc(&det);
+	assert_true(pfc_names(pfc, "getrandom"));
+	assert_non_null(strstr(strstr(pfc, "getrandom"), "action ERRNO(38);"));
+	free(pfc);
+}
+
 static void test_export_gates(void **state)
 {
 	struct seccomp_options ptrace_ok = {.allow_ptrace = true};
@@ -528,6 +546,7 @@ int main(void)
 	    cmocka_unit_test(test_build_attributes),
 	    cmocka_unit_test(test_export_names_every_rule),
 	    cmocka_unit_test(test_export_gates),
+	    cmocka_unit_test(test_export_entropy_rule),
 	    cmocka_unit_test(test_export_log_mode),
 	    cmocka_unit_test(test_personality_exact),
 	    cmocka_unit_test(test_probe_enforced),
