@@ -426,6 +426,42 @@ def test_pipeline_ships_pgo_only_if_it_won(tmp_path, pgo, otherwise, code, shipp
     assert run["shipped"] == shipped
 
 
+SHIP_RULES = """\
+go     candidate better than baseline by 5%
+no-go  candidate worse than baseline
+"""
+
+
+@pytest.mark.parametrize("pgo,code,shipped,outcome", [
+    (60, 0, "pgo", "go"),              # +20 % ops: better by 5 %
+    (45, 10, "baseline", "no-go"),     # -10 % ops: worse
+])
+def test_pipeline_ships_on_the_rules_decision(tmp_path, pgo, code, shipped, outcome):
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(os.path.join(FIX, "throughput.sh"), src / "throughput.sh")
+    os.chmod(src / "throughput.sh", 0o755)
+    for p in (tmp_path, src):
+        os.chmod(p, 0o755)
+    (tmp_path / "ship.rules").write_text(SHIP_RULES)
+    text = PIPELINE.format(pgo=pgo, otherwise="baseline")
+    text = text.replace("ship-pgo-if = faster by 5%", "ship-pgo-if = go")
+    text = text.replace("history = hist.sqlite\n", "")
+    text += "env = PGO_BENCH_RULES=ship.rules\n"
+    pl = tmp_path / "pipeline.ini"
+    pl.write_text(text)
+    r = subprocess.run([BINARY, "pipeline", "--pipeline", str(pl)], capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == code, r.stdout + r.stderr
+    rel = load(tmp_path / "artifacts" / "release.json")
+    assert rel["shipped"] == shipped and rel["rule"] == "go"
+    (dec,) = [e for e in rel["evidence"] if "rules" in e]
+    assert dec["outcome"] == outcome
+    assert [x["metric"] for x in dec["rules"]] == ["ops", "ops"]
+    md = (tmp_path / "artifacts" / "release.md").read_text()
+    assert "- go candidate better than baseline by 5% (ops, default): " in md, md
+
+
 # ---- into the results history -----------------------------------------------------
 
 def test_reported_benchmarks_join_the_history(work, tmp_path):
