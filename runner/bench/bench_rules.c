@@ -520,7 +520,8 @@ static void resolve_condition(struct rule *k, enum metric_direction dir)
 		k->eff_op = up ? OP_GE : OP_LE;
 	else
 		k->eff_op = up ? OP_GT : OP_LT;
-	k->eff_pct = up ? k->pct : -k->pct;
+	/* 0.0, never -0.0: "< -0.00%" would read as another bound */
+	k->eff_pct = k->pct == 0 ? 0 : up ? k->pct : -k->pct;
 }
 
 static void set_pct(struct rule_result *k, size_t n, double est, double lo, double hi)

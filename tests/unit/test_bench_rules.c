@@ -279,6 +279,7 @@ static void test_better_worse_on_throughput(void **state)
 	const double wall[] = {1.0}, ops[] = {0.90};
 	struct bench_session s;
 	struct rules r;
+	json_t *j;
 
 	(void)state;
 	pair(&s, 1, wall, ops);
@@ -292,10 +293,17 @@ static void test_better_worse_on_throughput(void **state)
 	assert_true(r.rules[0].eff_pct == -5.0);
 	assert_true(r.rules[0].holds && r.rules[1].holds);
 	rules_free(&r);
-	assert_int_equal(
-	    run_rules("metric ops\ngo candidate better than baseline\n", &s, &r, false),
-	    DECISION_NEUTRAL);
+	assert_int_equal(run_rules("metric ops\ngo candidate better than baseline\n"
+	                           "no-go candidate worse than baseline\n",
+	                           &s, &r, false),
+	                 DECISION_NO_GO);
 	assert_int_equal(r.rules[0].eff_op, OP_GT);
+	j = rules_json(&r);
+	/* "< +0.00%", not "< -0.00%" */
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(j, "rules"), 1), "condition")),
+	                    "candidate vs baseline < +0.00%");
+	json_decref(j);
 	rules_free(&r);
 	bench_session_free(&s);
 }
