@@ -164,10 +164,10 @@ static int cond_error(const struct cond_parse *p, const char *what, struct error
 static int parse_metric_tail(const struct cond_parse *p, char **w, size_t n, size_t i,
                              struct error *err)
 {
-	if (i == n)
-		return 0;
 	enum rule_op op;
 
+	if (i == n)
+		return 0;
 	if (i + 1 < n || strchr(w[i], '%') || parse_op(w[i], &op) == 0)
 		return cond_error(
 		    p, "unexpected text after the condition (one METRIC name may end it)", err);
@@ -213,6 +213,21 @@ static int parse_better_worse(const struct cond_parse *p, char **w, size_t n, si
 	return parse_metric_tail(p, w, n, next, err);
 }
 
+/* w[i..]: "below|above Y [METRIC]": signs, kept for old rules files (and
+ * warned about where they read as the opposite of what was meant). */
+static int parse_below_above(const struct cond_parse *p, char **w, size_t n, size_t i,
+                             struct error *err)
+{
+	struct rule *k = p->k;
+
+	k->sense = SENSE_CHANGE;
+	k->says_below_above = true;
+	k->op = w[i][0] == 'b' ? OP_LT : OP_GT;
+	k->pct = 0;
+	k->y = xstrdup(w[i + 1]);
+	return parse_metric_tail(p, w, n, i + 2, err);
+}
+
 /* "[every|any] X vs Y OP P% [METRIC]", "X better|worse than Y [by P%]
  * [METRIC]", "X below|above Y [METRIC]" */
 static int parse_condition(struct rules *r, struct rule *k, const char *cond, size_t line,
@@ -244,12 +259,7 @@ static int parse_condition(struct rules *r, struct rule *k, const char *cond, si
 		} else if (strcmp(w[i + 1], "better") == 0 || strcmp(w[i + 1], "worse") == 0) {
 			rc = parse_better_worse(&p, w, n, i + 1, err);
 		} else if (strcmp(w[i + 1], "below") == 0 || strcmp(w[i + 1], "above") == 0) {
-			k->sense = SENSE_CHANGE;
-			k->says_below_above = true;
-			k->op = w[i + 1][0] == 'b' ? OP_LT : OP_GT;
-			k->pct = 0;
-			k->y = xstrdup(w[i + 2]);
-			rc = parse_metric_tail(&p, w, n, i + 3, err);
+			rc = parse_below_above(&p, w, n, i + 1, err);
 		} else {
 			rc = cond_error(&p,
 			                "expected X vs Y OP P%, X better than Y, X worse than Y, "
