@@ -195,7 +195,7 @@ static void pair(struct bench_session *s, size_t n_bench, const double *wall_rat
 	bench_add_variant(s, "baseline", ROLE_BASELINE, "true", argv, NULL);
 	bench_add_variant(s, "candidate", ROLE_CANDIDATE, "true", argv, NULL);
 	for (size_t b = 0; b < n_bench; b++) {
-		char name[16];
+		char name[32];
 
 		snprintf(name, sizeof(name), "b%zu", b);
 		bench_add_benchmark(s, name, name);
