@@ -498,8 +498,27 @@ static void warn_below_above(struct rules *r, struct rule *k, const struct bench
 	                      k->x, k->y, k->x, k->y));
 }
 
+/* A recorded baseline named like a variant wins in every rule that names
+ * it: the rule then compares across time, not with this session's runs,
+ * and its interval differs from the bench's own comparison. */
+static void warn_shadowed_variants(struct rules *r, const struct bench_session *s)
+{
+	for (size_t i = 0; i < r->n_baselines; i++) {
+		const struct rule_baseline *b = &r->baselines[i];
+
+		if (variant_index(s, b->name) < 0)
+			continue;
+		add_warning(r, xasprintf("%s:%zu: warning: baseline %s hides the variant %s: rules "
+		                         "naming it compare with the recorded %s, not with this "
+		                         "session's runs",
+		                         r->path, b->line, b->name, b->name,
+		                         b->is_value ? "value" : "result"));
+	}
+}
+
 int rules_check(struct rules *r, const struct bench_session *s, struct error *err)
 {
+	warn_shadowed_variants(r, s);
 	for (size_t i = 0; i < r->n_rules; i++) {
 		struct rule *k = &r->rules[i];
 		size_t v, c;

@@ -269,6 +269,13 @@ static void test_better_worse_on_time(void **state)
 	assert_int_equal(run_rules("go candidate better than baseline by 60%\n", &s, &r, false),
 	                 DECISION_NEUTRAL);
 	rules_free(&r);
+	/* a recorded baseline named like a variant: said, since the rule's
+	 * interval is then not the bench's comparison */
+	run_rules("baseline baseline = 0.2\ngo candidate better than baseline\n", &s, &r, false);
+	assert_int_equal(r.n_warnings, 1);
+	assert_non_null(strstr(r.warnings[0], "t.rules:1: warning: baseline baseline hides"));
+	assert_non_null(strstr(r.rules[0].method, "recorded value"));
+	rules_free(&r);
 	bench_session_free(&s);
 }
 
