@@ -302,6 +302,8 @@ static int parse_line(struct rules *r, char *line, size_t no, struct error *err)
 	if (strcmp(key, "metric") == 0 || strcmp(key, "benchmark") == 0) {
 		char **slot = key[0] == 'm' ? &r->metric : &r->benchmark;
 
+		if (key[0] == 'm')
+			r->metric_line = no;
 		free(*slot);
 		*slot = xstrdup(rest);
 		return *rest ? 0 : parse_error(err, r->path, no, "needs a name", key);
@@ -516,12 +518,56 @@ static void warn_shadowed_variants(struct rules *r, const struct bench_session *
 	}
 }
 
+/* Can the session come to have metric `name`: a builtin, one it has, or
+ * one a source will report (a regex names its metric; a JSON harness may
+ * report any name)? */
+static bool metric_possible(const struct bench_session *s, const char *name)
+{
+	if (bench_builtin_metric(name) >= 0 || bench_metric_find(s, name) >= 0)
+		return true;
+	for (size_t i = 0; i < s->set.n_metric_sources; i++) {
+		const char *src = s->set.metric_sources[i];
+
+		if (strncmp(src, "json:", 5) == 0)
+			return true;
+		if (strncmp(src, "regex:", 6) == 0 && strcspn(src + 6, ":") == strlen(name) &&
+		    strncmp(src + 6, name, strlen(name)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A metric name no run can have is refused before the first run, not
+ * after the whole bench. */
+static int check_metric(const struct rules *r, const struct rule *k, const struct bench_session *s,
+                        struct error *err)
+{
+	const char *name = k->metric ? k->metric : r->metric;
+	struct strbuf b = {0};
+	int rc;
+
+	if (name == NULL || metric_possible(s, name))
+		return 0;
+	for (size_t m = 0; m < METRIC_BUILTIN_COUNT; m++)
+		strbuf_printf(&b, "%s%s", m ? ", " : "",
+		              bench_metric_name(s, (enum bench_metric)m));
+	rc = error_set(err, EXIT_RUNNER_ERROR, 0,
+	               "%s:%zu: metric %s: neither a builtin metric (%s) nor one that "
+	               "--metric-regex or --metric-json reports",
+	               r->path, k->metric ? k->line : r->metric_line, name, b.s);
+	free(b.s);
+	return rc;
+}
+
 int rules_check(struct rules *r, const struct bench_session *s, struct error *err)
 {
 	warn_shadowed_variants(r, s);
 	for (size_t i = 0; i < r->n_rules; i++) {
 		struct rule *k = &r->rules[i];
 		size_t v, c;
+
+		if (check_metric(r, k, s, err) < 0)
+			return -1;
 
 		if (resolve_arm(r, s, k->x, &v, &c, err) < 0 ||
 		    (find_baseline(r, k->y) == NULL && resolve_arm(r, s, k->y, &v, &c, err) < 0))

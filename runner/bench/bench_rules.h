@@ -134,6 +134,7 @@ struct rule {
 struct rules {
 	char *path;
 	char *metric, *benchmark; /* NULL: the gate metric, the first benchmark */
+	size_t metric_line;       /* of the "metric" line */
 	struct rule_point *points;
 	size_t n_points;
 	struct rule_baseline *baselines;

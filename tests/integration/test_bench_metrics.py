@@ -326,7 +326,8 @@ def test_rule_errors_name_file_and_line(work, tmp_path):
                                 "baseline=./throughput.sh", "--variant",
                                 "candidate=./throughput.sh", "--metric-regex", OPS)
     assert r.returncode == 125
-    assert f"{path}:3: metric nosuch: no run reported it" in r.stderr, r.stderr
+    assert f"{path}:3: metric nosuch: neither a builtin metric" in r.stderr, r.stderr
+    assert "default (" not in r.stdout, "refused before the first run, not after the bench"
     r, _, _, path = rules_bench(work, tmp_path, "go candidate better than baseline by -5%\n",
                                 "--variant", "baseline=./throughput.sh", "--variant",
                                 "candidate=./throughput.sh")

@@ -397,6 +397,25 @@ static void test_metric_per_rule(void **state)
 	assert_non_null(strstr(err.msg, "t.rules:3: metric rss"));
 	assert_non_null(strstr(err.msg, "wall, cpu"));
 	rules_free(&r);
+	/* ... refused before the first run when no source can report it */
+	assert_int_equal(rules_parse("t.rules",
+	                             "go candidate better than baseline ops\n"
+	                             "go candidate better than baseline mem\n",
+	                             &r, &err),
+	                 0);
+	assert_int_equal(rules_check(&r, &s, &err), -1);
+	assert_non_null(strstr(err.msg, "t.rules:2: metric mem: neither a builtin metric (wall"));
+	s.set.metric_sources = xcalloc(2, sizeof(char *));
+	s.set.metric_sources[0] = xstrdup("regex:mem:MiB:lower:peak = ([0-9]+)");
+	s.set.n_metric_sources = 1;
+	assert_int_equal(rules_check(&r, &s, &err), 0);
+	rules_free(&r);
+	assert_int_equal(
+	    rules_parse("t.rules", "metric memory\ngo candidate better than baseline\n", &r, &err),
+	    0);
+	assert_int_equal(rules_check(&r, &s, &err), -1);
+	assert_non_null(strstr(err.msg, "t.rules:1: metric memory"));
+	rules_free(&r);
 	bench_session_free(&s);
 }
 
