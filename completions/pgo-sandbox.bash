@@ -30,7 +30,7 @@ _pgo_sandbox()
 	case "$prev" in
 	--image) COMPREPLY=($(compgen -W host -- "$cur")); _filedir; return ;;
 	--ro-bind | --ro-bind-idmap | --bind | --report | --json | --markdown | --svg | --pipeline | --sysfs-root | \
-		--state-dir | --artifacts | --rerun | --chdir | --tmpfs)
+		--state-dir | --artifacts | --rerun | --chdir | --tmpfs | --rules | --against)
 		_filedir
 		return
 		;;
@@ -45,23 +45,31 @@ _pgo_sandbox()
 		opts="--image --ro-bind --ro-bind-idmap --bind --tmpfs --tmpfs-size --chdir --hostname --uid --gid --userns
 		--keep-env --setenv --source-date-epoch --pass-fd --timeout --kill-grace --rlimit --cpus
 		--memory --pids --cpu-weight --cpu-max --cgroup-parent --no-turbo --governor --no-aslr --entropy-seed
-		--sysfs-root --state-dir --seccomp-log --allow-ptrace --allow-perf --report --strict --help"
+		--sysfs-root --state-dir --seccomp-log --allow-ptrace --allow-perf --report --strict --no-idmap
+		--no-openat2 --help"
 		;;
 	stage | pipeline | verify)
 		opts="--pipeline --artifacts --shard --force --failure-mode --compression --until --json
-		--keep --check --help"
+		--keep --check --no-idmap --help"
 		;;
 	image) opts="build digest --out --mirror --cache-dir --json --help" ;;
 	inspect) opts="--json --help" ;;
 	bench)
-		opts="--baseline --candidate --variant --runs --warmup --max-runs --threshold
-		--fail-on-regression --only --strict --aa-control --metric-regex --metric-json --metric-direction --against --allow-other-host --rules --record --matrix --randomize-layout --counters
-		--callgrind --cachegrind --metric --json --markdown --svg --rerun --cpus --seed --entropy-seed --help"
+		opts="--baseline --candidate --variant --benchmark --benchmarks --runs --warmup --max-runs
+		--threshold --confidence --fail-on-regression --only --strict --aa-control --metric-regex
+		--metric-json --metric-direction --against --allow-other-host --rules --record --matrix
+		--randomize-layout --counters --callgrind --cachegrind --explain --metric --json --markdown
+		--svg --rerun --cpus --allow-smt-siblings --seed --entropy-seed --show-output --no-host-tuning
+		--no-workdir --nice --help
+		--image --ro-bind --ro-bind-idmap --bind --tmpfs --tmpfs-size --chdir --setenv --keep-env
+		--timeout --memory --pids --rlimit --cgroup-parent --uid --gid --userns --no-idmap
+		--allow-ptrace --allow-perf --sysfs-root --state-dir"
 		;;
+	forensics) opts="--benchmark --variant-a --variant-b --json --help" ;;
 	history)
 		opts="--store --project --pipeline --stage --commit --branch --time --shipped --benchmark
 		--metric --variant --run --any-host --json --limit --as --baseline --against
-		--fail-on-regression --out --format -o --help"
+		--fail-on-regression --out --format -o --output --help"
 		;;
 	init) opts="--output --compiler --help" ;;
 	doctor) opts="--json --sysfs-root --help" ;;

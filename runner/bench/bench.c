@@ -45,6 +45,7 @@ struct bench_ctx {
 	const struct bench_hooks *hooks;
 	struct rules rules; /* --rules */
 	bool have_rules;
+	size_t rule_warnings_shown;
 	struct against *against; /* --against: recorded baselines */
 	size_t n_against;
 	struct reported_source *sources;
@@ -661,6 +662,15 @@ static int outputs(struct bench_ctx *c, const struct bench_analysis *a, json_t *
 
 /* ---- main -------------------------------------------------------------------- */
 
+/* The rules' warnings not printed yet: some are known before the first
+ * run, the others once the benchmarks have reported their metrics. */
+static void print_rule_warnings(struct bench_ctx *c)
+{
+	for (; c->rule_warnings_shown < c->rules.n_warnings; c->rule_warnings_shown++)
+		fprintf(stderr, "pgo-sandbox: bench: %s\n",
+		        c->rules.warnings[c->rule_warnings_shown]);
+}
+
 static int prepare_sources(struct bench_ctx *c, struct bench_exec_options *eo, struct error *err)
 {
 	c->n_declared = c->s.n_benchmarks;
@@ -708,6 +718,7 @@ static int prepare(struct bench_ctx *c, struct error *err)
 		    rules_check(&c->rules, &c->s, err) < 0 ||
 		    rules_load_recorded(&c->rules, c->opt.allow_other_host, err) < 0)
 			return -1;
+		print_rule_warnings(c);
 	}
 	if (c->s.set.metric == METRIC_INSTRUCTIONS && !c->s.set.callgrind && !c->s.set.counters &&
 	    !c->s.set.cachegrind)
@@ -848,12 +859,15 @@ int bench_main_hooked(int argc, char **argv, const struct bench_hooks *hooks)
 		return rc;
 	}
 	record_conditions(&c);
-	if (c.have_rules && rules_evaluate(&c.rules, &c.s, &err) < 0) {
+	if (c.have_rules && rules_evaluate(&c.rules, &c.s, &a, &err) < 0) {
+		print_rule_warnings(&c);
 		error_print(&err);
 		bench_analysis_free(&a);
 		ctx_free(&c);
 		return EXIT_RUNNER_ERROR;
 	}
+	if (c.have_rules)
+		print_rule_warnings(&c);
 	extra = json_object();
 	if (outputs(&c, &a, extra) < 0)
 		rc = EXIT_RUNNER_ERROR;

@@ -195,6 +195,38 @@ int ship_decide(const struct pipeline *pl, struct ship_decision *d, struct error
 	return 0;
 }
 
+/* One line per rule and benchmark judged of the bench's --rules decision:
+ * which metric, where, the interval and whether it held. */
+static void decision_markdown(struct strbuf *b, json_t *dec)
+{
+	json_t *rule, *res;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(dec, "rules"), i, rule)
+	{
+		json_array_foreach(json_object_get(rule, "benchmarks"), j, res)
+		{
+			json_t *est = json_object_get(res, "value_pct");
+
+			strbuf_printf(b, "- %s %s (%s, %s): ",
+			              json_string_value(json_object_get(rule, "kind")),
+			              json_string_value(json_object_get(rule, "rule")),
+			              json_string_value(json_object_get(rule, "metric")) ?: "?",
+			              json_string_value(json_object_get(res, "benchmark")) ?: "?");
+			if (json_is_number(est))
+				strbuf_printf(
+				    b, "%+.2f %% [%+.2f, %+.2f]", json_number_value(est),
+				    json_number_value(json_object_get(res, "ci_low_pct")),
+				    json_number_value(json_object_get(res, "ci_high_pct")));
+			else
+				strbuf_printf(b, "n/a");
+			strbuf_printf(b, "%s\n",
+			              json_is_true(json_object_get(res, "holds")) ? " - holds"
+			                                                          : "");
+		}
+	}
+}
+
 static char *markdown(const struct ship_decision *d)
 {
 	json_t *ev = json_object_get(d->record, "evidence"), *e;
@@ -205,6 +237,8 @@ static char *markdown(const struct ship_decision *d)
 	              d->reason);
 	json_array_foreach(ev, i, e)
 	{
+		if (json_is_array(json_object_get(e, "rules")))
+			decision_markdown(&b, e);
 		if (!json_is_string(json_object_get(e, "benchmark")))
 			continue;
 		strbuf_printf(&b, "- %s (%s, %s is better): %+.2f %% [%+.2f, %+.2f]%s\n",

@@ -23,7 +23,7 @@ def work():
     read-only as the bench's working directory)."""
     d = tempfile.mkdtemp(prefix="pgo-bench-metrics.")
     os.chmod(d, 0o755)
-    for f in ("throughput.sh", "knobs.sh", "harness.sh"):
+    for f in ("throughput.sh", "knobs.sh", "harness.sh", "mixed.sh"):
         shutil.copy(os.path.join(FIX, f), os.path.join(d, f))
         os.chmod(os.path.join(d, f), 0o755)
     yield d
@@ -228,6 +228,112 @@ def test_rules_errors_name_file_and_line(work, tmp_path):
     assert r.returncode == 125 and "nosuch" in r.stderr and ":1" in r.stderr
 
 
+# ---- better and worse, several metrics, every/any (issue 21.5, 22.3) -------------
+
+MEM = "mem:MiB:lower:peak memory = ([0-9.]+) MiB"
+LAT = "latency:ms:lower:throughput = ([0-9.]+) M ops/s"   # a planted lower-is-better
+
+
+def rules_bench(work, tmp_path, text, *args):
+    rules = tmp_path / "t.rules"
+    rules.write_text(text)
+    out = tmp_path / "r.json"
+    md = tmp_path / "r.md"
+    r = bench(work, "--runs", "10", *args, "--rules", str(rules), "--json", str(out),
+              "--markdown", str(md))
+    doc = load(out) if out.exists() else None
+    if doc:
+        check_schema(doc)
+    return r, doc, md, str(rules)
+
+
+def test_below_on_a_lower_is_better_metric_is_warned_and_better_worse_decide(work, tmp_path):
+    """The issue's case: a candidate 44 % lower on a lower-is-better metric.
+    'below' says NO-GO and is warned about; 'better'/'worse' say GO."""
+    variants = ("--variant", "baseline=./throughput.sh", "--variant",
+                "candidate=" + scaled(0.56), "--metric-regex", LAT)
+    r, doc, _, path = rules_bench(work, tmp_path, "no-go candidate below baseline\n", *variants)
+    assert r.returncode == 5, r.stdout + r.stderr
+    assert f"{path}:1: warning:" in r.stderr and "lower-is-better" in r.stderr, r.stderr
+    assert "candidate better than baseline" in r.stderr
+    assert doc["decision"]["warnings"] and doc["decision"]["rules"][0]["metric"] == "latency"
+    r, doc, _, _ = rules_bench(work, tmp_path,
+                               "go     candidate better than baseline by 5%\n"
+                               "no-go  candidate worse than baseline\n", *variants)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "warning" not in r.stderr, r.stderr
+    dec = doc["decision"]
+    assert dec["outcome"] == "go" and dec["warnings"] == []
+    go, nogo = dec["rules"]
+    assert go["holds"] and go["condition"] == "candidate vs baseline <= -5.00%"
+    assert not nogo["holds"] and nogo["condition"] == "candidate vs baseline > +0.00%"
+    assert -48 < go["value_pct"] < -40
+    # one pair, one interval: the rule's numbers are the bench's comparison
+    (cmp,) = [c for c in doc["analysis"]["comparisons"]
+              if c["metric"] == "latency" and c["kind"] == "ab"]
+    for k in ("value_pct", "ci_low_pct", "ci_high_pct"):
+        ck = "estimate_pct" if k == "value_pct" else k
+        assert go[k] == cmp[ck], (k, go[k], cmp[ck])
+    assert go["method"].startswith("the bench's own comparison")
+    line = f"{cmp['estimate_pct']:+.2f} % [{cmp['ci_low_pct']:+.2f}, {cmp['ci_high_pct']:+.2f}]"
+    assert r.stdout.count(line) >= 2, r.stdout   # the summary and the rules print one interval
+
+
+@pytest.mark.parametrize("mem_scale,outcome,code", [
+    (1.02, "go", 0),       # 10 % more ops for 2 % more memory
+    (1.20, "no-go", 5),    # 10 % more ops for 20 % more memory
+])
+def test_rules_over_two_metrics(work, tmp_path, mem_scale, outcome, code):
+    r, doc, md, _ = rules_bench(
+        work, tmp_path,
+        "go     candidate vs baseline >= +1% ops\n"
+        "no-go  candidate worse than baseline by 5% mem\n",
+        "--variant", "baseline=./mixed.sh", "--variant",
+        f"candidate=sh -c 'OPS_SCALE=1.10 MEM_SCALE={mem_scale} exec ./mixed.sh'",
+        "--metric-regex", OPS, "--metric-regex", MEM)
+    assert r.returncode == code, r.stdout + r.stderr
+    dec = doc["decision"]
+    assert dec["outcome"] == outcome
+    ops, mem = dec["rules"]
+    assert ops["metric"] == "ops" and ops["holds"] and 8 < ops["value_pct"] < 12
+    assert mem["metric"] == "mem" and mem["condition"] == "candidate vs baseline >= +5.00%"
+    assert mem["holds"] == (outcome == "no-go")
+    assert "[ops: candidate vs baseline >= +1.00%]" in r.stdout
+    assert "| go candidate vs baseline >= +1% ops | ops | default |" in md.read_text()
+
+
+def test_every_and_any_over_benchmarks(work, tmp_path):
+    args = ("--benchmarks", "a,b,c", "--variant", "baseline=./mixed.sh {bench}",
+            "--variant", "candidate=sh -c 'OPS_SCALE=1.10 UNCHANGED=c exec ./mixed.sh {bench}'",
+            "--metric-regex", OPS)
+    r, doc, md, _ = rules_bench(work, tmp_path,
+                                "go every candidate better than baseline by 5% ops\n"
+                                "go any   candidate better than baseline by 5% ops\n", *args)
+    assert r.returncode == 6, r.stdout + r.stderr
+    every, anyr = doc["decision"]["rules"]
+    assert every["quantifier"] == "every" and not every["holds"]
+    assert every["held"] == ["a", "b"] and every["failed"] == ["c"]
+    assert [x["benchmark"] for x in every["benchmarks"]] == ["a", "b", "c"]
+    assert anyr["quantifier"] == "any" and anyr["holds"]
+    assert "held on a, b; not on c" in doc["decision"]["reason"]
+    assert "| go every candidate better than baseline by 5% ops | ops | every of 3 |" \
+        in md.read_text()
+
+
+def test_rule_errors_name_file_and_line(work, tmp_path):
+    r, _, _, path = rules_bench(work, tmp_path, "metric ops\n\ngo candidate better than "
+                                "baseline by 5% nosuch\n", "--variant",
+                                "baseline=./throughput.sh", "--variant",
+                                "candidate=./throughput.sh", "--metric-regex", OPS)
+    assert r.returncode == 125
+    assert f"{path}:3: metric nosuch: neither a builtin metric" in r.stderr, r.stderr
+    assert "default (" not in r.stdout, "refused before the first run, not after the bench"
+    r, _, _, path = rules_bench(work, tmp_path, "go candidate better than baseline by -5%\n",
+                                "--variant", "baseline=./throughput.sh", "--variant",
+                                "candidate=./throughput.sh")
+    assert r.returncode == 125 and f"{path}:1:" in r.stderr and "not negative" in r.stderr
+
+
 # ---- a competitive bench: different tools, one job, ratios ----------------------
 
 def test_competitive_bench_reports_ratios(work, tmp_path):
@@ -319,6 +425,42 @@ def test_pipeline_ships_pgo_only_if_it_won(tmp_path, pgo, otherwise, code, shipp
     (run,) = json.loads(h.stdout)
     assert run["pipeline"] == "ship-test" and run["stage"] == "bench"
     assert run["shipped"] == shipped
+
+
+SHIP_RULES = """\
+go     candidate better than baseline by 5%
+no-go  candidate worse than baseline
+"""
+
+
+@pytest.mark.parametrize("pgo,code,shipped,outcome", [
+    (60, 0, "pgo", "go"),              # +20 % ops: better by 5 %
+    (45, 10, "baseline", "no-go"),     # -10 % ops: worse
+])
+def test_pipeline_ships_on_the_rules_decision(tmp_path, pgo, code, shipped, outcome):
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(os.path.join(FIX, "throughput.sh"), src / "throughput.sh")
+    os.chmod(src / "throughput.sh", 0o755)
+    for p in (tmp_path, src):
+        os.chmod(p, 0o755)
+    (tmp_path / "ship.rules").write_text(SHIP_RULES)
+    text = PIPELINE.format(pgo=pgo, otherwise="baseline")
+    text = text.replace("ship-pgo-if = faster by 5%", "ship-pgo-if = go")
+    text = text.replace("history = hist.sqlite\n", "")
+    text += "env = PGO_BENCH_RULES=ship.rules\n"
+    pl = tmp_path / "pipeline.ini"
+    pl.write_text(text)
+    r = subprocess.run([BINARY, "pipeline", "--pipeline", str(pl)], capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == code, r.stdout + r.stderr
+    rel = load(tmp_path / "artifacts" / "release.json")
+    assert rel["shipped"] == shipped and rel["rule"] == "go"
+    (dec,) = [e for e in rel["evidence"] if "rules" in e]
+    assert dec["outcome"] == outcome
+    assert [x["metric"] for x in dec["rules"]] == ["ops", "ops"]
+    md = (tmp_path / "artifacts" / "release.md").read_text()
+    assert "- go candidate better than baseline by 5% (ops, default): " in md, md
 
 
 # ---- into the results history -----------------------------------------------------
