@@ -10,6 +10,7 @@
 #include "sandbox/cli.h"
 #include "cli/doctor.h"
 #include "history/history.h"
+#include "host/cpus.h"
 #include "host/hosttune.h"
 #include "pipeline/image.h"
 #include "base/report.h"
@@ -66,6 +67,11 @@ static int cmd_run(int argc, char **argv)
 			error_print(&err);
 		spec_free(&spec);
 		return rc < 0 ? EXIT_RUNNER_ERROR : 0;
+	}
+	if (spec.cpus_set && host_check_cpus_online("--cpus", spec.cpus, &err) < 0) {
+		error_print(&err);
+		spec_free(&spec);
+		return EXIT_RUNNER_ERROR;
 	}
 	r = report_create();
 	if (r == NULL) {
