@@ -53,7 +53,7 @@ _pgo_sandbox()
 	inspect) opts="--json --help" ;;
 	bench)
 		opts="--baseline --candidate --variant --runs --warmup --max-runs --threshold
-		--fail-on-regression --only --strict --aa-control --metric-regex --metric-json --metric-direction --against --allow-other-host --rules --record --matrix --randomize-layout --counters
+		--fail-on-regression --only --strict --aa-control --metric-regex --metric-json --metric-direction --against --allow-other-host --rules --record --commit --branch --matrix --randomize-layout --counters
 		--callgrind --cachegrind --metric --json --markdown --svg --rerun --cpus --seed --help"
 		;;
 	history)

@@ -595,13 +595,33 @@ static json_t *explain(struct bench_ctx *c)
 	return arr;
 }
 
-static int record_result(struct bench_ctx *c, const json_t *doc, struct error *err)
+/* Before the first run: a store that cannot take the result is refused
+ * while refusing costs nothing. */
+static int check_record_store(const struct bench_ctx *c, struct error *err)
 {
+	if (c->opt.record_store == NULL)
+		return 0;
 	if (c->hooks == NULL || c->hooks->record == NULL)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "--record: no results store here");
-	if (c->hooks->record(c->hooks->arg, c->opt.record_store, doc, err) < 0)
+	if (c->hooks->check && c->hooks->check(c->hooks->arg, c->opt.record_store, err) < 0)
 		return error_prefix(err, "--record %s", c->opt.record_store);
 	return 0;
+}
+
+/* At the end, the measurements are done: a failure here is said (with
+ * where the hook kept the result) but does not replace the gate's exit
+ * code. */
+static void record_result(struct bench_ctx *c, const json_t *doc)
+{
+	const struct bench_record_request rq = {.store = c->opt.record_store,
+	                                        .commit = c->opt.record_commit,
+	                                        .branch = c->opt.record_branch};
+	struct error err = {0};
+
+	if (c->hooks->record(c->hooks->arg, &rq, doc, &err) < 0) {
+		error_prefix(&err, "--record %s", c->opt.record_store);
+		error_print(&err);
+	}
 }
 
 static int write_text(const char *path, char *text, struct error *err)
@@ -636,8 +656,8 @@ static int outputs(struct bench_ctx *c, const struct bench_analysis *a, json_t *
 
 		if (c->opt.json_path)
 			rc = report_write_json(c->opt.json_path, doc, &err);
-		if (rc == 0 && c->opt.record_store)
-			rc = record_result(c, doc, &err);
+		if (c->opt.record_store)
+			record_result(c, doc);
 		json_decref(doc);
 	}
 	if (rc == 0 && c->opt.markdown_path) {
@@ -721,6 +741,8 @@ static int prepare(struct bench_ctx *c, struct error *err)
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
 		                 "--callgrind and --cachegrind are two valgrind tools: choose one "
 		                 "(--cachegrind counts instructions too)");
+	if (check_record_store(c, err) < 0)
+		return -1;
 	rng_seed(&c->rng, c->s.set.seed);
 	rc = bench_exec_init(&c->x, &c->s, &eo, err);
 	c->exec_ready = true;

@@ -99,15 +99,24 @@ static int cmd_run(int argc, char **argv)
 	return rc;
 }
 
-static int record_bench(void *arg, const char *store, const json_t *result, struct error *err)
+static int check_bench_store(void *arg, const char *store, struct error *err)
 {
-	struct history_context ctx = {0};
-	char *id = NULL;
+	(void)arg;
+	return history_check_store(store, err);
+}
+
+static int record_bench(void *arg, const struct bench_record_request *rq, const json_t *result,
+                        struct error *err)
+{
+	struct history_context ctx = {.commit = rq->commit, .branch = rq->branch};
+	char *id = NULL, *kept = NULL;
 
 	(void)arg;
-	if (history_record(store, result, &ctx, &id, err) < 0)
+	if (history_record_or_keep(rq->store, result, &ctx, &id, &kept, err) < 0) {
+		free(kept);
 		return -1;
-	printf("recorded as run %s in %s\n", id, store);
+	}
+	printf("recorded as run %s in %s\n", id, rq->store);
 	free(id);
 	return 0;
 }
@@ -115,7 +124,7 @@ static int record_bench(void *arg, const char *store, const json_t *result, stru
 /* `bench` with --record wired to the results store (history/). */
 static int bench_with_history(int argc, char **argv)
 {
-	const struct bench_hooks hooks = {record_bench, NULL};
+	const struct bench_hooks hooks = {check_bench_store, record_bench, NULL};
 
 	return bench_main_hooked(argc, argv, &hooks);
 }

@@ -400,3 +400,16 @@ def test_unknown_stage_and_bad_shard_are_usage_errors(tiny):
     assert r.returncode == 125 and "1 shard" in r.stderr
     r = stage(pipeline, art, "a", "--shard", "3/2")
     assert r.returncode == 125 and "1 <= I <= N" in r.stderr
+
+
+def test_pipeline_refuses_a_results_store_it_cannot_record_in_before_the_first_stage(tiny):
+    tmp, pipeline, art = tiny
+    (tmp / "hist").mkdir()                      # a directory is no store
+    text = pipeline.read_text().replace("profiles = ", "history = hist\nprofiles = ", 1)
+    pipeline.write_text(text + "\n[stage bench]\nprofile = bench\ninputs = a b\n"
+                        "command = cat {artifact}/greeting\n")
+    r = run("pipeline", "--pipeline", str(pipeline), "--artifacts", str(art))
+    assert r.returncode == 125, r.stdout + r.stderr
+    assert f"stage bench: results store {tmp / 'hist'}" in r.stderr
+    assert "not a regular file" in r.stderr
+    assert not (art / "a.tar.zst").exists()     # refused before any stage ran
