@@ -702,6 +702,7 @@ static int prepare(struct bench_ctx *c, struct error *err)
 	struct bench_exec_options eo = {.sandbox_args = c->opt.sandbox_args,
 	                                .n_sandbox_args = c->opt.n_sandbox_args,
 	                                .cpus = c->opt.cpus,
+	                                .cpus_asked = c->opt.cpus != NULL,
 	                                .allow_smt = c->opt.allow_smt,
 	                                .show_output = c->opt.show_output,
 	                                .no_workdir = c->opt.no_workdir,

@@ -100,7 +100,8 @@ static int choose_cpus(struct bench_exec *x, const struct bench_exec_options *o,
 			return error_prefix(err, "--cpus");
 		if (host_check_cpus_online("--cpus", x->base.cpus, err) < 0)
 			return -1;
-		x->base.warn_limits |= SPEC_WARN_CPUS;
+		if (o->cpus_asked)
+			x->base.warn_limits |= SPEC_WARN_CPUS;
 		if (!o->allow_smt && host_check_smt(root, x->base.cpus, err) < 0)
 			return -1;
 		x->cpu_choice = xstrdup("--cpus");

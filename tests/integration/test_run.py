@@ -1,4 +1,5 @@
 """`pgo-sandbox run`: isolation, exit codes, limits and the report."""
+import base64
 import json
 import os
 import shutil
@@ -441,3 +442,17 @@ def test_report_on_signal_and_timeout(tmp_path):
 def test_rlimits_and_core_zero():
     r = sandbox("sh", "-c", "ulimit -c; ulimit -n", opts=("--rlimit", "nofile=64"))
     assert r.stdout.split() == ["0", "64"]
+
+
+def test_report_keeps_a_non_utf8_argument(tmp_path):
+    out = tmp_path / "r.json"
+    r = subprocess.run([BINARY.encode(), b"run", b"--report", str(out).encode(), b"--", b"echo",
+                        b"one", b"a\xe9b", b"three"], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"one a\xe9b three\n"
+    doc = json.loads(out.read_text())
+    assert doc["command"] == ["echo", "one", "a\ufffdb", "three"]
+    assert [base64.b64decode(a) for a in doc["command_b64"]] == [b"echo", b"one", b"a\xe9b",
+                                                                 b"three"]
+    r = run("run", "--report", str(out), "--", "echo", "plain")
+    assert "command_b64" not in json.loads(out.read_text())
