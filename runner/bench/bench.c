@@ -6,6 +6,7 @@
 #include "bench/bench.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "bench/bench_rules.h"
 #include "bench/bench_report.h"
 #include "bench/forensics.h"
+#include "base/json_file.h"
 #include "base/report_json.h"
 #include "bench/stats.h"
 
@@ -55,6 +57,7 @@ struct bench_ctx {
 	bool tty;
 	uint64_t start_ns;
 	size_t done, planned;
+	int json_fd; /* --json -: the caller's stdout; everything else goes to stderr */
 };
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -624,6 +627,35 @@ static void record_result(struct bench_ctx *c, const json_t *doc)
 	}
 }
 
+static int write_json_fd(int fd, const json_t *doc, struct error *err)
+{
+	char *text = json_file_text(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	int rc = 0;
+
+	if (text == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "--json -: cannot encode the result");
+	if (write_all(fd, text, strlen(text)) < 0)
+		rc = error_set(err, EXIT_RUNNER_ERROR, errno, "--json -: writing to stdout");
+	free(text);
+	return rc;
+}
+
+/* --json -: the document is the only thing on stdout, so it can be piped;
+ * the summary and every other line go to stderr. */
+static int json_to_stdout(struct bench_ctx *c, struct error *err)
+{
+	c->json_fd = -1;
+	if (c->opt.json_path == NULL || strcmp(c->opt.json_path, "-") != 0)
+		return 0;
+	fflush(stdout);
+	c->json_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (c->json_fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "--json -: duplicating stdout");
+	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "--json -: stdout to stderr");
+	return 0;
+}
+
 static int write_text(const char *path, char *text, struct error *err)
 {
 	int rc = write_file_atomic(path, text, strlen(text), 0644, err);
@@ -654,7 +686,9 @@ static int outputs(struct bench_ctx *c, const struct bench_analysis *a, json_t *
 	if (c->opt.json_path || c->opt.record_store) {
 		json_t *doc = bench_result_json(&c->s, a, extra);
 
-		if (c->opt.json_path)
+		if (c->json_fd >= 0)
+			rc = write_json_fd(c->json_fd, doc, &err);
+		else if (c->opt.json_path)
 			rc = report_write_json(c->opt.json_path, doc, &err);
 		if (c->opt.record_store)
 			record_result(c, doc);
@@ -799,6 +833,12 @@ static int final_exit_code(const struct bench_ctx *c, const struct bench_analysi
 
 static void ctx_free(struct bench_ctx *c)
 {
+	if (c->json_fd >= 0) {
+		fflush(stdout);
+		dup2(c->json_fd, STDOUT_FILENO); /* the caller's stdout back */
+		close(c->json_fd);
+		c->json_fd = -1;
+	}
 	if (c->exec_ready)
 		bench_exec_fini(&c->x);
 	for (size_t b = 0; c->perm && b < c->n_declared; b++)
@@ -837,6 +877,7 @@ int bench_main_hooked(int argc, char **argv, const struct bench_hooks *hooks)
 
 	memset(&c, 0, sizeof(c));
 	memset(&a, 0, sizeof(a));
+	c.json_fd = -1;
 	c.hooks = hooks;
 	bench_session_init(&c.s);
 	rc = bench_cli_parse(argc, argv, &c.opt, &err);
@@ -856,7 +897,7 @@ int bench_main_hooked(int argc, char **argv, const struct bench_hooks *hooks)
 	sigprocmask(SIG_BLOCK, &c.stop_signals, NULL);
 	c.tty = isatty(STDERR_FILENO);
 	c.start_ns = monotonic_ns();
-	if (prepare(&c, &err) < 0) {
+	if (json_to_stdout(&c, &err) < 0 || prepare(&c, &err) < 0) {
 		error_print(&err);
 		ctx_free(&c);
 		return EXIT_RUNNER_ERROR;

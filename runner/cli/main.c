@@ -39,7 +39,7 @@ static void usage(FILE *out)
 	      "  image     build a pinned Debian root filesystem image; print an image's digest\n"
 	      "  pack      pack a directory into a byte-reproducible tarball\n"
 	      "  unpack    extract a tarball safely (hostile entries refused)\n"
-	      "  version   print the version and build provenance\n"
+	      "  version   print the version and build provenance (also --version, -V)\n"
 	      "\n"
 	      "Run 'pgo-sandbox COMMAND --help' for a command's options; see pgo-sandbox(1).\n",
 	      out);
@@ -157,7 +157,8 @@ int main(int argc, char **argv)
 		return archive_pack_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "unpack") == 0)
 		return archive_unpack_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "-V") == 0)
 		return cmd_version();
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {

@@ -144,8 +144,12 @@ void cli_run_usage(FILE *out)
 	      "\n"
 	      "Examples:\n"
 	      "  pgo-sandbox run -- /bin/true\n"
-	      "  pgo-sandbox run --bind out /out --chdir /out --timeout 60 -- make -C /src\n"
-	      "  pgo-sandbox run --cpus 1 --memory 1G --no-aslr --report r.json -- ./bench\n",
+	      "  pgo-sandbox run --ro-bind \"$PWD\" /src --bind out /out --chdir /out --timeout 60 "
+	      "\\\n"
+	      "      -- make -C /src O=/out\n"
+	      "  pgo-sandbox run --ro-bind \"$PWD\" /work --chdir /work --cpus 1 --memory 1G \\\n"
+	      "      --no-aslr --report r.json -- ./bench\n"
+	      "  (the sandbox sees only what is bound: not the current directory by itself)\n",
 	      out);
 }
 

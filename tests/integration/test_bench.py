@@ -543,6 +543,16 @@ def test_non_utf8_command_string_of_a_variant_is_recorded(work, tmp_path):
     assert "command_b64" not in b and "argv_b64" not in b
 
 
+def test_json_dash_writes_the_result_to_stdout_only(work, tmp_path):
+    r = bench(work, "--runs", "2", "--warmup", "0", "--max-runs", "2", "--json", "-", "--",
+              "true")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)                       # nothing but the document on stdout
+    check_schema(doc)
+    assert "lower is better" in r.stderr             # the summary went to stderr
+    assert not os.path.exists(os.path.join(work, "-"))
+
+
 # ---- forensics on recorded files ---------------------------------------------------------
 
 def forensics(tmp_path, *files):

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -363,7 +364,7 @@ def test_promote_and_compare_against_baseline(store, tmp_path):
         ok(history("record", path, "--commit", f"p{i}", store=store))
     ok(history("promote", "1", "--as", "phase-69", store=store))
     r = ok(history("baselines", store=store))
-    assert "phase-69: run 1" in r.stdout and "median 0.00" in r.stdout
+    assert "phase-69: run 1" in r.stdout and "median 1.00 ms" in r.stdout
     by_name = ok(history("compare", "phase-69", "2", store=store)).stdout
     by_option = ok(history("compare", "--baseline", "phase-69", "2", store=store)).stdout
     assert by_name == by_option and "= phase-69" in by_name
@@ -631,3 +632,29 @@ def test_record_outside_git_warns_and_bench_takes_commit_and_branch(tmp_path):
     assert rows == [("unknown", "unknown"), ("abc123", "main")]
     r = run("bench", "--commit", "x", "--", "true", cwd=str(tmp_path))
     assert r.returncode == 125 and "give --record STORE" in r.stderr
+
+
+def test_history_without_a_store_says_nothing_was_recorded_and_how(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    env = {k: v for k, v in os.environ.items() if k != "PGO_SANDBOX_STORE"}
+    r = run("history", "list", cwd=str(tmp_path), env=env)
+    assert r.returncode == 125
+    assert "nothing has been recorded yet" in r.stderr
+    assert "--record .pgo-sandbox/history.sqlite" in r.stderr
+    assert "No such file or directory" not in r.stderr
+    assert not (tmp_path / ".pgo-sandbox").exists()          # reading creates nothing
+
+
+def test_history_prints_values_with_units(tmp_path):
+    location = str(tmp_path / "u.sqlite")
+    for i, level in enumerate((0.0188095, 0.0190)):
+        path = write(tmp_path, f"u{i}.json", synthetic({("a", "base"): noisy(level)}))
+        ok(run("history", "record", path, "--commit", f"c{i}", "--store", location))
+    show = ok(run("history", "show", "1", "--store", location)).stdout
+    assert re.search(r"\bwall\b.*\b18\.\d\d ms\b", show), show
+    assert "0.0188" not in show
+    ok(run("history", "promote", "1", "--as", "main", "--store", location))
+    base = ok(run("history", "baselines", "--store", location)).stdout
+    assert re.search(r"median 18\.\d\d ms", base), base
+    cmp = ok(run("history", "compare", "1", "2", "--store", location)).stdout
+    assert re.search(r"18\.\d\d ms\s+19\.\d\d ms", cmp), cmp

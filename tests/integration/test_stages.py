@@ -413,3 +413,16 @@ def test_pipeline_refuses_a_results_store_it_cannot_record_in_before_the_first_s
     assert f"stage bench: results store {tmp / 'hist'}" in r.stderr
     assert "not a regular file" in r.stderr
     assert not (art / "a.tar.zst").exists()     # refused before any stage ran
+
+
+def test_missing_input_hint_is_a_command_that_works_as_written(tiny):
+    tmp, pipeline, art = tiny
+    custom = tmp / "elsewhere.ini"
+    pipeline.rename(custom)
+    r = stage(custom, art, "b")
+    assert r.returncode == 125
+    hint = f"(run `pgo-sandbox stage a --pipeline {custom} --artifacts {art}` first)"
+    assert hint in r.stderr, r.stderr
+    command = hint[len("(run `"):-len("` first)")].split()
+    assert run(*command[1:]).returncode == 0               # the hint, as written
+    assert stage(custom, art, "b").returncode == 0
