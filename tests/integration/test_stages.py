@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tarfile
@@ -426,3 +427,19 @@ def test_missing_input_hint_is_a_command_that_works_as_written(tiny):
     command = hint[len("(run `"):-len("` first)")].split()
     assert run(*command[1:]).returncode == 0               # the hint, as written
     assert stage(custom, art, "b").returncode == 0
+
+
+def test_profile_cpus_not_online_fail_the_stage_naming_the_online_set(tiny):
+    tmp, pipeline, art = tiny
+    profiles = tmp / "profiles"
+    shutil.copytree(os.path.join(ROOT, "profiles"), profiles)
+    offline = os.cpu_count() + 64
+    with open(profiles / "build.ini", "a") as f:
+        f.write(f"cpus = {offline}\n")
+    pipeline.write_text(pipeline.read_text().replace(os.path.join(ROOT, "profiles"),
+                                                     str(profiles)))
+    online = open("/sys/devices/system/cpu/online").read().strip()
+    r = stage(pipeline, art, "a")
+    assert r.returncode == 125, r.stderr
+    assert f"CPU {offline} not online on this host (online CPUs: {online})" in r.stderr
+    assert not (art / "a.tar.zst").exists()
