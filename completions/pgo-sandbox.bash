@@ -57,7 +57,7 @@ _pgo_sandbox()
 	bench)
 		opts="--baseline --candidate --variant --benchmark --benchmarks --runs --warmup --max-runs
 		--threshold --confidence --fail-on-regression --only --strict --aa-control --metric-regex
-		--metric-json --metric-direction --against --allow-other-host --rules --record --matrix
+		--metric-json --metric-direction --against --allow-other-host --rules --record --commit --branch --matrix
 		--randomize-layout --counters --callgrind --cachegrind --explain --metric --json --markdown
 		--svg --rerun --cpus --allow-smt-siblings --seed --entropy-seed --show-output --no-host-tuning
 		--no-workdir --nice --help

@@ -1532,7 +1532,8 @@ static const char unpack_help[] =
     "Extract TARBALL into the empty directory DIR, refusing (naming the entry)\n"
     "absolute paths, '..', links leading out, writes through links, device nodes,\n"
     "fifos, setuid/setgid/sticky bits and decompression bombs.  On a refusal DIR\n"
-    "is emptied again.\n"
+    "is emptied again (and removed, when unpack created it); a TARBALL that\n"
+    "cannot be opened is refused before DIR is created.\n"
     "\n"
     "  --max-bytes SIZE        total content (default 16G)\n"
     "  --max-entries N         (default 1000000)\n"
@@ -1652,11 +1653,31 @@ static int parse_unpack_args(int argc, char **argv, struct extract_limits *l, st
 	return rc;
 }
 
+static int check_tarball_readable(const char *path, struct error *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "tarball %s", path);
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return error_set(err, EXIT_RUNNER_ERROR, e, "tarball %s", path);
+	}
+	close(fd);
+	if (!S_ISREG(st.st_mode))
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "tarball %s: not a regular file", path);
+	return 0;
+}
+
 int archive_unpack_main(int argc, char **argv)
 {
 	struct extract_limits l;
 	struct error err = {0};
 	const char *dir;
+	bool created = false;
 
 	if (wants_help(argc, argv)) {
 		fputs(unpack_help, stdout);
@@ -1668,13 +1689,25 @@ int archive_unpack_main(int argc, char **argv)
 	if (argc - optind != 2)
 		return usage_error(unpack_usage, "%s", "unpack needs TARBALL and DIR");
 	dir = argv[optind + 1];
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+	/* A tarball that cannot be read leaves nothing behind: checked before
+	 * DIR exists, and a DIR this command made goes again on a failure. */
+	if (check_tarball_readable(argv[optind], &err) < 0) {
+		error_print(&err);
+		return err.exit_code;
+	}
+	if (mkdir(dir, 0755) == 0)
+		created = true;
+	else if (errno != EEXIST) {
 		error_set(&err, EXIT_RUNNER_ERROR, errno, "creating %s", dir);
 		error_print(&err);
 		return err.exit_code;
 	}
 	if (archive_extract_safe(argv[optind], dir, &l, &err) < 0) {
+		struct error rm = {0};
+
 		error_print(&err);
+		if (created && remove_tree(dir, &rm) < 0)
+			fprintf(stderr, "pgo-sandbox: warning: %s\n", rm.msg);
 		return err.exit_code;
 	}
 	return 0;

@@ -1,6 +1,7 @@
 /* report_json.c - see report_json.h */
 #define _GNU_SOURCE
 #include "base/report_json.h"
+#include "base/bytes_json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,14 +49,16 @@ static json_t *outcome_json(const struct run_report *r)
 json_t *report_to_json(const struct sandbox_spec *spec, const struct run_report *r, json_t *extra)
 {
 	json_t *doc = json_object();
-	json_t *argv = json_array();
+	bool needs_b64;
+	json_t *argv = strv_text_json(spec->argv, &needs_b64);
 
-	for (size_t i = 0; spec->argv && spec->argv[i]; i++)
-		json_array_append_new(argv, json_string(spec->argv[i]));
 	json_object_set_new(doc, "schema", json_string("pgo-sandbox/run-report"));
 	json_object_set_new(doc, "schema_version", json_integer(REPORT_SCHEMA_VERSION));
 	json_object_set_new(doc, "tool_version", json_string(PGO_VERSION));
 	json_object_set_new(doc, "command", argv);
+	/* the exact bytes, when the text above could not hold them */
+	if (needs_b64)
+		json_object_set_new(doc, "command_b64", strv_b64_json(spec->argv));
 	json_object_set_new(doc, "outcome", outcome_json(r));
 	json_object_set_new(doc, "resources",
 	                    json_pack("{s:f, s:f, s:f, s:I}", "wall_s", r->wall_s, "user_s",

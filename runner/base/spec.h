@@ -42,6 +42,11 @@ struct rlimit_spec {
 #define DEFAULT_HOSTNAME "pgo-sandbox"
 #define DEFAULT_UNPRIVILEGED_ID 65534u
 
+#define SPEC_WARN_CPUS 1u
+#define SPEC_WARN_MEMORY 2u
+#define SPEC_WARN_PIDS 4u
+#define SPEC_WARN_TURBO 8u
+
 struct sandbox_spec {
 	char **argv; /* the command, NULL-terminated */
 
@@ -100,7 +105,11 @@ struct sandbox_spec {
 	char *sysfs_root; /* "/" normally; a fake tree in tests */
 	char *state_dir;  /* where host-tuning state lives (/run/pgo-sandbox) */
 
-	bool strict;       /* any degraded control is an error */
+	bool strict; /* any degraded control is an error */
+	/* SPEC_WARN_* bits: the limits the caller asked for explicitly.  One
+	 * that is degraded or unavailable gets a line on stderr even without
+	 * strict (the report alone is too easy to miss). */
+	unsigned warn_limits;
 	char *report_path; /* --report FILE.json */
 
 	/* Called by the runner right after the sandbox's setup process is

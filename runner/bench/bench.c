@@ -6,6 +6,7 @@
 #include "bench/bench.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "bench/bench_rules.h"
 #include "bench/bench_report.h"
 #include "bench/forensics.h"
+#include "base/json_file.h"
 #include "base/report_json.h"
 #include "bench/stats.h"
 
@@ -56,6 +58,7 @@ struct bench_ctx {
 	bool tty;
 	uint64_t start_ns;
 	size_t done, planned;
+	int json_fd; /* --json -: the caller's stdout; everything else goes to stderr */
 };
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -596,12 +599,61 @@ static json_t *explain(struct bench_ctx *c)
 	return arr;
 }
 
-static int record_result(struct bench_ctx *c, const json_t *doc, struct error *err)
+/* Before the first run: a store that cannot take the result is refused
+ * while refusing costs nothing. */
+static int check_record_store(const struct bench_ctx *c, struct error *err)
 {
+	if (c->opt.record_store == NULL)
+		return 0;
 	if (c->hooks == NULL || c->hooks->record == NULL)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "--record: no results store here");
-	if (c->hooks->record(c->hooks->arg, c->opt.record_store, doc, err) < 0)
+	if (c->hooks->check && c->hooks->check(c->hooks->arg, c->opt.record_store, err) < 0)
 		return error_prefix(err, "--record %s", c->opt.record_store);
+	return 0;
+}
+
+/* At the end, the measurements are done: a failure here is said (with
+ * where the hook kept the result) but does not replace the gate's exit
+ * code. */
+static void record_result(struct bench_ctx *c, const json_t *doc)
+{
+	const struct bench_record_request rq = {.store = c->opt.record_store,
+	                                        .commit = c->opt.record_commit,
+	                                        .branch = c->opt.record_branch};
+	struct error err = {0};
+
+	if (c->hooks->record(c->hooks->arg, &rq, doc, &err) < 0) {
+		error_prefix(&err, "--record %s", c->opt.record_store);
+		error_print(&err);
+	}
+}
+
+static int write_json_fd(int fd, const json_t *doc, struct error *err)
+{
+	char *text = json_file_text(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+	int rc = 0;
+
+	if (text == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "--json -: cannot encode the result");
+	if (write_all(fd, text, strlen(text)) < 0)
+		rc = error_set(err, EXIT_RUNNER_ERROR, errno, "--json -: writing to stdout");
+	free(text);
+	return rc;
+}
+
+/* --json -: the document is the only thing on stdout, so it can be piped;
+ * the summary and every other line go to stderr. */
+static int json_to_stdout(struct bench_ctx *c, struct error *err)
+{
+	c->json_fd = -1;
+	if (c->opt.json_path == NULL || strcmp(c->opt.json_path, "-") != 0)
+		return 0;
+	fflush(stdout);
+	c->json_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (c->json_fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "--json -: duplicating stdout");
+	if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "--json -: stdout to stderr");
 	return 0;
 }
 
@@ -635,10 +687,12 @@ static int outputs(struct bench_ctx *c, const struct bench_analysis *a, json_t *
 	if (c->opt.json_path || c->opt.record_store) {
 		json_t *doc = bench_result_json(&c->s, a, extra);
 
-		if (c->opt.json_path)
+		if (c->json_fd >= 0)
+			rc = write_json_fd(c->json_fd, doc, &err);
+		else if (c->opt.json_path)
 			rc = report_write_json(c->opt.json_path, doc, &err);
-		if (rc == 0 && c->opt.record_store)
-			rc = record_result(c, doc, &err);
+		if (c->opt.record_store)
+			record_result(c, doc);
 		json_decref(doc);
 	}
 	if (rc == 0 && c->opt.markdown_path) {
@@ -692,6 +746,7 @@ static int prepare(struct bench_ctx *c, struct error *err)
 	struct bench_exec_options eo = {.sandbox_args = c->opt.sandbox_args,
 	                                .n_sandbox_args = c->opt.n_sandbox_args,
 	                                .cpus = c->opt.cpus,
+	                                .cpus_asked = c->opt.cpus != NULL,
 	                                .allow_smt = c->opt.allow_smt,
 	                                .show_output = c->opt.show_output,
 	                                .no_workdir = c->opt.no_workdir,
@@ -732,6 +787,8 @@ static int prepare(struct bench_ctx *c, struct error *err)
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
 		                 "--callgrind and --cachegrind are two valgrind tools: choose one "
 		                 "(--cachegrind counts instructions too)");
+	if (check_record_store(c, err) < 0)
+		return -1;
 	rng_seed(&c->rng, c->s.set.seed);
 	rc = bench_exec_init(&c->x, &c->s, &eo, err);
 	c->exec_ready = true;
@@ -787,6 +844,12 @@ static int final_exit_code(const struct bench_ctx *c, const struct bench_analysi
 
 static void ctx_free(struct bench_ctx *c)
 {
+	if (c->json_fd >= 0) {
+		fflush(stdout);
+		dup2(c->json_fd, STDOUT_FILENO); /* the caller's stdout back */
+		close(c->json_fd);
+		c->json_fd = -1;
+	}
 	if (c->exec_ready)
 		bench_exec_fini(&c->x);
 	for (size_t b = 0; c->perm && b < c->n_declared; b++)
@@ -825,6 +888,7 @@ int bench_main_hooked(int argc, char **argv, const struct bench_hooks *hooks)
 
 	memset(&c, 0, sizeof(c));
 	memset(&a, 0, sizeof(a));
+	c.json_fd = -1;
 	c.hooks = hooks;
 	bench_session_init(&c.s);
 	rc = bench_cli_parse(argc, argv, &c.opt, &err);
@@ -844,7 +908,7 @@ int bench_main_hooked(int argc, char **argv, const struct bench_hooks *hooks)
 	sigprocmask(SIG_BLOCK, &c.stop_signals, NULL);
 	c.tty = isatty(STDERR_FILENO);
 	c.start_ns = monotonic_ns();
-	if (prepare(&c, &err) < 0) {
+	if (json_to_stdout(&c, &err) < 0 || prepare(&c, &err) < 0) {
 		error_print(&err);
 		ctx_free(&c);
 		return EXIT_RUNNER_ERROR;

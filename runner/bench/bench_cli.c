@@ -54,6 +54,8 @@ enum {
 	OPT_ALLOW_OTHER_HOST,
 	OPT_RULES,
 	OPT_RECORD,
+	OPT_COMMIT,
+	OPT_BRANCH,
 	OPT_HELP,
 	/* handed to the sandbox's own parser */
 	OPT_SB_ONE,
@@ -101,6 +103,8 @@ static const struct option bench_options_table[] = {
     {"allow-other-host", no_argument, NULL, OPT_ALLOW_OTHER_HOST},
     {"rules", required_argument, NULL, OPT_RULES},
     {"record", required_argument, NULL, OPT_RECORD},
+    {"commit", required_argument, NULL, OPT_COMMIT},
+    {"branch", required_argument, NULL, OPT_BRANCH},
     {"help", no_argument, NULL, OPT_HELP},
     /* sandbox options, checked by the `run` parser */
     {"image", required_argument, NULL, OPT_SB_ONE},
@@ -152,7 +156,9 @@ void bench_cli_usage(FILE *out)
 	    "  --benchmark NAME[=VALUE]  a benchmark; {bench} -> VALUE (default NAME)\n"
 	    "  --benchmarks A,B,C    several benchmarks at once\n"
 	    "  --matrix KEY=V1,V2    environment knob; the full factorial runs (repeatable)\n"
-	    "  --cpus LIST           pinned CPUs (default: the last online CPU)\n"
+	    "  --cpus LIST           pinned CPUs, each online (default: the least busy online\n"
+	    "                        CPU over a short sample; the last one if /proc/stat\n"
+	    "                        cannot be read)\n"
 	    "  --allow-smt-siblings  allow two hyperthreads of one core in --cpus\n"
 	    "  --randomize-layout    ASLR on and a random 0-4095 byte environment pad per\n"
 	    "                        block (default: ASLR off, fixed environment)\n"
@@ -190,9 +196,14 @@ void bench_cli_usage(FILE *out)
 	    "  --allow-other-host\n"
 	    "  --rules FILE          GO / NEUTRAL / NO-GO decision rules (docs/bench.md)\n"
 	    "  --record STORE        record the result in a results store (an SQLite file\n"
-	    "                        or a PostgreSQL connection string; docs/history.md)\n"
+	    "                        or a PostgreSQL connection string; docs/history.md),\n"
+	    "                        opened before the first run; if recording fails at the\n"
+	    "                        end, the result is kept beside the store\n"
+	    "  --commit C, --branch B  the recorded run's commit and branch (default: from\n"
+	    "                        $GITHUB_SHA/$CI_COMMIT_SHA..., else git)\n"
 	    "Reports:\n"
-	    "  --json FILE --markdown FILE --svg FILE\n"
+	    "  --json FILE --markdown FILE --svg FILE  (--json -: the JSON on stdout, the\n"
+	    "                        summary on stderr)\n"
 	    "  --rerun RESULT.json   rerun recorded conditions and compare with them\n"
 	    "Sandbox options passed through (see pgo-sandbox run --help):\n"
 	    "  --image --ro-bind --ro-bind-idmap --bind --tmpfs --tmpfs-size --chdir\n"
@@ -235,6 +246,8 @@ void bench_options_free(struct bench_options *o)
 	free_strings(o->against, o->n_against);
 	free(o->rules_path);
 	free(o->record_store);
+	free(o->record_commit);
+	free(o->record_branch);
 	free(o->baseline);
 	free(o->candidate);
 	free_strings(o->variants, o->n_variants);
@@ -408,6 +421,8 @@ static int handle(struct bench_options *o, int opt, int li, int argc, char **arg
 	case OPT_ALLOW_OTHER_HOST: o->allow_other_host = true; return 0;
 	case OPT_RULES: replace(&o->rules_path, optarg); return 0;
 	case OPT_RECORD: replace(&o->record_store, optarg); return 0;
+	case OPT_COMMIT: replace(&o->record_commit, optarg); return 0;
+	case OPT_BRANCH: replace(&o->record_branch, optarg); return 0;
 	case OPT_JSON: replace(&o->json_path, optarg); return 0;
 	case OPT_MARKDOWN: replace(&o->markdown_path, optarg); return 0;
 	case OPT_SVG: replace(&o->svg_path, optarg); return 0;
@@ -493,6 +508,10 @@ static int check_options(struct bench_options *o, struct error *err)
 			set->metric_reported = xstrdup(reported_source_default_metric(&src));
 		reported_source_free(&src);
 	}
+	if ((o->record_commit || o->record_branch) && o->record_store == NULL)
+		return error_set(
+		    err, EXIT_RUNNER_ERROR, 0,
+		    "--commit and --branch describe a recorded run: give --record STORE");
 	if (o->rerun_path) {
 		if (ab || o->n_variants || o->argv || o->n_benchmarks || o->n_matrix)
 			return error_set(

@@ -41,7 +41,9 @@ struct bench_options {
 	size_t n_against;
 	bool allow_other_host;
 	char *rules_path;
-	char *record_store; /* --record */
+	char *record_store;  /* --record */
+	char *record_commit; /* --commit: the recorded run's commit (default: git) */
+	char *record_branch; /* --branch */
 	char *cpus;
 	bool allow_smt;
 	bool explain;

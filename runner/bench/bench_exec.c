@@ -19,9 +19,11 @@
 #include "bench/bench_plan.h"
 #include "bench/cachegrind.h"
 #include "bench/callgrind.h"
+#include "host/cpus.h"
 #include "sandbox/cli.h"
 #include "artifacts/digest.h"
 #include "sandbox/environment.h"
+#include "sandbox/limit_warnings.h"
 #include "sandbox/sandbox.h"
 #include "base/shellwords.h"
 
@@ -96,6 +98,10 @@ static int choose_cpus(struct bench_exec *x, const struct bench_exec_options *o,
 	if (o->cpus) {
 		if (parse_cpu_list(o->cpus, x->base.cpus, err) < 0)
 			return error_prefix(err, "--cpus");
+		if (host_check_cpus_online("--cpus", x->base.cpus, err) < 0)
+			return -1;
+		if (o->cpus_asked)
+			x->base.warn_limits |= SPEC_WARN_CPUS;
 		if (!o->allow_smt && host_check_smt(root, x->base.cpus, err) < 0)
 			return -1;
 		x->cpu_choice = xstrdup("--cpus");
@@ -111,7 +117,7 @@ static int choose_cpus(struct bench_exec *x, const struct bench_exec_options *o,
 		x->cpu_choice = busy >= 0 ? xasprintf("the least busy online CPU over %d ms "
 		                                      "(%.0f %% busy)",
 		                                      BENCH_CPU_SAMPLE_MS, busy)
-		                          : xstrdup("the last online CPU");
+		                          : xstrdup("the last online CPU (/proc/stat unreadable)");
 	}
 	x->base.cpus_set = true;
 	x->cpus_text = format_cpu_list(x->base.cpus);
@@ -380,6 +386,8 @@ int bench_exec_init(struct bench_exec *x, struct bench_session *s,
 		return rc < 0 ? error_prefix(err, "bench sandbox options") : -1;
 	x->base.argv = NULL;
 	x->base.no_aslr = !s->set.randomize_layout;
+	/* The bench tunes the host itself (tune_host), once for the session. */
+	x->base.warn_limits &= ~SPEC_WARN_TURBO;
 	if (((x->callgrind || x->cachegrind) && give_dir(x, x->callgrind_dir, err) < 0) ||
 	    (x->report_dir && give_dir(x, x->report_dir, err) < 0) || choose_cpus(x, o, err) < 0 ||
 	    open_fds(x, err) < 0)
@@ -631,6 +639,7 @@ int bench_exec_run(struct bench_exec *x, const struct bench_session *s, struct b
 	struct spec_saved saved;
 	json_t *cg = NULL;
 	uint64_t t0 = monotonic_ns(), t1, t2;
+	unsigned warn;
 	int rc = 0;
 
 	counter_set_init(&cs);
@@ -657,13 +666,22 @@ int bench_exec_run(struct bench_exec *x, const struct bench_session *s, struct b
 		counters_close(&cs);
 		return -1;
 	}
+	/* The runner's stderr is the capture during the run: the warnings
+	 * about requested limits are printed after it, here. */
+	warn = x->base.warn_limits;
+	x->base.warn_limits = 0;
 	t1 = monotonic_ns();
 	run->exit_code = sandbox_run(&x->base, x->report, &cg);
 	t2 = monotonic_ns();
 	if (restore(x, err) < 0)
 		rc = -1;
+	x->base.warn_limits = warn;
+	limit_warnings_print(&x->base, x->report, stderr);
 	host_sample_take("/", x->base.cpus, &after);
 	spec_restore(&x->base, &saved);
+	/* The first run said which requested limits this host degrades; the
+	 * next hundreds would only repeat it. */
+	x->base.warn_limits = 0;
 	collect_run(x, run, &cs, cg, &before, &after);
 	counters_close(&cs);
 	json_decref(cg);

@@ -31,6 +31,7 @@ struct bench_exec_options {
 	char **sandbox_args; /* `run` options */
 	size_t n_sandbox_args;
 	const char *cpus; /* NULL: the default CPU */
+	bool cpus_asked;  /* the user gave --cpus (not a --rerun's recorded CPUs) */
 	bool allow_smt;
 	bool show_output;
 	bool no_workdir;

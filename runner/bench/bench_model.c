@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes_json.h"
+
 static const char *const builtin_names[METRIC_BUILTIN_COUNT] = {"wall", "cpu", "instructions",
                                                                 "est-cycles"};
 static const char *const builtin_units[METRIC_BUILTIN_COUNT] = {"s", "s", "Ir",
@@ -484,15 +486,6 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *strv_json(char *const *v)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; v && v[i]; i++)
-		json_array_append_new(a, json_string(v[i]));
-	return a;
-}
-
 static json_t *list_json(char *const *v, size_t n)
 {
 	json_t *a = json_array();
@@ -628,6 +621,30 @@ static json_t *cells_json(const struct bench_session *s)
 	return a;
 }
 
+/* One variant: its name, role, command and words; the exact bytes beside
+ * the text (read back by --rerun) when some are not UTF-8. */
+static json_t *variant_json(const struct bench_variant *v)
+{
+	json_t *o = json_object();
+	bool needs_b64;
+
+	json_object_set_new(o, "name", json_string(v->name));
+	json_object_set_new(o, "role", json_string(role_name(v->role)));
+	json_object_set_new(o, "command", v->command ? json_text(v->command) : json_null());
+	json_object_set_new(o, "argv", strv_text_json(v->argv, &needs_b64));
+	if (v->command && !utf8_valid(v->command)) {
+		char *b = base64_encode((const unsigned char *)v->command, strlen(v->command));
+
+		json_object_set_new(o, "command_b64", json_string(b));
+		free(b);
+	}
+	if (needs_b64)
+		json_object_set_new(o, "argv_b64", strv_b64_json(v->argv));
+	json_object_set_new(o, "artifact", str_or_null(v->artifact));
+	json_object_set_new(o, "digest", str_or_null(v->digest[0] ? v->digest : NULL));
+	return o;
+}
+
 void bench_session_to_json(const struct bench_session *s, json_t *doc)
 {
 	json_t *variants = json_array(), *benchmarks = json_array(), *knobs = json_array();
@@ -635,18 +652,8 @@ void bench_session_to_json(const struct bench_session *s, json_t *doc)
 
 	json_object_set_new(doc, "settings", settings_json(&s->set));
 	json_object_set_new(doc, "metrics", metrics_json(s));
-	for (size_t i = 0; i < s->n_variants; i++) {
-		const struct bench_variant *v = &s->variants[i];
-		json_t *o = json_object();
-
-		json_object_set_new(o, "name", json_string(v->name));
-		json_object_set_new(o, "role", json_string(role_name(v->role)));
-		json_object_set_new(o, "command", str_or_null(v->command));
-		json_object_set_new(o, "argv", strv_json(v->argv));
-		json_object_set_new(o, "artifact", str_or_null(v->artifact));
-		json_object_set_new(o, "digest", str_or_null(v->digest[0] ? v->digest : NULL));
-		json_array_append_new(variants, o);
-	}
+	for (size_t i = 0; i < s->n_variants; i++)
+		json_array_append_new(variants, variant_json(&s->variants[i]));
 	json_object_set_new(doc, "variants", variants);
 	for (size_t i = 0; i < s->n_benchmarks; i++) {
 		json_t *o = json_object();
@@ -786,12 +793,51 @@ static char **strv_from_json(const json_t *a)
 	return v;
 }
 
+/* A variant's words and command string as they ran: the base64 forms when
+ * the writer needed them (an argument that is not UTF-8), else the text.
+ * *cmd: NULL when the variant had no command string. */
+static int variant_words_from_json(const json_t *o, const json_t *argv, char ***words, char **cmd,
+                                   struct error *err)
+{
+	const json_t *b64 = json_object_get(o, "argv_b64");
+	const json_t *c = json_object_get(o, "command_b64");
+	size_t len;
+
+	*cmd = NULL;
+	if (json_is_string(c)) {
+		unsigned char *bytes;
+
+		if (base64_decode(json_string_value(c), &bytes, &len) < 0 ||
+		    strlen((char *)bytes) != len) {
+			free(bytes);
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "command_b64 is not the base64 of a command");
+		}
+		*cmd = (char *)bytes;
+	} else if (json_is_string(json_object_get(o, "command"))) {
+		*cmd = xstrdup(json_string_value(json_object_get(o, "command")));
+	}
+	if (b64 == NULL) {
+		*words = strv_from_json(argv);
+		return 0;
+	}
+	if (!json_is_array(b64) || json_array_size(b64) != json_array_size(argv))
+		error_set(err, EXIT_RUNNER_ERROR, 0, "argv_b64 is not an array as long as argv");
+	else if (strv_from_b64_json(b64, words, err) == 0)
+		return 0;
+	else
+		error_prefix(err, "argv_b64");
+	free(*cmd);
+	*cmd = NULL;
+	return -1;
+}
+
 static int variants_from_json(const json_t *a, struct bench_session *s, struct error *err)
 {
 	for (size_t i = 0; i < json_array_size(a); i++) {
-		json_t *o = json_array_get(a, i), *name, *role, *argv, *cmd, *art, *dig;
+		json_t *o = json_array_get(a, i), *name, *role, *argv, *art, *dig;
 		enum variant_role r = ROLE_CANDIDATE;
-		char **words;
+		char **words, *cmd_bytes;
 
 		if ((name = need(o, "name", JSON_STRING, err)) == NULL ||
 		    (role = need(o, "role", JSON_STRING, err)) == NULL ||
@@ -800,18 +846,18 @@ static int variants_from_json(const json_t *a, struct bench_session *s, struct e
 		for (int k = 0; k <= ROLE_AA_CONTROL; k++)
 			if (strcmp(json_string_value(role), role_names[k]) == 0)
 				r = (enum variant_role)k;
-		cmd = json_object_get(o, "command");
 		art = json_object_get(o, "artifact");
-		words = strv_from_json(argv);
+		if (variant_words_from_json(o, argv, &words, &cmd_bytes, err) < 0)
+			return error_prefix(err, "result: variant %zu", i);
 		if (words[0] == NULL) {
 			free_strv(words);
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
 			                 "result: variant %zu has no argv", i);
 		}
-		bench_add_variant(s, json_string_value(name), r,
-		                  json_is_string(cmd) ? json_string_value(cmd) : NULL, words,
+		bench_add_variant(s, json_string_value(name), r, cmd_bytes, words,
 		                  json_is_string(art) ? json_string_value(art) : NULL);
 		free_strv(words);
+		free(cmd_bytes);
 		dig = json_object_get(o, "digest");
 		if (json_is_string(dig))
 			snprintf(s->variants[i].digest, sizeof(s->variants[i].digest), "%s",

@@ -14,10 +14,18 @@
 void bench_format_value(const struct bench_session *s, double v, enum bench_metric m, char *buf,
                         size_t len)
 {
+	bench_format_metric_value(v, bench_metric_name(s, m), bench_metric_unit(s, m), buf, len);
+}
+
+void bench_format_metric_value(double v, const char *metric, const char *unit, char *buf,
+                               size_t len)
+{
+	int m = metric ? bench_builtin_metric(metric) : -1;
+
 	if (!isfinite(v))
 		snprintf(buf, len, "n/a");
-	else if ((unsigned)m >= METRIC_BUILTIN_COUNT)
-		snprintf(buf, len, "%.4g %s", v, bench_metric_unit(s, m));
+	else if (m < 0)
+		snprintf(buf, len, unit && *unit ? "%.4g %s" : "%.4g", v, unit ? unit : "");
 	else if (m == METRIC_INSTRUCTIONS || m == METRIC_EST_CYCLES)
 		snprintf(buf, len,
 		         v >= 1e9   ? "%.3f G"

@@ -26,6 +26,10 @@ void bench_print_summary(FILE *out, const struct bench_session *s, const struct 
                          bool color);
 
 /* "23.4 ms", "1.20 s", "812 us", "3.67 G" (instructions) */
+/* The same from a metric's name and unit, as a results store keeps them
+ * (a builtin's unit is implied; NULL unit: the number alone). */
+void bench_format_metric_value(double v, const char *metric, const char *unit, char *buf,
+                               size_t len);
 void bench_format_value(const struct bench_session *s, double v, enum bench_metric m, char *buf,
                         size_t len);
 

@@ -11,6 +11,7 @@
 #include "cli/doctor.h"
 #include "cli/init.h"
 #include "history/history.h"
+#include "host/cpus.h"
 #include "host/hosttune.h"
 #include "pipeline/image.h"
 #include "base/report.h"
@@ -40,7 +41,7 @@ static void usage(FILE *out)
 	      "  image     build a pinned Debian root filesystem image; print an image's digest\n"
 	      "  pack      pack a directory into a byte-reproducible tarball\n"
 	      "  unpack    extract a tarball safely (hostile entries refused)\n"
-	      "  version   print the version and build provenance\n"
+	      "  version   print the version and build provenance (also --version, -V)\n"
 	      "\n"
 	      "Run 'pgo-sandbox COMMAND --help' for a command's options; see pgo-sandbox(1).\n",
 	      out);
@@ -69,6 +70,11 @@ static int cmd_run(int argc, char **argv)
 		spec_free(&spec);
 		return rc < 0 ? EXIT_RUNNER_ERROR : 0;
 	}
+	if (spec.cpus_set && host_check_cpus_online("--cpus", spec.cpus, &err) < 0) {
+		error_print(&err);
+		spec_free(&spec);
+		return EXIT_RUNNER_ERROR;
+	}
 	r = report_create();
 	if (r == NULL) {
 		fprintf(stderr, "pgo-sandbox: allocating the run report: out of memory\n");
@@ -95,15 +101,24 @@ static int cmd_run(int argc, char **argv)
 	return rc;
 }
 
-static int record_bench(void *arg, const char *store, const json_t *result, struct error *err)
+static int check_bench_store(void *arg, const char *store, struct error *err)
 {
-	struct history_context ctx = {0};
-	char *id = NULL;
+	(void)arg;
+	return history_check_store(store, err);
+}
+
+static int record_bench(void *arg, const struct bench_record_request *rq, const json_t *result,
+                        struct error *err)
+{
+	struct history_context ctx = {.commit = rq->commit, .branch = rq->branch};
+	char *id = NULL, *kept = NULL;
 
 	(void)arg;
-	if (history_record(store, result, &ctx, &id, err) < 0)
+	if (history_record_or_keep(rq->store, result, &ctx, &id, &kept, err) < 0) {
+		free(kept);
 		return -1;
-	printf("recorded as run %s in %s\n", id, store);
+	}
+	printf("recorded as run %s in %s\n", id, rq->store);
 	free(id);
 	return 0;
 }
@@ -111,7 +126,7 @@ static int record_bench(void *arg, const char *store, const json_t *result, stru
 /* `bench` with --record wired to the results store (history/). */
 static int bench_with_history(int argc, char **argv)
 {
-	const struct bench_hooks hooks = {record_bench, NULL};
+	const struct bench_hooks hooks = {check_bench_store, record_bench, NULL};
 
 	return bench_main_hooked(argc, argv, &hooks);
 }
@@ -144,7 +159,8 @@ int main(int argc, char **argv)
 		return archive_pack_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "unpack") == 0)
 		return archive_unpack_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "-V") == 0)
 		return cmd_version();
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {

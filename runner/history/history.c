@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "artifacts/digest.h"
+#include "base/json_file.h"
 #include "bench/bench_host.h"
 #include "bench/stats.h"
 #include "history/record.h"
@@ -117,6 +118,14 @@ static void resolve(const struct history_context *ctx, struct resolved *r)
 		r->branch = git_line("rev-parse --abbrev-ref HEAD");
 	if (r->branch == NULL)
 		r->branch = xstrdup("unknown");
+	/* Every run of a series recorded as "unknown" makes steps and trends
+	 * unreadable: say so the first time, not after months of records. */
+	if (strcmp(r->commit, "unknown") == 0 || strcmp(r->branch, "unknown") == 0)
+		fprintf(stderr,
+		        "pgo-sandbox: warning: recording with commit %s, branch %s: not in a git "
+		        "checkout and no $GITHUB_SHA/$CI_COMMIT_SHA or $GITHUB_REF_NAME/"
+		        "$CI_COMMIT_REF_NAME; give --commit C --branch B\n",
+		        r->commit, r->branch);
 	r->time_unix = ctx && ctx->time_unix ? ctx->time_unix : (long long)time(NULL);
 }
 
@@ -545,4 +554,75 @@ int history_record(const char *store, const json_t *bench_doc, const struct hist
 	store_close(&s);
 	free(text);
 	return rc;
+}
+
+int history_check_store(const char *store, struct error *err)
+{
+	const char *where = history_store_location(store);
+	struct store s;
+	int rc;
+
+	if (store_open(&s, where, true, err) < 0)
+		return -1;
+	rc = store_begin(&s, err);
+	store_rollback(&s);
+	store_close(&s);
+	return rc;
+}
+
+char *history_unrecorded_path(const char *store, long long unix_time)
+{
+	const char *where = history_store_location(store);
+	const char *slash;
+	char *trimmed, *out;
+	size_t len;
+
+	if (store_is_postgres(where))
+		return xasprintf("pgo-bench-unrecorded-%lld.json", unix_time);
+	/* "dir/" and "dir" name the same place: a directory given as the store
+	 * gets its result beside it, not inside it. */
+	len = strlen(where);
+	while (len > 1 && where[len - 1] == '/')
+		len--;
+	trimmed = xstrdup(where);
+	trimmed[len] = '\0';
+	slash = strrchr(trimmed, '/');
+	if (slash == NULL)
+		out = xasprintf("%s.unrecorded-%lld.json", trimmed, unix_time);
+	else
+		out = xasprintf("%.*s%s.unrecorded-%lld.json", (int)(slash - trimmed + 1), trimmed,
+		                slash + 1, unix_time);
+	free(trimmed);
+	return out;
+}
+
+int history_record_or_keep(const char *store, const json_t *bench_doc,
+                           const struct history_context *ctx, char **run_id, char **kept_path,
+                           struct error *err)
+{
+	struct error werr = {0};
+	char *path;
+
+	*kept_path = NULL;
+	if (history_record(store, bench_doc, ctx, run_id, err) == 0)
+		return 0;
+	path = history_unrecorded_path(store, (long long)time(NULL));
+	if (json_file_write(path, bench_doc, JSON_INDENT(2) | JSON_SORT_KEYS, 0644, &werr) < 0) {
+		error_prefix(err, "recording in %s (keeping the result in %s failed too: %s)",
+		             history_store_location(store), path, werr.msg);
+		free(path);
+		return -1;
+	}
+	{
+		char why[ERROR_MSG_MAX];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		error_set(err, EXIT_RUNNER_ERROR, 0,
+		          "recording in %s: %s; the result is kept in %s (record it later: "
+		          "pgo-sandbox history record %s --store '%s')",
+		          history_store_location(store), why, path, path,
+		          history_store_location(store));
+	}
+	*kept_path = path;
+	return -1;
 }

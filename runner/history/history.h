@@ -32,6 +32,24 @@ struct history_context {
 int history_record(const char *store, const json_t *bench_doc, const struct history_context *ctx,
                    char **run_id, struct error *err);
 
+/* Open the store (creating it and its schema when missing) and try a
+ * write transaction, rolled back: what recording will need, checked before
+ * a bench spends minutes measuring.  A directory, an unwritable or corrupt
+ * file, a newer schema or an unreachable server is an error here. */
+int history_check_store(const char *store, struct error *err);
+
+/* history_record; when that fails, the document is kept in a file rather
+ * than lost (history_unrecorded_path) and err says where and how to record
+ * it later.  *kept_path (caller frees) is that file, or NULL. */
+int history_record_or_keep(const char *store, const json_t *bench_doc,
+                           const struct history_context *ctx, char **run_id, char **kept_path,
+                           struct error *err);
+
+/* Where an unrecorded result goes: beside a file store
+ * (DIR/NAME.unrecorded-UNIX.json), in the current directory for a
+ * database (pgo-bench-unrecorded-UNIX.json).  Pure; caller frees. */
+char *history_unrecorded_path(const char *store, long long unix_time);
+
 /* `pgo-sandbox history ...`; argv[0] == "history".  Returns the exit code. */
 int history_main(int argc, char **argv);
 

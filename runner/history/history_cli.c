@@ -16,6 +16,7 @@
 #include "artifacts/digest.h"
 #include "base/json_file.h"
 #include "history/export.h"
+#include "bench/bench_report.h"
 #include "history/history_cli.h"
 #include "history/record.h"
 #include "history/samples.h"
@@ -510,6 +511,24 @@ static double num_or(const char *text, double dflt)
 	return text ? strtod(text, NULL) : dflt;
 }
 
+/* Values with their units, as bench prints them ("18.81 ms", not 0.0188). */
+static void print_summary_row(const struct store_rows *r, size_t i)
+{
+	const char *metric = store_cell(r, i, 3), *unit = store_cell(r, i, 9);
+	char med[48], lo[48], hi[48];
+
+	bench_format_metric_value(strtod(or_dash(store_cell(r, i, 5)), NULL), metric, unit, med,
+	                          sizeof(med));
+	bench_format_metric_value(strtod(or_dash(store_cell(r, i, 7)), NULL), metric, unit, lo,
+	                          sizeof(lo));
+	bench_format_metric_value(strtod(or_dash(store_cell(r, i, 8)), NULL), metric, unit, hi,
+	                          sizeof(hi));
+	printf("  %-16s %-12s %-10s %-12s %4s %12s %7.2f%% %12s %12s\n", store_cell(r, i, 0),
+	       store_cell(r, i, 1), or_dash(store_cell(r, i, 2)), metric,
+	       or_dash(store_cell(r, i, 4)), med, 100 * strtod(or_dash(store_cell(r, i, 6)), NULL),
+	       lo, hi);
+}
+
 static int show_tables(struct store *s, const char *id, struct error *err)
 {
 	const char *params[1] = {id};
@@ -517,20 +536,16 @@ static int show_tables(struct store *s, const char *id, struct error *err)
 
 	if (store_query(
 	        s,
-	        "SELECT benchmark, variant, cell, metric, n, median, cv, min_value, max_value"
+	        "SELECT benchmark, variant, cell, metric, n, median, cv, min_value, max_value,"
+	        " (SELECT u.unit FROM metrics u WHERE u.run_id = summaries.run_id"
+	        " AND u.name = summaries.metric LIMIT 1)"
 	        " FROM summaries WHERE run_id = ? ORDER BY benchmark, cell, metric, variant",
 	        params, 1, &r, err) < 0)
 		return -1;
 	printf("summaries:\n  %-16s %-12s %-10s %-12s %4s %12s %8s %12s %12s\n", "BENCHMARK",
 	       "VARIANT", "CELL", "METRIC", "N", "MEDIAN", "CV", "MIN", "MAX");
 	for (size_t i = 0; i < r.n_rows; i++)
-		printf("  %-16s %-12s %-10s %-12s %4s %12.6g %7.2f%% %12.6g %12.6g\n",
-		       store_cell(&r, i, 0), store_cell(&r, i, 1), or_dash(store_cell(&r, i, 2)),
-		       store_cell(&r, i, 3), or_dash(store_cell(&r, i, 4)),
-		       strtod(or_dash(store_cell(&r, i, 5)), NULL),
-		       100 * strtod(or_dash(store_cell(&r, i, 6)), NULL),
-		       strtod(or_dash(store_cell(&r, i, 7)), NULL),
-		       strtod(or_dash(store_cell(&r, i, 8)), NULL));
+		print_summary_row(&r, i);
 	store_rows_free(&r);
 	if (store_query(s,
 	                "SELECT benchmark, cell, base, cand, metric, estimate_pct, ci_low_pct,"
@@ -616,7 +631,9 @@ static int cmd_baselines(const struct history_opts *o)
 		return fail(&err);
 	rc = store_query(&s,
 	                 "SELECT b.name, b.run_id, r.git_commit, r.time_unix, m.benchmark,"
-	                 " m.variant, m.metric, m.median FROM baselines b"
+	                 " m.variant, m.metric, m.median,"
+	                 " (SELECT u.unit FROM metrics u WHERE u.run_id = b.run_id"
+	                 " AND u.name = m.metric LIMIT 1) FROM baselines b"
 	                 " JOIN runs r ON r.id = b.run_id"
 	                 " LEFT JOIN summaries m ON m.run_id = b.run_id"
 	                 " AND m.metric = coalesce(r.gate_metric, 'wall')"
@@ -634,10 +651,16 @@ static int cmd_baselines(const struct history_opts *o)
 				printf("%s: run %s, commit %.12s, %s\n", last, store_cell(&r, i, 1),
 				       store_cell(&r, i, 2), when);
 			}
-			if (store_cell(&r, i, 4))
-				printf("  %-16s %-12s %-8s median %.6g\n", store_cell(&r, i, 4),
-				       store_cell(&r, i, 5), store_cell(&r, i, 6),
-				       strtod(or_dash(store_cell(&r, i, 7)), NULL));
+			if (store_cell(&r, i, 4)) {
+				char median[48];
+
+				bench_format_metric_value(
+				    strtod(or_dash(store_cell(&r, i, 7)), NULL),
+				    store_cell(&r, i, 6), store_cell(&r, i, 8), median,
+				    sizeof(median));
+				printf("  %-16s %-12s %-8s median %s\n", store_cell(&r, i, 4),
+				       store_cell(&r, i, 5), store_cell(&r, i, 6), median);
+			}
 		}
 		if (r.n_rows == 0)
 			printf("no baselines (pgo-sandbox history promote RUN --as NAME)\n");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bench/bench_host.h"
+#include "bench/bench_report.h"
 #include "history/history.h"
 #include "history/history_cli.h"
 #include "history/record.h"
@@ -162,6 +163,12 @@ static double num(const json_t *row, const char *key)
 	return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* A reported metric's unit when the row carries one (builtins imply it). */
+static const char *unit_of(const json_t *row)
+{
+	return json_string_value(json_object_get(row, "unit"));
+}
+
 static void print_rows(const json_t *rows)
 {
 	size_t i;
@@ -172,25 +179,28 @@ static void print_rows(const json_t *rows)
 	json_array_foreach(rows, i, r)
 	{
 		const char *cell = json_string_value(json_object_get(r, "cell"));
-		char name[160];
+		const char *metric = json_string_value(json_object_get(r, "metric"));
+		char name[160], med_a[48], med_b[48];
 
 		snprintf(name, sizeof(name), "%s%s%s%s",
 		         json_string_value(json_object_get(r, "benchmark")), *cell ? " [" : "",
 		         cell, *cell ? "]" : "");
-		printf(
-		    "%-16s %-12s %-12s %2lld/%-2lld %12.6g %12.6g %+8.2f%% [%+8.2f%%, %+8.2f%%]  "
-		    "%s%s\n",
-		    name, json_string_value(json_object_get(r, "variant")),
-		    json_string_value(json_object_get(r, "metric")),
-		    (long long)json_integer_value(json_object_get(r, "n_a")),
-		    (long long)json_integer_value(json_object_get(r, "n_b")), num(r, "median_a"),
-		    num(r, "median_b"), num(r, "pct"),
-		    json_is_null(json_object_get(r, "pct_lo")) ? -INFINITY : num(r, "pct_lo"),
-		    json_is_null(json_object_get(r, "pct_hi")) ? INFINITY : num(r, "pct_hi"),
-		    json_string_value(json_object_get(r, "verdict")),
-		    strcmp(json_string_value(json_object_get(r, "direction")), "higher") == 0
-		        ? " (higher is better)"
-		        : "");
+		bench_format_metric_value(num(r, "median_a"), metric, unit_of(r), med_a,
+		                          sizeof(med_a));
+		bench_format_metric_value(num(r, "median_b"), metric, unit_of(r), med_b,
+		                          sizeof(med_b));
+		printf("%-16s %-12s %-12s %2lld/%-2lld %12s %12s %+8.2f%% [%+8.2f%%, %+8.2f%%]  "
+		       "%s%s\n",
+		       name, json_string_value(json_object_get(r, "variant")), metric,
+		       (long long)json_integer_value(json_object_get(r, "n_a")),
+		       (long long)json_integer_value(json_object_get(r, "n_b")), med_a, med_b,
+		       num(r, "pct"),
+		       json_is_null(json_object_get(r, "pct_lo")) ? -INFINITY : num(r, "pct_lo"),
+		       json_is_null(json_object_get(r, "pct_hi")) ? INFINITY : num(r, "pct_hi"),
+		       json_string_value(json_object_get(r, "verdict")),
+		       strcmp(json_string_value(json_object_get(r, "direction")), "higher") == 0
+		           ? " (higher is better)"
+		           : "");
 	}
 }
 

@@ -143,7 +143,17 @@ static int sqlite_open(struct store *s, bool create, struct error *err)
 
 	s->display = xstrdup(s->location);
 	if (stat(s->location, &st) < 0) {
-		if (errno != ENOENT || !create)
+		/* Reading a store nothing was ever recorded in is a newcomer's
+		 * first step: say how results get there. */
+		if (errno == ENOENT && !create)
+			return error_set(
+			    err, EXIT_RUNNER_ERROR, 0,
+			    "store %s: nothing has been recorded yet (no such file); "
+			    "record results with `pgo-sandbox bench ... --record %s`, a "
+			    "pipeline's `history = %s`, or `pgo-sandbox history record "
+			    "RESULT.json --store %s`",
+			    s->display, s->display, s->display, s->display);
+		if (errno != ENOENT)
 			return error_set(err, EXIT_RUNNER_ERROR, errno, "store %s", s->display);
 		if (make_parent(s, err) < 0)
 			return -1;

@@ -11,4 +11,10 @@
 /* NULL: nowhere.  Caller frees. */
 char *pipeline_results_store(const struct pipeline *p, const struct stage_def *d);
 
+/* Before the first stage: every store a bench stage of the pipeline (up to
+ * `until`, NULL: all) will record in is opened (created) and checked
+ * (history_check_store), so a store that cannot take the result stops the
+ * pipeline before hours of stages, not after them. */
+int pipeline_check_results_stores(const struct pipeline *p, const char *until, struct error *err);
+
 #endif

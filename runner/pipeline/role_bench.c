@@ -128,22 +128,31 @@ static void bench_arguments(const struct stage_ctx *c, const struct input *const
 	}
 }
 
-static int record_stage(void *arg, const char *store, const json_t *result, struct error *err)
+static int check_stage_store(void *arg, const char *store, struct error *err)
+{
+	(void)arg;
+	return history_check_store(store, err);
+}
+
+static int record_stage(void *arg, const struct bench_record_request *rq, const json_t *result,
+                        struct error *err)
 {
 	const struct stage_ctx *c = arg;
 	struct history_context ctx = {.pipeline = c->pl->name, .stage = c->def->name};
-	char *id = NULL;
+	char *id = NULL, *kept = NULL;
 
-	if (history_record(store, result, &ctx, &id, err) < 0)
+	if (history_record_or_keep(rq->store, result, &ctx, &id, &kept, err) < 0) {
+		free(kept);
 		return -1;
-	printf("pgo-sandbox: bench: recorded as run %s in %s\n", id, store);
+	}
+	printf("pgo-sandbox: bench: recorded as run %s in %s\n", id, rq->store);
 	free(id);
 	return 0;
 }
 
 static int run_bench(struct stage_ctx *c)
 {
-	const struct bench_hooks hooks = {record_stage, c};
+	const struct bench_hooks hooks = {check_stage_store, record_stage, c};
 	const struct input *v[2] = {NULL, NULL};
 	struct strv args = {0};
 	char *json, *md, *svg;

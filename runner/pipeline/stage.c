@@ -366,18 +366,19 @@ static void record_with_decision(const struct pipeline *pl, const struct pipelin
 	char *store = run->bench_ran ? pipeline_results_store(pl, run->bench_ran) : NULL;
 	struct history_context ctx = {.pipeline = pl->name, .shipped = d->shipped};
 	struct error err = {0};
-	char *id = NULL;
+	char *id = NULL, *kept = NULL;
 
 	if (store == NULL)
 		return;
 	ctx.stage = run->bench_ran->name;
 	json_object_set(d->result, "ship", d->record);
-	if (history_record(store, d->result, &ctx, &id, &err) < 0)
-		fprintf(stderr, "pgo-sandbox: warning: recording the release in %s: %s\n", store,
-		        err.msg);
+	/* the release stands; the result is kept beside the store if need be */
+	if (history_record_or_keep(store, d->result, &ctx, &id, &kept, &err) < 0)
+		fprintf(stderr, "pgo-sandbox: warning: recording the release: %s\n", err.msg);
 	else
 		printf("pgo-sandbox: release: recorded as run %s in %s\n", id, store);
 	free(id);
+	free(kept);
 	free(store);
 }
 
@@ -542,7 +543,8 @@ int pipeline_main(int argc, char **argv)
 		pipeline_free(&pl);
 		return rc;
 	}
-	if (stage_image_digest(&pl, in.image, &in.facts, &err) < 0)
+	if (stage_image_digest(&pl, in.image, &in.facts, &err) < 0 ||
+	    pipeline_check_results_stores(&pl, o.until, &err) < 0)
 		goto failed;
 	/* a toolchain that cannot be located is reported by the first stage
 	 * that needs it, in its own terms */

@@ -127,11 +127,15 @@ static int resolve_stage_input(struct stage_ctx *c, struct input *in, struct err
 	for (unsigned s = 0; s < in->shards; s++) {
 		in->bases[s] = artifact_base(in->name, s + 1, in->shards);
 		in->tarballs[s] = artifact_find(c->rq->in_dir, in->bases[s]);
+		/* The hint is a command that works as written: with this pipeline
+		 * file and artifacts directory, whatever the defaults. */
 		if (access(in->tarballs[s], F_OK) < 0)
 			return error_set(err, EXIT_RUNNER_ERROR, errno,
-			                 "input %s: %s (run `pgo-sandbox stage %s%s` first)",
+			                 "input %s: %s (run `pgo-sandbox stage %s%s --pipeline %s "
+			                 "--artifacts %s` first)",
 			                 in->bases[s], in->tarballs[s], in->name,
-			                 in->shards > 1 ? " --shard I/N" : "");
+			                 in->shards > 1 ? " --shard I/N" : "", c->pl->path,
+			                 c->rq->in_dir);
 		if (sidecar_verify(in->tarballs[s], in->digests[s], err) < 0)
 			return error_prefix(err, "input %s", in->bases[s]);
 	}

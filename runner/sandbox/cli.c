@@ -149,8 +149,12 @@ void cli_run_usage(FILE *out)
 	      "\n"
 	      "Examples:\n"
 	      "  pgo-sandbox run -- /bin/true\n"
-	      "  pgo-sandbox run --bind out /out --chdir /out --timeout 60 -- make -C /src\n"
-	      "  pgo-sandbox run --cpus 1 --memory 1G --no-aslr --report r.json -- ./bench\n",
+	      "  pgo-sandbox run --ro-bind \"$PWD\" /src --bind out /out --chdir /out --timeout 60 "
+	      "\\\n"
+	      "      -- make -C /src O=/out\n"
+	      "  pgo-sandbox run --ro-bind \"$PWD\" /work --chdir /work --cpus 1 --memory 1G \\\n"
+	      "      --no-aslr --report r.json -- ./bench\n"
+	      "  (the sandbox sees only what is bound: not the current directory by itself)\n",
 	      out);
 }
 
@@ -417,9 +421,11 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 		return 0;
 	case OPT_CPUS:
 		spec->cpus_set = true;
+		spec->warn_limits |= SPEC_WARN_CPUS;
 		return parse_cpu_list(optarg, spec->cpus, err) < 0 ? error_prefix(err, "--cpus")
 		                                                   : 0;
 	case OPT_MEMORY:
+		spec->warn_limits |= SPEC_WARN_MEMORY;
 		if (parse_size(optarg, &spec->memory_max, err) < 0)
 			return error_prefix(err, "--memory");
 		if (spec->memory_max < 1024 * 1024)
@@ -427,6 +433,7 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 			                 optarg);
 		return 0;
 	case OPT_PIDS:
+		spec->warn_limits |= SPEC_WARN_PIDS;
 		if (parse_u64(optarg, &spec->pids_max, err) < 0 || spec->pids_max == 0)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
 			                 "--pids %s: expected a positive number", optarg);
@@ -439,7 +446,10 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 		return 0;
 	case OPT_CPU_MAX: return parse_cpu_max(spec, optarg, err);
 	case OPT_CGROUP_PARENT: replace(&spec->cgroup_parent, optarg); return 0;
-	case OPT_NO_TURBO: spec->no_turbo = true; return 0;
+	case OPT_NO_TURBO:
+		spec->no_turbo = true;
+		spec->warn_limits |= SPEC_WARN_TURBO;
+		return 0;
 	case OPT_GOVERNOR: replace(&spec->governor, optarg); return 0;
 	case OPT_SYSFS_ROOT: replace(&spec->sysfs_root, optarg); return 0;
 	case OPT_STATE_DIR: replace(&spec->state_dir, optarg); return 0;

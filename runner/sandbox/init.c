@@ -145,6 +145,17 @@ static void reset_signal_handlers(void)
 			sigaction(sig, &sa, NULL);
 }
 
+/* `run -- ./script` is the first thing a newcomer tries: the sandbox
+ * has only what was bound, so a path relative to the caller's directory
+ * names nothing inside.  Say so and how to bind it. */
+static const char *not_found_hint(const char *arg0)
+{
+	if (strchr(arg0, '/') == NULL || arg0[0] == '/')
+		return "";
+	return " (the current directory is not in the sandbox: bind it, e.g. "
+	       "--ro-bind \"$PWD\" /work --chdir /work, or --bind for a writable one)";
+}
+
 static __attribute__((noreturn)) void exec_command(const struct sandbox_spec *spec, char **envp,
                                                    int seccomp_fd, struct run_report *r)
 {
@@ -161,8 +172,13 @@ static __attribute__((noreturn)) void exec_command(const struct sandbox_spec *sp
 	environ = envp;
 	r->start_ns = monotonic_ns();
 	execvp(spec->argv[0], spec->argv);
-	error_set(&r->setup_error, errno == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE, errno,
-	          "executing %s", spec->argv[0]);
+	{
+		int e = errno;
+
+		error_set(&r->setup_error, e == ENOENT ? EXIT_NOT_FOUND : EXIT_NOT_EXECUTABLE, 0,
+		          "executing %s: %s%s", spec->argv[0], strerror(e),
+		          e == ENOENT ? not_found_hint(spec->argv[0]) : "");
+	}
 	_exit(r->setup_error.exit_code);
 }
 

@@ -23,8 +23,10 @@
 #include "sandbox/bind_idmap.h"
 #include "host/cgroup.h"
 #include "sandbox/environment.h"
+#include "host/cpus.h"
 #include "host/hosttune.h"
 #include "sandbox/init.h"
+#include "sandbox/limit_warnings.h"
 #include "sandbox/mounts.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/seccomp_policy.h"
@@ -329,6 +331,10 @@ static int host_side_setup(const struct sandbox_spec *spec, struct host_side *h,
 	/* Settings left changed by a runner that was SIGKILLed come back first. */
 	if (hosttune_recover(spec->state_dir, spec->sysfs_root, &warn) < 0 && getuid() == 0)
 		fprintf(stderr, "pgo-sandbox: warning: %s\n", warn.msg);
+	/* Before anything is set up: pinning to a CPU that is not online
+	 * would degrade to no pinning at all. */
+	if (spec->cpus_set && host_check_cpus_online("cpus", spec->cpus, err) < 0)
+		return -1;
 	if (extract_image(spec, h, err) < 0)
 		return -1;
 	h->prepared_mounts = xcalloc(spec->n_mounts + 1, sizeof(int));
@@ -439,6 +445,9 @@ static int sandbox_spawn(const struct sandbox_spec *spec, struct host_side *h, s
 		waitpid(s.child, NULL, 0);
 		goto out;
 	}
+	/* Every control of the host side is known now, before the command
+	 * writes anything: the warning comes first. */
+	limit_warnings_print(spec, r, stderr);
 	if (spec->timeout_ns)
 		s.deadline_ns = t0 + spec->timeout_ns;
 	memset(&ru, 0, sizeof(ru));

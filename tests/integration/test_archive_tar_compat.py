@@ -200,5 +200,8 @@ def test_unpack_refuses_hostile_tarball(tmp_path):
     r = run("unpack", evil, str(dest))
     assert r.returncode == 125
     assert "entry '../escaped'" in r.stderr and "'..' component" in r.stderr
-    assert list(dest.iterdir()) == []
+    assert not dest.exists()        # unpack made DIR, so a refusal removes it again
     assert not (tmp_path / "escaped").exists()
+    dest.mkdir()                    # a DIR that was there before is emptied, not removed
+    r = run("unpack", evil, str(dest))
+    assert r.returncode == 125 and list(dest.iterdir()) == []

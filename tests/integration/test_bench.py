@@ -5,6 +5,7 @@ the environment and layout modes, counters/callgrind, the reports (JSON
 against tests/integration/bench_schema.json, SVG parsed as XML), --rerun,
 and forensics on the recorded files of tests/fixtures-bench.  Runs are kept
 few and short; nothing here asserts a duration."""
+import base64
 import json
 import os
 import re
@@ -495,6 +496,61 @@ def test_rerun_compares_with_the_recorded_numbers(work, tmp_path):
     (v,) = doc["rerun"]["verdicts"]
     assert v["recorded_verdict"] == comparisons(rec)[0]["verdict"]
     assert v["new_verdict"] == comparisons(doc)[0]["verdict"]
+
+
+def test_non_utf8_arguments_are_recorded_losslessly_and_rerun_exactly(work, tmp_path):
+    """echo one $'a\\xe9b' three: the word that is not UTF-8 used to vanish
+    from argv, and --rerun ran another command."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    os.chmod(marks, 0o777)
+    os.chmod(tmp_path, 0o755)
+    word = b"a\xe9b"
+    script = f"printf %s \"$1\" > {marks}/out"
+    argv = [BINARY.encode(), b"bench", b"--runs", b"2", b"--warmup", b"0", b"--max-runs", b"2",
+            b"--bind", str(marks).encode(), str(marks).encode(), b"--json",
+            str(tmp_path / "first.json").encode(), b"--", b"sh", b"-c", script.encode(), b"sh",
+            word, b"three"]
+    r = subprocess.run(argv, cwd=work, capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (marks / "out").read_bytes() == word
+    doc = result(tmp_path / "first.json")
+    check_schema(doc)
+    (v,) = doc["variants"]
+    assert v["argv"] == ["sh", "-c", script, "sh", "a\ufffdb", "three"]
+    assert [base64.b64decode(a) for a in v["argv_b64"]] == \
+        [b"sh", b"-c", script.encode(), b"sh", word, b"three"]
+    (marks / "out").unlink()
+    r = bench(work, "--rerun", str(tmp_path / "first.json"), "--runs", "2", "--max-runs", "2",
+              "--json", str(tmp_path / "second.json"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (marks / "out").read_bytes() == word             # exactly what ran
+    assert result(tmp_path / "second.json")["variants"][0]["argv_b64"] == v["argv_b64"]
+
+
+def test_non_utf8_command_string_of_a_variant_is_recorded(work, tmp_path):
+    out = tmp_path / "v.json"
+    argv = [BINARY.encode(), b"bench", b"--runs", b"2", b"--warmup", b"0", b"--max-runs", b"2",
+            b"--json", str(out).encode(), b"--variant", b"a=echo x\xe9", b"--variant",
+            b"b=echo y"]
+    r = subprocess.run(argv, cwd=work, capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    doc = result(out)
+    check_schema(doc)
+    a, b = doc["variants"]
+    assert a["command"] == "echo x\ufffd" and base64.b64decode(a["command_b64"]) == b"echo x\xe9"
+    assert base64.b64decode(a["argv_b64"][1]) == b"x\xe9"
+    assert "command_b64" not in b and "argv_b64" not in b
+
+
+def test_json_dash_writes_the_result_to_stdout_only(work, tmp_path):
+    r = bench(work, "--runs", "2", "--warmup", "0", "--max-runs", "2", "--json", "-", "--",
+              "true")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)                       # nothing but the document on stdout
+    check_schema(doc)
+    assert "lower is better" in r.stderr             # the summary went to stderr
+    assert not os.path.exists(os.path.join(work, "-"))
 
 
 # ---- forensics on recorded files ---------------------------------------------------------

@@ -81,6 +81,58 @@ def test_strict_refuses_to_start_when_a_control_is_degraded(tmp_path):
     assert not marker.exists()
 
 
+def online_cpus():
+    cpus = set()
+    for part in open("/sys/devices/system/cpu/online").read().strip().split(","):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def test_cpus_not_online_is_a_usage_error_naming_the_online_set(tmp_path):
+    offline = max(online_cpus()) + 1
+    online_text = open("/sys/devices/system/cpu/online").read().strip()
+    r = sandbox("true", opts=("--cpus", str(offline), "--report", str(tmp_path / "r.json")))
+    assert r.returncode == 125, r.stderr
+    assert f"--cpus {offline}: CPU {offline} not online" in r.stderr
+    assert f"(online CPUs: {online_text})" in r.stderr
+    # the bench refuses before its first run: no result records the request
+    out = tmp_path / "b.json"
+    r = run("bench", "--runs", "2", "--cpus", str(offline), "--json", str(out), "--", "true")
+    assert r.returncode == 125, r.stderr
+    assert f"online CPUs: {online_text}" in r.stderr
+    assert not out.exists()
+
+
+def test_requested_limits_not_applied_are_said_on_stderr_without_strict(tmp_path):
+    opts = ("--cpus", "0", "--memory", "64M", "--pids", "64", "--report", str(tmp_path / "r.json"))
+    r = sandbox("true", opts=opts)
+    assert r.returncode == 0, r.stderr
+    controls = json.loads((tmp_path / "r.json").read_text())["controls"]
+    for option, control in (("--cpus", "cgroup.cpuset"), ("--memory", "cgroup.memory"),
+                            ("--pids", "cgroup.pids")):
+        state = controls[control]["state"]
+        lines = [l for l in r.stderr.splitlines() if l.startswith(f"pgo-sandbox: warning: {option} ")]
+        if state == "applied":
+            assert lines == [], r.stderr
+        else:
+            assert lines == [f"pgo-sandbox: warning: {option} was asked for but is {state}: "
+                             f"{controls[control]['detail']}"], r.stderr
+    # unasked, nothing is said
+    r = sandbox("true")
+    assert "warning" not in r.stderr, r.stderr
+
+
+def test_no_turbo_unavailable_is_said_on_stderr(tmp_path):
+    empty = tmp_path / "empty-sysfs"
+    empty.mkdir()
+    os.chmod(tmp_path, 0o755)
+    r = sandbox("true", opts=("--sysfs-root", str(empty), "--state-dir", str(tmp_path / "st"),
+                              "--no-turbo"))
+    assert r.returncode == 0, r.stderr
+    assert "pgo-sandbox: warning: --no-turbo was asked for but is unavailable" in r.stderr
+
+
 def test_tarball_image(tmp_path):
     tree = tmp_path / "tree"
     (tree / "bin").mkdir(parents=True)

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -363,7 +364,7 @@ def test_promote_and_compare_against_baseline(store, tmp_path):
         ok(history("record", path, "--commit", f"p{i}", store=store))
     ok(history("promote", "1", "--as", "phase-69", store=store))
     r = ok(history("baselines", store=store))
-    assert "phase-69: run 1" in r.stdout and "median 0.00" in r.stdout
+    assert "phase-69: run 1" in r.stdout and "median 1.00 ms" in r.stdout
     by_name = ok(history("compare", "phase-69", "2", store=store)).stdout
     by_option = ok(history("compare", "--baseline", "phase-69", "2", store=store)).stdout
     assert by_name == by_option and "= phase-69" in by_name
@@ -549,3 +550,111 @@ def test_unreachable_postgres_names_the_store(tmp_path):
     assert r.returncode == 125 and "s3cret" not in r.stderr and "ci:******@" in r.stderr
     r = run("history", "list", "--store", f"host={tmp_path} password=s3cret dbname=x")
     assert r.returncode == 125 and "s3cret" not in r.stderr
+
+
+# --- bench --record: refused before the first run, kept when it fails at the end ----
+
+def bench_marking(tmp_path, *opts, store_arg):
+    """A bench whose runs each touch a marker: whether any run happened."""
+    marks = tmp_path / "marks"
+    marks.mkdir(exist_ok=True)
+    os.chmod(marks, 0o777)
+    os.chmod(tmp_path, 0o755)
+    return run("bench", "--runs", "2", "--warmup", "0", "--max-runs", "2", *opts,
+               "--bind", str(marks), str(marks), "--record", store_arg, "--",
+               "sh", "-c", f"touch {marks}/ran", cwd=str(tmp_path), timeout=120), marks / "ran"
+
+
+def test_bench_record_refuses_a_bad_store_before_the_first_run(store, tmp_path):
+    cases = {}
+    if store.kind == "sqlite":
+        (tmp_path / "adir").mkdir()
+        cases["a directory"] = (str(tmp_path / "adir"), "not a regular file")
+        (tmp_path / "corrupt.sqlite").write_text("not a database\n" * 100)
+        cases["corrupt"] = (str(tmp_path / "corrupt.sqlite"), "file is not a database")
+        (tmp_path / "afile").write_text("")
+        cases["unwritable (parent is a file)"] = (str(tmp_path / "afile" / "h.sqlite"), "afile")
+    else:
+        cases["unreachable"] = ("postgresql://127.0.0.1:1/none", "connecting")
+    # a newer schema, on either backend
+    path = write(tmp_path, "n.json", synthetic({("a", "base"): noisy(1e-3)}))
+    ok(history("record", path, store=store))
+    store.sql("INSERT INTO schema_migrations (version, name, applied_unix)"
+              " VALUES (7, 'from the future', 0)")
+    cases["newer schema"] = (store.location, "has schema version 7")
+    for what, (location, why) in cases.items():
+        r, ran = bench_marking(tmp_path, store_arg=location)
+        assert r.returncode == 125, (what, r.stderr)
+        assert f"--record {location}" in r.stderr and why in r.stderr, (what, r.stderr)
+        assert not ran.exists(), f"{what}: the bench ran before refusing"
+
+
+def test_bench_record_failing_at_the_end_keeps_the_result_and_the_gate_exit(tmp_path):
+    """The store is fine when the bench starts; the benchmark itself breaks
+    it (replaces it by a directory), so recording fails after every run."""
+    sdir = tmp_path / "s"
+    sdir.mkdir()
+    os.chmod(sdir, 0o777)
+    os.chmod(tmp_path, 0o755)
+    location = str(sdir / "h.sqlite")
+    breaker = f"rm -f {location} {location}-wal {location}-shm; mkdir -p {location}"
+    r = run("bench", "--runs", "12", "--warmup", "0", "--max-runs", "12",
+            "--bind", str(sdir), str(sdir), "--fail-on-regression", "2",
+            "--baseline", f"sh -c '{breaker}'", "--candidate", f"sh -c '{breaker}; sleep 0.2'",
+            "--record", location, cwd=str(tmp_path), timeout=120)
+    assert r.returncode == 1, r.stdout + r.stderr          # the gate's regression, not 125
+    kept = sorted(sdir.glob("h.sqlite.unrecorded-*.json"))
+    assert len(kept) == 1, r.stderr
+    assert f"the result is kept in {kept[0]}" in r.stderr
+    doc = json.loads(kept[0].read_text())
+    assert doc["schema"] == "pgo-sandbox-bench" and len(doc["runs"]) == 24
+    ok(run("history", "record", str(kept[0]), "--store", str(tmp_path / "later.sqlite")))
+
+
+def test_record_outside_git_warns_and_bench_takes_commit_and_branch(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    location = str(tmp_path / "h.sqlite")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GITHUB_SHA", "CI_COMMIT_SHA", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME")}
+    env["GIT_CEILING_DIRECTORIES"] = str(tmp_path.parent)
+    args = ("bench", "--runs", "2", "--warmup", "0", "--max-runs", "2", "--record", location)
+    r = run(*args, "--", "true", cwd=str(tmp_path), env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "warning: recording with commit unknown, branch unknown" in r.stderr
+    assert "--commit C --branch B" in r.stderr
+    r = run(*args, "--commit", "abc123", "--branch", "main", "--", "true", cwd=str(tmp_path),
+            env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "warning: recording" not in r.stderr
+    db = sqlite3.connect(location)
+    rows = db.execute("SELECT git_commit, branch FROM runs ORDER BY id").fetchall()
+    db.close()
+    assert rows == [("unknown", "unknown"), ("abc123", "main")]
+    r = run("bench", "--commit", "x", "--", "true", cwd=str(tmp_path))
+    assert r.returncode == 125 and "give --record STORE" in r.stderr
+
+
+def test_history_without_a_store_says_nothing_was_recorded_and_how(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    env = {k: v for k, v in os.environ.items() if k != "PGO_SANDBOX_STORE"}
+    r = run("history", "list", cwd=str(tmp_path), env=env)
+    assert r.returncode == 125
+    assert "nothing has been recorded yet" in r.stderr
+    assert "--record .pgo-sandbox/history.sqlite" in r.stderr
+    assert "No such file or directory" not in r.stderr
+    assert not (tmp_path / ".pgo-sandbox").exists()          # reading creates nothing
+
+
+def test_history_prints_values_with_units(tmp_path):
+    location = str(tmp_path / "u.sqlite")
+    for i, level in enumerate((0.0188095, 0.0190)):
+        path = write(tmp_path, f"u{i}.json", synthetic({("a", "base"): noisy(level)}))
+        ok(run("history", "record", path, "--commit", f"c{i}", "--store", location))
+    show = ok(run("history", "show", "1", "--store", location)).stdout
+    assert re.search(r"\bwall\b.*\b18\.\d\d ms\b", show), show
+    assert "0.0188" not in show
+    ok(run("history", "promote", "1", "--as", "main", "--store", location))
+    base = ok(run("history", "baselines", "--store", location)).stdout
+    assert re.search(r"median 18\.\d\d ms", base), base
+    cmp = ok(run("history", "compare", "1", "2", "--store", location)).stdout
+    assert re.search(r"18\.\d\d ms\s+19\.\d\d ms", cmp), cmp

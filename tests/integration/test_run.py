@@ -1,4 +1,5 @@
 """`pgo-sandbox run`: isolation, exit codes, limits and the report."""
+import base64
 import json
 import os
 import shutil
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import BINARY, ROOTLESS, busybox, root_only, run, sandbox
+from conftest import BINARY, ROOT, ROOTLESS, busybox, root_only, run, sandbox
 
 
 def status_field(text, name):
@@ -441,3 +442,86 @@ def test_report_on_signal_and_timeout(tmp_path):
 def test_rlimits_and_core_zero():
     r = sandbox("sh", "-c", "ulimit -c; ulimit -n", opts=("--rlimit", "nofile=64"))
     assert r.stdout.split() == ["0", "64"]
+
+
+def test_report_keeps_a_non_utf8_argument(tmp_path):
+    out = tmp_path / "r.json"
+    r = subprocess.run([BINARY.encode(), b"run", b"--report", str(out).encode(), b"--", b"echo",
+                        b"one", b"a\xe9b", b"three"], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"one a\xe9b three\n"
+    doc = json.loads(out.read_text())
+    assert doc["command"] == ["echo", "one", "a\ufffdb", "three"]
+    assert [base64.b64decode(a) for a in doc["command_b64"]] == [b"echo", b"one", b"a\xe9b",
+                                                                 b"three"]
+    r = run("run", "--report", str(out), "--", "echo", "plain")
+    assert "command_b64" not in json.loads(out.read_text())
+
+
+def test_relative_command_not_found_says_the_directory_is_not_bound(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    script = tmp_path / "hello.sh"
+    script.write_text("#!/bin/sh\necho hello\n")
+    script.chmod(0o755)
+    r = run("run", "--", "./hello.sh", cwd=str(tmp_path))
+    assert r.returncode == 127
+    assert "executing ./hello.sh: No such file or directory" in r.stderr
+    assert "the current directory is not in the sandbox" in r.stderr
+    assert '--ro-bind "$PWD" /work --chdir /work' in r.stderr
+    # the hint's binding works
+    r = run("run", "--ro-bind", str(tmp_path), "/work", "--chdir", "/work", "--", "./hello.sh")
+    assert r.returncode == 0 and r.stdout == "hello\n", r.stderr
+    # a bare name not found on PATH gets no such hint
+    r = run("run", "--", "no-such-command-here")
+    assert r.returncode == 127 and "current directory" not in r.stderr
+
+
+def test_short_version_flag():
+    r = run("-V")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("pgo-sandbox ") and r.stdout == run("--version").stdout
+
+
+def test_unpack_of_a_missing_or_broken_tarball_creates_nothing(tmp_path):
+    dest = tmp_path / "dest"
+    r = run("unpack", str(tmp_path / "missing.tar.zst"), str(dest))
+    assert r.returncode == 125 and "missing.tar.zst" in r.stderr
+    assert not dest.exists()
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(b"\x1f\x8b not really gzip")
+    r = run("unpack", str(broken), str(dest))
+    assert r.returncode == 125
+    assert not dest.exists()
+    # an existing DIR is the caller's: left in place
+    dest.mkdir()
+    (dest / "keep").write_text("x")
+    assert run("unpack", str(broken), str(dest)).returncode == 125
+    assert (dest / "keep").read_text() == "x"
+
+
+def tour_commands():
+    """The README's short tour, one shell command a line (comments dropped)."""
+    text = open(os.path.join(ROOT, "README.md")).read()
+    block = text.split("## A short tour", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [l.split("  #")[0].strip() for l in block.splitlines()]
+    return [l for l in lines if l and not l.startswith("#")]
+
+
+@root_only
+def test_readme_tour_works_as_written(tmp_path):
+    """Every tour line, from a copy of the repository's fixtures, with the
+    binary under test; `host restore` is left out (it acts on this host's
+    real tuning state, which other runs share)."""
+    os.chmod(tmp_path, 0o755)
+    shutil.copytree(os.path.join(ROOT, "fixtures", "minilang"), tmp_path / "fixtures" / "minilang")
+    (tmp_path / "build").mkdir()
+    os.symlink(BINARY, tmp_path / "build" / "pgo-sandbox")
+    commands = tour_commands()
+    assert len(commands) >= 6
+    for command in commands:
+        if "host restore" in command:
+            continue
+        r = subprocess.run(["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 0, f"{command}\n{r.stdout}\n{r.stderr}"
+    assert (tmp_path / "out2" / "minilang").exists()

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tarfile
@@ -400,3 +401,45 @@ def test_unknown_stage_and_bad_shard_are_usage_errors(tiny):
     assert r.returncode == 125 and "1 shard" in r.stderr
     r = stage(pipeline, art, "a", "--shard", "3/2")
     assert r.returncode == 125 and "1 <= I <= N" in r.stderr
+
+
+def test_pipeline_refuses_a_results_store_it_cannot_record_in_before_the_first_stage(tiny):
+    tmp, pipeline, art = tiny
+    (tmp / "hist").mkdir()                      # a directory is no store
+    text = pipeline.read_text().replace("profiles = ", "history = hist\nprofiles = ", 1)
+    pipeline.write_text(text + "\n[stage bench]\nprofile = bench\ninputs = a b\n"
+                        "command = cat {artifact}/greeting\n")
+    r = run("pipeline", "--pipeline", str(pipeline), "--artifacts", str(art))
+    assert r.returncode == 125, r.stdout + r.stderr
+    assert f"stage bench: results store {tmp / 'hist'}" in r.stderr
+    assert "not a regular file" in r.stderr
+    assert not (art / "a.tar.zst").exists()     # refused before any stage ran
+
+
+def test_missing_input_hint_is_a_command_that_works_as_written(tiny):
+    tmp, pipeline, art = tiny
+    custom = tmp / "elsewhere.ini"
+    pipeline.rename(custom)
+    r = stage(custom, art, "b")
+    assert r.returncode == 125
+    hint = f"(run `pgo-sandbox stage a --pipeline {custom} --artifacts {art}` first)"
+    assert hint in r.stderr, r.stderr
+    command = hint[len("(run `"):-len("` first)")].split()
+    assert run(*command[1:]).returncode == 0               # the hint, as written
+    assert stage(custom, art, "b").returncode == 0
+
+
+def test_profile_cpus_not_online_fail_the_stage_naming_the_online_set(tiny):
+    tmp, pipeline, art = tiny
+    profiles = tmp / "profiles"
+    shutil.copytree(os.path.join(ROOT, "profiles"), profiles)
+    offline = os.cpu_count() + 64
+    with open(profiles / "build.ini", "a") as f:
+        f.write(f"cpus = {offline}\n")
+    pipeline.write_text(pipeline.read_text().replace(os.path.join(ROOT, "profiles"),
+                                                     str(profiles)))
+    online = open("/sys/devices/system/cpu/online").read().strip()
+    r = stage(pipeline, art, "a")
+    assert r.returncode == 125, r.stderr
+    assert f"CPU {offline} not online on this host (online CPUs: {online})" in r.stderr
+    assert not (art / "a.tar.zst").exists()

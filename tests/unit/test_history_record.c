@@ -262,6 +262,30 @@ static void test_trend_hint(void **state)
 	free(h);
 }
 
+/* A finished result whose recording failed goes beside a file store, in
+ * the current directory for a database. */
+static void test_unrecorded_path(void **state)
+{
+	static const struct {
+		const char *store, *want;
+	} cases[] = {
+	    {"h.sqlite", "h.sqlite.unrecorded-7.json"},
+	    {"/a/b/h.sqlite", "/a/b/h.sqlite.unrecorded-7.json"},
+	    {"/a/dir/", "/a/dir.unrecorded-7.json"},
+	    {"rel/dir//", "rel/dir.unrecorded-7.json"},
+	    {"postgresql://db.example/h", "pgo-bench-unrecorded-7.json"},
+	    {"host=/run/pg dbname=h", "pgo-bench-unrecorded-7.json"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = history_unrecorded_path(cases[i].store, 7);
+
+		assert_string_equal(got, cases[i].want);
+		free(got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +298,7 @@ int main(void)
 	    cmocka_unit_test(test_trend_svg),
 	    cmocka_unit_test(test_store_kind),
 	    cmocka_unit_test(test_trend_hint),
+	    cmocka_unit_test(test_unrecorded_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
