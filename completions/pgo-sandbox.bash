@@ -35,7 +35,7 @@ _pgo_sandbox()
 		return
 		;;
 	--governor) COMPREPLY=($(compgen -W "performance powersave schedutil ondemand" -- "$cur")); return ;;
-	--metric) COMPREPLY=($(compgen -W "wall cpu instructions est-cycles" -- "$cur")); return ;;
+	--metric) COMPREPLY=($(compgen -W "wall cpu instructions est-cycles rss" -- "$cur")); return ;;
 	esac
 	local opts
 	case "${words[1]}" in
@@ -52,7 +52,7 @@ _pgo_sandbox()
 	image) opts="build digest --out --mirror --cache-dir --json --help" ;;
 	inspect) opts="--json --help" ;;
 	bench)
-		opts="--baseline --candidate --variant --runs --warmup --max-runs --threshold
+		opts="--baseline --candidate --variant --preload --runs --warmup --max-runs --threshold
 		--fail-on-regression --only --strict --aa-control --metric-regex --metric-json --metric-direction --against --allow-other-host --rules --record --matrix --randomize-layout --counters
 		--callgrind --cachegrind --metric --json --markdown --svg --rerun --cpus --seed --help"
 		;;

@@ -18,6 +18,14 @@ void bench_format_value(const struct bench_session *s, double v, enum bench_metr
 		snprintf(buf, len, "n/a");
 	else if ((unsigned)m >= METRIC_BUILTIN_COUNT)
 		snprintf(buf, len, "%.4g %s", v, bench_metric_unit(s, m));
+	else if (m == METRIC_RSS) /* KiB */
+		snprintf(buf, len,
+		         v >= 1048576.0 ? "%.2f GiB"
+		         : v >= 1024.0  ? "%.1f MiB"
+		                        : "%.0f KiB",
+		         v >= 1048576.0 ? v / 1048576.0
+		         : v >= 1024.0  ? v / 1024.0
+		                        : v);
 	else if (m == METRIC_INSTRUCTIONS || m == METRIC_EST_CYCLES)
 		snprintf(buf, len,
 		         v >= 1e9   ? "%.3f G"
@@ -208,7 +216,10 @@ char *bench_markdown(const struct bench_session *s, const struct bench_analysis 
 	json_t *cpus = s->conditions ? json_object_get(s->conditions, "cpus") : NULL;
 
 	strbuf_printf(&b, "### pgo-sandbox bench: %s\n\n", gate_sentence(s, a));
-	strbuf_printf(&b, "Metric **%s** (%s is better).\n\n", bench_metric_name(s, s->set.metric),
+	strbuf_printf(&b, "Metric **%s**%s%s (%s is better).\n\n",
+	              bench_metric_name(s, s->set.metric),
+	              s->set.metric == METRIC_RSS ? ", peak memory from " : "",
+	              s->set.metric == METRIC_RSS ? rss_source_name(bench_rss_source(s)) : "",
 	              direction_name(bench_metric_direction(s, s->set.metric)));
 	strbuf_printf(
 	    &b, "| benchmark | variant | mean | median | CV | runs | outliers | vs baseline "
@@ -306,8 +317,11 @@ void bench_print_summary(FILE *out, const struct bench_session *s, const struct 
 
 				if ((k > 0 && mm == m) || !a->avail[bi * METRIC_COUNT + mm])
 					continue;
-				fprintf(out, "%s (%s%s, %s is better, %zu blocks)\n", label,
-				        bench_metric_name(s, mm), mm == m ? ", the gate's" : "",
+				fprintf(out, "%s (%s%s%s%s, %s is better, %zu blocks)\n", label,
+				        bench_metric_name(s, mm), mm == METRIC_RSS ? " from " : "",
+				        mm == METRIC_RSS ? rss_source_name(bench_rss_source(s))
+				                         : "",
+				        mm == m ? ", the gate's" : "",
 				        direction_name(bench_metric_direction(s, mm)),
 				        s->blocks_done[bi]);
 				for (size_t v = 0; v < s->n_variants; v++)

@@ -71,6 +71,14 @@ static void test_format_and_escape(void **state)
 	assert_string_equal(buf, "3.676 G");
 	bench_format_value(NULL, NAN, METRIC_WALL, buf, sizeof(buf));
 	assert_string_equal(buf, "n/a");
+	/* rss is in KiB */
+	bench_format_value(NULL, 512, METRIC_RSS, buf, sizeof(buf));
+	assert_string_equal(buf, "512 KiB");
+	bench_format_value(NULL, 17640, METRIC_RSS, buf, sizeof(buf));
+	assert_string_equal(buf, "17.2 MiB");
+	bench_format_value(NULL, 3.5 * 1048576, METRIC_RSS, buf, sizeof(buf));
+	assert_string_equal(buf, "3.50 GiB");
+	assert_int_equal(bench_builtin_metric("rss"), METRIC_RSS);
 	e = bench_xml_escape("a<b>&\"c'\x01");
 	assert_string_equal(e, "a&lt;b&gt;&amp;&quot;c&apos;?");
 	free(e);
