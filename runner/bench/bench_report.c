@@ -139,9 +139,8 @@ static const char *gate_sentence(const struct bench_session *s, const struct ben
 /* ---- Markdown ----------------------------------------------------------------- */
 
 static void md_row(struct strbuf *b, const struct bench_session *s, const struct bench_analysis *a,
-                   size_t bi, size_t c, size_t v)
+                   size_t bi, size_t c, size_t v, enum bench_metric m)
 {
-	enum bench_metric m = s->set.metric;
 	const struct bench_summary *sm = find_summary(a, bi, v, c, m);
 	const struct bench_cmp *k = v ? find_cmp(a, bi, v, c, m) : NULL;
 	char med[32], mean[32], *label = row_label(s, bi, c);
@@ -209,10 +208,36 @@ static void md_matrix(struct strbuf *b, const struct bench_session *s,
 	}
 }
 
+static void md_table(struct strbuf *b, const struct bench_session *s,
+                     const struct bench_analysis *a, enum bench_metric m)
+{
+	size_t n_cells = bench_n_cells(s);
+
+	strbuf_printf(
+	    b, "| benchmark | variant | mean | median | CV | runs | outliers | vs baseline "
+	       "(95 %% CI) | ratio | verdict |\n|---|---|---:|---:|---:|---:|---:|---|---:|---|"
+	       "\n");
+	for (size_t bi = 0; bi < s->n_benchmarks; bi++)
+		for (size_t c = 0; c < n_cells; c++)
+			for (size_t v = 0; v < s->n_variants; v++)
+				md_row(b, s, a, bi, c, v, m);
+}
+
+/* Throughput and memory together (an allocator shoot-out): a table of the
+ * runs' peak memory follows the gate metric's when they have one. */
+static void md_memory(struct strbuf *b, const struct bench_session *s,
+                      const struct bench_analysis *a)
+{
+	if (!a->available[METRIC_RSS] || s->set.metric == METRIC_RSS)
+		return;
+	strbuf_printf(b, "\nPeak memory: **rss** from %s (lower is better).\n\n",
+	              rss_source_name(bench_rss_source(s)));
+	md_table(b, s, a, METRIC_RSS);
+}
+
 char *bench_markdown(const struct bench_session *s, const struct bench_analysis *a)
 {
 	struct strbuf b = {0};
-	size_t n_cells = bench_n_cells(s);
 	json_t *cpus = s->conditions ? json_object_get(s->conditions, "cpus") : NULL;
 
 	strbuf_printf(&b, "### pgo-sandbox bench: %s\n\n", gate_sentence(s, a));
@@ -221,14 +246,8 @@ char *bench_markdown(const struct bench_session *s, const struct bench_analysis 
 	              s->set.metric == METRIC_RSS ? ", peak memory from " : "",
 	              s->set.metric == METRIC_RSS ? rss_source_name(bench_rss_source(s)) : "",
 	              direction_name(bench_metric_direction(s, s->set.metric)));
-	strbuf_printf(
-	    &b, "| benchmark | variant | mean | median | CV | runs | outliers | vs baseline "
-	        "(95 %% CI) | ratio | verdict |\n|---|---|---:|---:|---:|---:|---:|---|---:|---|"
-	        "\n");
-	for (size_t bi = 0; bi < s->n_benchmarks; bi++)
-		for (size_t c = 0; c < n_cells; c++)
-			for (size_t v = 0; v < s->n_variants; v++)
-				md_row(&b, s, a, bi, c, v);
+	md_table(&b, s, a, s->set.metric);
+	md_memory(&b, s, a);
 	md_matrix(&b, s, a);
 	if (a->gate.n_reasons) {
 		strbuf_printf(&b, "\n");

@@ -77,6 +77,29 @@ def test_threaded_training_counts_every_call(tmp_path):
     assert train["profile"]["cpus"] == "1"
 
 
+def test_threaded_training_with_gcc(tmp_path):
+    """gcc: -fprofile-update=atomic; the merged .gcda's hot() (the one
+    function with a single arc counter, its entry) counts every call."""
+    pipeline, art = pipeline_copy(tmp_path, [("compiler = clang", "compiler = gcc")])
+    r = run("pipeline", "--pipeline", pipeline, "--artifacts", art, "--until", "merge",
+            timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    inst = provenance(os.path.join(art, "instrument.tar.zst"))
+    env = dict(e.split("=", 1) for e in inst["environment"])
+    assert env["PGO_GENERATE_FLAGS"].endswith(" -fprofile-update=atomic")
+    where = str(tmp_path / "merged")
+    os.makedirs(where)
+    subprocess.run(["tar", "-xf", os.path.join(art, "merge.tar.zst"), "-C", where], check=True)
+    gcda = os.path.join(where, "profile", "build", "out", "hot.gcda")
+    lines = subprocess.run(["gcov-dump", "-l", gcda], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    single = [int(lines[i + 1].split(":")[-1]) for i, l in enumerate(lines)
+              if l.endswith("COUNTERS arcs 1 counts")]
+    count = max(single)
+    print(f"gcc, training = threaded: hot() counted {count} of {CALLS}")
+    assert abs(count - CALLS) <= CALLS // 100, single
+
+
 def test_without_atomic_updates_on_two_cpus(tmp_path):
     """The same program with plain counters, run on two CPUs: the count is
     printed (how far off it is), and can only be at most the calls made."""
