@@ -10,7 +10,8 @@ PKGS="build-essential pkg-config libseccomp-dev libcap-dev libarchive-dev libjan
 libinih-dev nettle-dev libcmocka-dev python3 python3-pytest zstd gzip tar clang llvm lld
 valgrind hyperfine bubblewrap util-linux iproute2 busybox-static cpio qemu-system-x86 debootstrap
 clang-format clang-tidy cppcheck python3-yaml faketime llvm-19 bolt-19 rustc cargo
-libsqlite3-dev sqlite3 libpq-dev postgresql"
+libsqlite3-dev sqlite3 libpq-dev postgresql
+libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4"
 case "${1:-check}" in
 demo) PKGS=$DEMO_PKGS ;;
 check) ;;

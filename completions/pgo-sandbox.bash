@@ -37,7 +37,7 @@ _pgo_sandbox()
 	--output) _filedir; return ;;
 	--compiler) COMPREPLY=($(compgen -W "gcc clang" -- "$cur")); return ;;
 	--governor) COMPREPLY=($(compgen -W "performance powersave schedutil ondemand" -- "$cur")); return ;;
-	--metric) COMPREPLY=($(compgen -W "wall cpu instructions est-cycles" -- "$cur")); return ;;
+	--metric) COMPREPLY=($(compgen -W "wall cpu instructions est-cycles rss" -- "$cur")); return ;;
 	esac
 	local opts
 	case "${words[1]}" in
@@ -55,7 +55,7 @@ _pgo_sandbox()
 	image) opts="build digest --out --mirror --cache-dir --json --help" ;;
 	inspect) opts="--json --help" ;;
 	bench)
-		opts="--baseline --candidate --variant --benchmark --benchmarks --runs --warmup --max-runs
+		opts="--baseline --candidate --variant --preload --benchmark --benchmarks --runs --warmup --max-runs
 		--threshold --confidence --fail-on-regression --only --strict --aa-control --metric-regex
 		--metric-json --metric-direction --against --allow-other-host --rules --record --commit --branch --matrix
 		--randomize-layout --counters --callgrind --cachegrind --explain --metric --json --markdown

@@ -26,6 +26,7 @@ enum {
 	OPT_BASELINE,
 	OPT_CANDIDATE,
 	OPT_VARIANT,
+	OPT_PRELOAD,
 	OPT_BENCHMARK,
 	OPT_BENCHMARKS,
 	OPT_MATRIX,
@@ -76,6 +77,7 @@ static const struct option bench_options_table[] = {
     {"baseline", required_argument, NULL, OPT_BASELINE},
     {"candidate", required_argument, NULL, OPT_CANDIDATE},
     {"variant", required_argument, NULL, OPT_VARIANT},
+    {"preload", required_argument, NULL, OPT_PRELOAD},
     {"benchmark", required_argument, NULL, OPT_BENCHMARK},
     {"benchmarks", required_argument, NULL, OPT_BENCHMARKS},
     {"matrix", required_argument, NULL, OPT_MATRIX},
@@ -153,6 +155,8 @@ void bench_cli_usage(FILE *out)
 	    "                        two per block, so N/2 blocks)\n"
 	    "  --warmup N            unmeasured runs per variant first (default 1)\n"
 	    "  --max-runs N          extend inconclusive comparisons up to N runs (default 3x)\n"
+	    "  --preload NAME=LIB    LD_PRELOAD=LIB in variant NAME's runs (an allocator);\n"
+	    "                        a missing LIB is an error before anything runs\n"
 	    "  --benchmark NAME[=VALUE]  a benchmark; {bench} -> VALUE (default NAME)\n"
 	    "  --benchmarks A,B,C    several benchmarks at once\n"
 	    "  --matrix KEY=V1,V2    environment knob; the full factorial runs (repeatable)\n"
@@ -169,7 +173,8 @@ void bench_cli_usage(FILE *out)
 	    "  --show-output         let the command's stdout/stderr through\n"
 	    "Statistics and the gate:\n"
 	    "  --metric NAME         what the verdicts judge: wall (default), cpu,\n"
-	    "                        instructions, est-cycles, or a reported metric\n"
+	    "                        instructions, est-cycles, rss (peak memory), or a\n"
+	    "                        reported metric\n"
 	    "  --threshold PCT       smallest change that matters (default 2)\n"
 	    "  --confidence C        interval confidence (default 0.95)\n"
 	    "  --fail-on-regression PCT  exit 1 when a benchmark is slower by more than PCT\n"
@@ -251,6 +256,7 @@ void bench_options_free(struct bench_options *o)
 	free(o->baseline);
 	free(o->candidate);
 	free_strings(o->variants, o->n_variants);
+	free_strings(o->preloads, o->n_preloads);
 	free_strings(o->benchmarks, o->n_benchmarks);
 	free_strings(o->matrix, o->n_matrix);
 	free(o->json_path);
@@ -358,6 +364,7 @@ static int handle(struct bench_options *o, int opt, int li, int argc, char **arg
 	case OPT_BASELINE: replace(&o->baseline, optarg); return 0;
 	case OPT_CANDIDATE: replace(&o->candidate, optarg); return 0;
 	case OPT_VARIANT: o->variants = push(o->variants, &o->n_variants, optarg); return 0;
+	case OPT_PRELOAD: o->preloads = push(o->preloads, &o->n_preloads, optarg); return 0;
 	case OPT_BENCHMARK: o->benchmarks = push(o->benchmarks, &o->n_benchmarks, optarg); return 0;
 	case OPT_BENCHMARKS: {
 		char *copy = xstrdup(optarg), *save = NULL;
@@ -492,10 +499,11 @@ static int check_options(struct bench_options *o, struct error *err)
 		}
 	}
 	if (set->metric_reported && set->n_metric_sources == 0 && !o->rerun_path)
-		return error_set(err, EXIT_RUNNER_ERROR, 0,
-		                 "--metric %s: expected wall, cpu, instructions, est-cycles or a "
-		                 "metric the benchmark reports (--metric-regex, --metric-json)",
-		                 set->metric_reported);
+		return error_set(
+		    err, EXIT_RUNNER_ERROR, 0,
+		    "--metric %s: expected wall, cpu, instructions, est-cycles, rss or a "
+		    "metric the benchmark reports (--metric-regex, --metric-json)",
+		    set->metric_reported);
 	/* a benchmark that reports its own metric is judged by it unless
 	 * --metric says otherwise */
 	if (!(o->given & GIVEN_METRIC) && set->n_metric_sources > 0) {
@@ -627,6 +635,40 @@ static int add_cmd_variant(struct bench_session *s, const char *name, enum varia
 	return 0;
 }
 
+/* --preload NAME=LIB: LD_PRELOAD=LIB in variant NAME's runs.  The library
+ * must be there before anything runs (the host image binds the host's /usr
+ * read-only, so the path is the same inside): a missing one would only make
+ * ld.so warn and run the variant with the default allocator. */
+static int add_preload(const char *arg, struct bench_session *s, struct error *err)
+{
+	const char *eq = strchr(arg, '=');
+	const char *lib = eq ? eq + 1 : NULL;
+	struct stat st;
+
+	if (eq == NULL || eq == arg || *lib != '/')
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "--preload '%s': expected NAME=LIB, LIB an absolute path", arg);
+	for (size_t v = 0; v < s->n_variants; v++) {
+		if (strlen(s->variants[v].name) != (size_t)(eq - arg) ||
+		    strncmp(s->variants[v].name, arg, (size_t)(eq - arg)) != 0)
+			continue;
+		if (stat(lib, &st) < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, errno,
+			                 "--preload %s: the library %s is missing", arg, lib);
+		if (!S_ISREG(st.st_mode))
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "--preload %s: %s is not a file", arg, lib);
+		if (s->variants[v].preload)
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "--preload %s: variant %s has a preload already (%s)", arg,
+			                 s->variants[v].name, s->variants[v].preload);
+		s->variants[v].preload = xstrdup(lib);
+		return 0;
+	}
+	return error_set(err, EXIT_RUNNER_ERROR, 0, "--preload %s: no variant is named %.*s", arg,
+	                 (int)(eq - arg), arg);
+}
+
 static int add_variants(const struct bench_options *o, struct bench_session *s, struct error *err)
 {
 	if (o->baseline) {
@@ -666,11 +708,16 @@ static int add_variants(const struct bench_options *o, struct bench_session *s, 
 	} else {
 		bench_add_variant(s, "command", ROLE_BASELINE, NULL, o->argv, NULL);
 	}
+	for (size_t i = 0; i < o->n_preloads; i++)
+		if (add_preload(o->preloads[i], s, err) < 0)
+			return -1;
 	if (o->set.aa_control) {
 		const struct bench_variant *b = &s->variants[0];
 		char *name = xasprintf("%s~aa", b->name);
 
 		bench_add_variant(s, name, ROLE_AA_CONTROL, b->command, b->argv, b->artifact);
+		if (s->variants[0].preload)
+			s->variants[s->n_variants - 1].preload = xstrdup(s->variants[0].preload);
 		free(name);
 	}
 	return 0;

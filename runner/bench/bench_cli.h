@@ -31,6 +31,8 @@ struct bench_options {
 	char *baseline, *candidate; /* CMD or ARTIFACT */
 	char **variants;            /* "NAME=CMD" */
 	size_t n_variants;
+	char **preloads; /* --preload "NAME=LIB" */
+	size_t n_preloads;
 	char **benchmarks; /* "NAME[=VALUE]" */
 	size_t n_benchmarks;
 	char **matrix; /* "KEY=v1,v2" */

@@ -336,6 +336,9 @@ static void prepare_arm(struct bench_exec *x, const struct bench_session *s, siz
 		p->env = strv_push(p->env, &p->n_env,
 		                   xasprintf("%s=%s", s->knobs[k].key,
 		                             s->knobs[k].values[bench_cell_level(s, c, k)]));
+	/* --preload: the allocator (or any library) of this variant */
+	if (var->preload)
+		p->env = strv_push(p->env, &p->n_env, xasprintf("LD_PRELOAD=%s", var->preload));
 	p->env = strv_push(p->env, &p->n_env, xstrdup(PAD_VAR));
 	p->knob_bytes = plan_knob_env_bytes(s, c);
 }
@@ -558,6 +561,21 @@ static void cpu_time(struct bench_run *run, const struct counter_values *cv, jso
 	}
 }
 
+/* Metric rss: the run cgroup's memory.peak (bytes) where the memory
+ * controller gave one, else wait4's ru_maxrss. */
+static void peak_memory(struct bench_run *run, json_t *cg)
+{
+	json_t *peak = cg ? json_object_get(cg, "memory_peak") : NULL;
+
+	if (json_is_integer(peak) && json_integer_value(peak) > 0) {
+		run->rss_kib = (uint64_t)json_integer_value(peak) / 1024;
+		run->rss_source = RSS_MEMORY_PEAK;
+	} else {
+		run->rss_kib = run->peak_rss_kib;
+		run->rss_source = RSS_WAIT4;
+	}
+}
+
 static void window(const struct bench_exec *x, const struct host_sample *a,
                    const struct host_sample *b, struct bench_run *run)
 {
@@ -617,6 +635,7 @@ static void collect_run(struct bench_exec *x, struct bench_run *run, struct coun
 	run->user_s = x->report->user_s;
 	run->system_s = x->report->system_s;
 	run->peak_rss_kib = x->report->peak_rss_kib;
+	peak_memory(run, cg);
 	cpu_time(run, &run->counters, cg);
 	if (!x->counters)
 		run->counters.valid = 0; /* task-clock only fed cpu_s */

@@ -9,9 +9,9 @@
 #include "base/bytes_json.h"
 
 static const char *const builtin_names[METRIC_BUILTIN_COUNT] = {"wall", "cpu", "instructions",
-                                                                "est-cycles"};
+                                                                "est-cycles", "rss"};
 static const char *const builtin_units[METRIC_BUILTIN_COUNT] = {"s", "s", "Ir",
-                                                                "cycles (simulated)"};
+                                                                "cycles (simulated)", "KiB"};
 static const char *const role_names[] = {"baseline", "candidate", "aa-control"};
 static const char *const direction_names[] = {"lower", "higher"};
 
@@ -158,6 +158,21 @@ int bench_resolve_gate_metric(struct bench_session *s, struct error *err)
 
 static const char *const cpu_source_names[] = {"task-clock", "cgroup", "rusage"};
 
+static const char *const rss_source_names[] = {"wait4", "memory.peak"};
+
+const char *rss_source_name(enum rss_source r)
+{
+	return r == RSS_MEMORY_PEAK ? rss_source_names[1] : rss_source_names[0];
+}
+
+enum rss_source bench_rss_source(const struct bench_session *s)
+{
+	for (size_t i = 0; i < s->n_runs; i++)
+		if (s->runs[i].block != BENCH_BLOCK_WARMUP && s->runs[i].rss_kib)
+			return s->runs[i].rss_source;
+	return RSS_WAIT4;
+}
+
 const char *cpu_source_name(enum cpu_source c)
 {
 	return (unsigned)c <= CPU_RUSAGE ? cpu_source_names[c] : "unknown";
@@ -235,6 +250,7 @@ void bench_session_free(struct bench_session *s)
 		free(s->variants[i].command);
 		free_strv(s->variants[i].argv);
 		free(s->variants[i].artifact);
+		free(s->variants[i].preload);
 	}
 	free(s->variants);
 	for (size_t i = 0; i < s->n_benchmarks; i++) {
@@ -406,6 +422,7 @@ double bench_run_metric(const struct bench_run *r, enum bench_metric m)
 			return (double)r->sim.v[SIM_IR];
 		return NAN;
 	case METRIC_EST_CYCLES: return r->has_sim ? sim_estimated_cycles(&r->sim) : NAN;
+	case METRIC_RSS: return r->rss_kib ? (double)r->rss_kib : NAN;
 	default: break;
 	}
 	return NAN;
@@ -565,6 +582,8 @@ static json_t *run_json(const struct bench_session *s, const struct bench_run *r
 	json_object_set_new(o, "cpu_s", json_real_or_null(r->cpu_s));
 	json_object_set_new(o, "cpu_source", json_string(cpu_source_name(r->cpu_source)));
 	json_object_set_new(o, "peak_rss_kib", json_integer((json_int_t)r->peak_rss_kib));
+	json_object_set_new(o, "rss_kib", json_integer((json_int_t)r->rss_kib));
+	json_object_set_new(o, "rss_source", json_string(rss_source_name(r->rss_source)));
 	json_object_set_new(o, "psi_some_us", r->has_psi ? json_real(r->psi_some_us) : json_null());
 	json_object_set_new(o, "steal_s", r->has_steal ? json_real(r->steal_s) : json_null());
 	json_object_set_new(o, "harness_us", json_real_or_null(r->harness_us));
@@ -595,7 +614,10 @@ static json_t *metrics_json(const struct bench_session *s)
 		                 bench_metric_name(s, (enum bench_metric)m), "unit",
 		                 bench_metric_unit(s, (enum bench_metric)m), "direction",
 		                 direction_name(bench_metric_direction(s, (enum bench_metric)m)),
-		                 "source", d ? d->source : "process"));
+		                 "source",
+		                 d                 ? d->source
+		                 : m == METRIC_RSS ? rss_source_name(bench_rss_source(s))
+		                                   : "process"));
 	}
 	return a;
 }
@@ -641,6 +663,7 @@ static json_t *variant_json(const struct bench_variant *v)
 	if (needs_b64)
 		json_object_set_new(o, "argv_b64", strv_b64_json(v->argv));
 	json_object_set_new(o, "artifact", str_or_null(v->artifact));
+	json_object_set_new(o, "preload", str_or_null(v->preload));
 	json_object_set_new(o, "digest", str_or_null(v->digest[0] ? v->digest : NULL));
 	return o;
 }
@@ -858,6 +881,9 @@ static int variants_from_json(const json_t *a, struct bench_session *s, struct e
 		                  json_is_string(art) ? json_string_value(art) : NULL);
 		free_strv(words);
 		free(cmd_bytes);
+		if (json_is_string(json_object_get(o, "preload")))
+			s->variants[i].preload =
+			    xstrdup(json_string_value(json_object_get(o, "preload")));
 		dig = json_object_get(o, "digest");
 		if (json_is_string(dig))
 			snprintf(s->variants[i].digest, sizeof(s->variants[i].digest), "%s",
@@ -991,6 +1017,13 @@ static int run_from_json(const json_t *o, const struct bench_session *s, struct 
 		if (json_is_string(v) && strcmp(json_string_value(v), cpu_source_names[k]) == 0)
 			r->cpu_source = (enum cpu_source)k;
 	r->peak_rss_kib = (uint64_t)json_integer_value(json_object_get(o, "peak_rss_kib"));
+	/* files from before `rss` have wait4's figure only */
+	v = json_object_get(o, "rss_kib");
+	r->rss_kib = json_is_integer(v) ? (uint64_t)json_integer_value(v) : r->peak_rss_kib;
+	v = json_object_get(o, "rss_source");
+	r->rss_source = json_is_string(v) && strcmp(json_string_value(v), "memory.peak") == 0
+	                    ? RSS_MEMORY_PEAK
+	                    : RSS_WAIT4;
 	r->psi_some_us = get_number(o, "psi_some_us");
 	r->has_psi = isfinite(r->psi_some_us);
 	r->steal_s = get_number(o, "steal_s");

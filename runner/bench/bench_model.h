@@ -41,6 +41,7 @@ enum bench_metric {
 	METRIC_CPU,          /* cgroup cpu.stat usage_usec, else rusage user+sys */
 	METRIC_INSTRUCTIONS, /* callgrind Ir, else the instructions counter */
 	METRIC_EST_CYCLES,   /* cachegrind's simulated counters (cachegrind.h) */
+	METRIC_RSS,          /* peak memory in KiB: memory.peak, else wait4's ru_maxrss */
 	METRIC_BUILTIN_COUNT,
 	METRIC_COUNT = METRIC_BUILTIN_COUNT + BENCH_REPORTED_MAX,
 };
@@ -73,6 +74,7 @@ struct bench_variant {
 	char *command;               /* the CMD string as given, NULL for "-- ARGV" */
 	char **argv;                 /* words ({bench} and {artifact} not substituted) */
 	char *artifact;              /* absolute host path of an ARTIFACT, else NULL */
+	char *preload;               /* LD_PRELOAD of its runs (--preload), else NULL */
 	char digest[DIGEST_STR_MAX]; /* artifact or executable digest, "" unknown */
 };
 
@@ -125,6 +127,16 @@ enum cpu_source {
 };
 const char *cpu_source_name(enum cpu_source c);
 
+/* Where a run's peak memory (metric `rss`) comes from: the run cgroup's
+ * memory.peak (every process of the run, page cache included) where the
+ * memory controller is there, else wait4's ru_maxrss (the largest single
+ * process of the run's tree). */
+enum rss_source {
+	RSS_WAIT4,
+	RSS_MEMORY_PEAK,
+};
+const char *rss_source_name(enum rss_source r);
+
 #define BENCH_BLOCK_WARMUP SIZE_MAX
 
 /* One value a benchmark reported about itself in a run: of benchmark
@@ -146,7 +158,9 @@ struct bench_run {
 	double wall_s, user_s, system_s;
 	double cpu_s;
 	enum cpu_source cpu_source;
-	uint64_t peak_rss_kib;
+	uint64_t peak_rss_kib; /* wait4's ru_maxrss */
+	uint64_t rss_kib;      /* metric rss, from rss_source */
+	enum rss_source rss_source;
 	bool has_psi, has_steal;
 	double psi_some_us; /* CPU pressure "some" accumulated during the run */
 	double steal_s;
@@ -212,6 +226,9 @@ enum metric_direction bench_metric_direction(const struct bench_session *s, enum
 /* A count (instructions, simulated cycles) rather than a measurement: its
  * spread between blocks is layout jitter, not noise (stats.h). */
 bool bench_metric_is_count(enum bench_metric m);
+/* The rss source of a session's runs: that of its first measured run
+ * ("wait4" when none). */
+enum rss_source bench_rss_source(const struct bench_session *s);
 /* -1 when the session has no metric of that name. */
 int bench_metric_find(const struct bench_session *s, const char *name);
 /* The builtin metric `name`, -1 for another. */

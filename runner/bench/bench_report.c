@@ -26,6 +26,14 @@ void bench_format_metric_value(double v, const char *metric, const char *unit, c
 		snprintf(buf, len, "n/a");
 	else if (m < 0)
 		snprintf(buf, len, unit && *unit ? "%.4g %s" : "%.4g", v, unit ? unit : "");
+	else if (m == METRIC_RSS) /* KiB */
+		snprintf(buf, len,
+		         v >= 1048576.0 ? "%.2f GiB"
+		         : v >= 1024.0  ? "%.1f MiB"
+		                        : "%.0f KiB",
+		         v >= 1048576.0 ? v / 1048576.0
+		         : v >= 1024.0  ? v / 1024.0
+		                        : v);
 	else if (m == METRIC_INSTRUCTIONS || m == METRIC_EST_CYCLES)
 		snprintf(buf, len,
 		         v >= 1e9   ? "%.3f G"
@@ -139,9 +147,8 @@ static const char *gate_sentence(const struct bench_session *s, const struct ben
 /* ---- Markdown ----------------------------------------------------------------- */
 
 static void md_row(struct strbuf *b, const struct bench_session *s, const struct bench_analysis *a,
-                   size_t bi, size_t c, size_t v)
+                   size_t bi, size_t c, size_t v, enum bench_metric m)
 {
-	enum bench_metric m = s->set.metric;
 	const struct bench_summary *sm = find_summary(a, bi, v, c, m);
 	const struct bench_cmp *k = v ? find_cmp(a, bi, v, c, m) : NULL;
 	char med[32], mean[32], *label = row_label(s, bi, c);
@@ -209,23 +216,46 @@ static void md_matrix(struct strbuf *b, const struct bench_session *s,
 	}
 }
 
-char *bench_markdown(const struct bench_session *s, const struct bench_analysis *a)
+static void md_table(struct strbuf *b, const struct bench_session *s,
+                     const struct bench_analysis *a, enum bench_metric m)
 {
-	struct strbuf b = {0};
 	size_t n_cells = bench_n_cells(s);
-	json_t *cpus = s->conditions ? json_object_get(s->conditions, "cpus") : NULL;
 
-	strbuf_printf(&b, "### pgo-sandbox bench: %s\n\n", gate_sentence(s, a));
-	strbuf_printf(&b, "Metric **%s** (%s is better).\n\n", bench_metric_name(s, s->set.metric),
-	              direction_name(bench_metric_direction(s, s->set.metric)));
 	strbuf_printf(
-	    &b, "| benchmark | variant | mean | median | CV | runs | outliers | vs baseline "
-	        "(95 %% CI) | ratio | verdict |\n|---|---|---:|---:|---:|---:|---:|---|---:|---|"
-	        "\n");
+	    b, "| benchmark | variant | mean | median | CV | runs | outliers | vs baseline "
+	       "(95 %% CI) | ratio | verdict |\n|---|---|---:|---:|---:|---:|---:|---|---:|---|"
+	       "\n");
 	for (size_t bi = 0; bi < s->n_benchmarks; bi++)
 		for (size_t c = 0; c < n_cells; c++)
 			for (size_t v = 0; v < s->n_variants; v++)
-				md_row(&b, s, a, bi, c, v);
+				md_row(b, s, a, bi, c, v, m);
+}
+
+/* Throughput and memory together (an allocator shoot-out): a table of the
+ * runs' peak memory follows the gate metric's when they have one. */
+static void md_memory(struct strbuf *b, const struct bench_session *s,
+                      const struct bench_analysis *a)
+{
+	if (!a->available[METRIC_RSS] || s->set.metric == METRIC_RSS)
+		return;
+	strbuf_printf(b, "\nPeak memory: **rss** from %s (lower is better).\n\n",
+	              rss_source_name(bench_rss_source(s)));
+	md_table(b, s, a, METRIC_RSS);
+}
+
+char *bench_markdown(const struct bench_session *s, const struct bench_analysis *a)
+{
+	struct strbuf b = {0};
+	json_t *cpus = s->conditions ? json_object_get(s->conditions, "cpus") : NULL;
+
+	strbuf_printf(&b, "### pgo-sandbox bench: %s\n\n", gate_sentence(s, a));
+	strbuf_printf(&b, "Metric **%s**%s%s (%s is better).\n\n",
+	              bench_metric_name(s, s->set.metric),
+	              s->set.metric == METRIC_RSS ? ", peak memory from " : "",
+	              s->set.metric == METRIC_RSS ? rss_source_name(bench_rss_source(s)) : "",
+	              direction_name(bench_metric_direction(s, s->set.metric)));
+	md_table(&b, s, a, s->set.metric);
+	md_memory(&b, s, a);
 	md_matrix(&b, s, a);
 	if (a->gate.n_reasons) {
 		strbuf_printf(&b, "\n");
@@ -314,8 +344,11 @@ void bench_print_summary(FILE *out, const struct bench_session *s, const struct 
 
 				if ((k > 0 && mm == m) || !a->avail[bi * METRIC_COUNT + mm])
 					continue;
-				fprintf(out, "%s (%s%s, %s is better, %zu blocks)\n", label,
-				        bench_metric_name(s, mm), mm == m ? ", the gate's" : "",
+				fprintf(out, "%s (%s%s%s%s, %s is better, %zu blocks)\n", label,
+				        bench_metric_name(s, mm), mm == METRIC_RSS ? " from " : "",
+				        mm == METRIC_RSS ? rss_source_name(bench_rss_source(s))
+				                         : "",
+				        mm == m ? ", the gate's" : "",
 				        direction_name(bench_metric_direction(s, mm)),
 				        s->blocks_done[bi]);
 				for (size_t v = 0; v < s->n_variants; v++)

@@ -34,6 +34,7 @@ json_t *export_bmf(const struct sample_sets *sets)
 		char *name =
 		    single ? xstrdup(x->benchmark) : xasprintf("%s/%s", x->benchmark, x->variant);
 		bool wall = strcmp(x->metric, "wall") == 0;
+		bool rss = strcmp(x->metric, "rss") == 0;
 		json_t *bench;
 
 		if (*x->cell) {
@@ -47,9 +48,16 @@ json_t *export_bmf(const struct sample_sets *sets)
 			bench = json_object();
 			json_object_set_new(doc, name, bench);
 		}
+		/* Bencher's measure names: latency in ns; peak memory as max-rss
+		 * in bytes (recorded in KiB) */
 		if (x->n > 0)
-			json_object_set_new(bench, wall ? "latency" : x->metric,
-			                    measure(x, wall ? 1e9 : 1.0));
+			json_object_set_new(bench,
+			                    wall  ? "latency"
+			                    : rss ? "max-rss"
+			                          : x->metric,
+			                    measure(x, wall  ? 1e9
+			                               : rss ? 1024.0
+			                                     : 1.0));
 		free(name);
 	}
 	return doc;

@@ -11,6 +11,7 @@ static const struct record_metric process_metrics[] = {
     {"cpu", "s", "lower", "process"},
     {"instructions", "instructions", "lower", "process"},
     {"est-cycles", "cycles", "lower", "process"},
+    {"rss", "KiB", "lower", "wait4"},
 };
 #define N_PROCESS (sizeof(process_metrics) / sizeof(process_metrics[0]))
 
@@ -75,7 +76,7 @@ static bool number(const json_t *v, double *out)
 
 bool record_is_builtin_metric(const char *metric)
 {
-	static const char *const builtin[] = {"wall", "cpu", "instructions", "est-cycles"};
+	static const char *const builtin[] = {"wall", "cpu", "instructions", "est-cycles", "rss"};
 
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
 		if (strcmp(metric, builtin[i]) == 0)
@@ -96,6 +97,12 @@ bool record_run_value(const json_t *run, const char *metric, double *out)
 	if (strcmp(metric, "est-cycles") == 0)
 		return number(
 		    json_object_get(json_object_get(run, "cachegrind"), "estimated_cycles"), out);
+	/* results from before `rss` carry wait4's peak_rss_kib only; 0 is
+	 * "not measured" */
+	if (strcmp(metric, "rss") == 0)
+		return (number(json_object_get(run, "rss_kib"), out) ||
+		        number(json_object_get(run, "peak_rss_kib"), out)) &&
+		       *out > 0;
 	return false;
 }
 

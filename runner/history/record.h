@@ -15,7 +15,7 @@
 #include "base/util.h"
 
 /* A metric of the document: top-level "metrics" (schema 3), else the
- * process metrics wall, cpu, instructions and est-cycles, all "lower". */
+ * process metrics wall, cpu, instructions, est-cycles and rss, all "lower". */
 struct record_metric {
 	const char *name;
 	const char *unit;      /* NULL when unknown */
@@ -30,7 +30,8 @@ const char *record_direction(const json_t *doc, const char *name);
 /* THE accessor for one raw sample of a builtin `metric` of the run's own
  * benchmark in one element of runs[]: wall -> wall_s, cpu -> cpu_s,
  * instructions -> callgrind_ir (else counters.instructions), est-cycles ->
- * cachegrind.estimated_cycles.  false when the run has no such number.
+ * cachegrind.estimated_cycles, rss -> rss_kib (else peak_rss_kib).  false
+ * when the run has no such number.
  * Reported metrics are runs[].reported[benchmark][metric] (schema 3), for
  * the run's own benchmark or one its process reported: record_each_sample
  * walks them. */

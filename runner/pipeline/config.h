@@ -140,6 +140,18 @@ struct ship_rule {
 	char *text;          /* as written, for the record */
 };
 
+/* [pipeline] training: how training runs (docs/bench.md "Training
+ * multithreaded programs"). */
+enum training_mode {
+	TRAINING_SINGLE,   /* the train profile's CPUs, plain counter updates */
+	TRAINING_THREADED, /* at least two CPUs, atomic counter updates */
+};
+
+static inline const char *training_mode_name(enum training_mode m)
+{
+	return m == TRAINING_THREADED ? "threaded" : "single";
+}
+
 struct pipeline {
 	char *path; /* absolute path of the pipeline file */
 	char *dir;  /* its directory: relative paths start here */
@@ -150,6 +162,7 @@ struct pipeline {
 	char *compiler;          /* "gcc" or "clang" */
 	char *profiles_dir;      /* `profiles =`, else profile_default_dir() */
 	char *artifacts_dir;     /* default: <dir>/artifacts */
+	enum training_mode training;
 	char *history;      /* results store of the bench stages as written (results_store.h) */
 	char **release_env; /* [release] env = K=V: the promoted runtime knobs */
 	size_t n_release_env;
@@ -159,10 +172,9 @@ struct pipeline {
 };
 
 /* Keys of [pipeline]: name, source, image, source-date-epoch, compiler,
- * profiles, artifacts, history.  [release]: env (repeatable), ship-pgo-if,
- * otherwise.  [stage NAME]:
- * profile, inputs (space separated), command, outputs (space separated),
- * shards, env (repeatable).  Stages may only use earlier stages as inputs.
+ * profiles, artifacts, history, training (single | threaded).  [release]: env (repeatable),
+ * ship-pgo-if, otherwise.  [stage NAME]: profile, inputs (space separated), command, outputs (space
+ * separated), shards, env (repeatable).  Stages may only use earlier stages as inputs.
  *
  * [pipeline]: `name` ([A-Za-z0-9._-]+) and `source` are required.  Relative
  * source, image (unless "host"), profiles and artifacts resolve against

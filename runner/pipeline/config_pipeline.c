@@ -151,6 +151,18 @@ static int set_p_history(struct pipe_ctx *c, const struct ini_entry *e, struct e
 	return 0;
 }
 
+static int set_p_training(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	if (strcmp(e->value, "threaded") == 0)
+		c->p->training = TRAINING_THREADED;
+	else if (strcmp(e->value, "single") == 0)
+		c->p->training = TRAINING_SINGLE;
+	else
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s': expected single or threaded",
+		                 e->value);
+	return 0;
+}
+
 char *pipeline_relative(const struct pipeline *p, const char *path)
 {
 	return relative_to_dir(p->dir, path);
@@ -308,6 +320,7 @@ static const struct key_rule pipeline_rules[] = {
     {"profiles", false, false, NULL, set_p_profiles},
     {"artifacts", false, false, NULL, set_p_artifacts},
     {"history", false, false, NULL, set_p_history},
+    {"training", false, false, NULL, set_p_training},
 };
 
 /* "faster by 2%" | "better by 2%" | "go" */

@@ -109,6 +109,95 @@ void pgo_forced_env(enum profile_format format, enum stage_role role, struct str
 	}
 }
 
+/* ---- training = threaded ---- */
+
+void pgo_env_append(struct strv *env, const char *name, const char *extra)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = env->n; i-- > 0;) {
+		char *old = env->v[i];
+
+		if (strncmp(old, name, nl) != 0 || old[nl] != '=')
+			continue;
+		env->v[i] =
+		    old[nl + 1] ? xasprintf("%s %s", old, extra) : xasprintf("%s%s", old, extra);
+		free(old);
+		return;
+	}
+	strv_pushf(env, "%s=%s", name, extra);
+}
+
+static bool cpu_in(const uint8_t mask[CPU_LIST_MAX / 8], unsigned cpu)
+{
+	return mask[cpu / 8] & (1u << (cpu % 8));
+}
+
+unsigned pgo_widen_cpus(uint8_t mask[CPU_LIST_MAX / 8], bool *set,
+                        const uint8_t allowed[CPU_LIST_MAX / 8], unsigned want)
+{
+	unsigned have = 0;
+
+	if (!*set) {
+		for (unsigned cpu = 0; cpu < CPU_LIST_MAX; cpu++)
+			have += cpu_in(allowed, cpu);
+		return have;
+	}
+	for (unsigned cpu = 0; cpu < CPU_LIST_MAX; cpu++)
+		have += cpu_in(mask, cpu);
+	for (unsigned cpu = 0; have < want && cpu < CPU_LIST_MAX; cpu++) {
+		if (!cpu_in(allowed, cpu) || cpu_in(mask, cpu))
+			continue;
+		mask[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+		have++;
+	}
+	return have;
+}
+
+bool pgo_merge_covers(size_t n, size_t n_bad)
+{
+	return n > n_bad && (n - n_bad) * 100 >= n * PGO_MERGE_MIN_READABLE_PCT;
+}
+
+char *pgo_quarantine_name(const char *label)
+{
+	char *name = xasprintf("%s/%s.quarantined", PGO_QUARANTINE_SUBDIR, label);
+
+	for (char *c = name + strlen(PGO_QUARANTINE_SUBDIR) + 1; *c; c++)
+		if (*c == '/' || *c == ':')
+			*c = '_';
+	return name;
+}
+
+void pgo_quarantine_script(struct strbuf *s, const struct raw_profile *p, size_t n)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		char *name, *src, *dst, *line;
+
+		if (!p[i].bad)
+			continue;
+		if (!any)
+			strbuf_printf(s, "mkdir -p %s/%s\n", PGO_OUT_DIR, PGO_QUARANTINE_SUBDIR);
+		any = true;
+		name = pgo_quarantine_name(p[i].label);
+		src = shell_quote(p[i].sandbox_path);
+		dst = xasprintf("%s/%s", PGO_OUT_DIR, name);
+		free(name);
+		name = shell_quote(dst);
+		line = xasprintf("%s: %s", p[i].label, p[i].why);
+		free(dst);
+		dst = shell_quote(line);
+		strbuf_printf(s, "cp %s %s\nprintf '%%s\\n' %s >>%s/%s/REASONS\n", src, name, dst,
+		              PGO_OUT_DIR, PGO_QUARANTINE_SUBDIR);
+		free(src);
+		free(name);
+		free(dst);
+		free(line);
+	}
+}
+
 /* ---- build log diagnostics ---- */
 
 static char *line_at(const char *log, size_t len, const char *hit)
@@ -589,7 +678,7 @@ static void merge_llvm(struct strbuf *s, const char *profdata, const struct raw_
 {
 	char *tool = shell_quote(profdata);
 
-	strbuf_printf(s, "exec %s merge%s -o %s/%s/%s", tool, all ? " --failure-mode=all" : "",
+	strbuf_printf(s, "%s merge%s -o %s/%s/%s", tool, all ? " --failure-mode=all" : "",
 	              PGO_OUT_DIR, PGO_PROFILE_SUBDIR, PGO_MERGED_PROFDATA);
 	free(tool);
 	for (size_t i = 0; i < n; i++) {
@@ -664,6 +753,8 @@ int pgo_write_merge_script(const char *path, enum profile_format format, const c
 	} else {
 		merge_gcc(&s, profiles, n_profiles, shard_dirs, n_shards);
 	}
+	/* after the merge: gcc's merge moves a whole tree into place */
+	pgo_quarantine_script(&s, profiles, n_profiles);
 	rc = pgo_write_helper(path, s.s ? s.s : "", s.len, err);
 	free(s.s);
 	return rc;

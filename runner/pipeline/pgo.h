@@ -86,6 +86,30 @@ char *pgo_profile_path(enum profile_format format, const char *profile_input);
  * GCOV_PREFIX_STRIP). */
 void pgo_forced_env(enum profile_format format, enum stage_role role, struct strv *env);
 
+/* ---- training = threaded (docs/bench.md) ---- */
+
+/* Append " extra" to the last NAME=... of `env` (NAME=extra when unset). */
+void pgo_env_append(struct strv *env, const char *name, const char *extra);
+
+/* Threads of a training run run in parallel only on two CPUs or more:
+ * widen `mask` (the profile's set; `*set` false means every CPU, left
+ * alone) with the lowest CPUs of `allowed` (the runner's affinity) until
+ * it holds `want`, or `allowed` runs out.  Returns how many it holds. */
+unsigned pgo_widen_cpus(uint8_t mask[CPU_LIST_MAX / 8], bool *set,
+                        const uint8_t allowed[CPU_LIST_MAX / 8], unsigned want);
+
+/* The share of raw profiles a merge must read for what remains to stand
+ * for the training (unreadable ones are quarantined): 90 %. */
+#define PGO_MERGE_MIN_READABLE_PCT 90
+/* Whether `n - n_bad` readable raw profiles of `n` cover the training
+ * (at least PGO_MERGE_MIN_READABLE_PCT %, and one). */
+bool pgo_merge_covers(size_t n, size_t n_bad);
+/* Where an unreadable raw profile is kept in the merge's artifact:
+ * profile/quarantine/<label with '/' and ':' as '_'>.quarantined, relative
+ * to /build/out (caller frees). */
+char *pgo_quarantine_name(const char *label);
+#define PGO_QUARANTINE_SUBDIR PGO_PROFILE_SUBDIR "/quarantine"
+
 /* Occurrences of `needle` in a build log (not overlapping). */
 unsigned pgo_count_in_log(const char *log, size_t len, const char *needle);
 
@@ -150,6 +174,11 @@ int pgo_write_merge_script(const char *path, enum profile_format format, const c
                            const struct raw_profile *profiles, size_t n_profiles,
                            const char *const *shard_dirs, size_t n_shards, bool failure_mode_all,
                            struct error *err);
+/* Lines of the merge helper that keep the bad profiles of `p` under
+ * PGO_QUARANTINE_SUBDIR with a REASONS file naming each and why (nothing
+ * when none is bad); appended to `s` (a struct strbuf). */
+struct strbuf;
+void pgo_quarantine_script(struct strbuf *s, const struct raw_profile *p, size_t n);
 /* Write a helper script for the stage's PATH, atomically, mode 0755. */
 int pgo_write_helper(const char *path, const char *text, size_t len, struct error *err);
 

@@ -188,34 +188,54 @@ static int plan_train_inputs(struct stage_ctx *c, struct merge_plan *m, struct e
 	return 0;
 }
 
-/* Bad raw profiles stop the merge, unless --failure-mode=all and some are
- * good: then they are listed in `skipped` (for the provenance) and warned
- * about. */
+/* Bad raw profiles stop the merge, unless they may be skipped: with
+ * --failure-mode=all while any is good, and under `training = threaded`
+ * (a process killed while writing its profile is part of that life) while
+ * the readable ones cover the training (pgo_merge_covers).  Skipped ones
+ * are quarantined in the artifact (pgo_quarantine_script), listed in
+ * `skipped` with the reason and where they are kept, and warned about. */
 static int judge_bad_profiles(const struct stage_ctx *c, const struct merge_plan *m,
                               json_t *skipped, struct error *err)
 {
-	char *bad = NULL;
+	bool threaded = c->pl->training == TRAINING_THREADED;
+	bool skip = m->n_bad < m->n &&
+	            (c->rq->failure_mode_all || (threaded && pgo_merge_covers(m->n, m->n_bad)));
+	char *bad = NULL, below[160];
 	int rc = 0;
 
+	snprintf(below, sizeof(below),
+	         "Under training = threaded a merge goes on only while at least %d %% of the "
+	         "raw profiles are readable: %zu of %zu are",
+	         PGO_MERGE_MIN_READABLE_PCT, m->n - m->n_bad, m->n);
 	for (size_t i = 0; i < m->n; i++) {
+		char *kept;
+
 		if (!m->p[i].bad)
 			continue;
 		stage_append_text(&bad, "%s: %s", m->p[i].label, m->p[i].why);
-		json_array_append_new(
-		    skipped, json_pack("{s:s, s:s}", "profile", m->p[i].label, "why", m->p[i].why));
+		kept = pgo_quarantine_name(m->p[i].label);
+		json_array_append_new(skipped,
+		                      json_pack("{s:s, s:s, s:s}", "profile", m->p[i].label, "why",
+		                                m->p[i].why, "kept_as", kept));
+		free(kept);
 	}
-	if (m->n_bad && (!c->rq->failure_mode_all || m->n_bad == m->n))
+	if (m->n_bad && !skip)
 		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "bad raw profile%s: %s. %s",
 		               m->n_bad > 1 ? "s" : "", bad,
-		               m->n_bad == m->n
-		                   ? "None is usable"
+		               m->n_bad == m->n ? "None is usable"
+		               : threaded
+		                   ? below
 		                   : "With --failure-mode=all the others are merged and the bad "
 		                     "ones recorded in the provenance");
 	else if (m->n_bad)
 		fprintf(stderr,
-		        "pgo-sandbox: warning: merge: skipping %zu bad raw profile%s "
-		        "(--failure-mode=all): %s\n",
-		        m->n_bad, m->n_bad > 1 ? "s" : "", bad);
+		        "pgo-sandbox: warning: merge: skipping %zu bad raw profile%s (%s), "
+		        "quarantined under %s/%s/: %s\n",
+		        m->n_bad, m->n_bad > 1 ? "s" : "",
+		        c->rq->failure_mode_all
+		            ? "--failure-mode=all"
+		            : "training = threaded, the rest cover the training",
+		        PGO_OUT_DIR, PGO_QUARANTINE_SUBDIR, bad);
 	free(bad);
 	return rc;
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,42 @@ static void build_env(struct stage_ctx *c)
 	for (size_t i = 0; i < c->def->n_env; i++)
 		strv_push(&c->env, c->def->env[i]);
 	pgo_forced_env(c->tc->format, c->role, &c->env);
+	/* threads must not lose counts: instrument with atomic updates */
+	if (c->pl->training == TRAINING_THREADED && c->role == ROLE_INSTRUMENT &&
+	    c->tc->atomic_counter_flags)
+		pgo_env_append(&c->env, "PGO_GENERATE_FLAGS", c->tc->atomic_counter_flags);
+}
+
+/* `training = threaded`: the train profile's CPUs, widened to two where
+ * the runner may use two, so that the program's threads run in parallel
+ * (and take their contention paths) as they will in use.  The set is
+ * recorded in the results. */
+static int widen_training_cpus(struct stage_ctx *c, struct error *err)
+{
+	uint8_t allowed[CPU_LIST_MAX / 8] = {0};
+	cpu_set_t set;
+	unsigned n;
+	char *text;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+		                 "training = threaded: reading the runner's CPU affinity");
+	for (unsigned cpu = 0; cpu < CPU_LIST_MAX && cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			allowed[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+	n = pgo_widen_cpus(c->spec.cpus, &c->spec.cpus_set, allowed, 2);
+	text = c->spec.cpus_set ? format_cpu_list(c->spec.cpus) : format_cpu_list(allowed);
+	json_object_set_new(c->results, "training",
+	                    json_pack("{s:s, s:s, s:i, s:s?}", "mode", "threaded", "cpus", text,
+	                              "cpu_count", (int)n, "atomic_counter_flags",
+	                              c->tc->atomic_counter_flags));
+	if (n < 2)
+		fprintf(stderr,
+		        "pgo-sandbox: warning: training = threaded: only CPU %s is available, so "
+		        "the threads of the training run never run in parallel\n",
+		        text);
+	free(text);
+	return 0;
 }
 
 static int set_image(struct sandbox_spec *spec, const char *image, struct error *err)
@@ -247,6 +284,9 @@ static int build_spec(struct stage_ctx *c, struct error *err)
 	spec->chdir = xstrdup(PGO_BUILD_DIR);
 	if (c->role == ROLE_TRAIN)
 		spec->no_aslr = true; /* clang raw profiles hold addresses */
+	if (c->role == ROLE_TRAIN && c->pl->training == TRAINING_THREADED &&
+	    widen_training_cpus(c, err) < 0)
+		return -1;
 	spec->no_idmap = c->rq->no_idmap;
 	if (getuid() != 0) {
 		spec->userns = true;
@@ -359,9 +399,9 @@ static int build_definition(struct stage_ctx *c, struct error *err)
 	json_object_set_new(d, "tool",
 	                    json_pack("{s:s, s:s}", "name", "pgo-sandbox", "version", PGO_VERSION));
 	json_object_set_new(d, "pipeline",
-	                    json_pack("{s:s, s:s, s:s, s:o}", "name", c->pl->name, "compiler",
-	                              c->tc->name, "source_date_epoch", c->spec.source_date_epoch,
-	                              "release_env",
+	                    json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", c->pl->name, "compiler",
+	                              c->tc->name, "training", training_mode_name(c->pl->training),
+	                              "source_date_epoch", c->spec.source_date_epoch, "release_env",
 	                              env_object(c->pl->release_env, c->pl->n_release_env)));
 	json_object_set_new(d, "stage", stage_def_to_json(c->def));
 	json_object_set_new(d, "role", json_string(stage_role_name(c->role)));

@@ -35,6 +35,9 @@ struct toolchain {
 	 * PGO_USE_FLAGS (build, `profile` the merged profile inside) and any
 	 * variable the toolchain's tools need in every stage */
 	void (*stage_env)(enum stage_role role, const char *profile, struct strv *env);
+	/* appended to PGO_GENERATE_FLAGS under `training = threaded`: counter
+	 * updates that threads running in parallel do not lose */
+	const char *atomic_counter_flags;
 	/* diagnostics that fail the build stage */
 	const struct diag_pattern *diagnostics;
 	size_t n_diagnostics;

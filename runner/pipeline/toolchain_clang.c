@@ -35,6 +35,11 @@ const struct toolchain toolchain_clang = {
     .name = "clang",
     .format = PROFILE_LLVM_RAW,
     .stage_env = clang_stage_env,
+    /* clang 14 does not apply -fprofile-update=atomic to IR PGO
+     * (-fprofile-generate): measured here, a four-thread hot() trained on
+     * two CPUs with it alone counted 6 048 168 calls of 8 000 000; with the
+     * LLVM option, 8 000 000 */
+    .atomic_counter_flags = "-fprofile-update=atomic -mllvm -instrprof-atomic-counter-update-all",
     .diagnostics = clang_diagnostics,
     .n_diagnostics = sizeof(clang_diagnostics) / sizeof(clang_diagnostics[0]),
 };

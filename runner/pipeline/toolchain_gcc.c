@@ -41,6 +41,7 @@ const struct toolchain toolchain_gcc = {
     .aliases = gcc_aliases,
     .format = PROFILE_GCDA,
     .stage_env = gcc_stage_env,
+    .atomic_counter_flags = "-fprofile-update=atomic",
     .diagnostics = gcc_diagnostics,
     .n_diagnostics = sizeof(gcc_diagnostics) / sizeof(gcc_diagnostics[0]),
 };

@@ -296,6 +296,7 @@ const struct toolchain toolchain_rustc = {
     .name = "rustc",
     .format = PROFILE_LLVM_RAW,
     .stage_env = rustc_stage_env,
+    .atomic_counter_flags = "-Cllvm-args=-instrprof-atomic-counter-update-all",
     .diagnostics = rustc_diagnostics,
     .n_diagnostics = sizeof(rustc_diagnostics) / sizeof(rustc_diagnostics[0]),
     .counts_missing_functions = true,

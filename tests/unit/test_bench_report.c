@@ -71,6 +71,14 @@ static void test_format_and_escape(void **state)
 	assert_string_equal(buf, "3.676 G");
 	bench_format_value(NULL, NAN, METRIC_WALL, buf, sizeof(buf));
 	assert_string_equal(buf, "n/a");
+	/* rss is in KiB */
+	bench_format_value(NULL, 512, METRIC_RSS, buf, sizeof(buf));
+	assert_string_equal(buf, "512 KiB");
+	bench_format_value(NULL, 17640, METRIC_RSS, buf, sizeof(buf));
+	assert_string_equal(buf, "17.2 MiB");
+	bench_format_value(NULL, 3.5 * 1048576, METRIC_RSS, buf, sizeof(buf));
+	assert_string_equal(buf, "3.50 GiB");
+	assert_int_equal(bench_builtin_metric("rss"), METRIC_RSS);
 	e = bench_xml_escape("a<b>&\"c'\x01");
 	assert_string_equal(e, "a&lt;b&gt;&amp;&quot;c&apos;?");
 	free(e);
@@ -90,8 +98,19 @@ static void test_markdown(void **state)
 	assert_non_null(strstr(md, "| fib_full_check_flow | **old<&>** (baseline) |"));
 	assert_non_null(strstr(md, "| fib_full_check_flow | new |"));
 	assert_non_null(strstr(md, "**slower**"));
-	assert_non_null(strstr(md, "| 16 |")); /* runs: the warm-up is not counted */
-	assert_int_equal(count(md, "\n|"), 4); /* header, rule, two variants */
+	assert_non_null(strstr(md, "| 16 |"));  /* runs: the warm-up is not counted */
+	assert_int_equal(count(md, "\n|"), 4);  /* header, rule, two variants */
+	assert_null(strstr(md, "Peak memory")); /* no run measured any */
+	free(md);
+	bench_analysis_free(&a);
+	/* runs with a peak memory: its table follows the gate metric's */
+	for (size_t i = 0; i < s.n_runs; i++)
+		s.runs[i].rss_kib = 2048 + 1024 * s.runs[i].variant + (i % 3);
+	bench_analyse(&s, &a);
+	md = bench_markdown(&s, &a);
+	assert_non_null(strstr(md, "\nPeak memory: **rss** from wait4 (lower is better).\n"));
+	assert_non_null(strstr(md, "| fib_full_check_flow | new | 3.0 MiB | 3.0 MiB |"));
+	assert_int_equal(count(md, "\n|"), 8);
 	free(md);
 	bench_analysis_free(&a);
 	bench_session_free(&s);

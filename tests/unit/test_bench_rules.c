@@ -390,11 +390,11 @@ static void test_metric_per_rule(void **state)
 	rules_free(&r);
 	/* a metric the session does not have: FILE:LINE and the ones it has */
 	assert_int_equal(rules_parse("t.rules",
-	                             "metric ops\n\ngo candidate better than baseline rss\n", &r,
+	                             "metric ops\n\ngo candidate better than baseline heap\n", &r,
 	                             &err),
 	                 0);
 	assert_int_equal(rules_evaluate(&r, &s, NULL, &err), -1);
-	assert_non_null(strstr(err.msg, "t.rules:3: metric rss"));
+	assert_non_null(strstr(err.msg, "t.rules:3: metric heap"));
 	assert_non_null(strstr(err.msg, "wall, cpu"));
 	rules_free(&r);
 	/* ... refused before the first run when no source can report it */

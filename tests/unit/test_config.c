@@ -729,11 +729,33 @@ static void test_pipeline_defaults(void **state)
 	assert_string_equal(p.image, "host");
 	assert_string_equal(p.compiler, "gcc");
 	assert_string_equal(p.source_date_epoch, "0");
+	assert_int_equal(p.training, TRAINING_SINGLE);
 	assert_true(asprintf(&want, "%s/q/artifacts", f->dir) > 0);
 	assert_string_equal(p.artifacts_dir, want);
 	free(want);
 	pipeline_free(&p);
 	unsetenv("PGO_SANDBOX_PROFILES");
+}
+
+static void test_pipeline_training(void **state)
+{
+	struct pipeline p;
+	struct error err = {0};
+
+	(void)state;
+	put("t/src/x", "");
+	put("t/prof/train.ini", "[sandbox]\n");
+	put("t/p.ini", "[pipeline]\nname = t\nsource = src\nprofiles = prof\n"
+	               "training = threaded\n[stage train]\nprofile = train\ncommand = true\n");
+	assert_int_equal(pipeline_load("t/p.ini", &p, &err), 0);
+	assert_int_equal(p.training, TRAINING_THREADED);
+	assert_string_equal(training_mode_name(p.training), "threaded");
+	pipeline_free(&p);
+	put("t/p.ini", "[pipeline]\nname = t\nsource = src\nprofiles = prof\n"
+	               "training = parallel\n[stage train]\nprofile = train\ncommand = true\n");
+	assert_int_equal(pipeline_load("t/p.ini", &p, &err), -1);
+	assert_string_equal(err.msg,
+	                    "t/p.ini:5: training: 'parallel': expected single or threaded");
 }
 
 static void test_profile_default_dir(void **state)
@@ -924,6 +946,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_profile_all_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pipeline_training, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_profile_value_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_profile_brief_example, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_profile_structure_errors, setup, teardown),

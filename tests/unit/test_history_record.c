@@ -45,6 +45,19 @@ static void test_run_value_accessor(void **state)
 	assert_true(record_run_value(run, "est-cycles", &v) && v == 2000);
 	assert_false(record_run_value(run, "ops", &v)); /* reported: record_each_sample */
 	assert_false(record_run_value(run, "missing", &v));
+	/* no peak memory at all: not a sample */
+	assert_false(record_run_value(run, "rss", &v));
+	json_decref(run);
+	/* rss: the run's rss_kib (memory.peak or wait4), else, in a result
+	 * from before `rss`, wait4's peak_rss_kib; 0 means not measured */
+	run = parse("{\"peak_rss_kib\": 1500, \"rss_kib\": 2048, \"rss_source\": \"memory.peak\"}");
+	assert_true(record_run_value(run, "rss", &v) && v == 2048);
+	json_decref(run);
+	run = parse("{\"peak_rss_kib\": 1500}");
+	assert_true(record_run_value(run, "rss", &v) && v == 1500);
+	json_decref(run);
+	run = parse("{\"peak_rss_kib\": 0}");
+	assert_false(record_run_value(run, "rss", &v));
 	json_decref(run);
 }
 
@@ -57,9 +70,12 @@ static void test_metrics_default_and_v3(void **state)
 	struct record_metric m[8];
 
 	(void)state;
-	assert_int_equal(record_metrics(v2, m, 8), 4);
+	assert_int_equal(record_metrics(v2, m, 8), 5);
 	assert_string_equal(m[0].name, "wall");
 	assert_string_equal(m[3].name, "est-cycles");
+	assert_string_equal(m[4].name, "rss");
+	assert_string_equal(m[4].unit, "KiB");
+	assert_string_equal(m[4].direction, "lower");
 	assert_string_equal(m[2].direction, "lower");
 	assert_int_equal(record_metrics(v3, m, 8), 2);
 	assert_string_equal(m[0].name, "ops");
@@ -189,7 +205,13 @@ static void test_bmf(void **state)
 	sample_sets_add(&sets, "a", "base", "", "wall", 3e-3);
 	sample_sets_add(&sets, "a", "base", "", "wall", 2e-3);
 	sample_sets_add(&sets, "a", "base", "", "ops", 60);
+	sample_sets_add(&sets, "a", "base", "", "rss", 2048);
 	doc = export_bmf(&sets);
+	/* peak memory: Bencher's max-rss measure, in bytes (recorded in KiB) */
+	assert_true(
+	    json_real_value(json_object_get(json_object_get(json_object_get(doc, "a"), "max-rss"),
+	                                    "value")) == 2048.0 * 1024);
+	assert_null(json_object_get(json_object_get(doc, "a"), "rss"));
 	/* One variant: the benchmark's own name; wall as latency in ns. */
 	assert_true(fabs(json_real_value(json_object_get(
 	                     json_object_get(json_object_get(doc, "a"), "latency"), "value")) -
