@@ -395,6 +395,21 @@ static int resolve_gate_metric(struct bench_ctx *c, struct error *err)
 	return bench_resolve_gate_metric(&c->s, err);
 }
 
+/* Said before the first run: with fewer blocks than an interval needs,
+ * every comparison ends inconclusive and a gate cannot pass. */
+static void warn_too_few_blocks(const struct bench_settings *set)
+{
+	size_t need = bench_min_blocks(set), most = set->max_runs / 2;
+
+	if (most >= need)
+		return;
+	fprintf(stderr,
+	        "pgo-sandbox: bench: warning: --max-runs %zu allows %zu blocks; a %.0f %% interval "
+	        "needs at least %zu (--runs %zu): comparisons will be inconclusive%s\n",
+	        set->max_runs, most, 100.0 * set->confidence, need, 2 * need,
+	        set->fail_set || set->strict ? " and the gate exits 2" : "");
+}
+
 /* The planned blocks, then two more (a balanced ABBA+BAAB pair) at a time
  * for benchmarks whose verdict is still inconclusive, within --max-runs. */
 static int run_blocks(struct bench_ctx *c, struct bench_analysis *a)
@@ -404,6 +419,7 @@ static int run_blocks(struct bench_ctx *c, struct bench_analysis *a)
 	struct error err = {0};
 	int rc = 0;
 
+	warn_too_few_blocks(&c->s.set);
 	for (size_t i = 0; i < n; i++)
 		want[i] = true;
 	for (size_t r = 0; r < c->s.set.runs / 2 && rc == 0; r++)

@@ -424,6 +424,31 @@ static char *cmp_line(const struct bench_session *s, const struct bench_cmp *k, 
 	return line;
 }
 
+size_t bench_min_blocks(const struct bench_settings *set)
+{
+	return stats_signrank_min_n(set->confidence);
+}
+
+static bool has_interval(const struct comparison *c)
+{
+	return c->n > 0 && isfinite(c->lo) && isfinite(c->hi);
+}
+
+/* A gate that cannot decide must not pass: a gated comparison without a
+ * finite interval (too few blocks) makes the gate inconclusive, --strict
+ * or not. */
+static void gate_undecidable(const struct bench_session *s, struct bench_gate *g,
+                             const struct bench_cmp *k)
+{
+	char *why = xasprintf("no finite %.0f %% interval from %zu blocks (at least %zu needed): "
+	                      "the gate cannot decide",
+	                      100.0 * s->set.confidence, k->c.n, bench_min_blocks(&s->set));
+
+	g->undecidable = true;
+	add_reason(g, cmp_line(s, k, why));
+	free(why);
+}
+
 static void decide_gate(const struct bench_session *s, struct bench_analysis *a)
 {
 	struct bench_gate *g = &a->gate;
@@ -447,6 +472,9 @@ static void decide_gate(const struct bench_session *s, struct bench_analysis *a)
 		    bench_cmp_worse_pct(s, k) > s->set.fail_pct) {
 			fail = true;
 			add_reason(g, cmp_line(s, k, "regression beyond --fail-on-regression"));
+		} else if (g->status != GATE_OFF && !has_interval(&k->c)) {
+			inconclusive = true;
+			gate_undecidable(s, g, k);
 		} else if (s->set.strict && k->c.verdict == VERDICT_INCONCLUSIVE) {
 			inconclusive = true;
 			add_reason(g, cmp_line(s, k, "inconclusive (--strict)"));
@@ -673,6 +701,7 @@ static json_t *gate_json(const struct bench_gate *g)
 	json_object_set_new(o, "status", json_string(gate_status_name(g->status)));
 	json_object_set_new(o, "exit_code", json_integer(g->exit_code));
 	json_object_set_new(o, "aa_failed", json_boolean(g->aa_failed));
+	json_object_set_new(o, "undecidable", json_boolean(g->undecidable));
 	json_object_set_new(o, "reasons", r);
 	return o;
 }

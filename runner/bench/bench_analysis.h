@@ -22,7 +22,8 @@
 enum bench_exit {
 	BENCH_EXIT_OK = 0,
 	BENCH_EXIT_REGRESSION = 1,   /* --fail-on-regression: a gated benchmark is slower */
-	BENCH_EXIT_INCONCLUSIVE = 2, /* --strict: a gated comparison stayed inconclusive */
+	BENCH_EXIT_INCONCLUSIVE = 2, /* --strict: a gated comparison stayed inconclusive;
+	                              * any gate: one had no finite interval */
 	BENCH_EXIT_NOISY = 3,        /* --aa-control found a difference between A and A */
 	BENCH_EXIT_RUN_FAILED = 4,   /* a benchmark command exited non-zero */
 };
@@ -72,6 +73,9 @@ struct bench_gate {
 	enum gate_status status;
 	int exit_code;
 	bool aa_failed;
+	/* a gated comparison had no finite interval (too few blocks for the
+	 * confidence): the gate cannot decide, so it never passes */
+	bool undecidable;
 	char **reasons; /* one line each, NULL-terminated */
 	size_t n_reasons;
 };
@@ -98,6 +102,10 @@ void bench_analysis_free(struct bench_analysis *a);
  * (NAN where the arm has no run in the block). */
 void bench_block_logs(const struct bench_session *s, size_t bench, size_t variant, size_t cell,
                       enum bench_metric m, double *out);
+
+/* The fewest blocks that can give a finite interval at the session's
+ * confidence (every comparison method: docs/bench.md). */
+size_t bench_min_blocks(const struct bench_settings *set);
 
 /* An A/B comparison of `bench` on the gate metric is still inconclusive. */
 bool bench_needs_more(const struct bench_session *s, const struct bench_analysis *a, size_t bench);

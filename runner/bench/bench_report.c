@@ -120,7 +120,9 @@ static const char *gate_sentence(const struct bench_session *s, const struct ben
 	case GATE_OFF: return "no gate requested";
 	case GATE_PASS: return "gate passed";
 	case GATE_FAIL: return "gate FAILED: regression";
-	case GATE_INCONCLUSIVE: return "gate FAILED: inconclusive (--strict)";
+	case GATE_INCONCLUSIVE:
+		return a->gate.undecidable ? "gate FAILED: inconclusive (no finite interval)"
+		                           : "gate FAILED: inconclusive (--strict)";
 	case GATE_NOISY:
 		(void)s;
 		return "NOISY MACHINE: the A/A control differs; verdicts are only warnings";
