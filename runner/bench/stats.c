@@ -703,6 +703,7 @@ void stats_compare_paired(const double *d, size_t n, double delta, double confid
 		 * instructions for the environment's length), not sampling
 		 * noise, so the interval is the range observed. */
 		out->method = METHOD_RANGE;
+		out->blocks_needed = 2;
 		out->lo = stats_min(d, n);
 		out->hi = stats_max(d, n);
 		out->hl = stats_hodges_lehmann(d, n);
@@ -727,6 +728,33 @@ void stats_compare_paired(const double *d, size_t n, double delta, double confid
 	out->pct_lo = pct(out->lo);
 	out->pct_hi = pct(out->hi);
 	out->verdict = classify(out, 1.0 - confidence);
+	out->blocks_needed = stats_blocks_to_resolve(d, n, 1, delta, confidence, out->lo, out->hi);
+}
+
+size_t stats_blocks_to_resolve(const double *v, size_t n, size_t per_block, double delta,
+                               double confidence, double lo, double hi)
+{
+	struct describe d;
+	double z, half, values;
+	size_t floor_values = stats_signrank_min_n(confidence);
+
+	if (n < 2 || !(delta > 0) || per_block == 0 || floor_values == 0)
+		return 0;
+	half = 0.5 * log1p(delta);
+	if (isfinite(lo) && isfinite(hi)) {
+		/* the interval itself: its width already holds the noise, the
+		 * ranks' efficiency and the discreteness at this n */
+		values = ceil((double)n * pow(0.5 * (hi - lo) / half, 2.0));
+	} else {
+		stats_describe(v, n, &d);
+		z = stats_norm_quantile(1.0 - (1.0 - confidence) / 2.0);
+		values = ceil(pow(z * 1.0233267079464885 * d.stdev / half, 2.0));
+	}
+	if (!(values >= (double)floor_values))
+		values = (double)floor_values;
+	if (values > 1e9)
+		values = 1e9;
+	return ((size_t)values + per_block - 1) / per_block;
 }
 
 const char *cmp_method_name(enum cmp_method m)
@@ -783,6 +811,8 @@ void stats_compare_blocks(const struct block_quad *q, size_t n, double delta, do
 		stats_compare_paired(u, 2 * n, delta, confidence, false, out);
 		out->n = n;
 		out->method = METHOD_PAIRED_RUNS;
+		out->blocks_needed =
+		    stats_blocks_to_resolve(u, 2 * n, 2, delta, confidence, out->lo, out->hi);
 	}
 	free(d);
 	free(r);

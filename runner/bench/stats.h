@@ -164,6 +164,7 @@ struct comparison {
 	size_t n;        /* blocks */
 	size_t n_values; /* values the interval was computed from */
 	enum cmp_method method;
+	size_t blocks_needed; /* stats_blocks_to_resolve from these values */
 	double delta, confidence, achieved;
 	double hl, lo, hi;          /* log scale */
 	double pct, pct_lo, pct_hi; /* 100 * (exp(x) - 1) */
@@ -174,6 +175,18 @@ struct comparison {
 void stats_compare_paired(const double *d, size_t n, double delta, double confidence, bool counted,
                           struct comparison *out);
 void stats_finalize_verdicts(struct comparison *c, size_t m, double alpha);
+
+/* Blocks needed, from the noise of n values (per_block of them per block),
+ * for the interval's half-width to shrink to half of L = ln(1 + delta):
+ * then no change reads `no-change` and a change of 2 delta reads `slower`
+ * about 95 % of the time each.  With a finite interval [lo, hi] from these
+ * n values its half-width is scaled by sqrt(n / values); without one, the
+ * half-width is taken as z(1 - alpha/2) * sqrt(pi/3) * s / sqrt(values)
+ * (the Hodges-Lehmann interval's large-sample width, s the sample
+ * deviation).  0 when n < 2 or delta <= 0; at least stats_signrank_min_n's
+ * worth. */
+size_t stats_blocks_to_resolve(const double *v, size_t n, size_t per_block, double delta,
+                               double confidence, double lo, double hi);
 
 /* One block's two runs of arm A (the baseline) and of arm B, as logs, with
  * their positions in the block.  The block's mirror order puts each arm's
@@ -198,7 +211,7 @@ void stats_block_split(const struct block_quad *q, double *d, double *r);
  * centre; when |D_i - HL(D)| is larger than |r_i| (one-sided Mann-Whitney,
  * p < STATS_SPLIT_ALPHA) some noise (arm-by-block: layout pads, a
  * neighbour's bursts) reaches D but not r, and the block means are used. */
-#define STATS_SPLIT_ALPHA 0.10
+#define STATS_SPLIT_ALPHA 0.25
 bool stats_split_consistent(const double *d, const double *r, size_t n);
 
 /* Paired comparison of n complete blocks: METHOD_PAIRED_RUNS on the 2n

@@ -305,11 +305,14 @@ def test_a_gate_that_cannot_decide_does_not_pass(work, tmp_path):
     assert "gate passed" not in r.stdout
     assert "gate FAILED: inconclusive (no finite interval)" in r.stdout
     # said before the first run, with the number of blocks needed
-    assert "allows 2 blocks; a 95 % interval needs at least 6" in r.stderr, r.stderr
+    assert "allows 2 blocks; a 95 % interval needs at least 3 (6 when it falls back" in r.stderr, r.stderr
     gate = result(out)["analysis"]["gate"]
     assert gate["status"] == "inconclusive" and gate["exit_code"] == 2
     assert gate["undecidable"] is True
     assert any("no finite 95 % interval from" in x for x in gate["reasons"])
+    (cmp,) = comparisons(result(out))
+    # issue 25: the method and the values it used are recorded
+    assert (cmp["method"], cmp["n_values"]) in (("paired-runs", 4), ("block-means", 2))
 
 
 def test_only_glob_and_holm_over_benchmarks(work, tmp_path):
