@@ -227,8 +227,10 @@ char *bench_markdown(const struct bench_session *s, const struct bench_analysis 
 			strbuf_printf(&b, "- %s\n", a->gate.reasons[i]);
 	}
 	strbuf_printf(&b,
-	              "\nMetric %s; threshold %.2g %%; Hodges-Lehmann estimate of per-block "
-	              "ln(B/A) with the exact Wilcoxon signed-rank interval; Holm-corrected; "
+	              "\nMetric %s; threshold %.2g %%; Hodges-Lehmann estimate of ln(B/A) from "
+	              "every run (two drift-free values per block) or per-block means "
+	              "(comparisons[].method) with the exact Wilcoxon signed-rank interval; "
+	              "Holm-corrected; "
 	              "CPUs %s; ASLR %s; seed %llu.\n",
 	              bench_metric_name(s, s->set.metric), 100.0 * s->set.threshold,
 	              json_is_string(cpus) ? json_string_value(cpus) : "?",
