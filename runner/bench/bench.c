@@ -399,15 +399,88 @@ static int resolve_gate_metric(struct bench_ctx *c, struct error *err)
 	return bench_resolve_gate_metric(&c->s, err);
 }
 
+/* Said before the first run: with fewer blocks than an interval needs,
+ * every comparison ends inconclusive and a gate cannot pass. */
+static void warn_too_few_blocks(const struct bench_settings *set)
+{
+	size_t runs = bench_min_blocks(set, METHOD_PAIRED_RUNS);
+	size_t means = bench_min_blocks(set, METHOD_BLOCK_MEANS), most = set->max_runs / 2;
+
+	if (most >= means)
+		return;
+	if (most < runs)
+		fprintf(
+		    stderr,
+		    "pgo-sandbox: bench: warning: --max-runs %zu allows %zu blocks; a %.0f %% "
+		    "interval needs at least %zu (%zu when it falls back to block means; --runs "
+		    "%zu): comparisons will be inconclusive%s\n",
+		    set->max_runs, most, 100.0 * set->confidence, runs, means, 2 * means,
+		    set->fail_set || set->strict ? " and the gate exits 2" : "");
+	else
+		fprintf(
+		    stderr,
+		    "pgo-sandbox: bench: note: --max-runs %zu allows %zu blocks; a comparison that "
+		    "falls back to block means needs %zu for a %.0f %% interval (--runs %zu)\n",
+		    set->max_runs, most, means, 100.0 * set->confidence, 2 * means);
+}
+
+/* Printed (stdout, before the summary) once the planned blocks have run,
+ * for each benchmark still inconclusive: how many blocks the noise seen so
+ * far needs to resolve --threshold, against what --max-runs allows. */
+static void announce_blocks_needed(const struct bench_ctx *c, const struct bench_analysis *a)
+{
+	for (size_t i = 0; i < c->n_declared; i++) {
+		size_t need = bench_blocks_needed(&c->s, a, i);
+
+		if (need == 0 || !bench_needs_more(&c->s, a, i))
+			continue;
+		fprintf(stdout,
+		        "pgo-sandbox: bench: %s: from the noise of the first %zu blocks, resolving "
+		        "--threshold %.2f %% needs about %zu blocks (--runs %zu); --max-runs %zu "
+		        "allows %zu\n",
+		        c->s.benchmarks[i].name, c->s.blocks_done[i], 100.0 * c->s.set.threshold,
+		        need, 2 * need, c->s.set.max_runs, c->s.set.max_runs / 2);
+	}
+	fflush(stdout);
+}
+
+/* More blocks for benchmark i only while its open interval still shrinks:
+ * a new narrowest interval at this look or the one before (one look can
+ * widen by chance: the width's own estimate is noisy).  `best` is the
+ * narrowest so far, `stale` the looks since it improved. */
+static bool still_shrinking(const struct bench_ctx *c, const struct bench_analysis *a, size_t i,
+                            double *best, unsigned *stale)
+{
+	double w = bench_open_width(&c->s, a, i);
+
+	if (w < best[i] || isinf(w)) {
+		best[i] = w < best[i] ? w : best[i];
+		stale[i] = 0;
+		return true;
+	}
+	if (++stale[i] < 2)
+		return true;
+	fprintf(stdout,
+	        "pgo-sandbox: bench: %s: the interval stopped shrinking (%.2f %% wide, narrowest "
+	        "%.2f %%): no more blocks\n",
+	        c->s.benchmarks[i].name, 100.0 * expm1(w), 100.0 * expm1(best[i]));
+	fflush(stdout);
+	return false;
+}
+
 /* The planned blocks, then two more (a balanced ABBA+BAAB pair) at a time
- * for benchmarks whose verdict is still inconclusive, within --max-runs. */
+ * for benchmarks whose verdict is still inconclusive and whose interval
+ * still shrinks, within --max-runs. */
 static int run_blocks(struct bench_ctx *c, struct bench_analysis *a)
 {
 	size_t n = c->n_declared, max_blocks = c->s.set.max_runs / 2;
 	bool *want = xcalloc(n, sizeof(bool));
+	double *best = xcalloc(n, sizeof(double));
+	unsigned *stale = xcalloc(n, sizeof(unsigned));
 	struct error err = {0};
 	int rc = 0;
 
+	warn_too_few_blocks(&c->s.set);
 	for (size_t i = 0; i < n; i++)
 		want[i] = true;
 	for (size_t r = 0; r < c->s.set.runs / 2 && rc == 0; r++)
@@ -418,15 +491,21 @@ static int run_blocks(struct bench_ctx *c, struct bench_analysis *a)
 	}
 	if (rc != 0) {
 		free(want);
+		free(best);
+		free(stale);
 		return rc;
 	}
 	bench_analyse(&c->s, a);
+	announce_blocks_needed(c, a);
+	for (size_t i = 0; i < n; i++)
+		best[i] = INFINITY;
 	while (rc == 0) {
 		bool any = false;
 
 		for (size_t i = 0; i < n; i++) {
-			want[i] =
-			    bench_needs_more(&c->s, a, i) && c->s.blocks_done[i] + 2 <= max_blocks;
+			want[i] = bench_needs_more(&c->s, a, i) &&
+			          c->s.blocks_done[i] + 2 <= max_blocks &&
+			          still_shrinking(c, a, i, best, stale);
 			any |= want[i];
 			if (want[i])
 				c->planned += 4 * bench_n_arms(&c->s);
@@ -439,6 +518,8 @@ static int run_blocks(struct bench_ctx *c, struct bench_analysis *a)
 		bench_analyse(&c->s, a);
 	}
 	free(want);
+	free(best);
+	free(stale);
 	return rc;
 }
 

@@ -169,7 +169,108 @@ static size_t paired_diffs(const double *x, const double *y, size_t nb, double *
 	return n;
 }
 
+/* The two runs of one arm in each block, in position order, as badness
+ * logs: false unless every block has exactly two. */
+struct arm_pairs {
+	double v[2], t[2];
+	size_t count;
+};
+
+static bool arm_pairs(const struct bench_session *s, size_t bench, size_t variant, size_t cell,
+                      enum bench_metric m, bool badness, struct arm_pairs *p)
+{
+	double sign = badness && bench_metric_direction(s, m) == DIRECTION_HIGHER ? -1.0 : 1.0;
+	size_t nb = s->blocks_done[bench];
+
+	for (size_t i = 0; i < nb; i++)
+		p[i].count = 0;
+	for (size_t i = 0; i < s->n_runs; i++) {
+		const struct bench_run *r = &s->runs[i];
+		struct arm_pairs *q;
+
+		if (!measured(r) || !same_arm(s, r, bench, variant, cell) || r->block >= nb)
+			continue;
+		q = &p[r->block];
+		if (q->count == 2)
+			return false;
+		q->v[q->count] = sign * log(bench_value(r, bench, m));
+		q->t[q->count++] = (double)r->position;
+	}
+	for (size_t i = 0; i < nb; i++) {
+		if (p[i].count != 2 || !isfinite(p[i].v[0]) || !isfinite(p[i].v[1]))
+			return false;
+		if (p[i].t[0] > p[i].t[1]) {
+			double v = p[i].v[0], t = p[i].t[0];
+
+			p[i].v[0] = p[i].v[1];
+			p[i].t[0] = p[i].t[1];
+			p[i].v[1] = v;
+			p[i].t[1] = t;
+		}
+	}
+	return true;
+}
+
+/* Every run of arm x (A) and arm y (B), four per block, for the paired-run
+ * interval; false (block means only) when a block lacks one. */
+static bool block_quads(const struct bench_session *s, size_t bench, const size_t x[2],
+                        const size_t y[2], enum bench_metric m, bool badness, struct block_quad *q)
+{
+	size_t nb = s->blocks_done[bench];
+	struct arm_pairs *a = xcalloc(nb + 1, sizeof(*a)), *b = xcalloc(nb + 1, sizeof(*b));
+	bool ok = arm_pairs(s, bench, x[0], x[1], m, badness, a) &&
+	          arm_pairs(s, bench, y[0], y[1], m, badness, b);
+
+	for (size_t i = 0; ok && i < nb; i++)
+		q[i] = (struct block_quad){.a1 = a[i].v[0],
+		                           .a2 = a[i].v[1],
+		                           .b1 = b[i].v[0],
+		                           .b2 = b[i].v[1],
+		                           .ta1 = a[i].t[0],
+		                           .ta2 = a[i].t[1],
+		                           .tb1 = b[i].t[0],
+		                           .tb2 = b[i].t[1]};
+	free(a);
+	free(b);
+	return ok;
+}
+
 /* ---- comparisons -------------------------------------------------------- */
+
+/* The A/B (or A/A) comparison: from every run when each block has its four
+ * (stats_compare_blocks picks paired runs or block means by its rule),
+ * else from the blocks' mean logs. */
+static void compare_arms(const struct bench_session *s, size_t b, const size_t x[2],
+                         const size_t y[2], enum bench_metric m, bool badness, const double *d,
+                         size_t n, struct comparison *out)
+{
+	size_t nb = s->blocks_done[b];
+	struct block_quad *q = xcalloc(nb + 1, sizeof(*q));
+
+	if (nb > 0 && n == nb && block_quads(s, b, x, y, m, badness, q))
+		stats_compare_blocks(q, nb, s->set.threshold, s->set.confidence,
+		                     bench_metric_is_count(m), out);
+	else
+		stats_compare_paired(d, n, s->set.threshold, s->set.confidence,
+		                     bench_metric_is_count(m), out);
+	free(q);
+}
+
+void bench_compare_arm_pair(const struct bench_session *s, size_t bench, enum bench_metric m,
+                            size_t vx, size_t cx, size_t vy, size_t cy, struct comparison *out)
+{
+	size_t nb = s->blocks_done[bench], n;
+	double *x = xcalloc(nb + 1, sizeof(double)), *y = xcalloc(nb + 1, sizeof(double));
+	double *d = xcalloc(nb + 1, sizeof(double));
+
+	block_logs(s, bench, vx, cx, m, false, x);
+	block_logs(s, bench, vy, cy, m, false, y);
+	n = paired_diffs(x, y, nb, d);
+	compare_arms(s, bench, (size_t[2]){vx, cx}, (size_t[2]){vy, cy}, m, false, d, n, out);
+	free(x);
+	free(y);
+	free(d);
+}
 
 static void compare_variants(const struct bench_session *s, struct bench_analysis *a,
                              enum bench_metric m)
@@ -200,8 +301,8 @@ static void compare_variants(const struct bench_session *s, struct bench_analysi
 				k->aa = s->variants[v].role == ROLE_AA_CONTROL;
 				k->gated =
 				    !k->aa && bench_matches_only(&s->set, s->benchmarks[b].name);
-				stats_compare_paired(d, n, s->set.threshold, s->set.confidence,
-				                     bench_metric_is_count(m), &k->c);
+				compare_arms(s, b, (size_t[2]){0, c}, (size_t[2]){v, c}, m, true, d,
+				             n, &k->c);
 			}
 		}
 		free(base);
@@ -424,6 +525,34 @@ static char *cmp_line(const struct bench_session *s, const struct bench_cmp *k, 
 	return line;
 }
 
+size_t bench_min_blocks(const struct bench_settings *set, enum cmp_method method)
+{
+	size_t values = stats_signrank_min_n(set->confidence);
+
+	return method == METHOD_PAIRED_RUNS ? (values + 1) / 2 : values;
+}
+
+static bool has_interval(const struct comparison *c)
+{
+	return c->n > 0 && isfinite(c->lo) && isfinite(c->hi);
+}
+
+/* A gate that cannot decide must not pass: a gated comparison without a
+ * finite interval (too few blocks) makes the gate inconclusive, --strict
+ * or not. */
+static void gate_undecidable(const struct bench_session *s, struct bench_gate *g,
+                             const struct bench_cmp *k)
+{
+	char *why = xasprintf("no finite %.0f %% interval from %zu blocks (%s: at least %zu "
+	                      "needed): the gate cannot decide",
+	                      100.0 * s->set.confidence, k->c.n, cmp_method_name(k->c.method),
+	                      bench_min_blocks(&s->set, k->c.method));
+
+	g->undecidable = true;
+	add_reason(g, cmp_line(s, k, why));
+	free(why);
+}
+
 static void decide_gate(const struct bench_session *s, struct bench_analysis *a)
 {
 	struct bench_gate *g = &a->gate;
@@ -447,6 +576,9 @@ static void decide_gate(const struct bench_session *s, struct bench_analysis *a)
 		    bench_cmp_worse_pct(s, k) > s->set.fail_pct) {
 			fail = true;
 			add_reason(g, cmp_line(s, k, "regression beyond --fail-on-regression"));
+		} else if (g->status != GATE_OFF && !has_interval(&k->c)) {
+			inconclusive = true;
+			gate_undecidable(s, g, k);
 		} else if (s->set.strict && k->c.verdict == VERDICT_INCONCLUSIVE) {
 			inconclusive = true;
 			add_reason(g, cmp_line(s, k, "inconclusive (--strict)"));
@@ -533,6 +665,41 @@ bool bench_needs_more(const struct bench_session *s, const struct bench_analysis
 	return false;
 }
 
+/* The A/B comparisons on the gate metric that judge benchmark `bench` (its
+ * own, or those of the benchmarks its process reports). */
+static bool judges(const struct bench_session *s, const struct bench_cmp *k, size_t bench)
+{
+	return (k->bench == bench || s->benchmarks[k->bench].parent == bench) && !k->aa &&
+	       k->metric == s->set.metric;
+}
+
+double bench_open_width(const struct bench_session *s, const struct bench_analysis *a, size_t bench)
+{
+	double widest = 0;
+
+	for (size_t i = 0; i < a->n_cmp; i++) {
+		const struct comparison *c = &a->cmp[i].c;
+		double w;
+
+		if (!judges(s, &a->cmp[i], bench) || c->verdict != VERDICT_INCONCLUSIVE)
+			continue;
+		w = isfinite(c->lo) && isfinite(c->hi) ? c->hi - c->lo : INFINITY;
+		widest = w > widest ? w : widest;
+	}
+	return widest;
+}
+
+size_t bench_blocks_needed(const struct bench_session *s, const struct bench_analysis *a,
+                           size_t bench)
+{
+	size_t most = 0;
+
+	for (size_t i = 0; i < a->n_cmp; i++)
+		if (judges(s, &a->cmp[i], bench) && a->cmp[i].c.blocks_needed > most)
+			most = a->cmp[i].c.blocks_needed;
+	return most;
+}
+
 /* ---- JSON ----------------------------------------------------------------- */
 
 static json_t *describe_json(const struct describe *d)
@@ -564,6 +731,10 @@ static json_t *comparison_json(const struct bench_session *s, enum bench_metric 
 	json_object_set_new(o, "ratio_low", json_real_or_null(exp(c->lo)));
 	json_object_set_new(o, "ratio_high", json_real_or_null(exp(c->hi)));
 	json_object_set_new(o, "n_blocks", json_integer((json_int_t)c->n));
+	/* docs/bench.md "Every run": which values the interval came from */
+	json_object_set_new(o, "method", json_string(cmp_method_name(c->method)));
+	json_object_set_new(o, "n_values", json_integer((json_int_t)c->n_values));
+	json_object_set_new(o, "blocks_needed", json_integer((json_int_t)c->blocks_needed));
 	json_object_set_new(o, "estimate_pct", json_real_or_null(c->pct));
 	json_object_set_new(o, "ci_low_pct", json_real_or_null(c->pct_lo));
 	json_object_set_new(o, "ci_high_pct", json_real_or_null(c->pct_hi));
@@ -673,6 +844,7 @@ static json_t *gate_json(const struct bench_gate *g)
 	json_object_set_new(o, "status", json_string(gate_status_name(g->status)));
 	json_object_set_new(o, "exit_code", json_integer(g->exit_code));
 	json_object_set_new(o, "aa_failed", json_boolean(g->aa_failed));
+	json_object_set_new(o, "undecidable", json_boolean(g->undecidable));
 	json_object_set_new(o, "reasons", r);
 	return o;
 }

@@ -3,8 +3,10 @@
  *
  * Per block and arm the value is the geometric mean of the arm's runs in
  * that block (two, ABBA), so d = ln(B/A) per block is a difference of mean
- * logs.  Comparisons are paired per block (Wilcoxon signed-rank interval,
- * Hodges-Lehmann estimate); the "slower" verdict is Holm-corrected across
+ * logs.  A/B comparisons use every run where they can: two drift-free
+ * values per block (stats_compare_blocks, docs/bench.md "Every run"), else
+ * the d's; Wilcoxon signed-rank interval, Hodges-Lehmann estimate.  The
+ * "slower" verdict is Holm-corrected across
  * all comparisons of a family: {metric} x {A/B, A/A}. */
 #ifndef PGO_BENCH_ANALYSIS_H
 #define PGO_BENCH_ANALYSIS_H
@@ -22,7 +24,8 @@
 enum bench_exit {
 	BENCH_EXIT_OK = 0,
 	BENCH_EXIT_REGRESSION = 1,   /* --fail-on-regression: a gated benchmark is slower */
-	BENCH_EXIT_INCONCLUSIVE = 2, /* --strict: a gated comparison stayed inconclusive */
+	BENCH_EXIT_INCONCLUSIVE = 2, /* --strict: a gated comparison stayed inconclusive;
+	                              * any gate: one had no finite interval */
 	BENCH_EXIT_NOISY = 3,        /* --aa-control found a difference between A and A */
 	BENCH_EXIT_RUN_FAILED = 4,   /* a benchmark command exited non-zero */
 };
@@ -72,6 +75,9 @@ struct bench_gate {
 	enum gate_status status;
 	int exit_code;
 	bool aa_failed;
+	/* a gated comparison had no finite interval (too few blocks for the
+	 * confidence): the gate cannot decide, so it never passes */
+	bool undecidable;
 	char **reasons; /* one line each, NULL-terminated */
 	size_t n_reasons;
 };
@@ -99,8 +105,30 @@ void bench_analysis_free(struct bench_analysis *a);
 void bench_block_logs(const struct bench_session *s, size_t bench, size_t variant, size_t cell,
                       enum bench_metric m, double *out);
 
+/* The fewest blocks that can give a finite interval at the session's
+ * confidence with `method` (paired runs: two values per block). */
+size_t bench_min_blocks(const struct bench_settings *set, enum cmp_method method);
+
+/* Arm (vy, cy) against arm (vx, cx) of `bench`, ln(Y/X) in the metric's own
+ * terms (not badness), as the A/B comparisons are made: from every run
+ * where each block has its four, else from block means (stats.h
+ * stats_compare_blocks). */
+void bench_compare_arm_pair(const struct bench_session *s, size_t bench, enum bench_metric m,
+                            size_t vx, size_t cx, size_t vy, size_t cy, struct comparison *out);
+
 /* An A/B comparison of `bench` on the gate metric is still inconclusive. */
 bool bench_needs_more(const struct bench_session *s, const struct bench_analysis *a, size_t bench);
+
+/* The widest interval (log scale; INFINITY when one is not finite) among
+ * the inconclusive A/B comparisons of `bench` on the gate metric: extending
+ * is worth it only while this shrinks.  0 when none is inconclusive. */
+double bench_open_width(const struct bench_session *s, const struct bench_analysis *a,
+                        size_t bench);
+
+/* The most blocks any A/B comparison of `bench` on the gate metric needs to
+ * resolve --threshold, from the noise seen so far (stats_blocks_to_resolve). */
+size_t bench_blocks_needed(const struct bench_session *s, const struct bench_analysis *a,
+                           size_t bench);
 
 /* How much worse the candidate is, in percent of the metric (a 20 %
  * throughput drop and a 20 % longer time are both +20); negative when

@@ -136,7 +136,9 @@ static const char *gate_sentence(const struct bench_session *s, const struct ben
 	case GATE_OFF: return "no gate requested";
 	case GATE_PASS: return "gate passed";
 	case GATE_FAIL: return "gate FAILED: regression";
-	case GATE_INCONCLUSIVE: return "gate FAILED: inconclusive (--strict)";
+	case GATE_INCONCLUSIVE:
+		return a->gate.undecidable ? "gate FAILED: inconclusive (no finite interval)"
+		                           : "gate FAILED: inconclusive (--strict)";
 	case GATE_NOISY:
 		(void)s;
 		return "NOISY MACHINE: the A/A control differs; verdicts are only warnings";
@@ -263,8 +265,10 @@ char *bench_markdown(const struct bench_session *s, const struct bench_analysis 
 			strbuf_printf(&b, "- %s\n", a->gate.reasons[i]);
 	}
 	strbuf_printf(&b,
-	              "\nMetric %s; threshold %.2g %%; Hodges-Lehmann estimate of per-block "
-	              "ln(B/A) with the exact Wilcoxon signed-rank interval; Holm-corrected; "
+	              "\nMetric %s; threshold %.2g %%; Hodges-Lehmann estimate of ln(B/A) from "
+	              "every run (two drift-free values per block) or per-block means "
+	              "(comparisons[].method) with the exact Wilcoxon signed-rank interval; "
+	              "Holm-corrected; "
 	              "CPUs %s; ASLR %s; seed %llu.\n",
 	              bench_metric_name(s, s->set.metric), 100.0 * s->set.threshold,
 	              json_is_string(cpus) ? json_string_value(cpus) : "?",

@@ -648,23 +648,14 @@ static bool from_comparison(const struct bench_analysis *a, size_t b, enum bench
 static void eval_paired(const struct bench_session *s, size_t b, enum bench_metric m, size_t vx,
                         size_t cx, size_t vy, size_t cy, struct rule_result *k)
 {
-	size_t nb = s->blocks_done[b], n = 0;
-	double *x = xcalloc(nb + 1, sizeof(double)), *y = xcalloc(nb + 1, sizeof(double));
-	double *d = xcalloc(nb + 1, sizeof(double));
 	struct comparison c;
 
-	bench_block_logs(s, b, vx, cx, m, x);
-	bench_block_logs(s, b, vy, cy, m, y);
-	for (size_t i = 0; i < nb; i++)
-		if (isfinite(x[i]) && isfinite(y[i]))
-			d[n++] = x[i] - y[i];
-	stats_compare_paired(d, n, s->set.threshold, s->set.confidence, bench_metric_is_count(m),
-	                     &c);
-	k->method = "paired per block (Wilcoxon signed-rank)";
-	set_interval(k, n, c.hl, c.lo, c.hi);
-	free(x);
-	free(y);
-	free(d);
+	/* X against Y: ln(X/Y), the A/B comparisons' method (docs/bench.md) */
+	bench_compare_arm_pair(s, b, m, vy, cy, vx, cx, &c);
+	k->method = c.method == METHOD_PAIRED_RUNS
+	                ? "paired runs, two drift-free values per block (Wilcoxon signed-rank)"
+	                : "paired per block (Wilcoxon signed-rank)";
+	set_interval(k, c.n, c.hl, c.lo, c.hi);
 }
 
 static void eval_value(const struct bench_session *s, size_t b, enum bench_metric m, size_t vx,

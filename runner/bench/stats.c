@@ -491,6 +491,22 @@ int stats_wilcoxon_ci(const double *d, size_t n, double confidence, double *lo, 
 	return 0;
 }
 
+size_t stats_signrank_min_n(double confidence)
+{
+	double half_alpha = (1.0 - confidence) / 2.0, p_zero = 1.0;
+	size_t n = 0;
+
+	if (!(confidence > 0.0 && confidence < 1.0))
+		return 0;
+	/* the interval's outermost choice is W_(1)..W_(M): finite once the
+	 * all-positive outcome alone is rare enough */
+	while (p_zero > half_alpha) {
+		p_zero /= 2.0;
+		n++;
+	}
+	return n;
+}
+
 /* ---- two samples: Mann-Whitney ----------------------------------------- */
 
 static void mann_whitney_test(const double *x, size_t nx, const double *y, size_t ny,
@@ -674,7 +690,11 @@ void stats_compare_paired(const double *d, size_t n, double delta, double confid
 {
 	struct wilcoxon w;
 
-	*out = (struct comparison){.n = n, .delta = delta, .confidence = confidence};
+	*out = (struct comparison){.n = n,
+	                           .n_values = n,
+	                           .method = METHOD_BLOCK_MEANS,
+	                           .delta = delta,
+	                           .confidence = confidence};
 	out->hl = out->lo = out->hi = out->achieved = NAN;
 	out->p_greater = out->p_adjusted = 1.0;
 	if (counted && n >= 2 && all_finite(d, n) && delta >= 0) {
@@ -682,6 +702,8 @@ void stats_compare_paired(const double *d, size_t n, double delta, double confid
 		 * varies between blocks is layout jitter (a few hundred
 		 * instructions for the environment's length), not sampling
 		 * noise, so the interval is the range observed. */
+		out->method = METHOD_RANGE;
+		out->blocks_needed = 2;
 		out->lo = stats_min(d, n);
 		out->hi = stats_max(d, n);
 		out->hl = stats_hodges_lehmann(d, n);
@@ -706,6 +728,95 @@ void stats_compare_paired(const double *d, size_t n, double delta, double confid
 	out->pct_lo = pct(out->lo);
 	out->pct_hi = pct(out->hi);
 	out->verdict = classify(out, 1.0 - confidence);
+	out->blocks_needed = stats_blocks_to_resolve(d, n, 1, delta, confidence, out->lo, out->hi);
+}
+
+size_t stats_blocks_to_resolve(const double *v, size_t n, size_t per_block, double delta,
+                               double confidence, double lo, double hi)
+{
+	struct describe d;
+	double z, half, values;
+	size_t floor_values = stats_signrank_min_n(confidence);
+
+	if (n < 2 || !(delta > 0) || per_block == 0 || floor_values == 0)
+		return 0;
+	half = 0.5 * log1p(delta);
+	if (isfinite(lo) && isfinite(hi)) {
+		/* the interval itself: its width already holds the noise, the
+		 * ranks' efficiency and the discreteness at this n */
+		values = ceil((double)n * pow(0.5 * (hi - lo) / half, 2.0));
+	} else {
+		stats_describe(v, n, &d);
+		z = stats_norm_quantile(1.0 - (1.0 - confidence) / 2.0);
+		values = ceil(pow(z * 1.0233267079464885 * d.stdev / half, 2.0));
+	}
+	if (!(values >= (double)floor_values))
+		values = (double)floor_values;
+	if (values > 1e9)
+		values = 1e9;
+	return ((size_t)values + per_block - 1) / per_block;
+}
+
+const char *cmp_method_name(enum cmp_method m)
+{
+	switch (m) {
+	case METHOD_BLOCK_MEANS: return "block-means";
+	case METHOD_PAIRED_RUNS: return "paired-runs";
+	case METHOD_RANGE: return "range";
+	}
+	return "unknown";
+}
+
+void stats_block_split(const struct block_quad *q, double *d, double *r)
+{
+	double ga = q->ta2 - q->ta1, gb = q->tb2 - q->tb1;
+
+	*d = 0.5 * (q->b1 + q->b2 - q->a1 - q->a2);
+	*r = (gb * (q->a1 - q->a2) - ga * (q->b1 - q->b2)) / sqrt(2.0 * (ga * ga + gb * gb));
+}
+
+bool stats_split_consistent(const double *d, const double *r, size_t n)
+{
+	double *dev = xcalloc(n + 1, sizeof(double)), *res = xcalloc(n + 1, sizeof(double));
+	double center = stats_hodges_lehmann(d, n);
+	struct mann_whitney mw;
+	bool ok = true;
+
+	for (size_t i = 0; i < n; i++) {
+		dev[i] = fabs(d[i] - center);
+		res[i] = fabs(r[i]);
+	}
+	/* y = dev shifted above x = res is the inconsistency */
+	if (n >= 2 && stats_mann_whitney(res, n, dev, n, 0.95, &mw, NULL) == 0)
+		ok = !(mw.p_greater < STATS_SPLIT_ALPHA);
+	free(dev);
+	free(res);
+	return ok;
+}
+
+void stats_compare_blocks(const struct block_quad *q, size_t n, double delta, double confidence,
+                          bool counted, struct comparison *out)
+{
+	double *d = xcalloc(n + 1, sizeof(double)), *r = xcalloc(n + 1, sizeof(double));
+	double *u = xcalloc(2 * n + 1, sizeof(double));
+
+	for (size_t i = 0; i < n; i++) {
+		stats_block_split(&q[i], &d[i], &r[i]);
+		u[2 * i] = d[i] + r[i];
+		u[2 * i + 1] = d[i] - r[i];
+	}
+	if (counted || !stats_split_consistent(d, r, n)) {
+		stats_compare_paired(d, n, delta, confidence, counted, out);
+	} else {
+		stats_compare_paired(u, 2 * n, delta, confidence, false, out);
+		out->n = n;
+		out->method = METHOD_PAIRED_RUNS;
+		out->blocks_needed =
+		    stats_blocks_to_resolve(u, 2 * n, 2, delta, confidence, out->lo, out->hi);
+	}
+	free(d);
+	free(r);
+	free(u);
 }
 
 void stats_finalize_verdicts(struct comparison *c, size_t m, double alpha)

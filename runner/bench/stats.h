@@ -91,6 +91,11 @@ double stats_signrank_cdf(size_t n, long w);
 int stats_wilcoxon_ci(const double *d, size_t n, double confidence, double *lo, double *hi,
                       double *achieved, struct error *err);
 
+/* The fewest values whose Wilcoxon interval at `confidence` is finite:
+ * the smallest n with P(W+ <= 0) = 2^-n <= (1 - confidence)/2 (6 at 0.95).
+ * 0 when confidence is outside (0, 1). */
+size_t stats_signrank_min_n(double confidence);
+
 /* Mann-Whitney for unpaired samples.  u counts the pairs with y > x
  * (ties count 1/2), so p_greater is for "y is shifted above x".  shift is
  * the Hodges-Lehmann median of the nx*ny differences y_j - x_i and
@@ -148,8 +153,18 @@ enum verdict {
  * `counted`: the metric is a count (instructions, simulated cycles), whose
  * spread between blocks is layout jitter, not sampling noise: with two
  * blocks or more [lo, hi] is the range of d, p_greater 0 when lo > 0. */
+enum cmp_method {
+	METHOD_BLOCK_MEANS, /* one d per block: the difference of the arms' mean logs */
+	METHOD_PAIRED_RUNS, /* two values per block from its four runs, drift removed */
+	METHOD_RANGE,       /* a count: the range of the blocks' d */
+};
+const char *cmp_method_name(enum cmp_method m);
+
 struct comparison {
-	size_t n;
+	size_t n;        /* blocks */
+	size_t n_values; /* values the interval was computed from */
+	enum cmp_method method;
+	size_t blocks_needed; /* stats_blocks_to_resolve from these values */
 	double delta, confidence, achieved;
 	double hl, lo, hi;          /* log scale */
 	double pct, pct_lo, pct_hi; /* 100 * (exp(x) - 1) */
@@ -160,6 +175,50 @@ struct comparison {
 void stats_compare_paired(const double *d, size_t n, double delta, double confidence, bool counted,
                           struct comparison *out);
 void stats_finalize_verdicts(struct comparison *c, size_t m, double alpha);
+
+/* Blocks needed, from the noise of n values (per_block of them per block),
+ * for the interval's half-width to shrink to half of L = ln(1 + delta):
+ * then no change reads `no-change` and a change of 2 delta reads `slower`
+ * about 95 % of the time each.  With a finite interval [lo, hi] from these
+ * n values its half-width is scaled by sqrt(n / values); without one, the
+ * half-width is taken as z(1 - alpha/2) * sqrt(pi/3) * s / sqrt(values)
+ * (the Hodges-Lehmann interval's large-sample width, s the sample
+ * deviation).  0 when n < 2 or delta <= 0; at least stats_signrank_min_n's
+ * worth. */
+size_t stats_blocks_to_resolve(const double *v, size_t n, size_t per_block, double delta,
+                               double confidence, double lo, double hi);
+
+/* One block's two runs of arm A (the baseline) and of arm B, as logs, with
+ * their positions in the block.  The block's mirror order puts each arm's
+ * mean position at the block's centre. */
+struct block_quad {
+	double a1, a2, b1, b2; /* a1 before a2, b1 before b2 */
+	double ta1, ta2, tb1, tb2;
+};
+
+/* The block's difference of means D = (b1 + b2 - a1 - a2)/2 and its
+ * within-block residual r = (gB (a1 - a2) - gA (b1 - b2)) / sqrt(2 (gA^2 +
+ * gB^2)), gA = ta2 - ta1, gB = tb2 - tb1: the contrast orthogonal to a
+ * constant, the arm and a linear drift in position.  Under independent
+ * noise of variance s^2 both have variance s^2 and are uncorrelated, so
+ * u = D + r and D - r are two values with mean delta and variance 2 s^2
+ * per block, uncorrelated with each other and free of any linear drift
+ * (docs/bench.md, "Every run"). */
+void stats_block_split(const struct block_quad *q, double *d, double *r);
+
+/* The rule that picks the method: the paired runs need the within-block
+ * residuals to be as dispersed as the block differences are about their
+ * centre; when |D_i - HL(D)| is larger than |r_i| (one-sided Mann-Whitney,
+ * p < STATS_SPLIT_ALPHA) some noise (arm-by-block: layout pads, a
+ * neighbour's bursts) reaches D but not r, and the block means are used. */
+#define STATS_SPLIT_ALPHA 0.25
+bool stats_split_consistent(const double *d, const double *r, size_t n);
+
+/* Paired comparison of n complete blocks: METHOD_PAIRED_RUNS on the 2n
+ * values D_i +- r_i when stats_split_consistent, else METHOD_BLOCK_MEANS on
+ * the D_i; `counted` as above (METHOD_RANGE on the D_i). */
+void stats_compare_blocks(const struct block_quad *q, size_t n, double delta, double confidence,
+                          bool counted, struct comparison *out);
 const char *verdict_name(enum verdict v);
 
 /* 2x2 interaction per block: I_i = ln t11 - ln t10 - ln t01 + ln t00

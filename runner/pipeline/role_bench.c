@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
+#include "bench/bench_analysis.h"
 #include "bench/bench_rules.h"
 #include "history/history.h"
 #include "pipeline/results_store.h"
@@ -173,7 +174,8 @@ static int run_bench(struct stage_ctx *c)
 	printf("pgo-sandbox: bench: %s (baseline) against %s (candidate)\n", v[0]->name,
 	       v[1]->name);
 	rc = bench_main_hooked((int)args.n, args.v, &hooks);
-	if (rc == 0 || rc == 1 || rc == BENCH_EXIT_NO_GO || rc == BENCH_EXIT_NEUTRAL) {
+	if (rc == 0 || rc == 1 || rc == BENCH_EXIT_INCONCLUSIVE || rc == BENCH_EXIT_NO_GO ||
+	    rc == BENCH_EXIT_NEUTRAL) {
 		json_error_t jerr;
 		c->bench_json = json_load_file(json, 0, &jerr);
 	}
@@ -181,7 +183,8 @@ static int run_bench(struct stage_ctx *c)
 	 * release decides what ships: a PGO build that lost is not a failed
 	 * stage but a baseline release (pipeline/ship.h) */
 	if (c->pl->ship.when != SHIP_ALWAYS && c->bench_json &&
-	    (rc == 1 || rc == BENCH_EXIT_NO_GO || rc == BENCH_EXIT_NEUTRAL)) {
+	    (rc == 1 || rc == BENCH_EXIT_INCONCLUSIVE || rc == BENCH_EXIT_NO_GO ||
+	     rc == BENCH_EXIT_NEUTRAL)) {
 		printf("pgo-sandbox: bench: exit %d recorded; [release] ship-pgo-if decides\n", rc);
 		rc = 0;
 	}
@@ -197,7 +200,9 @@ static void explain_bench_failure(const struct stage_ctx *c, int rc, struct erro
 	(void)c;
 	error_set(err, rc, 0,
 	          "the bench gate failed: pgo-sandbox bench exited with %d (1: the candidate "
-	          "is slower than the baseline beyond the threshold; 4: a benchmark command "
+	          "is slower than the baseline beyond the threshold; 2: the gate could not "
+	          "decide (a gated comparison had no finite interval, or --strict); 4: a "
+	          "benchmark command "
 	          "failed or its metrics did not parse; 5: the rules said no-go; 6: neutral)",
 	          rc);
 }

@@ -121,6 +121,19 @@ static bool judge_faster(const struct pipeline *pl, json_t *result, json_t *evid
 	return win;
 }
 
+/* A gate that could not decide (a gated comparison without a finite
+ * interval: too few blocks) is no evidence for shipping anything. */
+static bool gate_undecided(json_t *result, char **why)
+{
+	json_t *gate = json_object_get(json_object_get(result, "analysis"), "gate");
+
+	if (!json_is_true(json_object_get(gate, "undecidable")))
+		return false;
+	*why = xstrdup("the bench gate could not decide: a gated comparison had no finite "
+	               "interval (too few blocks)");
+	return true;
+}
+
 static bool judge_go(json_t *result, json_t *evidence, char **why)
 {
 	json_t *dec = json_object_get(result, "decision");
@@ -129,6 +142,8 @@ static bool judge_go(json_t *result, json_t *evidence, char **why)
 
 	if (dec)
 		json_array_append(evidence, dec);
+	if (gate_undecided(result, why))
+		return false;
 	if (outcome == NULL) {
 		*why = xstrdup("the bench stage made no --rules decision (set PGO_BENCH_RULES)");
 		return false;

@@ -296,6 +296,26 @@ def test_inconclusive_fails_only_with_strict(work, tmp_path):
     assert doc["benchmarks"][0]["blocks"] == 2      # --max-runs 4: no extension
 
 
+def test_a_gate_that_cannot_decide_does_not_pass(work, tmp_path):
+    """Issue 21: two blocks give no finite 95 % interval; a 2x slower
+    candidate used to print `inconclusive` then `gate passed`, exit 0."""
+    out = tmp_path / "u.json"
+    r = bench(work, "--runs", "4", "--max-runs", "4", "--warmup", "0",
+              "--fail-on-regression", "2", "--json", str(out), *variants(1, 2))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "gate passed" not in r.stdout
+    assert "gate FAILED: inconclusive (no finite interval)" in r.stdout
+    # said before the first run, with the number of blocks needed
+    assert "allows 2 blocks; a 95 % interval needs at least 3 (6 when it falls back" in r.stderr, r.stderr
+    gate = result(out)["analysis"]["gate"]
+    assert gate["status"] == "inconclusive" and gate["exit_code"] == 2
+    assert gate["undecidable"] is True
+    assert any("no finite 95 % interval from" in x for x in gate["reasons"])
+    (cmp,) = comparisons(result(out))
+    # issue 25: the method and the values it used are recorded
+    assert (cmp["method"], cmp["n_values"]) in (("paired-runs", 4), ("block-means", 2))
+
+
 def test_only_glob_and_holm_over_benchmarks(work, tmp_path):
     common = ("--runs", "12", "--benchmarks", "a_full_check_flow,b",
               "--variant", "x=./minilang {bench}.ml", "--variant", "y=./minilang {bench}-y.ml",

@@ -210,17 +210,44 @@ static void test_few_blocks_are_inconclusive(void **state)
 	struct bench_analysis a;
 
 	(void)state;
+	/* two blocks: four paired-run values, no finite 95 % interval */
 	two_variants(&s, 1, false);
-	fill(&s, 3, f_slower10, 0.005, 6);
+	fill(&s, 2, f_slower10, 0.005, 6);
 	bench_analyse(&s, &a);
 	assert_int_equal(cmp_of(&a, 0, 1, METRIC_WALL)->c.verdict, VERDICT_INCONCLUSIVE);
 	assert_true(bench_needs_more(&s, &a, 0));
-	assert_int_equal(a.gate.exit_code, 0); /* reported, not failed... */
+	assert_int_equal(a.gate.exit_code, 0); /* reported, not failed: no gate */
+	assert_int_equal(a.gate.status, GATE_OFF);
 	bench_analysis_free(&a);
 	s.set.strict = true;
 	bench_analyse(&s, &a);
 	assert_int_equal(a.gate.status, GATE_INCONCLUSIVE);
-	assert_int_equal(a.gate.exit_code, BENCH_EXIT_INCONCLUSIVE); /* ...unless --strict */
+	assert_int_equal(a.gate.exit_code, BENCH_EXIT_INCONCLUSIVE);
+	bench_analysis_free(&a);
+	/* issue 21: a gate that cannot decide does not pass, --strict or not */
+	s.set.strict = false;
+	s.set.fail_set = true;
+	s.set.fail_pct = 2;
+	bench_analyse(&s, &a);
+	assert_int_equal(a.gate.status, GATE_INCONCLUSIVE);
+	assert_int_equal(a.gate.exit_code, BENCH_EXIT_INCONCLUSIVE);
+	assert_true(a.gate.undecidable);
+	assert_non_null(strstr(a.gate.reasons[0], "no finite 95 % interval from 2 blocks"));
+	bench_analysis_free(&a);
+	bench_session_free(&s);
+
+	/* three blocks: six values from every run decide what three block
+	 * means could not (issue 25) */
+	two_variants(&s, 1, false);
+	s.set.fail_set = true;
+	s.set.fail_pct = 5;
+	fill(&s, 3, f_slower10, 0.005, 6);
+	bench_analyse(&s, &a);
+	assert_int_equal(cmp_of(&a, 0, 1, METRIC_WALL)->c.method, METHOD_PAIRED_RUNS);
+	assert_int_equal(cmp_of(&a, 0, 1, METRIC_WALL)->c.n_values, 6);
+	assert_int_equal(cmp_of(&a, 0, 1, METRIC_WALL)->c.verdict, VERDICT_SLOWER);
+	assert_int_equal(a.gate.status, GATE_FAIL);
+	assert_false(a.gate.undecidable);
 	bench_analysis_free(&a);
 	bench_session_free(&s);
 }
@@ -231,9 +258,10 @@ static void test_holm_across_benchmarks(void **state)
 	struct bench_analysis a;
 
 	(void)state;
-	/* six blocks all 10 % slower: the exact one-sided p is 1/64 */
+	/* three blocks all 10 % slower: six paired-run values, all positive,
+	 * and the exact one-sided p is 1/64 */
 	two_variants(&s, 1, false);
-	fill(&s, 6, f_slower10, 0.001, 7);
+	fill(&s, 3, f_slower10, 0.001, 7);
 	bench_analyse(&s, &a);
 	assert_true(fabs(cmp_of(&a, 0, 1, METRIC_WALL)->c.p_greater - 1.0 / 64) < 1e-12);
 	assert_int_equal(cmp_of(&a, 0, 1, METRIC_WALL)->c.verdict, VERDICT_SLOWER);
@@ -242,7 +270,7 @@ static void test_holm_across_benchmarks(void **state)
 
 	/* four such benchmarks: Holm multiplies the smallest by 4 -> 0.0625 */
 	two_variants(&s, 4, false);
-	fill(&s, 6, f_slower10, 0.001, 7);
+	fill(&s, 3, f_slower10, 0.001, 7);
 	bench_analyse(&s, &a);
 	for (size_t b = 0; b < 4; b++) {
 		const struct bench_cmp *k = cmp_of(&a, b, 1, METRIC_WALL);

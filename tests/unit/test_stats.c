@@ -229,6 +229,30 @@ static void test_signrank_null(void **state)
 	assert_close(stats_signrank_cdf(10, 55), 1, 0);
 }
 
+/* The fewest values with a finite interval, checked against the interval
+ * itself at that size and one below. */
+static void test_signrank_min_n(void **state)
+{
+	const double conf[] = {0.80, 0.90, 0.95, 0.99};
+	double d[16], lo, hi, achieved;
+
+	(void)state;
+	assert_int_equal(stats_signrank_min_n(0.95), 6);
+	assert_int_equal(stats_signrank_min_n(0.99), 8);
+	assert_int_equal(stats_signrank_min_n(1.0), 0);
+	for (size_t i = 0; i < 16; i++)
+		d[i] = 0.01 * (double)(i + 1) * (i % 3 ? 1 : -1);
+	for (size_t c = 0; c < sizeof(conf) / sizeof(conf[0]); c++) {
+		size_t n = stats_signrank_min_n(conf[c]);
+
+		assert_int_equal(stats_wilcoxon_ci(d, n, conf[c], &lo, &hi, &achieved, NULL), 0);
+		assert_true(isfinite(lo) && isfinite(hi));
+		assert_int_equal(stats_wilcoxon_ci(d, n - 1, conf[c], &lo, &hi, &achieved, NULL),
+		                 0);
+		assert_true(isinf(lo) && isinf(hi));
+	}
+}
+
 static void test_signrank_exact(void **state)
 {
 	/* |d| ranks 1..10; positive at ranks 1, 3, 4 -> W+ = 8 */
@@ -771,6 +795,7 @@ int main(void)
 	    cmocka_unit_test(test_outliers),
 	    cmocka_unit_test(test_hodges_lehmann),
 	    cmocka_unit_test(test_signrank_null),
+	    cmocka_unit_test(test_signrank_min_n),
 	    cmocka_unit_test(test_signrank_exact),
 	    cmocka_unit_test(test_signrank_approx),
 	    cmocka_unit_test(test_wilcoxon_ci_n10),
