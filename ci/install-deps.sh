@@ -6,6 +6,7 @@ PKGS="build-essential pkg-config libseccomp-dev libcap-dev libarchive-dev libjan
 libinih-dev nettle-dev libcmocka-dev python3 python3-pytest zstd gzip tar clang llvm lld
 valgrind hyperfine bubblewrap util-linux iproute2 busybox-static cpio qemu-system-x86 debootstrap
 clang-format clang-tidy cppcheck python3-yaml faketime llvm-19 bolt-19 rustc cargo
+clang-19 lld-19 libclang-rt-19-dev
 libsqlite3-dev sqlite3 libpq-dev postgresql"
 missing=""
 for p in $PKGS; do

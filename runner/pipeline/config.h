@@ -143,12 +143,19 @@ struct pipeline {
 	char **release_env; /* [release] env = K=V: the promoted runtime knobs */
 	size_t n_release_env;
 	struct ship_rule ship; /* [release] ship-pgo-if, otherwise (ship.h) */
+	/* what is stacked on IR PGO (struct pgo_recipe in pgo.h) */
+	char *cc;             /* `cc =`: the compiler command; NULL: the toolchain's */
+	bool function_order;  /* `function-order =` */
+	bool split_functions; /* `split-machine-functions =` */
+	int recipe_line;      /* line of the last of these keys (messages) */
 	struct stage_def stages[PIPELINE_MAX_STAGES];
 	size_t n_stages;
 };
 
 /* Keys of [pipeline]: name, source, image, source-date-epoch, compiler,
- * profiles, artifacts, history.  [release]: env (repeatable), ship-pgo-if,
+ * profiles, artifacts, history, cc (a compiler command of the toolchain:
+ * [A-Za-z0-9._+-]+), function-order and split-machine-functions (on/off
+ * or true/false; default off).  [release]: env (repeatable), ship-pgo-if,
  * otherwise.  [stage NAME]:
  * profile, inputs (space separated), command, outputs (space separated),
  * shards, env (repeatable).  Stages may only use earlier stages as inputs.

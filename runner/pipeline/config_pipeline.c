@@ -151,6 +151,32 @@ static int set_p_history(struct pipe_ctx *c, const struct ini_entry *e, struct e
 	return 0;
 }
 
+/* A command name, looked up on the stage's PATH: no path, no shell
+ * words (it is substituted into $PGO_CC). */
+static int set_p_cc(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	if (!all_chars(e->value, "._+-", true) || strlen(e->value) > 64)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "'%s' is not a compiler command name (A-Z a-z 0-9 . _ + -, at "
+		                 "most 64 characters; e.g. clang-19)",
+		                 e->value);
+	replace_str(&c->p->cc, e->value);
+	c->p->recipe_line = e->line;
+	return 0;
+}
+
+static int set_p_function_order(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	c->p->recipe_line = e->line;
+	return parse_bool(e->value, &c->p->function_order, err);
+}
+
+static int set_p_split(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	c->p->recipe_line = e->line;
+	return parse_bool(e->value, &c->p->split_functions, err);
+}
+
 char *pipeline_relative(const struct pipeline *p, const char *path)
 {
 	return relative_to_dir(p->dir, path);
@@ -308,6 +334,9 @@ static const struct key_rule pipeline_rules[] = {
     {"profiles", false, false, NULL, set_p_profiles},
     {"artifacts", false, false, NULL, set_p_artifacts},
     {"history", false, false, NULL, set_p_history},
+    {"cc", false, false, NULL, set_p_cc},
+    {"function-order", false, false, NULL, set_p_function_order},
+    {"split-machine-functions", false, false, NULL, set_p_split},
 };
 
 /* "faster by 2%" | "better by 2%" | "go" */
@@ -678,6 +707,7 @@ void pipeline_free(struct pipeline *p)
 	free(p->image);
 	free(p->source_date_epoch);
 	free(p->compiler);
+	free(p->cc);
 	free(p->profiles_dir);
 	free(p->artifacts_dir);
 	list_free(p->release_env, p->n_release_env);
