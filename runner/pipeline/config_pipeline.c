@@ -177,6 +177,28 @@ static int set_p_split(struct pipe_ctx *c, const struct ini_entry *e, struct err
 	return parse_bool(e->value, &c->p->split_functions, err);
 }
 
+/* llvm-bolt's options go into the pgo-bolt script unquoted: plain
+ * option words only. */
+static int set_p_bolt_options(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	const char *p = e->value;
+
+	for (; *p; p++) {
+		bool word_start = p == e->value || p[-1] == ' ';
+
+		if (*p == ' ')
+			continue;
+		if ((word_start && *p != '-') ||
+		    !(isalnum((unsigned char)*p) || strchr("=,._+:-", *p)))
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "'%s' is not a list of llvm-bolt options (words starting "
+			                 "with '-', of A-Z a-z 0-9 = , . _ + : -): '%c' at %zu",
+			                 e->value, *p, (size_t)(p - e->value) + 1);
+	}
+	replace_str(&c->p->bolt_options, e->value);
+	return 0;
+}
+
 char *pipeline_relative(const struct pipeline *p, const char *path)
 {
 	return relative_to_dir(p->dir, path);
@@ -337,6 +359,7 @@ static const struct key_rule pipeline_rules[] = {
     {"cc", false, false, NULL, set_p_cc},
     {"function-order", false, false, NULL, set_p_function_order},
     {"split-machine-functions", false, false, NULL, set_p_split},
+    {"bolt-options", false, false, NULL, set_p_bolt_options},
 };
 
 /* "faster by 2%" | "better by 2%" | "go" */
@@ -708,6 +731,7 @@ void pipeline_free(struct pipeline *p)
 	free(p->source_date_epoch);
 	free(p->compiler);
 	free(p->cc);
+	free(p->bolt_options);
 	free(p->profiles_dir);
 	free(p->artifacts_dir);
 	list_free(p->release_env, p->n_release_env);

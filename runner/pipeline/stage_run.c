@@ -24,6 +24,7 @@
 #include "base/report_json.h"
 #include "sandbox/sandbox.h"
 #include "pipeline/roles.h"
+#include "pipeline/bolt.h"
 #include "pipeline/recipe.h"
 #include "pipeline/stage_ctx.h"
 
@@ -198,6 +199,10 @@ static void build_env(struct stage_ctx *c)
 	pgo_stage_env(c->tc->format, c->role, merge ? merge->name : NULL, c->rq->shard, c->shards,
 	              c->site.path_prefix, &c->env);
 	c->tc->stage_env(c->role, profile, &recipe, &c->env);
+	/* in the bolt stage's definition: its cache key and provenance */
+	if (c->role == ROLE_BOLT)
+		strv_pushf(&c->env, "PGO_BOLT_OPTIONS=%s",
+		           c->pl->bolt_options ? c->pl->bolt_options : BOLT_OPTIONS);
 	free(profile);
 	free(cs_base);
 	free(order);
