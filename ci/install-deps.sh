@@ -11,7 +11,8 @@ libinih-dev nettle-dev libcmocka-dev python3 python3-pytest zstd gzip tar clang 
 valgrind hyperfine bubblewrap util-linux iproute2 busybox-static cpio qemu-system-x86 debootstrap
 clang-format clang-tidy cppcheck python3-yaml faketime llvm-19 bolt-19 rustc cargo
 libsqlite3-dev sqlite3 libpq-dev postgresql
-libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4"
+libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4
+clang-19 lld-19 libclang-rt-19-dev"
 case "${1:-check}" in
 demo) PKGS=$DEMO_PKGS ;;
 check) ;;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/strbuf.h"
+#include "bench/bench_alarm.h"
 
 void bench_format_value(const struct bench_session *s, double v, enum bench_metric m, char *buf,
                         size_t len)
@@ -77,6 +78,9 @@ json_t *bench_result_json(const struct bench_session *s, const struct bench_anal
 	if (json_object_get(doc, "conditions") == NULL)
 		json_object_set_new(doc, "conditions", json_object());
 	json_object_set_new(doc, "analysis", bench_analysis_to_json(s, a));
+	/* the model (est-cycles) and the clock (wall) contradicting each other */
+	json_object_set_new(json_object_get(doc, "analysis"), "model_clock_alarms",
+	                    bench_alarms_json(s, a));
 	if (extra)
 		json_object_foreach(extra, key, v) json_object_set(doc, key, v);
 	return doc;
@@ -259,6 +263,7 @@ char *bench_markdown(const struct bench_session *s, const struct bench_analysis 
 	md_table(&b, s, a, s->set.metric);
 	md_memory(&b, s, a);
 	md_matrix(&b, s, a);
+	bench_alarms_text(&b, "\n> **Alarm:** ", s, a);
 	if (a->gate.n_reasons) {
 		strbuf_printf(&b, "\n");
 		for (size_t i = 0; i < a->gate.n_reasons; i++)
@@ -323,6 +328,16 @@ static void print_variant(FILE *out, const struct bench_session *s, const struct
 /* Per benchmark, cell and metric (the gate's first): n, mean, median, CV,
  * min, max of every variant, each candidate's change against the baseline
  * under it. */
+static void print_alarms(FILE *out, const struct bench_session *s, const struct bench_analysis *a)
+{
+	struct strbuf b = {0};
+
+	bench_alarms_text(&b, "", s, a);
+	if (b.s)
+		fputs(b.s, out);
+	free(b.s);
+}
+
 void bench_print_summary(FILE *out, const struct bench_session *s, const struct bench_analysis *a,
                          bool color)
 {
@@ -373,6 +388,7 @@ void bench_print_summary(FILE *out, const struct bench_session *s, const struct 
 	}
 	for (size_t i = 0; i < a->gate.n_reasons; i++)
 		fprintf(out, "%s\n", a->gate.reasons[i]);
+	print_alarms(out, s, a);
 	fprintf(out, "%s\n", gate_sentence(s, a));
 }
 

@@ -968,6 +968,36 @@ static void check_layout_tools(json_t *checks, json_t *facts)
 	free(bolt);
 }
 
+/* The recipes stacked on IR PGO (pipeline/recipe.h): temporal function
+ * ordering needs clang >= 17 with its profile runtime and lld; rustc has
+ * no context-sensitive PGO at all. */
+static void check_recipes(json_t *checks, json_t *facts)
+{
+	char *clang = tool_version("clang-19");
+	bool rt = access("/usr/lib/llvm-19/lib/clang/19/lib/linux/libclang_rt.profile-x86_64.a",
+	                 F_OK) == 0;
+	bool lld = access("/usr/lib/llvm-19/bin/ld.lld", X_OK) == 0;
+
+	json_object_set_new(facts, "clang_19", clang ? json_string(clang) : json_null());
+	if (clang && rt && lld)
+		add_check(checks, "recipes", "ok",
+		          xasprintf("%s with its profile runtime and lld-19: cc = clang-19 "
+		                    "pipelines can use function-order, cs-* stages and "
+		                    "split-machine-functions; rustc has no context-sensitive PGO "
+		                    "(rust issue 118562)",
+		                    clang),
+		          NULL, NULL);
+	else
+		add_check(checks, "recipes", "missing",
+		          xasprintf("clang-19 %s, its profile runtime %s, lld-19 %s",
+		                    clang ? "found" : "not found", rt ? "found" : "not found",
+		                    lld ? "found" : "not found"),
+		          "no function-order (needs clang >= 17); context-sensitive PGO only with "
+		          "the default clang; rustc has none",
+		          "apt-get install clang-19 lld-19 libclang-rt-19-dev");
+	free(clang);
+}
+
 json_t *doctor_collect(const struct doctor_env *env)
 {
 	char *root = xstrdup(env->sysfs_root ? env->sysfs_root : "");
@@ -991,6 +1021,7 @@ json_t *doctor_collect(const struct doctor_env *env)
 	check_tiocsti(checks, facts, env);
 	if (env->probe) {
 		check_layout_tools(checks, facts);
+		check_recipes(checks, facts);
 		check_rust(checks, facts);
 	}
 	free(root);

@@ -61,7 +61,7 @@ int bolt_write_instrument_script(const char *path, const struct bolt_tools *t, s
 }
 
 int bolt_write_optimize_script(const char *path, const struct bolt_tools *t, char *const *fdata,
-                               size_t n, struct error *err)
+                               size_t n, const char *options, struct error *err)
 {
 	struct strbuf s = {0};
 	int rc;
@@ -79,7 +79,7 @@ int bolt_write_optimize_script(const char *path, const struct bolt_tools *t, cha
 	}
 	strbuf_printf(&s, " | LC_ALL=C sort > %s\n", BOLT_MERGED_FDATA);
 	strbuf_printf(&s, "exec %s \"$1\" -o \"$2\" -data=%s %s\n", t->bolt, BOLT_MERGED_FDATA,
-	              BOLT_OPTIONS);
+	              options ? options : BOLT_OPTIONS);
 	rc = pgo_write_helper(path, s.s, s.len, err);
 	free(s.s);
 	return rc;

@@ -41,9 +41,10 @@ void bolt_tools_free(struct bolt_tools *t);
  * BOLT_FDATA_PREFIX.<pid>.fdata. */
 int bolt_write_instrument_script(const char *path, const struct bolt_tools *t, struct error *err);
 /* pgo-bolt IN OUT: merge-fdata of `fdata` (sandbox paths) sorted into
- * BOLT_MERGED_FDATA, then llvm-bolt with BOLT_OPTIONS. */
+ * BOLT_MERGED_FDATA, then llvm-bolt with `options` (NULL: BOLT_OPTIONS;
+ * the pipeline's `bolt-options`, checked by config to be plain words). */
 int bolt_write_optimize_script(const char *path, const struct bolt_tools *t, char *const *fdata,
-                               size_t n, struct error *err);
+                               size_t n, const char *options, struct error *err);
 
 struct bolt_report {
 	long profiled, functions; /* "N out of M functions ... non-empty profile" */

@@ -167,14 +167,23 @@ struct pipeline {
 	char **release_env; /* [release] env = K=V: the promoted runtime knobs */
 	size_t n_release_env;
 	struct ship_rule ship; /* [release] ship-pgo-if, otherwise (ship.h) */
+	/* what is stacked on IR PGO (struct pgo_recipe in pgo.h) */
+	char *cc;             /* `cc =`: the compiler command; NULL: the toolchain's */
+	bool function_order;  /* `function-order =` */
+	bool split_functions; /* `split-machine-functions =` */
+	int recipe_line;      /* line of the last of these keys (messages) */
+	char *bolt_options;   /* `bolt-options =`: llvm-bolt's; NULL: BOLT_OPTIONS (bolt.h) */
 	struct stage_def stages[PIPELINE_MAX_STAGES];
 	size_t n_stages;
 };
 
 /* Keys of [pipeline]: name, source, image, source-date-epoch, compiler,
- * profiles, artifacts, history, training (single | threaded).  [release]: env (repeatable),
- * ship-pgo-if, otherwise.  [stage NAME]: profile, inputs (space separated), command, outputs (space
- * separated), shards, env (repeatable).  Stages may only use earlier stages as inputs.
+ * profiles, artifacts, history, training (single | threaded), cc (a compiler command of the
+ * toolchain: [A-Za-z0-9._+-]+), function-order and split-machine-functions (on/off or true/false;
+ * default off), bolt-options (llvm-bolt options for the bolt stage: words starting with '-' of A-Z
+ * a-z 0-9 = , . _ + : -).  [release]: env (repeatable), ship-pgo-if, otherwise.  [stage NAME]:
+ * profile, inputs (space separated), command, outputs (space separated), shards, env (repeatable).
+ * Stages may only use earlier stages as inputs.
  *
  * [pipeline]: `name` ([A-Za-z0-9._-]+) and `source` are required.  Relative
  * source, image (unless "host"), profiles and artifacts resolve against

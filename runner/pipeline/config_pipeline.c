@@ -163,6 +163,54 @@ static int set_p_training(struct pipe_ctx *c, const struct ini_entry *e, struct 
 	return 0;
 }
 
+/* A command name, looked up on the stage's PATH: no path, no shell
+ * words (it is substituted into $PGO_CC). */
+static int set_p_cc(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	if (!all_chars(e->value, "._+-", true) || strlen(e->value) > 64)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "'%s' is not a compiler command name (A-Z a-z 0-9 . _ + -, at "
+		                 "most 64 characters; e.g. clang-19)",
+		                 e->value);
+	replace_str(&c->p->cc, e->value);
+	c->p->recipe_line = e->line;
+	return 0;
+}
+
+static int set_p_function_order(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	c->p->recipe_line = e->line;
+	return parse_bool(e->value, &c->p->function_order, err);
+}
+
+static int set_p_split(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	c->p->recipe_line = e->line;
+	return parse_bool(e->value, &c->p->split_functions, err);
+}
+
+/* llvm-bolt's options go into the pgo-bolt script unquoted: plain
+ * option words only. */
+static int set_p_bolt_options(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	const char *p = e->value;
+
+	for (; *p; p++) {
+		bool word_start = p == e->value || p[-1] == ' ';
+
+		if (*p == ' ')
+			continue;
+		if ((word_start && *p != '-') ||
+		    !(isalnum((unsigned char)*p) || strchr("=,._+:-", *p)))
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "'%s' is not a list of llvm-bolt options (words starting "
+			                 "with '-', of A-Z a-z 0-9 = , . _ + : -): '%c' at %zu",
+			                 e->value, *p, (size_t)(p - e->value) + 1);
+	}
+	replace_str(&c->p->bolt_options, e->value);
+	return 0;
+}
+
 char *pipeline_relative(const struct pipeline *p, const char *path)
 {
 	return relative_to_dir(p->dir, path);
@@ -321,6 +369,10 @@ static const struct key_rule pipeline_rules[] = {
     {"artifacts", false, false, NULL, set_p_artifacts},
     {"history", false, false, NULL, set_p_history},
     {"training", false, false, NULL, set_p_training},
+    {"cc", false, false, NULL, set_p_cc},
+    {"function-order", false, false, NULL, set_p_function_order},
+    {"split-machine-functions", false, false, NULL, set_p_split},
+    {"bolt-options", false, false, NULL, set_p_bolt_options},
 };
 
 /* "faster by 2%" | "better by 2%" | "go" */
@@ -691,6 +743,8 @@ void pipeline_free(struct pipeline *p)
 	free(p->image);
 	free(p->source_date_epoch);
 	free(p->compiler);
+	free(p->cc);
+	free(p->bolt_options);
 	free(p->profiles_dir);
 	free(p->artifacts_dir);
 	list_free(p->release_env, p->n_release_env);

@@ -74,7 +74,7 @@ void pgo_stage_env(enum profile_format format, enum stage_role role, const char 
 		strv_pushf(env, "PGO_PROFILE=%s", prof);
 		free(prof);
 	}
-	if (role == ROLE_TRAIN) {
+	if (pgo_role_trains(role)) {
 		strv_pushf(env, "PGO_SHARD=%u", shard ? shard : 1);
 		strv_pushf(env, "PGO_SHARDS=%u", shards ? shards : 1);
 	}
@@ -93,9 +93,14 @@ char *pgo_profile_path(enum profile_format format, const char *profile_input)
 	                 PGO_MERGED_PROFDATA);
 }
 
+bool pgo_role_trains(enum stage_role role)
+{
+	return role == ROLE_TRAIN || role == ROLE_CS_TRAIN;
+}
+
 void pgo_forced_env(enum profile_format format, enum stage_role role, struct strv *env)
 {
-	if (role != ROLE_TRAIN)
+	if (!pgo_role_trains(role))
 		return;
 	if (format == PROFILE_LLVM_RAW) {
 		/* %p is deterministic: every stage has its own pid namespace. */
@@ -673,14 +678,39 @@ char *shell_quote(const char *s)
 	return out;
 }
 
+/* The symbol order comes from the merged profile's temporal traces;
+ * llvm-profdata's comment lines (a count, a Mach-O note) are dropped so
+ * the file holds symbols only. */
+static void merge_llvm_order(struct strbuf *s, const char *tool, const struct merge_extras *x)
+{
+	const char *dir = PGO_OUT_DIR "/" PGO_PROFILE_SUBDIR;
+
+	if (x && x->carry_order) {
+		char *q = shell_quote(x->carry_order);
+
+		strbuf_printf(s, "cp %s %s/%s\n", q, dir, PGO_SYMBOL_ORDER);
+		free(q);
+	} else if (x && x->symbol_order) {
+		strbuf_printf(s, "%s order %s/%s -o %s/.order.raw\n", tool, dir,
+		              PGO_MERGED_PROFDATA, PGO_BUILD_DIR);
+		strbuf_printf(s, "sed '/^#/d' %s/.order.raw > %s/%s\n", PGO_BUILD_DIR, dir,
+		              PGO_SYMBOL_ORDER);
+	}
+}
+
 static void merge_llvm(struct strbuf *s, const char *profdata, const struct raw_profile *p,
-                       size_t n, bool all)
+                       size_t n, bool all, const struct merge_extras *x)
 {
 	char *tool = shell_quote(profdata);
 
 	strbuf_printf(s, "%s merge%s -o %s/%s/%s", tool, all ? " --failure-mode=all" : "",
 	              PGO_OUT_DIR, PGO_PROFILE_SUBDIR, PGO_MERGED_PROFDATA);
-	free(tool);
+	if (x && x->base_profile) {
+		char *q = shell_quote(x->base_profile);
+
+		strbuf_printf(s, " \\\n\t%s", q);
+		free(q);
+	}
 	for (size_t i = 0; i < n; i++) {
 		char *q;
 
@@ -691,6 +721,8 @@ static void merge_llvm(struct strbuf *s, const char *profdata, const struct raw_
 		free(q);
 	}
 	strbuf_printf(s, "\n");
+	merge_llvm_order(s, tool, x);
+	free(tool);
 }
 
 /* Copy each shard's good .gcda into a staging tree, then fold the shards
@@ -737,7 +769,7 @@ static void merge_gcc(struct strbuf *s, const struct raw_profile *p, size_t n,
 int pgo_write_merge_script(const char *path, enum profile_format format, const char *profdata,
                            const struct raw_profile *profiles, size_t n_profiles,
                            const char *const *shard_dirs, size_t n_shards, bool failure_mode_all,
-                           struct error *err)
+                           const struct merge_extras *extras, struct error *err)
 {
 	struct strbuf s = {0};
 	int rc;
@@ -749,7 +781,7 @@ int pgo_write_merge_script(const char *path, enum profile_format format, const c
 	if (format == PROFILE_LLVM_RAW) {
 		strbuf_printf(&s, "mkdir -p %s/%s\n", PGO_OUT_DIR, PGO_PROFILE_SUBDIR);
 		merge_llvm(&s, profdata ? profdata : "llvm-profdata", profiles, n_profiles,
-		           failure_mode_all);
+		           failure_mode_all, extras);
 	} else {
 		merge_gcc(&s, profiles, n_profiles, shard_dirs, n_shards);
 	}

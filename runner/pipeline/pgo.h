@@ -28,6 +28,8 @@
 #define PGO_HELPER_DIR "/build/.pgo/bin"
 #define PGO_PROFILE_SUBDIR "profile"
 #define PGO_MERGED_PROFDATA "merged.profdata"
+/* function-order: the merge writes it next to the merged profile */
+#define PGO_SYMBOL_ORDER "symbol-order.txt"
 /* Every object of every stage gets the same seed: gcc otherwise stamps
  * .gcda/.gcno and the instrumented binary with a random value. */
 #define PGO_RANDOM_SEED "pgo-sandbox"
@@ -43,6 +45,22 @@ enum stage_role {
 	ROLE_BOLT_INSTRUMENT,
 	ROLE_BOLT_TRAIN,
 	ROLE_BOLT,
+	/* context-sensitive IR PGO (clang): a second instrumentation of the
+	 * PGO-optimised build, its training, and the merge of both passes */
+	ROLE_CS_INSTRUMENT,
+	ROLE_CS_TRAIN,
+	ROLE_CS_MERGE,
+};
+
+/* What a pipeline stacks on IR PGO ([pipeline] keys; recorded in every
+ * stage's provenance and cache key).  The toolchain turns it into flags
+ * (toolchain.h) or refuses what it cannot do. */
+struct pgo_recipe {
+	const char *cc;       /* `cc =`: the compiler command (clang-19); NULL: the toolchain's */
+	bool function_order;  /* `function-order = yes`: temporal profile -> symbol order */
+	bool split_functions; /* `split-machine-functions = yes` */
+	const char *symbol_order; /* build: the order file inside the sandbox; NULL: none */
+	const char *cs_base;      /* cs-instrument: the first pass's profile inside; NULL: none */
 };
 
 /* What training writes (toolchain.h says which toolchain writes which). */
@@ -85,6 +103,9 @@ char *pgo_profile_path(enum profile_format format, const char *profile_input);
  * training run's profiles land (LLVM_PROFILE_FILE; GCOV_PREFIX and
  * GCOV_PREFIX_STRIP). */
 void pgo_forced_env(enum profile_format format, enum stage_role role, struct strv *env);
+/* Training roles (train, cs-train): sharded, ASLR off, profiles forced
+ * into /build/out/profile. */
+bool pgo_role_trains(enum stage_role role);
 
 /* ---- training = threaded (docs/bench.md) ---- */
 
@@ -166,14 +187,26 @@ char *pgo_command_output(char *const argv[], char *const envp[]);
 uint64_t pgo_raw_version_for_llvm(unsigned llvm_major);
 uint32_t pgo_probe_gcda_version(void);
 
+/* What a merge adds to folding raw profiles together (LLVM only). */
+struct merge_extras {
+	/* cs-merge: the first pass's indexed profile, merged with the
+	 * context-sensitive raw profiles (NULL: none) */
+	const char *base_profile;
+	/* cs-merge: the first pass's symbol order, carried to the output */
+	const char *carry_order;
+	/* function-order: `llvm-profdata order` writes profile/symbol-order.txt */
+	bool symbol_order;
+};
+
 /* Write the pgo-merge helper for the merge sandbox: merges the good
  * profiles of `profiles` (grouped per shard for gcc, `shard_dirs` being the
  * sandbox paths of each shard's profile dir) into /build/out/profile;
- * `profdata` is the llvm-profdata to run (NULL: the one on PATH). */
+ * `profdata` is the llvm-profdata to run (NULL: the one on PATH); `extras`
+ * may be NULL. */
 int pgo_write_merge_script(const char *path, enum profile_format format, const char *profdata,
                            const struct raw_profile *profiles, size_t n_profiles,
                            const char *const *shard_dirs, size_t n_shards, bool failure_mode_all,
-                           struct error *err);
+                           const struct merge_extras *extras, struct error *err);
 /* Lines of the merge helper that keep the bad profiles of `p` under
  * PGO_QUARANTINE_SUBDIR with a REASONS file naming each and why (nothing
  * when none is bad); appended to `s` (a struct strbuf). */

@@ -35,21 +35,29 @@ static char *expand_input(const char *tmpl, const char *dir)
 }
 
 /* A thin adapter: the statistics and the gate are `pgo-sandbox bench`'s.
- * The first two stage inputs are baseline and candidate; the stage command
+ * The first stage input is the baseline, the others the candidates (one:
+ * --baseline/--candidate; more: one --variant NAME=CMD each, named after
+ * their stages, compared with the baseline under one Holm family, which
+ * [release] picks from: ship.h); the stage command
  * is the benchmark command, {input} standing for the variant's input
  * directory and {bench} for each benchmark of $PGO_BENCHMARKS. */
 /* The variants' commands and the stage's knobs as `pgo-sandbox bench`
  * arguments; outputs land in the stage's output directory. */
-static void bench_arguments(const struct stage_ctx *c, const struct input *const v[2],
+static void bench_arguments(const struct stage_ctx *c, const struct input *const *v, size_t nv,
                             const char *json, const char *md, const char *svg, struct strv *args)
 {
 	strv_push(args, "bench");
-	for (int i = 0; i < 2; i++) {
+	for (size_t i = 0; i < nv; i++) {
 		char *dir = xasprintf("%s/%s", PGO_IN_DIR, v[i]->name);
 		char *cmd = expand_input(c->def->command, dir);
 
-		strv_push(args, i == 0 ? "--baseline" : "--candidate");
-		strv_push(args, cmd);
+		if (nv == 2) {
+			strv_push(args, i == 0 ? "--baseline" : "--candidate");
+			strv_push(args, cmd);
+		} else {
+			strv_push(args, "--variant");
+			strv_pushf(args, "%s=%s", v[i]->name, cmd);
+		}
 		free(cmd);
 		free(dir);
 	}
@@ -154,25 +162,30 @@ static int record_stage(void *arg, const struct bench_record_request *rq, const 
 static int run_bench(struct stage_ctx *c)
 {
 	const struct bench_hooks hooks = {check_stage_store, record_stage, c};
-	const struct input *v[2] = {NULL, NULL};
+	const struct input **v = xcalloc(c->n_inputs + 1, sizeof(*v));
 	struct strv args = {0};
 	char *json, *md, *svg;
-	int rc, nv = 0;
+	size_t nv = 0;
+	int rc;
 
-	for (size_t i = 0; i < c->n_inputs && nv < 2; i++)
+	for (size_t i = 0; i < c->n_inputs; i++)
 		if (!c->inputs[i].is_source)
 			v[nv++] = &c->inputs[i];
 	if (nv < 2) {
 		fprintf(stderr, "pgo-sandbox: a bench stage needs two stage inputs: the baseline, "
-		                "then the candidate\n");
+		                "then the candidate(s)\n");
+		free(v);
 		return EXIT_RUNNER_ERROR;
 	}
 	json = xasprintf("%s/bench.json", c->outdir);
 	md = xasprintf("%s/bench.md", c->outdir);
 	svg = xasprintf("%s/bench.svg", c->outdir);
-	bench_arguments(c, v, json, md, svg, &args);
-	printf("pgo-sandbox: bench: %s (baseline) against %s (candidate)\n", v[0]->name,
-	       v[1]->name);
+	bench_arguments(c, v, nv, json, md, svg, &args);
+	printf("pgo-sandbox: bench: %s (baseline) against %s", v[0]->name, v[1]->name);
+	for (size_t i = 2; i < nv; i++)
+		printf(", %s", v[i]->name);
+	printf(" (candidate%s)\n", nv > 2 ? "s" : "");
+	free(v);
 	rc = bench_main_hooked((int)args.n, args.v, &hooks);
 	if (rc == 0 || rc == 1 || rc == BENCH_EXIT_INCONCLUSIVE || rc == BENCH_EXIT_NO_GO ||
 	    rc == BENCH_EXIT_NEUTRAL) {

@@ -52,11 +52,14 @@ static int prepare_bolt(struct stage_ctx *c, struct error *err)
 	if (rc == 0)
 		rc = bolt_tools_find(&t, err);
 	if (rc == 0)
-		rc = bolt_write_optimize_script(script, &t, fdata.v, fdata.n, err);
+		rc = bolt_write_optimize_script(script, &t, fdata.v, fdata.n, c->pl->bolt_options,
+		                                err);
 	if (rc == 0) {
-		json_object_set_new(c->results, "bolt",
-		                    json_pack("{s:s, s:s, s:i}", "llvm_bolt", t.bolt, "options",
-		                              BOLT_OPTIONS, "fdata_files", (int)fdata.n));
+		json_object_set_new(
+		    c->results, "bolt",
+		    json_pack("{s:s, s:s, s:i}", "llvm_bolt", t.bolt, "options",
+		              c->pl->bolt_options ? c->pl->bolt_options : BOLT_OPTIONS,
+		              "fdata_files", (int)fdata.n));
 		stage_step_end(c);
 	}
 	bolt_tools_free(&t);

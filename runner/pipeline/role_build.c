@@ -60,15 +60,25 @@ static int check_knobs(struct stage_ctx *c, const struct input *m, struct error 
 	return -1;
 }
 
+/* The profile the build uses: context-sensitive PGO's merge of both
+ * passes when the pipeline has one, else the merge's. */
+static const struct input *build_profile_input(const struct stage_ctx *c)
+{
+	const struct input *cs = stage_input_with_role(c, ROLE_CS_MERGE);
+
+	return cs ? cs : stage_input_with_role(c, ROLE_MERGE);
+}
+
 static int prepare_build(struct stage_ctx *c, struct error *err)
 {
 	const struct input *m;
 
 	stage_step_begin(c, "checking the training knobs");
-	m = stage_input_with_role(c, ROLE_MERGE);
+	m = build_profile_input(c);
 	if (m == NULL)
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-		                 "a build stage needs the merge stage among its inputs");
+		                 "a build stage needs the merge (or cs-merge) stage among its "
+		                 "inputs");
 	if (check_knobs(c, m, err) < 0)
 		return -1;
 	stage_step_end(c);
@@ -134,7 +144,7 @@ static int judge_missing_functions(struct stage_ctx *c, const struct input *m, c
 
 static int check_build(struct stage_ctx *c, struct error *err)
 {
-	const struct input *m = stage_input_with_role(c, ROLE_MERGE);
+	const struct input *m = build_profile_input(c);
 	json_t *mr = stage_input_results(m, 0);
 	json_t *cov = json_object_get(mr, "coverage");
 	size_t len;

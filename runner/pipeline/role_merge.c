@@ -131,6 +131,12 @@ static int check_profiles(struct stage_ctx *c, struct merge_plan *m, struct cove
 	return 0;
 }
 
+/* The training role whose profiles this merge folds together. */
+static enum stage_role trained_by(const struct stage_ctx *c)
+{
+	return c->role == ROLE_CS_MERGE ? ROLE_CS_TRAIN : ROLE_TRAIN;
+}
+
 static int merge_knobs(struct stage_ctx *c, struct error *err)
 {
 	json_t *first = NULL;
@@ -139,7 +145,7 @@ static int merge_knobs(struct stage_ctx *c, struct error *err)
 	for (size_t i = 0; i < c->n_inputs; i++) {
 		const struct input *in = &c->inputs[i];
 
-		if (in->is_source || in->role != ROLE_TRAIN)
+		if (in->is_source || in->role != trained_by(c))
 			continue;
 		for (unsigned s = 0; s < in->shards; s++) {
 			json_t *k = json_object_get(stage_input_results(in, s), "training_knobs");
@@ -176,7 +182,7 @@ static int plan_train_inputs(struct stage_ctx *c, struct merge_plan *m, struct e
 	for (size_t i = 0; i < c->n_inputs; i++) {
 		const struct input *in = &c->inputs[i];
 
-		if (in->is_source || in->role != ROLE_TRAIN)
+		if (in->is_source || in->role != trained_by(c))
 			continue;
 		for (unsigned s = 0; s < in->shards; s++)
 			if (plan_shard(c, in, s, m, err) < 0)
@@ -184,7 +190,8 @@ static int plan_train_inputs(struct stage_ctx *c, struct merge_plan *m, struct e
 	}
 	if (m->shard_dirs.n == 0)
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
-		                 "a merge stage needs a train stage among its inputs");
+		                 "a %s stage needs a %s stage among its inputs",
+		                 stage_role_name(c->role), stage_role_name(trained_by(c)));
 	return 0;
 }
 
@@ -256,8 +263,32 @@ static void record_merge_results(struct stage_ctx *c, const struct merge_plan *m
 		json_object_set_new(c->results, "coverage", stage_coverage_json(&pc));
 }
 
+/* cs-merge folds the first pass's indexed profile in and carries its
+ * symbol order; a first merge with function-order writes the order. */
+static char *merge_extras_for(const struct stage_ctx *c, struct merge_extras *x)
+{
+	const struct input *first = stage_input_with_role(c, ROLE_MERGE);
+	char *base = NULL;
+
+	memset(x, 0, sizeof(*x));
+	if (c->tc->format != PROFILE_LLVM_RAW)
+		return NULL;
+	if (c->role == ROLE_CS_MERGE && first) {
+		base = pgo_profile_path(c->tc->format, first->name);
+		x->base_profile = base;
+		if (c->pl->function_order)
+			x->carry_order = xasprintf("%s/%s/%s/%s", PGO_IN_DIR, first->name,
+			                           PGO_PROFILE_SUBDIR, PGO_SYMBOL_ORDER);
+	} else {
+		x->symbol_order = c->pl->function_order;
+	}
+	return base;
+}
+
 static int plan_merge(struct stage_ctx *c, struct error *err)
 {
+	struct merge_extras extras;
+	char *base = merge_extras_for(c, &extras);
 	struct merge_plan m = {0};
 	struct coverage_set *cov = coverage_set_new();
 	bool has_values = false;
@@ -283,11 +314,13 @@ static int plan_merge(struct stage_ctx *c, struct error *err)
 	script = xasprintf("%s/.pgo/bin/pgo-merge", c->work);
 	if (pgo_write_merge_script(script, c->tc->format, c->profdata_sandbox, m.p, m.n,
 	                           (const char *const *)m.shard_dirs.v, m.shard_dirs.n,
-	                           c->rq->failure_mode_all, err) < 0)
+	                           c->rq->failure_mode_all, &extras, err) < 0)
 		goto out;
 	record_merge_results(c, &m, skipped, cov);
 	rc = 0;
 out:
+	free(base);
+	free((char *)extras.carry_order);
 	json_decref(skipped);
 	free(script);
 	coverage_set_free(cov);
@@ -295,7 +328,7 @@ out:
 	return rc;
 }
 
-static int prepare_merge(struct stage_ctx *c, struct error *err)
+int merge_prepare(struct stage_ctx *c, struct error *err)
 {
 	stage_step_begin(c, "checking the raw profiles");
 	if (plan_merge(c, err) < 0)
@@ -304,7 +337,43 @@ static int prepare_merge(struct stage_ctx *c, struct error *err)
 	return 0;
 }
 
-static int check_merge(struct stage_ctx *c, struct error *err)
+/* function-order: the order file is part of the artifact; its digest and
+ * length go into the results. */
+static int record_symbol_order(struct stage_ctx *c, const char *dir, struct error *err)
+{
+	char *f = xasprintf("%s/%s", dir, PGO_SYMBOL_ORDER);
+	char digest[DIGEST_STR_MAX];
+	size_t len = 0;
+	char *text = NULL;
+	int rc = digest_file_sha256(f, digest, err);
+
+	if (rc < 0)
+		error_prefix(err, "function-order: the merge wrote no %s/%s/%s", PGO_OUT_DIR,
+		             PGO_PROFILE_SUBDIR, PGO_SYMBOL_ORDER);
+	if (rc == 0 && read_file(f, &text, &len, err) < 0)
+		rc = -1;
+	if (rc == 0) {
+		unsigned lines = pgo_count_in_log(text, len, "\n");
+
+		if (lines == 0)
+			rc = error_set(err, EXIT_RUNNER_ERROR, 0,
+			               "function-order: %s/%s is empty: the training recorded no "
+			               "temporal profile (was the instrument stage built with "
+			               "$PGO_GENERATE_FLAGS?)",
+			               PGO_PROFILE_SUBDIR, PGO_SYMBOL_ORDER);
+		else
+			json_object_set_new(c->results, "symbol_order",
+			                    json_pack("{s:s, s:s, s:i}", "file",
+			                              PGO_PROFILE_SUBDIR "/" PGO_SYMBOL_ORDER,
+			                              "digest", digest, "symbols",
+			                              (json_int_t)lines));
+	}
+	free(text);
+	free(f);
+	return rc;
+}
+
+int merge_check_outputs(struct stage_ctx *c, struct error *err)
 {
 	char *dir = xasprintf("%s/%s", c->outdir, PGO_PROFILE_SUBDIR);
 	char digest[DIGEST_STR_MAX];
@@ -349,12 +418,14 @@ static int check_merge(struct stage_ctx *c, struct error *err)
 	}
 	if (rc == 0)
 		json_object_set_new(c->results, "merged_profile", json_string(digest));
+	if (rc == 0 && c->pl->function_order && c->tc->format == PROFILE_LLVM_RAW)
+		rc = record_symbol_order(c, dir, err);
 	free(dir);
 	return rc;
 }
 
 /* Explain a failed merge in the terms of this pipeline. */
-static void explain_merge_failure(const struct stage_ctx *c, int rc, struct error *err)
+void merge_explain_failure(const struct stage_ctx *c, int rc, struct error *err)
 {
 	size_t len;
 	char *log = stage_read_log(c, &len);
@@ -378,7 +449,7 @@ static void explain_merge_failure(const struct stage_ctx *c, int rc, struct erro
 const struct stage_role_ops role_merge = {
     .name = "merge",
     .role = ROLE_MERGE,
-    .prepare = prepare_merge,
-    .check_outputs = check_merge,
-    .explain_failure = explain_merge_failure,
+    .prepare = merge_prepare,
+    .check_outputs = merge_check_outputs,
+    .explain_failure = merge_explain_failure,
 };

@@ -4,8 +4,9 @@
 #include <string.h>
 
 static const struct stage_role_ops *const roles[] = {
-    &role_instrument, &role_train,           &role_merge,      &role_build,
-    &role_bench,      &role_bolt_instrument, &role_bolt_train, &role_bolt,
+    &role_instrument,    &role_train,           &role_merge,      &role_build,
+    &role_bench,         &role_bolt_instrument, &role_bolt_train, &role_bolt,
+    &role_cs_instrument, &role_cs_train,        &role_cs_merge,
 };
 
 #define N_ROLES (sizeof(roles) / sizeof(roles[0]))

@@ -1,7 +1,8 @@
 /* roles.h - the roles a pipeline stage can play, as a table.
  *
  * A stage's role comes from its name (instrument, train, merge, build,
- * bench, bolt-instrument, bolt-train, bolt; any other name runs its
+ * bench, bolt-instrument, bolt-train, bolt, cs-instrument, cs-train,
+ * cs-merge; any other name runs its
  * command and nothing more).  A role is one
  * file, role_NAME.c, defining one `struct stage_role_ops`, and one row in
  * roles.c; stage_run.c calls its hooks around the sandboxed command and
@@ -37,6 +38,16 @@ extern const struct stage_role_ops role_bench;
 extern const struct stage_role_ops role_bolt_instrument;
 extern const struct stage_role_ops role_bolt_train;
 extern const struct stage_role_ops role_bolt;
+extern const struct stage_role_ops role_cs_instrument;
+extern const struct stage_role_ops role_cs_train;
+extern const struct stage_role_ops role_cs_merge;
+
+/* The merge's hooks, shared by cs-merge (role_merge.c): the merge of the
+ * training role's profiles (train, or cs-train with the first pass's
+ * profile folded in), its checks and its explanations. */
+int merge_prepare(struct stage_ctx *c, struct error *err);
+int merge_check_outputs(struct stage_ctx *c, struct error *err);
+void merge_explain_failure(const struct stage_ctx *c, int rc, struct error *err);
 
 /* The role of a stage named `stage_name` (ROLE_PLAIN when none). */
 enum stage_role stage_role_of(const char *stage_name);

@@ -10,6 +10,7 @@
 #include "artifacts/digest.h"
 #include "base/strbuf.h"
 #include "pipeline/roles.h"
+#include "pipeline/ship_pick.h"
 #include "pipeline/stage_run.h"
 
 static const struct stage_def *bench_stage(const struct pipeline *pl)
@@ -63,9 +64,13 @@ static const char *bench_name(json_t *result, json_t *cmp)
 	return name ? name : "?";
 }
 
-/* Every gated A/B comparison of the gate metric must be a win by at least
- * the margin, with its whole interval on the better side of zero. */
-static bool judge_faster(const struct pipeline *pl, json_t *result, json_t *evidence, char **why)
+/* One candidate against the baseline: every gated A/B comparison of the
+ * gate metric (bench variant `variant`) must be a win by at least the
+ * margin, with its whole interval on the better side of zero; among
+ * several candidates (`family`), also a win after Holm's correction over
+ * the whole family (the bench's verdict: every candidate and benchmark). */
+static bool judge_faster(const struct pipeline *pl, json_t *result, json_int_t variant, bool family,
+                         json_t *evidence, char **why)
 {
 	const char *metric =
 	    json_string_value(json_object_get(json_object_get(result, "settings"), "metric"));
@@ -78,6 +83,7 @@ static bool judge_faster(const struct pipeline *pl, json_t *result, json_t *evid
 	{
 		const char *kind = json_string_value(json_object_get(k, "kind"));
 		const char *m = json_string_value(json_object_get(k, "metric"));
+		const char *verdict = json_string_value(json_object_get(k, "verdict"));
 		bool higher = strcmp(json_string_value(json_object_get(k, "direction")) ?: "lower",
 		                     "higher") == 0;
 		double est = json_number_value(json_object_get(k, "estimate_pct"));
@@ -85,28 +91,38 @@ static bool judge_faster(const struct pipeline *pl, json_t *result, json_t *evid
 		double hi = json_number_value(json_object_get(k, "ci_high_pct"));
 		double gain = higher ? est : -est;
 		bool beyond_zero = higher ? lo > 0 : hi < 0;
+		bool holm =
+		    !family ||
+		    (verdict && (strcmp(verdict, "faster") == 0 || strcmp(verdict, "better") == 0));
 		bool ok;
 
 		if (!kind || strcmp(kind, "ab") != 0 ||
 		    !json_is_true(json_object_get(k, "gated")) || !m || !metric ||
-		    strcmp(m, metric) != 0)
+		    strcmp(m, metric) != 0 ||
+		    json_integer_value(json_object_get(k, "candidate")) != variant)
 			continue;
 		judged++;
 		ok = json_is_number(json_object_get(k, "estimate_pct")) &&
 		     json_is_number(json_object_get(k, "ci_low_pct")) &&
 		     json_is_number(json_object_get(k, "ci_high_pct")) && beyond_zero &&
-		     gain >= pl->ship.margin_pct;
-		json_array_append_new(evidence,
-		                      json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:b}",
-		                                "benchmark", bench_name(result, k), "metric", m,
-		                                "direction", higher ? "higher" : "lower",
-		                                "estimate_pct", est, "ci_low_pct", lo,
-		                                "ci_high_pct", hi, "gain_pct", gain, "win", ok));
+		     gain >= pl->ship.margin_pct && holm;
+		json_array_append_new(
+		    evidence,
+		    json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:b}", "benchmark",
+		              bench_name(result, k), "metric", m, "direction",
+		              higher ? "higher" : "lower", "estimate_pct", est, "ci_low_pct", lo,
+		              "ci_high_pct", hi, "gain_pct", gain, "gain_low_pct",
+		              higher ? lo : -hi, "gain_high_pct", higher ? hi : -lo, "win", ok));
+		if (family)
+			json_object_set_new(json_array_get(evidence, json_array_size(evidence) - 1),
+			                    "verdict", json_string(verdict ? verdict : "?"));
 		if (!ok && *why == NULL)
-			*why =
-			    xasprintf("%s: %s %+.2f %% [%+.2f, %+.2f] is not a win of at least "
-			              "%.2f %% with the whole interval beyond zero",
-			              bench_name(result, k), m, est, lo, hi, pl->ship.margin_pct);
+			*why = xasprintf(
+			    "%s: %s %+.2f %% [%+.2f, %+.2f]%s is not a win of at least "
+			    "%.2f %% with the whole interval beyond zero%s",
+			    bench_name(result, k), m, est, lo, hi,
+			    family ? (holm ? "" : " (Holm over every candidate: not a win)") : "",
+			    pl->ship.margin_pct, family ? " and after Holm's correction" : "");
 		win &= ok;
 	}
 	if (judged == 0) {
@@ -152,13 +168,125 @@ static bool judge_go(json_t *result, json_t *evidence, char **why)
 	return strcmp(outcome, "go") == 0;
 }
 
-static void choose(const struct pipeline *pl, const struct stage_def *bench, bool win,
-                   struct ship_decision *d)
+/* Candidate i's stage name (from 0). */
+static const char *candidate_name(const struct stage_def *bench, size_t i)
 {
-	const char *base = bench_input(bench, 0), *cand = bench_input(bench, 1);
+	const char *name = bench_input(bench, i + 1);
 
-	if (win && cand) {
-		d->shipped = "pgo";
+	return name ? name : "?";
+}
+
+size_t ship_n_candidates(const struct stage_def *bench)
+{
+	size_t n = 0;
+
+	while (bench_input(bench, n + 1))
+		n++;
+	return n;
+}
+
+static struct ship_gain *gains_of(json_t *evidence, size_t *n)
+{
+	struct ship_gain *g = xcalloc(json_array_size(evidence) + 1, sizeof(*g));
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(evidence, i, e)
+	{
+		g[i].gain = json_number_value(json_object_get(e, "gain_pct"));
+		g[i].lo = json_number_value(json_object_get(e, "gain_low_pct"));
+		g[i].hi = json_number_value(json_object_get(e, "gain_high_pct"));
+	}
+	*n = json_array_size(evidence);
+	return g;
+}
+
+/* Names of the proven candidates that really beat candidate i. */
+static json_t *beaten_by(const struct stage_def *bench, const struct ship_candidate *c, size_t n,
+                         size_t i, double margin)
+{
+	json_t *a = json_array();
+
+	for (size_t j = 0; j < n; j++)
+		if (j != i && c[j].proven && c[i].proven && ship_beats(&c[j], &c[i], margin))
+			json_array_append_new(a, json_string(candidate_name(bench, j)));
+	return a;
+}
+
+static char *pick_reason(const struct pipeline *pl, const struct stage_def *bench, int winner,
+                         size_t n, char *const *whys)
+{
+	struct strbuf b = {0};
+
+	if (winner >= 0) {
+		strbuf_printf(
+		    &b,
+		    "%s is better than the baseline by at least %.2f %% on every gated "
+		    "benchmark (whole interval beyond zero, Holm over the %zu candidates) "
+		    "and no other candidate beats it by a real difference (simpler builds "
+		    "first: ",
+		    candidate_name(bench, (size_t)winner), pl->ship.margin_pct, n);
+		for (size_t i = 0; i < n; i++)
+			strbuf_printf(&b, "%s%s", i ? ", " : "", candidate_name(bench, i));
+		strbuf_printf(&b, "; %s)", pl->ship.text);
+		return strbuf_take(&b);
+	}
+	strbuf_printf(&b, "no candidate won against the baseline:");
+	for (size_t i = 0; i < n; i++)
+		strbuf_printf(&b, "%s %s: %s", i ? ";" : "", candidate_name(bench, i), whys[i]);
+	return strbuf_take(&b);
+}
+
+/* Several candidates: each judged against the baseline, the winner
+ * picked (ship_pick.h); `*out` every candidate's evidence. */
+int ship_pick(const struct pipeline *pl, const struct stage_def *bench, json_t *result,
+              json_t **out, char **why)
+{
+	size_t n = ship_n_candidates(bench);
+	struct ship_candidate *c = xcalloc(n, sizeof(*c));
+	struct ship_gain **g = xcalloc(n, sizeof(*g));
+	json_t **ev = xcalloc(n, sizeof(*ev));
+	char **whys = xcalloc(n, sizeof(*whys));
+	int winner;
+
+	for (size_t i = 0; i < n; i++) {
+		ev[i] = json_array();
+		c[i].proven = judge_faster(pl, result, (json_int_t)i + 1, true, ev[i], &whys[i]);
+		g[i] = gains_of(ev[i], &c[i].n);
+		c[i].g = g[i];
+	}
+	winner = ship_pick_winner(c, n, pl->ship.margin_pct);
+	*out = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(*out,
+		                      json_pack("{s:s, s:i, s:b, s:b, s:s, s:o, s:o}", "name",
+		                                candidate_name(bench, i), "simplicity_rank",
+		                                (json_int_t)i + 1, "proven", c[i].proven, "winner",
+		                                (int)i == winner, "why", whys[i], "beaten_by",
+		                                beaten_by(bench, c, n, i, pl->ship.margin_pct),
+		                                "evidence", ev[i]));
+	*why = pick_reason(pl, bench, winner, n, whys);
+	for (size_t i = 0; i < n; i++) {
+		free(whys[i]);
+		free(g[i]);
+	}
+	free(whys);
+	free(g);
+	free(ev);
+	free(c);
+	return winner;
+}
+
+/* Ship candidate `winner` (the bench stage's input number winner + 1;
+ * -1: none), else the baseline or nothing. */
+static void choose(const struct pipeline *pl, const struct stage_def *bench, int winner,
+                   const char *winner_label, struct ship_decision *d)
+{
+	const char *base = bench_input(bench, 0);
+	const char *cand = winner >= 0 ? bench_input(bench, (size_t)winner + 1) : NULL;
+
+	if (cand) {
+		d->shipped = winner_label;
 		d->artifact = artifact_find(pl->artifacts_dir, cand);
 		d->exit_code = 0;
 	} else if (!pl->ship.otherwise_fail && base) {
@@ -176,7 +304,9 @@ int ship_decide(const struct pipeline *pl, struct ship_decision *d, struct error
 	const struct stage_def *bench = bench_stage(pl);
 	json_t *result, *evidence = json_array();
 	char *why = NULL, digest[DIGEST_STR_MAX] = "";
-	bool win;
+	json_t *candidates = NULL;
+	const char *label = "pgo";
+	int winner;
 
 	memset(d, 0, sizeof(*d));
 	if (bench == NULL) {
@@ -190,9 +320,16 @@ int ship_decide(const struct pipeline *pl, struct ship_decision *d, struct error
 		json_decref(evidence);
 		return -1;
 	}
-	win = pl->ship.when == SHIP_IF_GO ? judge_go(result, evidence, &why)
-	                                  : judge_faster(pl, result, evidence, &why);
-	choose(pl, bench, win, d);
+	if (ship_n_candidates(bench) > 1 && pl->ship.when == SHIP_IF_FASTER) {
+		winner = ship_pick(pl, bench, result, &candidates, &why);
+		label = winner >= 0 ? bench_input(bench, (size_t)winner + 1) : NULL;
+	} else {
+		bool win = pl->ship.when == SHIP_IF_GO
+		               ? judge_go(result, evidence, &why)
+		               : judge_faster(pl, result, 1, false, evidence, &why);
+		winner = win ? 0 : -1;
+	}
+	choose(pl, bench, winner, label, d);
 	if (d->artifact && digest_file_sha256(d->artifact, digest, err) < 0)
 		digest[0] = '\0';
 	d->reason = xasprintf("%s ships: %s", d->shipped ? d->shipped : "nothing", why);
@@ -205,6 +342,8 @@ int ship_decide(const struct pipeline *pl, struct ship_decision *d, struct error
 	              pl->ship.text, "otherwise", pl->ship.otherwise_fail ? "fail" : "baseline",
 	              "reason", d->reason, "evidence", evidence, "bench_settings",
 	              json_incref(json_object_get(result, "settings")) ?: json_null());
+	if (candidates)
+		json_object_set_new(d->record, "candidates", candidates);
 	free(why);
 	d->result = result;
 	return 0;
@@ -242,6 +381,35 @@ static void decision_markdown(struct strbuf *b, json_t *dec)
 	}
 }
 
+/* Several candidates: one row each, simplest first. */
+static void markdown_candidates(struct strbuf *b, json_t *candidates)
+{
+	json_t *c;
+	size_t i;
+
+	strbuf_printf(b, "\n| candidate (simplest first) | won against the baseline | gain per "
+	                 "gated benchmark, %% [interval] | beaten by |\n|---|---|---|---|\n");
+	json_array_foreach(candidates, i, c)
+	{
+		json_t *e, *by = json_object_get(c, "beaten_by");
+		size_t j;
+
+		strbuf_printf(b, "| %s%s | %s | ", json_string_value(json_object_get(c, "name")),
+		              json_is_true(json_object_get(c, "winner")) ? " (ships)" : "",
+		              json_is_true(json_object_get(c, "proven")) ? "yes" : "no");
+		json_array_foreach(json_object_get(c, "evidence"), j, e)
+		    strbuf_printf(b, "%s%s %+.2f [%+.2f, %+.2f]", j ? "; " : "",
+		                  json_string_value(json_object_get(e, "benchmark")),
+		                  json_number_value(json_object_get(e, "gain_pct")),
+		                  json_number_value(json_object_get(e, "gain_low_pct")),
+		                  json_number_value(json_object_get(e, "gain_high_pct")));
+		strbuf_printf(b, " | ");
+		json_array_foreach(by, j, e)
+		    strbuf_printf(b, "%s%s", j ? ", " : "", json_string_value(e));
+		strbuf_printf(b, "%s |\n", json_array_size(by) ? "" : "-");
+	}
+}
+
 static char *markdown(const struct ship_decision *d)
 {
 	json_t *ev = json_object_get(d->record, "evidence"), *e;
@@ -265,6 +433,8 @@ static char *markdown(const struct ship_decision *d)
 		              json_number_value(json_object_get(e, "ci_high_pct")),
 		              json_is_true(json_object_get(e, "win")) ? " - a win" : "");
 	}
+	if (json_object_get(d->record, "candidates"))
+		markdown_candidates(&b, json_object_get(d->record, "candidates"));
 	return strbuf_take(&b);
 }
 

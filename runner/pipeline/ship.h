@@ -30,11 +30,22 @@ struct ship_decision {
 };
 
 /* Decide from the bench stage's record: its candidate (second stage input:
- * what was measured is what ships) or its baseline (first).  -1 + err when
- * the evidence is missing or unreadable. */
+ * what was measured is what ships) or its baseline (first).  With several
+ * candidates (the bench stage's inputs after the baseline, simplest build
+ * first) and ship-pgo-if = faster by N%, the winner of ship_pick.h ships
+ * (`shipped` is its stage name) and release.json lists every candidate's
+ * evidence.  -1 + err when the evidence is missing or unreadable. */
 int ship_decide(const struct pipeline *pl, struct ship_decision *d, struct error *err);
 /* release.json and release.md in the artifacts directory. */
 int ship_write(const struct pipeline *pl, const struct ship_decision *d, struct error *err);
 void ship_decision_free(struct ship_decision *d);
+
+/* The bench stage's candidates (its stage inputs after the baseline). */
+size_t ship_n_candidates(const struct stage_def *bench);
+/* Judge every candidate against the baseline and pick the winner: its
+ * index (0 the first candidate) or -1; `*out` every candidate's evidence,
+ * `*why` the sentence (caller frees both). */
+int ship_pick(const struct pipeline *pl, const struct stage_def *bench, json_t *result,
+              json_t **out, char **why);
 
 #endif

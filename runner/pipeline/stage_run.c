@@ -25,6 +25,8 @@
 #include "base/report_json.h"
 #include "sandbox/sandbox.h"
 #include "pipeline/roles.h"
+#include "pipeline/bolt.h"
+#include "pipeline/recipe.h"
 #include "pipeline/stage_ctx.h"
 
 #define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
@@ -173,17 +175,42 @@ static bool has_source_input(const struct stage_ctx *c)
 
 /* ---- environment and definition ---- */
 
+/* The profile a build uses: the context-sensitive merge's when there is
+ * one (it holds the first pass too), else the merge's. */
+static const struct input *profile_input(const struct stage_ctx *c)
+{
+	const struct input *cs = stage_input_with_role(c, ROLE_CS_MERGE);
+
+	return cs ? cs : stage_input_with_role(c, ROLE_MERGE);
+}
+
 static void build_env(struct stage_ctx *c)
 {
-	const struct input *merge = stage_input_with_role(c, ROLE_MERGE);
-
+	const struct input *merge = profile_input(c);
+	const struct input *first = stage_input_with_role(c, ROLE_MERGE);
 	char *profile = merge ? pgo_profile_path(c->tc->format, merge->name) : NULL;
+	char *cs_base = first && c->role == ROLE_CS_INSTRUMENT
+	                    ? pgo_profile_path(c->tc->format, first->name)
+	                    : NULL;
+	char *order = merge && c->pl->function_order
+	                  ? xasprintf("%s/%s/%s/%s", PGO_IN_DIR, merge->name, PGO_PROFILE_SUBDIR,
+	                              PGO_SYMBOL_ORDER)
+	                  : NULL;
+	struct pgo_recipe recipe = recipe_of(c->pl);
 
+	recipe.cs_base = cs_base;
+	recipe.symbol_order = order;
 	strv_pushf(&c->env, "PGO_ROLE=%s", stage_role_name(c->role));
 	pgo_stage_env(c->tc->format, c->role, merge ? merge->name : NULL, c->rq->shard, c->shards,
 	              c->site.path_prefix, &c->env);
-	c->tc->stage_env(c->role, profile, &c->env);
+	c->tc->stage_env(c->role, profile, &recipe, &c->env);
+	/* in the bolt stage's definition: its cache key and provenance */
+	if (c->role == ROLE_BOLT)
+		strv_pushf(&c->env, "PGO_BOLT_OPTIONS=%s",
+		           c->pl->bolt_options ? c->pl->bolt_options : BOLT_OPTIONS);
 	free(profile);
+	free(cs_base);
+	free(order);
 	strv_pushf(&c->env, "PGO_STAGE=%s", c->def->name);
 	/* Training and benchmarking run with the release's knobs: the
 	 * profile must describe the program as it will be used. */
@@ -282,7 +309,7 @@ static int build_spec(struct stage_ctx *c, struct error *err)
 	    xstrdup(c->pl->source_date_epoch ? c->pl->source_date_epoch : "0");
 	free(spec->chdir);
 	spec->chdir = xstrdup(PGO_BUILD_DIR);
-	if (c->role == ROLE_TRAIN)
+	if (pgo_role_trains(c->role))
 		spec->no_aslr = true; /* clang raw profiles hold addresses */
 	if (c->role == ROLE_TRAIN && c->pl->training == TRAINING_THREADED &&
 	    widen_training_cpus(c, err) < 0)
@@ -399,10 +426,12 @@ static int build_definition(struct stage_ctx *c, struct error *err)
 	json_object_set_new(d, "tool",
 	                    json_pack("{s:s, s:s}", "name", "pgo-sandbox", "version", PGO_VERSION));
 	json_object_set_new(d, "pipeline",
-	                    json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", c->pl->name, "compiler",
-	                              c->tc->name, "training", training_mode_name(c->pl->training),
-	                              "source_date_epoch", c->spec.source_date_epoch, "release_env",
-	                              env_object(c->pl->release_env, c->pl->n_release_env)));
+	                    json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", c->pl->name,
+	                              "compiler", c->tc->name, "training",
+	                              training_mode_name(c->pl->training), "source_date_epoch",
+	                              c->spec.source_date_epoch, "release_env",
+	                              env_object(c->pl->release_env, c->pl->n_release_env),
+	                              "recipe", recipe_json(c->pl)));
 	json_object_set_new(d, "stage", stage_def_to_json(c->def));
 	json_object_set_new(d, "role", json_string(stage_role_name(c->role)));
 	json_object_set_new(d, "shard",
@@ -1085,9 +1114,15 @@ int stage_locate_toolchain(const struct pipeline *pl, struct toolchain_site *sit
 	memset(site, 0, sizeof(*site));
 	if (toolchain_find(pl->compiler, &tc, err) < 0)
 		return -1;
-	if (tc->locate == NULL || (pl->image && strcmp(pl->image, "host") != 0))
+	if (pl->image && strcmp(pl->image, "host") != 0)
 		return 0;
-	return tc->locate(site, err);
+	if (tc->locate && tc->locate(site, err) < 0)
+		return -1;
+	/* `cc = clang-19`: its LLVM decides which llvm-profdata merges
+	 * (profdata.h) and whether the recipe is possible */
+	if (tc->llvm_major_of && (pl->cc || pl->function_order))
+		site->llvm_major = tc->llvm_major_of(pl->cc ? pl->cc : tc->name);
+	return 0;
 }
 
 /* A pipeline locates its toolchain once for all its stages (~0.2 s of
@@ -1113,6 +1148,8 @@ static int plan_stage(struct stage_ctx *c, struct error *err)
 		return -1;
 	stage_step_end(c);
 	if (locate_toolchain(c, err) < 0)
+		return -1;
+	if (recipe_check(c->pl, c->tc, c->site.llvm_major, err) < 0)
 		return -1;
 	build_env(c);
 	stage_step_begin(c, "building the sandbox spec");

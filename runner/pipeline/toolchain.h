@@ -33,8 +33,17 @@ struct toolchain {
 	enum profile_format format;
 	/* PGO_CC, PGO_LTO_FLAGS, PGO_CFLAGS, PGO_GENERATE_FLAGS (instrument),
 	 * PGO_USE_FLAGS (build, `profile` the merged profile inside) and any
-	 * variable the toolchain's tools need in every stage */
-	void (*stage_env)(enum stage_role role, const char *profile, struct strv *env);
+	 * variable the toolchain's tools need in every stage; the recipe's
+	 * techniques (pgo.h) add their flags */
+	void (*stage_env)(enum stage_role role, const char *profile,
+	                  const struct pgo_recipe *recipe, struct strv *env);
+	/* the recipe's techniques this toolchain cannot do: -1 + err saying
+	 * which and why (`llvm_major` the compiler's, 0 when unknown) */
+	int (*check_recipe)(const struct pgo_recipe *recipe, bool cs_stages, unsigned llvm_major,
+	                    struct error *err);
+	/* the LLVM major of compiler command `cc` (0: not LLVM, unknown;
+	 * NULL: the toolchain does not choose by it) */
+	unsigned (*llvm_major_of)(const char *cc);
 	/* appended to PGO_GENERATE_FLAGS under `training = threaded`: counter
 	 * updates that threads running in parallel do not lose */
 	const char *atomic_counter_flags;

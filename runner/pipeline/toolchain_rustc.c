@@ -35,8 +35,10 @@ static const struct diag_pattern rustc_diagnostics[] = {
     {"hash mismatch", "rustc IR PGO: function control flow changed (hash mismatch)", true},
 };
 
-static void rustc_stage_env(enum stage_role role, const char *profile, struct strv *env)
+static void rustc_stage_env(enum stage_role role, const char *profile,
+                            const struct pgo_recipe *recipe, struct strv *env)
 {
+	(void)recipe; /* rustc_check_recipe refuses every technique */
 	strv_push(env, "PGO_CC=rustc");
 	strv_push(env, "PGO_LTO_FLAGS=-Clto=fat -Ccodegen-units=1");
 	strv_push(env, "PGO_CFLAGS=");
@@ -292,11 +294,38 @@ static int rustc_check_instrumented(const struct toolchain_site *site, const cha
 	return 0;
 }
 
+/* rustc has no flag for context-sensitive PGO (rust issue 118562; its
+ * own release pipeline tried it and saw no gain on top of BOLT, rust PR
+ * 111806), and neither temporal instrumentation nor machine-function
+ * splitting on stable. */
+static int rustc_check_recipe(const struct pgo_recipe *r, bool cs_stages, unsigned llvm_major,
+                              struct error *err)
+{
+	(void)llvm_major;
+	if (cs_stages)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "rustc has no flag for context-sensitive PGO "
+		                 "(-fcs-profile-generate; rust issue 118562): drop the cs-* "
+		                 "stages");
+	if (r->function_order || r->split_functions)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "%s is not available with rustc here (stable rustc has no flag "
+		                 "for it): drop the key",
+		                 r->function_order ? "function-order" : "split-machine-functions");
+	if (r->cc)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "cc = %s: rustc's compiler is the one `rustc --print sysroot` "
+		                 "finds; drop the key",
+		                 r->cc);
+	return 0;
+}
+
 const struct toolchain toolchain_rustc = {
     .name = "rustc",
     .format = PROFILE_LLVM_RAW,
     .stage_env = rustc_stage_env,
     .atomic_counter_flags = "-Cllvm-args=-instrprof-atomic-counter-update-all",
+    .check_recipe = rustc_check_recipe,
     .diagnostics = rustc_diagnostics,
     .n_diagnostics = sizeof(rustc_diagnostics) / sizeof(rustc_diagnostics[0]),
     .counts_missing_functions = true,

@@ -942,6 +942,40 @@ static void test_pipeline_sde_git(void **state)
 	free(src);
 }
 
+/* The recipe keys: cc, function-order, split-machine-functions,
+ * bolt-options; bad values name file, line and key. */
+static void test_pipeline_recipe_keys(void **state)
+{
+	struct pipeline p;
+	struct error err = {0};
+
+	(void)state;
+	put("r/prof/build.ini", "[sandbox]\n");
+	put("r/src/README", "x\n");
+	put("r/p.ini", "[pipeline]\nname = r\nsource = src\nprofiles = prof\ncc = clang-19\n"
+	               "function-order = on\nsplit-machine-functions = true\n"
+	               "bolt-options = -reorder-blocks=ext-tsp -split-functions\n"
+	               "[stage a]\nprofile = build\ncommand = true\n");
+	assert_int_equal(pipeline_load("r/p.ini", &p, &err), 0);
+	assert_string_equal(p.cc, "clang-19");
+	assert_true(p.function_order && p.split_functions);
+	assert_string_equal(p.bolt_options, "-reorder-blocks=ext-tsp -split-functions");
+	pipeline_free(&p);
+	put("r/q.ini", "[pipeline]\nname = r\nsource = src\nprofiles = prof\n"
+	               "bolt-options = -x; rm -rf /\n[stage a]\nprofile = build\ncommand = true\n");
+	assert_int_equal(pipeline_load("r/q.ini", &p, &err), -1);
+	assert_non_null(strstr(err.msg, "r/q.ini:5: bolt-options: "));
+	assert_non_null(strstr(err.msg, "not a list of llvm-bolt options"));
+	put("r/q.ini", "[pipeline]\nname = r\nsource = src\nprofiles = prof\n"
+	               "cc = /usr/bin/clang\n[stage a]\nprofile = build\ncommand = true\n");
+	assert_int_equal(pipeline_load("r/q.ini", &p, &err), -1);
+	assert_non_null(strstr(err.msg, "r/q.ini:5: cc: "));
+	put("r/q.ini", "[pipeline]\nname = r\nsource = src\nprofiles = prof\n"
+	               "function-order = maybe\n[stage a]\nprofile = build\ncommand = true\n");
+	assert_int_equal(pipeline_load("r/q.ini", &p, &err), -1);
+	assert_non_null(strstr(err.msg, "r/q.ini:5: function-order: "));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -963,6 +997,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_profile_default_dir, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pipeline_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pipeline_sde_git, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pipeline_recipe_keys, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
