@@ -221,7 +221,8 @@ static void build_env(struct stage_ctx *c)
 		strv_push(&c->env, c->def->env[i]);
 	pgo_forced_env(c->tc->format, c->role, &c->env);
 	/* threads must not lose counts: instrument with atomic updates */
-	if (c->pl->training == TRAINING_THREADED && c->role == ROLE_INSTRUMENT &&
+	if (c->pl->training == TRAINING_THREADED &&
+	    (c->role == ROLE_INSTRUMENT || c->role == ROLE_CS_INSTRUMENT) &&
 	    c->tc->atomic_counter_flags)
 		pgo_env_append(&c->env, "PGO_GENERATE_FLAGS", c->tc->atomic_counter_flags);
 }
@@ -311,7 +312,7 @@ static int build_spec(struct stage_ctx *c, struct error *err)
 	spec->chdir = xstrdup(PGO_BUILD_DIR);
 	if (pgo_role_trains(c->role))
 		spec->no_aslr = true; /* clang raw profiles hold addresses */
-	if (c->role == ROLE_TRAIN && c->pl->training == TRAINING_THREADED &&
+	if (pgo_role_trains(c->role) && c->pl->training == TRAINING_THREADED &&
 	    widen_training_cpus(c, err) < 0)
 		return -1;
 	spec->no_idmap = c->rq->no_idmap;
@@ -338,7 +339,7 @@ static bool entropy_deterministic(const struct stage_ctx *c)
 	case PROFILE_ENTROPY_HOST: return false;
 	case PROFILE_ENTROPY_DEFAULT: break;
 	}
-	return c->role == ROLE_TRAIN || c->role == ROLE_BOLT_TRAIN || c->role == ROLE_BENCH;
+	return pgo_role_trains(c->role) || c->role == ROLE_BOLT_TRAIN || c->role == ROLE_BENCH;
 }
 
 static json_t *env_object(char *const *kv, size_t n)
