@@ -584,14 +584,8 @@ char *shell_quote(const char *s)
 	return out;
 }
 
-static void merge_llvm(struct strbuf *s, const char *profdata, const struct raw_profile *p,
-                       size_t n, bool all)
+static void merge_inputs(struct strbuf *s, const struct raw_profile *p, size_t n)
 {
-	char *tool = shell_quote(profdata);
-
-	strbuf_printf(s, "exec %s merge%s -o %s/%s/%s", tool, all ? " --failure-mode=all" : "",
-	              PGO_OUT_DIR, PGO_PROFILE_SUBDIR, PGO_MERGED_PROFDATA);
-	free(tool);
 	for (size_t i = 0; i < n; i++) {
 		char *q;
 
@@ -602,6 +596,35 @@ static void merge_llvm(struct strbuf *s, const char *profdata, const struct raw_
 		free(q);
 	}
 	strbuf_printf(s, "\n");
+}
+
+/* With normalisation: merge, write the text form, round it with the
+ * runner's own profile-normalise (awk and friends are not reliable in
+ * the sandbox), and index the result: every step in this sandbox. */
+static void merge_llvm(struct strbuf *s, const char *profdata, const struct raw_profile *p,
+                       size_t n, bool all, unsigned normalise)
+{
+	char *tool = shell_quote(profdata);
+	const char *stage = PGO_BUILD_DIR "/.merge";
+
+	if (normalise == 0) {
+		strbuf_printf(s, "exec %s merge%s -o %s/%s/%s", tool,
+		              all ? " --failure-mode=all" : "", PGO_OUT_DIR, PGO_PROFILE_SUBDIR,
+		              PGO_MERGED_PROFDATA);
+		merge_inputs(s, p, n);
+		free(tool);
+		return;
+	}
+	strbuf_printf(s, "rm -rf %s\nmkdir -p %s\n%s merge%s -o %s/raw.profdata", stage, stage,
+	              tool, all ? " --failure-mode=all" : "", stage);
+	merge_inputs(s, p, n);
+	strbuf_printf(s,
+	              "%s merge --text -o %s/raw.proftext %s/raw.profdata\n"
+	              "%s/%s profile-normalise %s/raw.proftext %s/normalised.proftext %u\n"
+	              "exec %s merge -o %s/%s/%s %s/normalised.proftext\n",
+	              tool, stage, stage, PGO_HELPER_DIR, PGO_NORMALISER, stage, stage, normalise,
+	              tool, PGO_OUT_DIR, PGO_PROFILE_SUBDIR, PGO_MERGED_PROFDATA, stage);
+	free(tool);
 }
 
 /* Copy each shard's good .gcda into a staging tree, then fold the shards
@@ -648,7 +671,7 @@ static void merge_gcc(struct strbuf *s, const struct raw_profile *p, size_t n,
 int pgo_write_merge_script(const char *path, enum profile_format format, const char *profdata,
                            const struct raw_profile *profiles, size_t n_profiles,
                            const char *const *shard_dirs, size_t n_shards, bool failure_mode_all,
-                           struct error *err)
+                           unsigned normalise, struct error *err)
 {
 	struct strbuf s = {0};
 	int rc;
@@ -660,7 +683,7 @@ int pgo_write_merge_script(const char *path, enum profile_format format, const c
 	if (format == PROFILE_LLVM_RAW) {
 		strbuf_printf(&s, "mkdir -p %s/%s\n", PGO_OUT_DIR, PGO_PROFILE_SUBDIR);
 		merge_llvm(&s, profdata ? profdata : "llvm-profdata", profiles, n_profiles,
-		           failure_mode_all);
+		           failure_mode_all, normalise);
 	} else {
 		merge_gcc(&s, profiles, n_profiles, shard_dirs, n_shards);
 	}

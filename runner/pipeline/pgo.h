@@ -28,6 +28,8 @@
 #define PGO_HELPER_DIR "/build/.pgo/bin"
 #define PGO_PROFILE_SUBDIR "profile"
 #define PGO_MERGED_PROFDATA "merged.profdata"
+/* A copy of the runner binary for the merge stage's profile-normalise. */
+#define PGO_NORMALISER "pgo-sandbox"
 /* Every object of every stage gets the same seed: gcc otherwise stamps
  * .gcda/.gcno and the instrumented binary with a random value. */
 #define PGO_RANDOM_SEED "pgo-sandbox"
@@ -145,11 +147,14 @@ uint32_t pgo_probe_gcda_version(void);
 /* Write the pgo-merge helper for the merge sandbox: merges the good
  * profiles of `profiles` (grouped per shard for gcc, `shard_dirs` being the
  * sandbox paths of each shard's profile dir) into /build/out/profile;
- * `profdata` is the llvm-profdata to run (NULL: the one on PATH). */
+ * `profdata` is the llvm-profdata to run (NULL: the one on PATH).
+ * `normalise` > 0 (LLVM only): round the merged profile's counters to that
+ * many significant figures with PGO_HELPER_DIR/PGO_NORMALISER
+ * (profile_normalise.h), which the merge role puts there. */
 int pgo_write_merge_script(const char *path, enum profile_format format, const char *profdata,
                            const struct raw_profile *profiles, size_t n_profiles,
                            const char *const *shard_dirs, size_t n_shards, bool failure_mode_all,
-                           struct error *err);
+                           unsigned normalise, struct error *err);
 /* Write a helper script for the stage's PATH, atomically, mode 0755. */
 int pgo_write_helper(const char *path, const char *text, size_t len, struct error *err);
 

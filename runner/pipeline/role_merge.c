@@ -236,6 +236,32 @@ static void record_merge_results(struct stage_ctx *c, const struct merge_plan *m
 		json_object_set_new(c->results, "coverage", stage_coverage_json(&pc));
 }
 
+/* The merge sandbox runs profile-normalise from a copy of this binary in
+ * its helper directory: a copy, not a bind of /proc/self/exe, so nothing
+ * the stage does can reach the runner itself (runc CVE-2019-5736). */
+static int install_normaliser(struct stage_ctx *c, struct error *err)
+{
+	char *dst = xasprintf("%s/.pgo/bin/%s", c->work, PGO_NORMALISER);
+	char *data = NULL;
+	size_t len = 0;
+	int rc = read_file("/proc/self/exe", &data, &len, err);
+
+	if (rc == 0)
+		rc = pgo_write_helper(dst, data, len, err);
+	if (rc < 0)
+		error_prefix(err, "profile-normalise: copy the runner into the merge sandbox");
+	else
+		json_object_set_new(c->results, "profile_normalise",
+		                    json_pack("{s:i, s:s}", "significant_figures",
+		                              (int)c->def->profile_normalise, "method",
+		                              "each function's counters rounded half up to N "
+		                              "significant figures of its largest counter; "
+		                              "non-zero stays non-zero"));
+	free(data);
+	free(dst);
+	return rc;
+}
+
 static int plan_merge(struct stage_ctx *c, struct error *err)
 {
 	struct merge_plan m = {0};
@@ -260,10 +286,12 @@ static int plan_merge(struct stage_ctx *c, struct error *err)
 	}
 	if (merge_knobs(c, err) < 0)
 		goto out;
+	if (c->def->profile_normalise && install_normaliser(c, err) < 0)
+		goto out;
 	script = xasprintf("%s/.pgo/bin/pgo-merge", c->work);
 	if (pgo_write_merge_script(script, c->tc->format, c->profdata_sandbox, m.p, m.n,
 	                           (const char *const *)m.shard_dirs.v, m.shard_dirs.n,
-	                           c->rq->failure_mode_all, err) < 0)
+	                           c->rq->failure_mode_all, c->def->profile_normalise, err) < 0)
 		goto out;
 	record_merge_results(c, &m, skipped, cov);
 	rc = 0;
