@@ -18,6 +18,7 @@
 #include "base/report_json.h"
 #include "sandbox/sandbox.h"
 #include "base/spec.h"
+#include "pipeline/profile_normalise.h"
 #include "pipeline/stage.h"
 
 static void usage(FILE *out)
@@ -159,6 +160,9 @@ int main(int argc, char **argv)
 		return archive_pack_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "unpack") == 0)
 		return archive_unpack_main(argc - 1, argv + 1);
+	/* internal: the merge stage's pgo-merge runs it inside the sandbox */
+	if (strcmp(argv[1], "profile-normalise") == 0)
+		return profile_normalise_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0 ||
 	    strcmp(argv[1], "-V") == 0)
 		return cmd_version();

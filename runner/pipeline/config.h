@@ -122,6 +122,7 @@ struct stage_def {
 	unsigned shards; /* train stages: default 1 */
 	char **env;      /* stage-specific "K=V" on top of the profile */
 	size_t n_env;
+	unsigned profile_normalise; /* merge: significant figures, 0 = off */
 };
 
 /* What may ship ([release] ship-pgo-if / otherwise; pipeline/ship.c):
@@ -182,8 +183,9 @@ struct pipeline {
  * toolchain: [A-Za-z0-9._+-]+), function-order and split-machine-functions (on/off or true/false;
  * default off), bolt-options (llvm-bolt options for the bolt stage: words starting with '-' of A-Z
  * a-z 0-9 = , . _ + : -).  [release]: env (repeatable), ship-pgo-if, otherwise.  [stage NAME]:
- * profile, inputs (space separated), command, outputs (space separated), shards, env (repeatable).
- * Stages may only use earlier stages as inputs.
+ * profile, inputs (space separated), command, outputs (space separated), shards, env (repeatable),
+ * profile-normalise (the merge stage only, clang/rustc: 1..9 significant figures,
+ * profile_normalise.h).  Stages may only use earlier stages as inputs.
  *
  * [pipeline]: `name` ([A-Za-z0-9._-]+) and `source` are required.  Relative
  * source, image (unless "host"), profiles and artifacts resolve against
@@ -205,8 +207,8 @@ const struct stage_def *pipeline_find_stage(const struct pipeline *p, const char
 /* `path` as the pipeline file means it: absolute, or relative to its
  * directory.  Caller frees. */
 char *pipeline_relative(const struct pipeline *p, const char *path);
-/* {command, env{}, inputs[], name, outputs[], profile, shards}: sorted keys,
- * no host paths. */
+/* {command, env{}, inputs[], name, outputs[], profile, shards} and
+ * profile_normalise when set: sorted keys, no host paths. */
 json_t *stage_def_to_json(const struct stage_def *s);
 void pipeline_free(struct pipeline *p);
 

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #include "pipeline/config_parse.h"
+#include "pipeline/profile_normalise.h"
 #include "pipeline/toolchain.h"
 
 /* ---- pipelines ---- */
@@ -421,10 +422,41 @@ static const struct key_rule release_rules[] = {
     {"otherwise", false, false, NULL, set_otherwise},
 };
 
+/* Only where llvm-profdata merges (clang, rustc): gcc's .gcda has no text
+ * form that gcov-tool merges back.  The merge role is the stage named
+ * "merge" (pipeline/roles.c). */
+static int set_s_normalise(struct pipe_ctx *c, const struct ini_entry *e, struct error *err)
+{
+	const struct toolchain *tc;
+	uint64_t v;
+
+	if (strcmp(c->stage->name, "merge") != 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "only the merge stage normalises its profile (this is [stage %s])",
+		                 c->stage->name);
+	if (parse_u64(e->value, &v, NULL) < 0 || v < 1 || v > PROFILE_NORMALISE_DIGITS_MAX)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "'%s' is not a number of significant figures from 1 to %d",
+		                 e->value, PROFILE_NORMALISE_DIGITS_MAX);
+	if (toolchain_find(c->p->compiler ? c->p->compiler : "gcc", &tc, err) < 0)
+		return -1;
+	if (tc->format != PROFILE_LLVM_RAW)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "compiler = %s: normalising is supported for LLVM profiles "
+		                 "(compiler = clang or rustc), not for gcc's .gcda",
+		                 tc->name);
+	c->stage->profile_normalise = (unsigned)v;
+	return 0;
+}
+
 static const struct key_rule stage_rules[] = {
-    {"profile", false, false, NULL, set_s_profile}, {"inputs", false, true, NULL, set_s_inputs},
-    {"command", false, true, NULL, set_s_command},  {"outputs", false, true, NULL, set_s_outputs},
-    {"shards", false, false, NULL, set_s_shards},   {"env", true, false, NULL, set_s_env},
+    {"profile", false, false, NULL, set_s_profile},
+    {"inputs", false, true, NULL, set_s_inputs},
+    {"command", false, true, NULL, set_s_command},
+    {"outputs", false, true, NULL, set_s_outputs},
+    {"shards", false, false, NULL, set_s_shards},
+    {"env", true, false, NULL, set_s_env},
+    {"profile-normalise", false, false, NULL, set_s_normalise},
 };
 
 static int read_section(struct pipe_ctx *c, const struct key_rule *rules, size_t n_rules,
@@ -727,11 +759,16 @@ const struct stage_def *pipeline_find_stage(const struct pipeline *p, const char
 
 json_t *stage_def_to_json(const struct stage_def *s)
 {
-	return json_pack("{s:s, s:o, s:o, s:s, s:o, s:s, s:I}", "command",
-	                 s->command ? s->command : "", "env", env_json(s->env, s->n_env), "inputs",
-	                 strv_json(s->inputs, s->n_inputs, false), "name", s->name ? s->name : "",
-	                 "outputs", strv_json(s->outputs, s->n_outputs, false), "profile",
-	                 s->profile ? s->profile : "", "shards", (json_int_t)s->shards);
+	json_t *j = json_pack(
+	    "{s:s, s:o, s:o, s:s, s:o, s:s, s:I}", "command", s->command ? s->command : "", "env",
+	    env_json(s->env, s->n_env), "inputs", strv_json(s->inputs, s->n_inputs, false), "name",
+	    s->name ? s->name : "", "outputs", strv_json(s->outputs, s->n_outputs, false),
+	    "profile", s->profile ? s->profile : "", "shards", (json_int_t)s->shards);
+
+	/* only when set: every other stage's definition digest stays as it was */
+	if (j && s->profile_normalise)
+		json_object_set_new(j, "profile_normalise", json_integer(s->profile_normalise));
+	return j;
 }
 
 void pipeline_free(struct pipeline *p)

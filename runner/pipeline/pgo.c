@@ -698,13 +698,11 @@ static void merge_llvm_order(struct strbuf *s, const char *tool, const struct me
 	}
 }
 
-static void merge_llvm(struct strbuf *s, const char *profdata, const struct raw_profile *p,
-                       size_t n, bool all, const struct merge_extras *x)
+/* The merge's inputs: the first pass's indexed profile (cs-merge), then
+ * every good raw profile. */
+static void merge_inputs(struct strbuf *s, const struct raw_profile *p, size_t n,
+                         const struct merge_extras *x)
 {
-	char *tool = shell_quote(profdata);
-
-	strbuf_printf(s, "%s merge%s -o %s/%s/%s", tool, all ? " --failure-mode=all" : "",
-	              PGO_OUT_DIR, PGO_PROFILE_SUBDIR, PGO_MERGED_PROFDATA);
 	if (x && x->base_profile) {
 		char *q = shell_quote(x->base_profile);
 
@@ -721,6 +719,35 @@ static void merge_llvm(struct strbuf *s, const char *profdata, const struct raw_
 		free(q);
 	}
 	strbuf_printf(s, "\n");
+}
+
+/* With normalisation: merge, write the text form, round it with the
+ * runner's own profile-normalise (awk and friends are not reliable in
+ * the sandbox), and index the result: every step in this sandbox.  The
+ * symbol order, when asked, is read from the profile the build uses. */
+static void merge_llvm(struct strbuf *s, const char *profdata, const struct raw_profile *p,
+                       size_t n, bool all, const struct merge_extras *x)
+{
+	char *tool = shell_quote(profdata);
+	const char *stage = PGO_BUILD_DIR "/.merge";
+	unsigned normalise = x ? x->normalise : 0;
+
+	if (normalise == 0) {
+		strbuf_printf(s, "%s merge%s -o %s/%s/%s", tool, all ? " --failure-mode=all" : "",
+		              PGO_OUT_DIR, PGO_PROFILE_SUBDIR, PGO_MERGED_PROFDATA);
+		merge_inputs(s, p, n, x);
+	} else {
+		strbuf_printf(s, "rm -rf %s\nmkdir -p %s\n%s merge%s -o %s/raw.profdata", stage,
+		              stage, tool, all ? " --failure-mode=all" : "", stage);
+		merge_inputs(s, p, n, x);
+		strbuf_printf(s,
+		              "%s merge --text -o %s/raw.proftext %s/raw.profdata\n"
+		              "%s/%s profile-normalise %s/raw.proftext %s/normalised.proftext %u\n"
+		              "%s merge -o %s/%s/%s %s/normalised.proftext\n",
+		              tool, stage, stage, PGO_HELPER_DIR, PGO_NORMALISER, stage, stage,
+		              normalise, tool, PGO_OUT_DIR, PGO_PROFILE_SUBDIR, PGO_MERGED_PROFDATA,
+		              stage);
+	}
 	merge_llvm_order(s, tool, x);
 	free(tool);
 }

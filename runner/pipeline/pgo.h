@@ -30,6 +30,8 @@
 #define PGO_MERGED_PROFDATA "merged.profdata"
 /* function-order: the merge writes it next to the merged profile */
 #define PGO_SYMBOL_ORDER "symbol-order.txt"
+/* A copy of the runner binary for the merge stage's profile-normalise. */
+#define PGO_NORMALISER "pgo-sandbox"
 /* Every object of every stage gets the same seed: gcc otherwise stamps
  * .gcda/.gcno and the instrumented binary with a random value. */
 #define PGO_RANDOM_SEED "pgo-sandbox"
@@ -196,6 +198,10 @@ struct merge_extras {
 	const char *carry_order;
 	/* function-order: `llvm-profdata order` writes profile/symbol-order.txt */
 	bool symbol_order;
+	/* profile-normalise = N (> 0): the merged profile's counters rounded
+	 * to N significant figures with PGO_HELPER_DIR/PGO_NORMALISER
+	 * (profile_normalise.h), which the merge role puts there */
+	unsigned normalise;
 };
 
 /* Write the pgo-merge helper for the merge sandbox: merges the good

@@ -282,7 +282,34 @@ static char *merge_extras_for(const struct stage_ctx *c, struct merge_extras *x)
 	} else {
 		x->symbol_order = c->pl->function_order;
 	}
+	x->normalise = c->def->profile_normalise;
 	return base;
+}
+
+/* The merge sandbox runs profile-normalise from a copy of this binary in
+ * its helper directory: a copy, not a bind of /proc/self/exe, so nothing
+ * the stage does can reach the runner itself (runc CVE-2019-5736). */
+static int install_normaliser(struct stage_ctx *c, struct error *err)
+{
+	char *dst = xasprintf("%s/.pgo/bin/%s", c->work, PGO_NORMALISER);
+	char *data = NULL;
+	size_t len = 0;
+	int rc = read_file("/proc/self/exe", &data, &len, err);
+
+	if (rc == 0)
+		rc = pgo_write_helper(dst, data, len, err);
+	if (rc < 0)
+		error_prefix(err, "profile-normalise: copy the runner into the merge sandbox");
+	else
+		json_object_set_new(c->results, "profile_normalise",
+		                    json_pack("{s:i, s:s}", "significant_figures",
+		                              (int)c->def->profile_normalise, "method",
+		                              "each function's counters rounded half up to N "
+		                              "significant figures of its largest counter; "
+		                              "non-zero stays non-zero"));
+	free(data);
+	free(dst);
+	return rc;
 }
 
 static int plan_merge(struct stage_ctx *c, struct error *err)
@@ -310,6 +337,8 @@ static int plan_merge(struct stage_ctx *c, struct error *err)
 		goto out;
 	}
 	if (merge_knobs(c, err) < 0)
+		goto out;
+	if (c->def->profile_normalise && install_normaliser(c, err) < 0)
 		goto out;
 	script = xasprintf("%s/.pgo/bin/pgo-merge", c->work);
 	if (pgo_write_merge_script(script, c->tc->format, c->profdata_sandbox, m.p, m.n,

@@ -624,6 +624,7 @@ static const char five_stages[] =
     "inputs = train\n"
     "command = llvm-profdata merge -o /build/out/merged.profdata raw\n"
     "outputs = merged.profdata\n"
+    "profile-normalise = 3\n"
     "\n"
     "[release]\n"
     "env = MALLOC_ARENA_MAX=2\n"
@@ -706,6 +707,14 @@ static void test_pipeline_five_stages(void **state)
 	                          "[\"source\",\"instrument\"],\"name\":\"train\",\"outputs\":"
 	                          "[\"raw/a.profraw\",\"raw/b.profraw\"],\"profile\":\"train\","
 	                          "\"shards\":4}");
+	free(text);
+	/* only the merge stage that sets it carries profile_normalise */
+	assert_int_equal(p.stages[1].profile_normalise, 0);
+	assert_int_equal(p.stages[2].profile_normalise, 3);
+	j = stage_def_to_json(&p.stages[2]);
+	text = dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	assert_non_null(strstr(text, ",\"profile_normalise\":3,\"shards\":1}"));
 	free(text);
 	pipeline_free(&p);
 }
@@ -813,6 +822,18 @@ static void test_pipeline_errors(void **state)
 	     "stage name"},
 	    {"[pipeline]\n[stage a]\n[stage a]\n",
 	     "x.ini:3: duplicate section [stage a] (first at line 2)"},
+	    {"[pipeline]\nname = t\nsource = src\nprofiles = prof\n"
+	     "[stage merge]\nprofile = build\ncommand = x\nprofile-normalise = 2\n",
+	     "x.ini:8: profile-normalise: compiler = gcc: normalising is supported for LLVM "
+	     "profiles (compiler = clang or rustc), not for gcc's .gcda"},
+	    {"[pipeline]\nname = t\nsource = src\nprofiles = prof\ncompiler = clang\n"
+	     "[stage train]\nprofile = build\ncommand = x\nprofile-normalise = 2\n",
+	     "x.ini:9: profile-normalise: only the merge stage normalises its profile (this is "
+	     "[stage train])"},
+	    {"[pipeline]\nname = t\nsource = src\nprofiles = prof\ncompiler = rustc\n"
+	     "[stage merge]\nprofile = build\ncommand = x\nprofile-normalise = 0\n",
+	     "x.ini:9: profile-normalise: '0' is not a number of significant figures from 1 "
+	     "to 9"},
 	    {"[pipeline]\n[stages]\n",
 	     "x.ini:2: unknown section [stages] (expected [pipeline], [release] or [stage "
 	     "NAME])"},
