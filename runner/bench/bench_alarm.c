@@ -86,15 +86,15 @@ static void add_text(const struct bench_cmp *model, const struct bench_cmp *cloc
 {
 	struct text_arg *t = arg;
 
-	strbuf_printf(t->b,
-	              "%smodel and clock disagree: %s, %s against %s: est-cycles %+.2f %% "
-	              "[%+.2f, %+.2f] %s, wall %+.2f %% [%+.2f, %+.2f] %s; the model does not "
-	              "simulate " BENCH_ALARM_UNMODELLED "\n",
-	              t->prefix, t->s->benchmarks[clock->bench].name,
-	              t->s->variants[clock->cand].name, t->s->variants[clock->base].name,
-	              model->c.pct, model->c.pct_lo, model->c.pct_hi,
-	              verdict_name(model->c.verdict), clock->c.pct, clock->c.pct_lo,
-	              clock->c.pct_hi, verdict_name(clock->c.verdict));
+	strbuf_printf(
+	    t->b,
+	    "%smodel and clock disagree: %s, %s against %s: est-cycles %+.2f %% "
+	    "[%+.2f, %+.2f] %s, wall %+.2f %% [%+.2f, %+.2f] %s; the model does not "
+	    "simulate " BENCH_ALARM_UNMODELLED "\n",
+	    t->prefix, t->s->benchmarks[clock->bench].name, t->s->variants[clock->cand].name,
+	    t->s->variants[clock->base].name, model->c.pct, model->c.pct_lo, model->c.pct_hi,
+	    bench_verdict_words(t->s, model->metric, &model->c), clock->c.pct, clock->c.pct_lo,
+	    clock->c.pct_hi, bench_verdict_words(t->s, clock->metric, &clock->c));
 }
 
 void bench_alarms_text(struct strbuf *b, const char *prefix, const struct bench_session *s,

@@ -865,3 +865,19 @@ json_t *bench_analysis_to_json(const struct bench_session *s, const struct bench
 	json_object_set_new(o, "gate", gate_json(&a->gate));
 	return o;
 }
+
+/* "slower"/"faster" for times and counts; "worse"/"better" where higher is
+ * better (the JSON says slower/faster for both: docs/bench.md). */
+const char *bench_verdict_words(const struct bench_session *s, enum bench_metric m,
+                                const struct comparison *c)
+{
+	bool higher = bench_metric_direction(s, m) == DIRECTION_HIGHER;
+
+	switch (c->verdict) {
+	case VERDICT_SLOWER: return higher ? "worse" : "slower";
+	case VERDICT_FASTER: return higher ? "better" : "faster";
+	case VERDICT_NO_CHANGE: return "no change";
+	case VERDICT_INCONCLUSIVE: return "inconclusive";
+	}
+	return "?";
+}

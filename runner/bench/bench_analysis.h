@@ -139,4 +139,10 @@ bool bench_matches_only(const struct bench_settings *set, const char *name);
 
 json_t *bench_analysis_to_json(const struct bench_session *s, const struct bench_analysis *a);
 
+/* The verdict as the terminal, Markdown and SVG say it: "slower"/"faster"
+ * for times and counts, "worse"/"better" where higher is better, "no
+ * change" (the JSON spells verdict_name(): docs/bench.md). */
+const char *bench_verdict_words(const struct bench_session *s, enum bench_metric m,
+                                const struct comparison *c);
+
 #endif

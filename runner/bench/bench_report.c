@@ -118,22 +118,6 @@ static char *row_label(const struct bench_session *s, size_t b, size_t c)
 	return label;
 }
 
-/* "slower"/"faster" for times and counts; "worse"/"better" where higher is
- * better (the JSON says slower/faster for both: docs/bench.md). */
-static const char *verdict_words(const struct bench_session *s, enum bench_metric m,
-                                 const struct comparison *c)
-{
-	bool higher = bench_metric_direction(s, m) == DIRECTION_HIGHER;
-
-	switch (c->verdict) {
-	case VERDICT_SLOWER: return higher ? "worse" : "slower";
-	case VERDICT_FASTER: return higher ? "better" : "faster";
-	case VERDICT_NO_CHANGE: return "no change";
-	case VERDICT_INCONCLUSIVE: return "inconclusive";
-	}
-	return "?";
-}
-
 static const char *gate_sentence(const struct bench_session *s, const struct bench_analysis *a)
 {
 	switch (a->gate.status) {
@@ -172,7 +156,7 @@ static void md_row(struct strbuf *b, const struct bench_session *s, const struct
 		strbuf_printf(
 		    b, "%+.2f %% [%+.2f, %+.2f] | %.3fx | %s%s%s |\n", k->c.pct, k->c.pct_lo,
 		    k->c.pct_hi, exp(k->c.hl), k->c.verdict == VERDICT_SLOWER ? "**" : "",
-		    verdict_words(s, m, &k->c), k->c.verdict == VERDICT_SLOWER ? "**" : "");
+		    bench_verdict_words(s, m, &k->c), k->c.verdict == VERDICT_SLOWER ? "**" : "");
 	else
 		strbuf_printf(b, "%s | | %s |\n", v ? "n/a" : "", v ? "inconclusive" : "");
 	free(label);
@@ -196,7 +180,7 @@ static void md_matrix(struct strbuf *b, const struct bench_session *s,
 		              s->benchmarks[e->bench].name, s->variants[e->variant].name,
 		              s->knobs[e->knob].key, s->knobs[e->knob].values[e->level],
 		              s->knobs[e->knob].values[0], e->c.pct, e->c.pct_lo, e->c.pct_hi,
-		              verdict_words(s, e->metric, &e->c));
+		              bench_verdict_words(s, e->metric, &e->c));
 	}
 	if (a->n_inter == 0)
 		return;
@@ -320,7 +304,8 @@ static void print_variant(FILE *out, const struct bench_session *s, const struct
 	if (k && k->c.n > 0 && isfinite(k->c.pct))
 		fprintf(out, "  %-16s %+.2f %% [%+.2f, %+.2f]  ratio %.3f [%.3f, %.3f]  %s%s%s\n",
 		        "", k->c.pct, k->c.pct_lo, k->c.pct_hi, exp(k->c.hl), exp(k->c.lo),
-		        exp(k->c.hi), color_of(&k->c, color), verdict_words(s, m, &k->c), reset);
+		        exp(k->c.hi), color_of(&k->c, color), bench_verdict_words(s, m, &k->c),
+		        reset);
 	else if (k)
 		fprintf(out, "  %-16s not enough blocks for an interval\n", "");
 }
@@ -541,7 +526,8 @@ static void svg_variant(struct strbuf *b, const struct bench_session *s,
 		    svg_x(sc, k->c.pct_lo), y + 10, svg_x(sc, k->c.pct_hi), y + 10, k->c.pct_lo,
 		    k->c.pct_hi);
 		strbuf_printf(b, "<text x=\"%d\" y=\"%.1f\" font-size=\"12\">%+.2f %% %s</text>\n",
-		              SVG_W - SVG_RIGHT + 8, y + 4, k->c.pct, verdict_words(s, m, &k->c));
+		              SVG_W - SVG_RIGHT + 8, y + 4, k->c.pct,
+		              bench_verdict_words(s, m, &k->c));
 	}
 }
 
