@@ -317,7 +317,7 @@ def test_a_gate_that_cannot_decide_does_not_pass(work, tmp_path):
 
 
 def test_only_glob_and_holm_over_benchmarks(work, tmp_path):
-    common = ("--runs", "12", "--benchmarks", "a_full_check_flow,b",
+    common = ("--runs", "16", "--benchmarks", "a_full_check_flow,b",
               "--variant", "x=./minilang {bench}.ml", "--variant", "y=./minilang {bench}-y.ml",
               "--fail-on-regression", "10")
     out = tmp_path / "o.json"
