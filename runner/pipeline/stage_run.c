@@ -1148,9 +1148,15 @@ static int plan_stage(struct stage_ctx *c, struct error *err)
 	if (resolve_inputs(c, err) < 0)
 		return -1;
 	stage_step_end(c);
+	/* A toolchain whose refusals do not depend on the compiler's version
+	 * (rustc, gcc: no llvm_major_of) refuses before it is located: "rustc
+	 * has no CS-PGO" must not hide behind "this rustc has no profiler
+	 * runtime". */
+	if (c->tc->llvm_major_of == NULL && recipe_check(c->pl, c->tc, 0, err) < 0)
+		return -1;
 	if (locate_toolchain(c, err) < 0)
 		return -1;
-	if (recipe_check(c->pl, c->tc, c->site.llvm_major, err) < 0)
+	if (c->tc->llvm_major_of && recipe_check(c->pl, c->tc, c->site.llvm_major, err) < 0)
 		return -1;
 	build_env(c);
 	stage_step_begin(c, "building the sandbox spec");

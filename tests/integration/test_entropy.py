@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from conftest import ROOT, ROOTLESS, run, sandbox
+from conftest import ROOT, ROOTLESS, root_only, run, sandbox
 from test_rust import SYSROOT, has_profiler, rust_env
 
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else None
@@ -54,6 +54,7 @@ def test_report_records_the_control(tmp_path):
     assert json.load(open(host))["controls"]["entropy"] == {"state": "applied", "detail": "host"}
 
 
+@root_only  # rootless, --strict stops first at the cgroup it cannot create
 def test_strict_refuses_entropy_only_logged():
     r = sandbox("true", opts=("--strict", "--seccomp-log", "--entropy-seed", "s1"))
     assert r.returncode == 125
