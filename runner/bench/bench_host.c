@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host/cpus.h"
+
 static char *under(const char *root, const char *path)
 {
 	if (root == NULL || strcmp(root, "/") == 0 || root[0] == '\0')
@@ -37,32 +39,18 @@ int host_cpu_siblings(const char *root, unsigned cpu, uint8_t mask[CPU_LIST_MAX 
                       struct error *err)
 {
 	char path[96];
-	char *text;
-	int rc;
 
 	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%u/topology/thread_siblings_list",
 	         cpu);
-	if (read_under(root, path, &text, err) < 0)
-		return -1;
-	text[strcspn(text, "\n")] = '\0';
-	rc = parse_cpu_list(text, mask, err);
-	free(text);
-	return rc < 0 ? error_prefix(err, "%s", path) : 0;
+	return host_read_cpu_list(root, path, mask, err);
 }
 
 int host_default_cpu(const char *root, unsigned *cpu, struct error *err)
 {
 	uint8_t mask[CPU_LIST_MAX / 8];
-	char *text;
-	int rc;
 
-	if (read_under(root, "/sys/devices/system/cpu/online", &text, err) < 0)
+	if (host_online_cpus(root, mask, err) < 0)
 		return -1;
-	text[strcspn(text, "\n")] = '\0';
-	rc = parse_cpu_list(text, mask, err);
-	free(text);
-	if (rc < 0)
-		return error_prefix(err, "/sys/devices/system/cpu/online");
 	for (int c = CPU_LIST_MAX - 1; c >= 0; c--) {
 		if (in_mask(mask, (unsigned)c)) {
 			*cpu = (unsigned)c;
@@ -121,15 +109,12 @@ int host_quietest_cpu(const char *root, unsigned sample_ms, unsigned *cpu, doubl
 	struct timespec ts = {.tv_sec = sample_ms / 1000,
 	                      .tv_nsec = (long)(sample_ms % 1000) * 1000000L};
 	uint64_t best = UINT64_MAX;
-	char *text;
 	int rc = -1;
 
-	if (read_under(root, "/sys/devices/system/cpu/online", &text, err) < 0)
+	/* the fallback below reads the same file: a broken one fails here */
+	if (host_online_cpus(root, online, err) < 0)
 		goto out;
-	text[strcspn(text, "\n")] = '\0';
-	rc = parse_cpu_list(text, online, err);
-	free(text);
-	if (rc < 0 || busy_snapshot(root, a, err) < 0 || nanosleep(&ts, NULL) < 0 ||
+	if (busy_snapshot(root, a, err) < 0 || nanosleep(&ts, NULL) < 0 ||
 	    busy_snapshot(root, b, err) < 0) {
 		rc = host_default_cpu(root, cpu, err);
 		if (busy_pct)

@@ -6,18 +6,27 @@
 
 #define ONLINE_PATH "/sys/devices/system/cpu/online"
 
-int host_online_cpus(uint8_t online[CPU_LIST_MAX / 8], struct error *err)
+int host_read_cpu_list(const char *sysfs_root, const char *path, uint8_t mask[CPU_LIST_MAX / 8],
+                       struct error *err)
 {
+	bool host = sysfs_root == NULL || sysfs_root[0] == '\0' || strcmp(sysfs_root, "/") == 0;
+	char *full = host ? xstrdup(path) : xasprintf("%s%s", sysfs_root, path);
 	char *text;
 	size_t len;
-	int rc;
+	int rc = read_file(full, &text, &len, err);
 
-	if (read_file(ONLINE_PATH, &text, &len, err) < 0)
+	free(full);
+	if (rc < 0)
 		return -1;
 	text[strcspn(text, "\n")] = '\0';
-	rc = parse_cpu_list(text, online, err);
+	rc = parse_cpu_list(text, mask, err);
 	free(text);
-	return rc < 0 ? error_prefix(err, "%s", ONLINE_PATH) : 0;
+	return rc < 0 ? error_prefix(err, "%s", path) : 0;
+}
+
+int host_online_cpus(const char *sysfs_root, uint8_t online[CPU_LIST_MAX / 8], struct error *err)
+{
+	return host_read_cpu_list(sysfs_root, ONLINE_PATH, online, err);
 }
 
 int cpus_require_online(const char *what, const uint8_t want[CPU_LIST_MAX / 8],
@@ -50,7 +59,7 @@ int host_check_cpus_online(const char *what, const uint8_t want[CPU_LIST_MAX / 8
 {
 	uint8_t online[CPU_LIST_MAX / 8];
 
-	if (host_online_cpus(online, err) < 0)
+	if (host_online_cpus(NULL, online, err) < 0)
 		return error_prefix(err, "checking %s", what);
 	return cpus_require_online(what, want, online, err);
 }

@@ -10,8 +10,13 @@
 
 #include "base/util.h"
 
+/* Read a kernel CPU list file ("0-3,6\n") at `path` under `sysfs_root`
+ * (NULL or "/": this host's); a parse error names `path`. */
+int host_read_cpu_list(const char *sysfs_root, const char *path, uint8_t mask[CPU_LIST_MAX / 8],
+                       struct error *err);
+
 /* Read the kernel's online set (/sys/devices/system/cpu/online). */
-int host_online_cpus(uint8_t online[CPU_LIST_MAX / 8], struct error *err);
+int host_online_cpus(const char *sysfs_root, uint8_t online[CPU_LIST_MAX / 8], struct error *err);
 
 /* Pure: 0 when every CPU of want is in online; otherwise an
  * EXIT_RUNNER_ERROR naming what (e.g. "--cpus"), the offending CPUs and
