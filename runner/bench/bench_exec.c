@@ -26,6 +26,7 @@
 #include "sandbox/limit_warnings.h"
 #include "sandbox/sandbox.h"
 #include "base/shellwords.h"
+#include "base/strv.h"
 
 #define ARTIFACT_DIR_INSIDE "/artifact"
 #define PAD_VAR "PGO_BENCH_PAD="
@@ -33,61 +34,44 @@
 
 struct arm_prep {
 	char **argv;
-	char **env; /* the base --setenv, the cell's knobs, the pad last */
-	size_t n_env;
+	struct strv env; /* the base --setenv, the cell's knobs, the pad last */
 	size_t knob_bytes;
 };
-
-static char **strv_push(char **v, size_t *n, char *owned)
-{
-	v = xrealloc(v, (*n + 2) * sizeof(char *));
-	v[(*n)++] = owned;
-	v[*n] = NULL;
-	return v;
-}
-
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
 
 /* ---- the base spec ---------------------------------------------------------- */
 
 static char **run_argv(const struct bench_exec *x, const struct bench_exec_options *o, size_t *argc)
 {
-	char **v = NULL;
+	struct strv v = {0};
 
-	*argc = 0;
-	v = strv_push(v, argc, xstrdup("run"));
+	strv_push(&v, "run");
 	if (x->workdir) {
-		v = strv_push(v, argc, xstrdup("--ro-bind"));
-		v = strv_push(v, argc, xstrdup(x->workdir));
-		v = strv_push(v, argc, xstrdup(x->workdir));
-		v = strv_push(v, argc, xstrdup("--chdir"));
-		v = strv_push(v, argc, xstrdup(x->workdir));
+		strv_push(&v, "--ro-bind");
+		strv_push(&v, x->workdir);
+		strv_push(&v, x->workdir);
+		strv_push(&v, "--chdir");
+		strv_push(&v, x->workdir);
 	}
 	if (x->callgrind_dir) {
-		v = strv_push(v, argc, xstrdup("--bind"));
-		v = strv_push(v, argc, xstrdup(x->callgrind_dir));
-		v = strv_push(v, argc, xstrdup(CALLGRIND_DIR_INSIDE));
+		strv_push(&v, "--bind");
+		strv_push(&v, x->callgrind_dir);
+		strv_push(&v, CALLGRIND_DIR_INSIDE);
 	}
 	if (x->report_dir) {
-		v = strv_push(v, argc, xstrdup("--bind"));
-		v = strv_push(v, argc, xstrdup(x->report_dir));
-		v = strv_push(v, argc, xstrdup(BENCH_REPORT_DIR_INSIDE));
-		v = strv_push(v, argc, xstrdup("--setenv"));
-		v = strv_push(v, argc, xstrdup("PGO_REPORT_DIR=" BENCH_REPORT_DIR_INSIDE));
-		v = strv_push(v, argc, xstrdup("--setenv"));
-		v = strv_push(v, argc,
-		              xstrdup("CRITERION_HOME=" BENCH_REPORT_DIR_INSIDE "/criterion"));
+		strv_push(&v, "--bind");
+		strv_push(&v, x->report_dir);
+		strv_push(&v, BENCH_REPORT_DIR_INSIDE);
+		strv_push(&v, "--setenv");
+		strv_push(&v, "PGO_REPORT_DIR=" BENCH_REPORT_DIR_INSIDE);
+		strv_push(&v, "--setenv");
+		strv_push(&v, "CRITERION_HOME=" BENCH_REPORT_DIR_INSIDE "/criterion");
 	}
 	for (size_t i = 0; i < o->n_sandbox_args; i++)
-		v = strv_push(v, argc, xstrdup(o->sandbox_args[i]));
-	v = strv_push(v, argc, xstrdup("--"));
-	v = strv_push(v, argc, xstrdup("true"));
-	return v;
+		strv_push(&v, o->sandbox_args[i]);
+	strv_push(&v, "--");
+	strv_push(&v, "true");
+	*argc = v.n;
+	return strv_steal(&v);
 }
 
 static int choose_cpus(struct bench_exec *x, const struct bench_exec_options *o, struct error *err)
@@ -304,7 +288,7 @@ static int prepare_variants(struct bench_exec *x, struct bench_session *s, struc
 			char **argv = bench_substitute(v->argv, s->benchmarks[0].value, NULL);
 
 			executable_digest(x, argv[0], v->digest);
-			strv_free(argv);
+			strv_free_array(argv);
 		}
 	}
 	return 0;
@@ -321,25 +305,23 @@ static void prepare_arm(struct bench_exec *x, const struct bench_session *s, siz
 
 	if (x->callgrind) {
 		p->argv = callgrind_wrap(argv, CALLGRIND_DIR_INSIDE);
-		strv_free(argv);
+		strv_free_array(argv);
 	} else if (x->cachegrind) {
 		p->argv = cachegrind_wrap(argv, CALLGRIND_DIR_INSIDE);
-		strv_free(argv);
+		strv_free_array(argv);
 	} else {
 		p->argv = argv;
 	}
-	p->n_env = 0;
-	p->env = xcalloc(1, sizeof(char *));
+	p->env = (struct strv){0};
 	for (size_t i = 0; i < x->base.n_set_env; i++)
-		p->env = strv_push(p->env, &p->n_env, xstrdup(x->base.set_env[i]));
+		strv_push(&p->env, x->base.set_env[i]);
 	for (size_t k = 0; k < s->n_knobs; k++)
-		p->env = strv_push(p->env, &p->n_env,
-		                   xasprintf("%s=%s", s->knobs[k].key,
-		                             s->knobs[k].values[bench_cell_level(s, c, k)]));
+		strv_pushf(&p->env, "%s=%s", s->knobs[k].key,
+		           s->knobs[k].values[bench_cell_level(s, c, k)]);
 	/* --preload: the allocator (or any library) of this variant */
 	if (var->preload)
-		p->env = strv_push(p->env, &p->n_env, xasprintf("LD_PRELOAD=%s", var->preload));
-	p->env = strv_push(p->env, &p->n_env, xstrdup(PAD_VAR));
+		strv_pushf(&p->env, "LD_PRELOAD=%s", var->preload);
+	strv_push(&p->env, PAD_VAR);
 	p->knob_bytes = plan_knob_env_bytes(s, c);
 }
 
@@ -413,8 +395,8 @@ void bench_exec_fini(struct bench_exec *x)
 	if (hosttune_restore(&x->ht, &err) < 0)
 		fprintf(stderr, "pgo-sandbox: warning: restoring host settings: %s\n", err.msg);
 	for (size_t i = 0; i < x->n_prep; i++) {
-		strv_free(x->prep[i].argv);
-		strv_free(x->prep[i].env);
+		strv_free_array(x->prep[i].argv);
+		strv_free(&x->prep[i].env);
 	}
 	free(x->prep);
 	for (size_t i = 0; i < x->n_variants; i++) {
@@ -446,7 +428,7 @@ void bench_exec_fini(struct bench_exec *x)
 		report_destroy(x->report);
 	x->base.argv = NULL;
 	spec_free(&x->base);
-	strv_free(x->base_argv);
+	strv_free_array(x->base_argv);
 	free(x->cpus_text);
 	free(x->cpu_choice);
 	free(x->workdir);
@@ -482,8 +464,8 @@ static void set_pad(struct bench_exec *x, struct arm_prep *p, unsigned pad)
 
 	memcpy(kv, PAD_VAR, strlen(PAD_VAR));
 	memset(kv + strlen(PAD_VAR), 'x', len);
-	free(p->env[p->n_env - 1]);
-	p->env[p->n_env - 1] = kv;
+	free(p->env.v[p->env.n - 1]);
+	p->env.v[p->env.n - 1] = kv;
 }
 
 /* The sandbox inherits the runner's 0, 1 and 2: point them at /dev/null
@@ -605,8 +587,8 @@ static void spec_use_arm(struct bench_exec *x, const struct arm_prep *p, size_t 
 	saved->mounts = spec->mounts;
 	saved->n_mounts = spec->n_mounts;
 	spec->argv = p->argv;
-	spec->set_env = p->env;
-	spec->n_set_env = p->n_env;
+	spec->set_env = p->env.v;
+	spec->n_set_env = p->env.n;
 	spec->mounts = x->mounts[variant];
 	spec->n_mounts = x->n_mounts[variant];
 	spec->on_spawn = on_spawn;

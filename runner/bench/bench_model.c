@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/bytes_json.h"
+#include "base/strv.h"
 
 static const char *const builtin_names[METRIC_BUILTIN_COUNT] = {"wall", "cpu", "instructions",
                                                                 "est-cycles", "rss"};
@@ -194,37 +195,21 @@ void bench_settings_default(struct bench_settings *set)
 	set->metric = METRIC_WALL;
 }
 
-static char **copy_list(char *const *v, size_t n)
-{
-	char **out = n ? xcalloc(n, sizeof(char *)) : NULL;
-
-	for (size_t i = 0; i < n; i++)
-		out[i] = xstrdup(v[i]);
-	return out;
-}
-
-static void free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void bench_settings_copy(struct bench_settings *dst, const struct bench_settings *src)
 {
 	*dst = *src;
 	dst->only = src->only ? xstrdup(src->only) : NULL;
 	dst->metric_reported = src->metric_reported ? xstrdup(src->metric_reported) : NULL;
-	dst->metric_sources = copy_list(src->metric_sources, src->n_metric_sources);
-	dst->metric_directions = copy_list(src->metric_directions, src->n_metric_directions);
+	dst->metric_sources = strv_copy_n(src->metric_sources, src->n_metric_sources);
+	dst->metric_directions = strv_copy_n(src->metric_directions, src->n_metric_directions);
 }
 
 void bench_settings_free(struct bench_settings *set)
 {
 	free(set->only);
 	free(set->metric_reported);
-	free_list(set->metric_sources, set->n_metric_sources);
-	free_list(set->metric_directions, set->n_metric_directions);
+	strv_free_n(set->metric_sources, set->n_metric_sources);
+	strv_free_n(set->metric_directions, set->n_metric_directions);
 	set->only = set->metric_reported = NULL;
 	set->metric_sources = set->metric_directions = NULL;
 	set->n_metric_sources = set->n_metric_directions = 0;
@@ -236,19 +221,12 @@ void bench_session_init(struct bench_session *s)
 	bench_settings_default(&s->set);
 }
 
-static void free_strv(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 void bench_session_free(struct bench_session *s)
 {
 	for (size_t i = 0; i < s->n_variants; i++) {
 		free(s->variants[i].name);
 		free(s->variants[i].command);
-		free_strv(s->variants[i].argv);
+		strv_free_array(s->variants[i].argv);
 		free(s->variants[i].artifact);
 		free(s->variants[i].preload);
 	}
@@ -330,19 +308,6 @@ char *bench_cell_label(const struct bench_session *s, size_t cell)
 	return label;
 }
 
-static char **dup_strv(char *const *v)
-{
-	size_t n = 0;
-	char **out;
-
-	while (v && v[n])
-		n++;
-	out = xcalloc(n + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
-		out[i] = xstrdup(v[i]);
-	return out;
-}
-
 void bench_add_variant(struct bench_session *s, const char *name, enum variant_role role,
                        const char *command, char **argv, const char *artifact)
 {
@@ -354,7 +319,7 @@ void bench_add_variant(struct bench_session *s, const char *name, enum variant_r
 	v->name = xstrdup(name);
 	v->role = role;
 	v->command = command ? xstrdup(command) : NULL;
-	v->argv = dup_strv(argv);
+	v->argv = strv_copy(argv);
 	v->artifact = artifact ? xstrdup(artifact) : NULL;
 }
 
@@ -479,7 +444,7 @@ static char *replace_all(const char *text, const char *pat, const char *with)
 
 char **bench_substitute(char *const *argv, const char *bench_value, const char *artifact_dir)
 {
-	char **out = dup_strv(argv);
+	char **out = strv_copy(argv);
 
 	for (size_t i = 0; out[i]; i++) {
 		char *a = replace_all(out[i], "{bench}", bench_value ? bench_value : "");
@@ -873,13 +838,13 @@ static int variants_from_json(const json_t *a, struct bench_session *s, struct e
 		if (variant_words_from_json(o, argv, &words, &cmd_bytes, err) < 0)
 			return error_prefix(err, "result: variant %zu", i);
 		if (words[0] == NULL) {
-			free_strv(words);
+			strv_free_array(words);
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
 			                 "result: variant %zu has no argv", i);
 		}
 		bench_add_variant(s, json_string_value(name), r, cmd_bytes, words,
 		                  json_is_string(art) ? json_string_value(art) : NULL);
-		free_strv(words);
+		strv_free_array(words);
 		free(cmd_bytes);
 		if (json_is_string(json_object_get(o, "preload")))
 			s->variants[i].preload =
@@ -931,12 +896,12 @@ static int benchmarks_knobs_from_json(const json_t *doc, struct bench_session *s
 		while (v[n])
 			n++;
 		if (n == 0) {
-			free_strv(v);
+			strv_free_array(v);
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
 			                 "result: knob %zu has no values", i);
 		}
 		bench_add_knob(s, json_string_value(key), v, n);
-		free_strv(v);
+		strv_free_array(v);
 	}
 	if (s->n_benchmarks == 0)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "result: no benchmarks");

@@ -16,48 +16,6 @@
 #include "base/strbuf.h"
 #include "sandbox/environment.h"
 
-/* ---- roles, compilers, string lists ---- */
-
-void strv_push(struct strv *s, const char *item)
-{
-	s->v = xrealloc(s->v, (s->n + 2) * sizeof(char *));
-	s->v[s->n++] = xstrdup(item);
-	s->v[s->n] = NULL;
-}
-
-void strv_pushf(struct strv *s, const char *fmt, ...)
-{
-	va_list ap;
-	char *text;
-
-	va_start(ap, fmt);
-	if (vasprintf(&text, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	strv_push(s, text);
-	free(text);
-}
-
-void strv_free(struct strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	s->v = NULL;
-	s->n = 0;
-}
-
-const char *strv_env_get(const struct strv *s, const char *name)
-{
-	size_t len = strlen(name);
-	const char *found = NULL;
-
-	for (size_t i = 0; i < s->n; i++)
-		if (strncmp(s->v[i], name, len) == 0 && s->v[i][len] == '=')
-			found = s->v[i] + len + 1;
-	return found;
-}
-
 /* ---- flags and environment ---- */
 
 void pgo_stage_env(enum profile_format format, enum stage_role role, const char *profile_input,

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/strv.h"
 #include "base/util.h"
 
 #define PGO_SRC_DIR "/src"
@@ -80,17 +81,6 @@ struct diag_pattern {
 	const char *what;
 	bool stale; /* out of date rather than not found */
 };
-
-/* A growable list of "K=V" strings (or plain strings). */
-struct strv {
-	char **v;
-	size_t n;
-};
-void strv_push(struct strv *s, const char *item);
-void strv_pushf(struct strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void strv_free(struct strv *s);
-/* The value of K in a "K=V" list (last one wins), or NULL. */
-const char *strv_env_get(const struct strv *s, const char *name);
 
 /* The variables of a stage every toolchain shares: PGO_SRC, PGO_OUT,
  * PGO_IN, PATH (the helpers, then `path_prefix`), PGO_PROFILE (build,
