@@ -1,6 +1,7 @@
 /* report.c - see report.h */
 #define _GNU_SOURCE
 #include "base/report.h"
+#include "base/string_table.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,15 +54,13 @@ const struct control_status *report_find(const struct run_report *r, const char 
 	return NULL;
 }
 
-const char *control_state_name(enum control_state s)
-{
-	switch (s) {
-	case CONTROL_APPLIED: return "applied";
-	case CONTROL_DEGRADED: return "degraded";
-	case CONTROL_UNAVAILABLE: return "unavailable";
-	}
-	return "unknown";
-}
+static const char *const control_state_names[] = {
+    [CONTROL_APPLIED] = "applied",
+    [CONTROL_DEGRADED] = "degraded",
+    [CONTROL_UNAVAILABLE] = "unavailable",
+};
+
+DEFINE_STRING_TABLE_TO_NAME(control_state_name, enum control_state, control_state_names, "unknown")
 
 unsigned report_count_degraded(const struct run_report *r)
 {

@@ -1,6 +1,7 @@
 /* bench_analysis.c - see bench_analysis.h */
 #define _GNU_SOURCE
 #include "bench/bench_analysis.h"
+#include "base/string_table.h"
 
 #include <fnmatch.h>
 #include <math.h>
@@ -8,12 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *gate_status_name(enum gate_status g)
-{
-	static const char *const names[] = {"off", "pass", "fail", "inconclusive", "noisy"};
+static const char *const gate_status_names[] = {
+    [GATE_OFF] = "off",     [GATE_PASS] = "pass",
+    [GATE_FAIL] = "fail",   [GATE_INCONCLUSIVE] = "inconclusive",
+    [GATE_NOISY] = "noisy",
+};
 
-	return (unsigned)g <= GATE_NOISY ? names[g] : "unknown";
-}
+DEFINE_STRING_TABLE_TO_NAME(gate_status_name, enum gate_status, gate_status_names, "unknown")
 
 bool bench_matches_only(const struct bench_settings *set, const char *name)
 {

@@ -8,26 +8,23 @@
 
 #include "base/bytes_json.h"
 #include "base/strv.h"
+#include "base/string_table.h"
 
 static const char *const builtin_names[METRIC_BUILTIN_COUNT] = {"wall", "cpu", "instructions",
                                                                 "est-cycles", "rss"};
 static const char *const builtin_units[METRIC_BUILTIN_COUNT] = {"s", "s", "Ir",
                                                                 "cycles (simulated)", "KiB"};
-static const char *const role_names[] = {"baseline", "candidate", "aa-control"};
-static const char *const direction_names[] = {"lower", "higher"};
+static const char *const role_names[] = {
+    [ROLE_BASELINE] = "baseline",
+    [ROLE_CANDIDATE] = "candidate",
+    [ROLE_AA_CONTROL] = "aa-control",
+};
+static const char *const direction_names[] = {
+    [DIRECTION_LOWER] = "lower", [DIRECTION_HIGHER] = "higher"};
 
-const char *direction_name(enum metric_direction d)
-{
-	return d == DIRECTION_HIGHER ? direction_names[1] : direction_names[0];
-}
-
-int direction_by_name(const char *name)
-{
-	for (int i = 0; i < 2; i++)
-		if (strcmp(direction_names[i], name) == 0)
-			return i;
-	return -1;
-}
+/* anything but "higher" reads as lower, the default */
+DEFINE_STRING_TABLE_TO_NAME(direction_name, enum metric_direction, direction_names, "lower")
+DEFINE_STRING_TABLE_FROM_NAME(direction_by_name, direction_names)
 
 size_t bench_n_metrics(const struct bench_session *s)
 {
@@ -157,14 +154,18 @@ int bench_resolve_gate_metric(struct bench_session *s, struct error *err)
 	return -1;
 }
 
-static const char *const cpu_source_names[] = {"task-clock", "cgroup", "rusage"};
+static const char *const cpu_source_names[] = {
+    [CPU_TASK_CLOCK] = "task-clock",
+    [CPU_CGROUP] = "cgroup",
+    [CPU_RUSAGE] = "rusage",
+};
+static DEFINE_STRING_TABLE_FROM_NAME(cpu_source_by_name, cpu_source_names)
 
-static const char *const rss_source_names[] = {"wait4", "memory.peak"};
+    static const
+    char *const rss_source_names[] = {[RSS_WAIT4] = "wait4", [RSS_MEMORY_PEAK] = "memory.peak"};
 
-const char *rss_source_name(enum rss_source r)
-{
-	return r == RSS_MEMORY_PEAK ? rss_source_names[1] : rss_source_names[0];
-}
+/* anything but memory.peak is wait4's figure, the default */
+DEFINE_STRING_TABLE_TO_NAME(rss_source_name, enum rss_source, rss_source_names, "wait4")
 
 enum rss_source bench_rss_source(const struct bench_session *s)
 {
@@ -174,17 +175,11 @@ enum rss_source bench_rss_source(const struct bench_session *s)
 	return RSS_WAIT4;
 }
 
-const char *cpu_source_name(enum cpu_source c)
-{
-	return (unsigned)c <= CPU_RUSAGE ? cpu_source_names[c] : "unknown";
-}
+DEFINE_STRING_TABLE_TO_NAME(cpu_source_name, enum cpu_source, cpu_source_names, "unknown")
+DEFINE_STRING_TABLE_TO_NAME(role_name, enum variant_role, role_names, "unknown")
+static DEFINE_STRING_TABLE_FROM_NAME(role_by_name, role_names)
 
-const char *role_name(enum variant_role r)
-{
-	return (unsigned)r <= ROLE_AA_CONTROL ? role_names[r] : "unknown";
-}
-
-void bench_settings_default(struct bench_settings *set)
+    void bench_settings_default(struct bench_settings *set)
 {
 	memset(set, 0, sizeof(*set));
 	set->runs = 20;
@@ -826,14 +821,14 @@ static int variants_from_json(const json_t *a, struct bench_session *s, struct e
 		json_t *o = json_array_get(a, i), *name, *role, *argv, *art, *dig;
 		enum variant_role r = ROLE_CANDIDATE;
 		char **words, *cmd_bytes;
+		int k;
 
 		if ((name = need(o, "name", JSON_STRING, err)) == NULL ||
 		    (role = need(o, "role", JSON_STRING, err)) == NULL ||
 		    (argv = need(o, "argv", JSON_ARRAY, err)) == NULL)
 			return error_prefix(err, "variant %zu", i);
-		for (int k = 0; k <= ROLE_AA_CONTROL; k++)
-			if (strcmp(json_string_value(role), role_names[k]) == 0)
-				r = (enum variant_role)k;
+		if ((k = role_by_name(json_string_value(role))) >= 0)
+			r = (enum variant_role)k;
 		art = json_object_get(o, "artifact");
 		if (variant_words_from_json(o, argv, &words, &cmd_bytes, err) < 0)
 			return error_prefix(err, "result: variant %zu", i);
@@ -956,6 +951,7 @@ static int run_from_json(const json_t *o, const struct bench_session *s, struct 
                          struct error *err)
 {
 	json_t *v;
+	int k;
 
 	memset(r, 0, sizeof(*r));
 	if (get_size(o, "benchmark", &r->bench, err) < 0 ||
@@ -977,10 +973,8 @@ static int run_from_json(const json_t *o, const struct bench_session *s, struct 
 	r->system_s = get_number(o, "system_s");
 	r->cpu_s = get_number(o, "cpu_s");
 	v = json_object_get(o, "cpu_source");
-	r->cpu_source = CPU_RUSAGE;
-	for (int k = 0; k <= CPU_RUSAGE; k++)
-		if (json_is_string(v) && strcmp(json_string_value(v), cpu_source_names[k]) == 0)
-			r->cpu_source = (enum cpu_source)k;
+	k = cpu_source_by_name(json_string_value(v));
+	r->cpu_source = k >= 0 ? (enum cpu_source)k : CPU_RUSAGE;
 	r->peak_rss_kib = (uint64_t)json_integer_value(json_object_get(o, "peak_rss_kib"));
 	/* files from before `rss` have wait4's figure only */
 	v = json_object_get(o, "rss_kib");

@@ -12,18 +12,22 @@
 #include "bench/bench_recorded.h"
 #include "bench/stats.h"
 #include "base/strbuf.h"
+#include "base/string_table.h"
 
-static const char *const decision_names[] = {"go", "neutral", "no-go"};
-static const char *const op_names[] = {">=", ">", "<=", "<"};
+static const char *const decision_names[] = {
+    [DECISION_GO] = "go",
+    [DECISION_NEUTRAL] = "neutral",
+    [DECISION_NO_GO] = "no-go",
+};
+static const char *const op_names[] = {
+    [OP_GE] = ">=", [OP_GT] = ">", [OP_LE] = "<=", [OP_LT] = "<"};
 
-const char *decision_name(enum decision d)
-{
-	return (unsigned)d <= DECISION_NO_GO ? decision_names[d] : "unknown";
-}
+DEFINE_STRING_TABLE_TO_NAME(decision_name, enum decision, decision_names, "unknown")
+static DEFINE_STRING_TABLE_FROM_NAME(op_by_name, op_names)
 
-/* ---- parsing ----------------------------------------------------------------- */
+    /* ---- parsing ----------------------------------------------------------------- */
 
-static char *trim(char *s)
+    static char *trim(char *s)
 {
 	char *end;
 
@@ -105,12 +109,12 @@ static int parse_baseline(struct rules *r, char *rest, size_t line, struct error
 
 static int parse_op(const char *text, enum rule_op *op)
 {
-	for (int i = 0; i < 4; i++)
-		if (strcmp(text, op_names[i]) == 0) {
-			*op = (enum rule_op)i;
-			return 0;
-		}
-	return -1;
+	int i = op_by_name(text);
+
+	if (i < 0)
+		return -1;
+	*op = (enum rule_op)i;
+	return 0;
 }
 
 #define RULE_WORDS_MAX 12
@@ -893,13 +897,13 @@ int rules_evaluate(struct rules *r, const struct bench_session *s, const struct 
 
 /* ---- reports ----------------------------------------------------------------- */
 
-static const char *quant_name(enum rule_quantifier q)
-{
-	return q == QUANT_EVERY ? "every" : q == QUANT_ANY ? "any" : NULL;
-}
+/* QUANT_ONE has no word: a rule on the first benchmark names none */
+static const char *const quant_names[] = {[QUANT_EVERY] = "every", [QUANT_ANY] = "any"};
 
-/* "vs <= -5.00%": what a better/worse rule came to, for the reader. */
-static char *condition_text(const struct rule *k)
+static DEFINE_STRING_TABLE_TO_NAME(quant_name, enum rule_quantifier, quant_names, NULL)
+
+    /* "vs <= -5.00%": what a better/worse rule came to, for the reader. */
+    static char *condition_text(const struct rule *k)
 {
 	return xasprintf("%s vs %s %s %+.2f%%", k->x, k->y, op_names[k->eff_op], k->eff_pct);
 }

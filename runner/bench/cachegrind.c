@@ -1,6 +1,7 @@
 /* cachegrind.c - see cachegrind.h */
 #define _GNU_SOURCE
 #include "bench/cachegrind.h"
+#include "base/string_table.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,10 +11,7 @@ static const char *const event_names[SIM_COUNT] = {
     "Ir", "I1mr", "ILmr", "Dr", "D1mr", "DLmr", "Dw", "D1mw", "DLmw", "Bc", "Bcm", "Bi", "Bim",
 };
 
-const char *sim_event_name(enum sim_event e)
-{
-	return (unsigned)e < SIM_COUNT ? event_names[e] : "unknown";
-}
+DEFINE_STRING_TABLE_TO_NAME(sim_event_name, enum sim_event, event_names, "unknown")
 
 char **cachegrind_wrap(char *const *argv, const char *dir_inside)
 {

@@ -1,5 +1,6 @@
 /* stats.c - distribution-free statistics for the bench gate (see stats.h). */
 #include "bench/stats.h"
+#include "base/string_table.h"
 
 #include <float.h>
 #include <math.h>
@@ -757,15 +758,13 @@ size_t stats_blocks_to_resolve(const double *v, size_t n, size_t per_block, doub
 	return ((size_t)values + per_block - 1) / per_block;
 }
 
-const char *cmp_method_name(enum cmp_method m)
-{
-	switch (m) {
-	case METHOD_BLOCK_MEANS: return "block-means";
-	case METHOD_PAIRED_RUNS: return "paired-runs";
-	case METHOD_RANGE: return "range";
-	}
-	return "unknown";
-}
+static const char *const cmp_method_names[] = {
+    [METHOD_BLOCK_MEANS] = "block-means",
+    [METHOD_PAIRED_RUNS] = "paired-runs",
+    [METHOD_RANGE] = "range",
+};
+
+DEFINE_STRING_TABLE_TO_NAME(cmp_method_name, enum cmp_method, cmp_method_names, "unknown")
 
 void stats_block_split(const struct block_quad *q, double *d, double *r)
 {
@@ -833,16 +832,14 @@ void stats_finalize_verdicts(struct comparison *c, size_t m, double alpha)
 	free(p);
 }
 
-const char *verdict_name(enum verdict v)
-{
-	switch (v) {
-	case VERDICT_SLOWER: return "slower";
-	case VERDICT_NO_CHANGE: return "no-change";
-	case VERDICT_FASTER: return "faster";
-	case VERDICT_INCONCLUSIVE: return "inconclusive";
-	}
-	return "unknown";
-}
+static const char *const verdict_names[] = {
+    [VERDICT_SLOWER] = "slower",
+    [VERDICT_NO_CHANGE] = "no-change",
+    [VERDICT_FASTER] = "faster",
+    [VERDICT_INCONCLUSIVE] = "inconclusive",
+};
+
+DEFINE_STRING_TABLE_TO_NAME(verdict_name, enum verdict, verdict_names, "unknown")
 
 /* ---- 2x2 interaction ----------------------------------------------------- */
 
@@ -905,12 +902,10 @@ out:
 	return rc;
 }
 
-const char *interaction_name(enum interaction_class c)
-{
-	switch (c) {
-	case INTERACTION_ADDITIVE: return "additive";
-	case INTERACTION_INTERACTING: return "interacting";
-	case INTERACTION_UNCLEAR: return "unclear";
-	}
-	return "unknown";
-}
+static const char *const interaction_names[] = {
+    [INTERACTION_ADDITIVE] = "additive",
+    [INTERACTION_INTERACTING] = "interacting",
+    [INTERACTION_UNCLEAR] = "unclear",
+};
+
+DEFINE_STRING_TABLE_TO_NAME(interaction_name, enum interaction_class, interaction_names, "unknown")
