@@ -145,10 +145,13 @@ static bool needs_quotes(const char *w)
 
 char *shellwords_quote(const char *word)
 {
+	return needs_quotes(word) ? shellwords_quote_always(word) : xstrdup(word);
+}
+
+char *shellwords_quote_always(const char *word)
+{
 	struct wordbuf b = {0};
 
-	if (!needs_quotes(word))
-		return xstrdup(word);
 	buf_push(&b, '\'');
 	for (const char *p = word; *p; p++) {
 		if (*p == '\'') {

@@ -23,6 +23,9 @@ void shellwords_free(char **words);
 /* A word as the splitter would read it back: unchanged when it has no
  * special character, else single-quoted ('\'' for a quote).  Caller frees. */
 char *shellwords_quote(const char *word);
+/* Always single-quoted, whatever the word: what a generated script writes
+ * around a path it does not control ('\'' for a quote).  Caller frees. */
+char *shellwords_quote_always(const char *word);
 /* Quoted words joined by single spaces.  Caller frees. */
 char *shellwords_join(char *const *words);
 

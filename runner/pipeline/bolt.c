@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/shellwords.h"
 #include "base/strbuf.h"
 
 int bolt_tools_find(struct bolt_tools *t, struct error *err)
@@ -72,7 +73,7 @@ int bolt_write_optimize_script(const char *path, const struct bolt_tools *t, cha
 	/* sorted: merge-fdata's order follows its inputs, BOLT ignores it */
 	strbuf_printf(&s, "%s", t->merge_fdata);
 	for (size_t i = 0; i < n; i++) {
-		char *q = shell_quote(fdata[i]);
+		char *q = shellwords_quote_always(fdata[i]);
 
 		strbuf_printf(&s, " \\\n\t%s", q);
 		free(q);

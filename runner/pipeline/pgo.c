@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/shellwords.h"
 #include "base/strbuf.h"
 #include "sandbox/environment.h"
 
@@ -145,13 +146,13 @@ void pgo_quarantine_script(struct strbuf *s, const struct raw_profile *p, size_t
 			strbuf_printf(s, "mkdir -p %s/%s\n", PGO_OUT_DIR, PGO_QUARANTINE_SUBDIR);
 		any = true;
 		name = pgo_quarantine_name(p[i].label);
-		src = shell_quote(p[i].sandbox_path);
+		src = shellwords_quote_always(p[i].sandbox_path);
 		dst = xasprintf("%s/%s", PGO_OUT_DIR, name);
 		free(name);
-		name = shell_quote(dst);
+		name = shellwords_quote_always(dst);
 		line = xasprintf("%s: %s", p[i].label, p[i].why);
 		free(dst);
-		dst = shell_quote(line);
+		dst = shellwords_quote_always(line);
 		strbuf_printf(s, "cp %s %s\nprintf '%%s\\n' %s >>%s/%s/REASONS\n", src, name, dst,
 		              PGO_OUT_DIR, PGO_QUARANTINE_SUBDIR);
 		free(src);
@@ -614,28 +615,6 @@ uint32_t pgo_probe_gcda_version(void)
 
 /* ---- helper scripts ---- */
 
-char *shell_quote(const char *s)
-{
-	size_t n = 2;
-	char *out, *p;
-
-	for (const char *c = s; *c; c++)
-		n += *c == '\'' ? 4 : 1;
-	out = xcalloc(n + 1, 1);
-	p = out;
-	*p++ = '\'';
-	for (const char *c = s; *c; c++) {
-		if (*c == '\'') {
-			memcpy(p, "'\\''", 4);
-			p += 4;
-		} else {
-			*p++ = *c;
-		}
-	}
-	*p++ = '\'';
-	return out;
-}
-
 /* The symbol order comes from the merged profile's temporal traces;
  * llvm-profdata's comment lines (a count, a Mach-O note) are dropped so
  * the file holds symbols only. */
@@ -644,7 +623,7 @@ static void merge_llvm_order(struct strbuf *s, const char *tool, const struct me
 	const char *dir = PGO_OUT_DIR "/" PGO_PROFILE_SUBDIR;
 
 	if (x && x->carry_order) {
-		char *q = shell_quote(x->carry_order);
+		char *q = shellwords_quote_always(x->carry_order);
 
 		strbuf_printf(s, "cp %s %s/%s\n", q, dir, PGO_SYMBOL_ORDER);
 		free(q);
@@ -662,7 +641,7 @@ static void merge_inputs(struct strbuf *s, const struct raw_profile *p, size_t n
                          const struct merge_extras *x)
 {
 	if (x && x->base_profile) {
-		char *q = shell_quote(x->base_profile);
+		char *q = shellwords_quote_always(x->base_profile);
 
 		strbuf_printf(s, " \\\n\t%s", q);
 		free(q);
@@ -672,7 +651,7 @@ static void merge_inputs(struct strbuf *s, const struct raw_profile *p, size_t n
 
 		if (p[i].bad)
 			continue;
-		q = shell_quote(p[i].sandbox_path);
+		q = shellwords_quote_always(p[i].sandbox_path);
 		strbuf_printf(s, " \\\n\t%s", q);
 		free(q);
 	}
@@ -686,7 +665,7 @@ static void merge_inputs(struct strbuf *s, const struct raw_profile *p, size_t n
 static void merge_llvm(struct strbuf *s, const char *profdata, const struct raw_profile *p,
                        size_t n, bool all, const struct merge_extras *x)
 {
-	char *tool = shell_quote(profdata);
+	char *tool = shellwords_quote_always(profdata);
 	const char *stage = PGO_BUILD_DIR "/.merge";
 	unsigned normalise = x ? x->normalise : 0;
 
@@ -727,8 +706,8 @@ static void merge_gcc(struct strbuf *s, const struct raw_profile *p, size_t n,
 		if (p[i].bad)
 			continue;
 		dst = xasprintf("%s/%u%s", stage, p[i].shard + 1, rel);
-		qsrc = shell_quote(p[i].sandbox_path);
-		qdst = shell_quote(dst);
+		qsrc = shellwords_quote_always(p[i].sandbox_path);
+		qdst = shellwords_quote_always(dst);
 		strbuf_printf(s, "mkdir -p \"$(dirname %s)\" && cp %s %s\n", qdst, qsrc, qdst);
 		free(dst);
 		free(qsrc);

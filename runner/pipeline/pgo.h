@@ -215,7 +215,4 @@ int pgo_write_helper(const char *path, const char *text, size_t len, struct erro
  * shard (round robin over the byte-sorted list). */
 int pgo_write_shard_script(const char *path, struct error *err);
 
-/* Quote a string for /bin/sh (caller frees). */
-char *shell_quote(const char *s);
-
 #endif

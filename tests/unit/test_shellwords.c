@@ -140,6 +140,23 @@ static void test_quote_round_trips(void **state)
 	}
 }
 
+/* What generated helper scripts write around paths: always quoted, even
+ * a plain word, so a script's bytes do not depend on the path's spelling. */
+static void test_quote_always(void **state)
+{
+	const char *in[] = {"plain", "", "it's", "a b", "$HOME", NULL};
+	const char *want[] = {"'plain'", "''", "'it'\\''s'", "'a b'", "'$HOME'", NULL};
+
+	(void)state;
+	for (size_t i = 0; in[i]; i++) {
+		char *q = shellwords_quote_always(in[i]);
+
+		assert_string_equal(q, want[i]);
+		expect_words(q, (const char *[]){in[i], NULL});
+		free(q);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +168,7 @@ int main(void)
 	    cmocka_unit_test(test_no_expansion_no_operators),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_quote_round_trips),
+	    cmocka_unit_test(test_quote_always),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
