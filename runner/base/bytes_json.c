@@ -202,3 +202,8 @@ int strv_from_b64_json(const json_t *a, char ***out, struct error *err)
 	*out = v;
 	return 0;
 }
+
+json_t *json_string_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}

@@ -45,4 +45,7 @@ json_t *strv_b64_json(char *const *v);
  * bad element (not a string, not base64, a NUL byte inside). */
 int strv_from_b64_json(const json_t *a, char ***out, struct error *err);
 
+/* `s` as a JSON string, or JSON null when there is none. */
+json_t *json_string_or_null(const char *s);
+
 #endif

@@ -95,5 +95,8 @@ int remove_tree(const char *path, struct error *err);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t monotonic_ns(void);
+/* Sleep `ns` nanoseconds, the whole of it: a signal's EINTR resumes the
+ * sleep with the time that is left. */
+void sleep_ns(uint64_t ns);
 
 #endif

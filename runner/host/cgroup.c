@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/mountinfo.h"
+
 /* Bounds for waiting on a killed tree: 200 x 25 ms.  Killed processes only
  * need to be scheduled to exit; a tree still populated after that is stuck
  * (D state on a dead NFS server...) and is reported, not waited for. */
@@ -55,14 +57,6 @@ static int controller_index(unsigned bit)
 }
 
 /* ---- small file helpers: errno is preserved for the caller ---- */
-
-static void sleep_ns(long ns)
-{
-	struct timespec ts = {.tv_sec = 0, .tv_nsec = ns};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static int read_small_at(int dfd, const char *name, char *buf, size_t len)
 {
@@ -156,65 +150,22 @@ static void chomp(char *s)
 
 /* ---- parsers ---- */
 
-static void unescape_octal(char *s)
+/* The first cgroup2 mount wins, as the kernel lists parents first. */
+static int cgroup2_point(const struct mountinfo_entry *e, void *ctx)
 {
-	char *w = s;
+	char **mount_point = ctx;
 
-	for (char *p = s; *p;) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-		    p[3] >= '0' && p[3] <= '7') {
-			*w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-			p += 4;
-		} else {
-			*w++ = *p++;
-		}
-	}
-	*w = '\0';
-}
-
-/* "36 35 0:30 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw": the mount
- * point is field 5; the file system type follows the lone "-". */
-static char *mountinfo_cgroup2_point(char *line)
-{
-	char *save = NULL, *mnt = NULL, *tok;
-	int field = 0;
-
-	for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		field++;
-		if (field == 5)
-			mnt = tok;
-		if (field > 6 && strcmp(tok, "-") == 0) {
-			tok = strtok_r(NULL, " ", &save);
-			if (mnt == NULL || tok == NULL || strcmp(tok, "cgroup2") != 0)
-				return NULL;
-			unescape_octal(mnt);
-			return mnt;
-		}
-	}
-	return NULL;
+	if (strcmp(e->fstype, "cgroup2") != 0)
+		return 0;
+	*mount_point = xstrdup(e->mount_point);
+	return 1;
 }
 
 int cgroup2_find_mount(const char *mountinfo_text, char **mount_point, struct error *err)
 {
-	const char *line = mountinfo_text;
-
 	*mount_point = NULL;
-	while (line && *line) {
-		const char *eol = strchr(line, '\n');
-		size_t n = eol ? (size_t)(eol - line) : strlen(line);
-		char *copy = xcalloc(1, n + 1);
-		char *mnt;
-
-		memcpy(copy, line, n);
-		mnt = mountinfo_cgroup2_point(copy);
-		if (mnt) {
-			*mount_point = xstrdup(mnt);
-			free(copy);
-			return 0;
-		}
-		free(copy);
-		line = eol ? eol + 1 : NULL;
-	}
+	if (mountinfo_foreach(mountinfo_text, cgroup2_point, mount_point))
+		return 0;
 	return error_set(err, EXIT_RUNNER_ERROR, 0, "no cgroup2 mount in /proc/self/mountinfo");
 }
 

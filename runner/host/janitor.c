@@ -41,15 +41,6 @@ char *janitor_cgroup_parent(const char *parent)
 	return out;
 }
 
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ULL),
-	                      .tv_nsec = (long)(ns % 1000000000ULL)};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static void remove_path(const char *path)
 {
 	struct error err = {0};

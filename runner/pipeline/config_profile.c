@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/bytes_json.h"
 #include "pipeline/config_parse.h"
 #include "sandbox/privileges.h"
 
@@ -615,11 +616,6 @@ static json_t *rlimits_json(const struct profile *p)
 	return obj;
 }
 
-static json_t *string_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 static json_t *cpus_json(const char *cpus)
 {
 	uint8_t mask[CPU_LIST_MAX / 8];
@@ -641,7 +637,7 @@ json_t *profile_to_json(const struct profile *p)
 	                 "s:o, s:b, s:I, s:I}",
 	                 "allow_perf", p->allow_perf, "allow_ptrace", p->allow_ptrace, "cpus",
 	                 cpus_json(p->cpus), "entropy", entropy_names[p->entropy], "env",
-	                 env_json(p->env, p->n_env), "governor", string_or_null(p->governor),
+	                 env_json(p->env, p->n_env), "governor", json_string_or_null(p->governor),
 	                 "includes", strv_json(p->includes, p->n_includes, false), "keep_env",
 	                 strv_json(p->keep_env, p->n_keep_env, true), "memory_max",
 	                 (json_int_t)p->memory_max, "name", p->name ? p->name : "", "network",

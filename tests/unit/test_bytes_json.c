@@ -128,6 +128,18 @@ static void test_words_round_trip_through_json(void **state)
 	json_decref(bad);
 }
 
+static void test_string_or_null(void **state)
+{
+	json_t *s = json_string_or_null("x"), *n = json_string_or_null(NULL);
+
+	(void)state;
+	assert_true(json_is_string(s));
+	assert_string_equal(json_string_value(s), "x");
+	assert_true(json_is_null(n));
+	json_decref(s);
+	json_decref(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +148,7 @@ int main(void)
 	    cmocka_unit_test(test_base64_round_trip_every_length),
 	    cmocka_unit_test(test_base64_decode_rejects),
 	    cmocka_unit_test(test_words_round_trip_through_json),
+	    cmocka_unit_test(test_string_or_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
