@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
+
 /* ---- tree digest ---- */
 
 struct manifest {
@@ -260,32 +262,25 @@ int sidecar_write(const char *tarball, const char *digest, struct error *err)
 
 int sidecar_verify(const char *tarball, char digest[DIGEST_STR_MAX], struct error *err)
 {
-	char *path = sidecar_path(tarball);
-	char *text = NULL;
+	_cleanup_free_ char *path = sidecar_path(tarball);
+	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
-	int rc = 0;
 
-	if (access(tarball, F_OK) < 0) {
-		rc = error_set(err, EXIT_RUNNER_ERROR, errno, "artifact %s", tarball);
-		goto out;
-	}
-	if (read_file(path, &text, &len, err) < 0) {
-		rc = error_prefix(err, "the digest record of %s is missing or unreadable", tarball);
-		goto out;
-	}
-	if (digest_file_sha256(tarball, digest, err) < 0) {
-		rc = -1;
-		goto out;
-	}
+	if (access(tarball, F_OK) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "artifact %s", tarball);
+	/* say which: a sidecar never written and one that cannot be read are
+	 * different repairs (the errno is in the message either way) */
+	if (read_file(path, &text, &len, err) < 0)
+		return error_prefix(err, "the digest record of %s is %s", tarball,
+		                    err->errnum == ENOENT ? "missing" : "unreadable");
+	if (digest_file_sha256(tarball, digest, err) < 0)
+		return -1;
 	if (len < 64 || strncmp(text, digest + strlen("sha256:"), 64) != 0)
-		rc = error_set(err, EXIT_RUNNER_ERROR, 0,
-		               "%s: digest mismatch: the file hashes to %s but %s records "
-		               "sha256:%.64s; the artifact was damaged or replaced, refusing it",
-		               tarball, digest, path, len >= 64 ? text : "(nothing)");
-out:
-	free(text);
-	free(path);
-	return rc;
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "%s: digest mismatch: the file hashes to %s but %s records "
+		                 "sha256:%.64s; the artifact was damaged or replaced, refusing it",
+		                 tarball, digest, path, len >= 64 ? text : "(nothing)");
+	return 0;
 }
 
 /* ---- JSON ---- */

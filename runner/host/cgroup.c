@@ -330,9 +330,11 @@ static int kill_procs(const char *path)
 		bool any = false;
 
 		if (read_file(procs, &text, NULL, &ignored) < 0) {
-			int gone = access(procs, F_OK) < 0 && errno == ENOENT;
+			/* the error keeps its errno: a cgroup removed meanwhile is
+			 * done, anything else is for the caller (errno set) */
 			free(procs);
-			return gone ? 0 : -1;
+			errno = ignored.errnum;
+			return ignored.errnum == ENOENT ? 0 : -1;
 		}
 		for (char *p = text; *p;) {
 			char *end = NULL;
