@@ -60,7 +60,7 @@ static const char *const control_state_names[] = {
     [CONTROL_UNAVAILABLE] = "unavailable",
 };
 
-DEFINE_STRING_TABLE_TO_NAME(control_state_name, enum control_state, control_state_names, "unknown")
+DEFINE_STRING_TABLE_TO_NAME(control_state_name, enum control_state, control_state_names, "unknown");
 
 unsigned report_count_degraded(const struct run_report *r)
 {

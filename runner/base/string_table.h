@@ -5,12 +5,14 @@
  * value cannot get a name one way and not the other.
  *
  *   static const char *const verdict_names[] = {[VERDICT_SLOWER] = "slower", ...};
- *   DEFINE_STRING_TABLE_TO_NAME(verdict_name, enum verdict, verdict_names, "unknown")
+ *   DEFINE_STRING_TABLE_TO_NAME(verdict_name, enum verdict, verdict_names, "unknown");
  *
  * defines `const char *verdict_name(enum verdict)`; a value outside the
  * table (or without a name) gives the fallback.  FROM_NAME defines
  * `int fn(const char *)`: the value, or -1 for a name not in the table.
- * Put `static` before either macro for a file-local function. */
+ * Put `static` before either macro for a file-local function.  Each ends
+ * in a declaration that needs the `;` after it, so the use reads (and is
+ * formatted) as a statement. */
 #ifndef PGO_STRING_TABLE_H
 #define PGO_STRING_TABLE_H
 
@@ -27,12 +29,14 @@ int string_table_lookup(const char *const *table, size_t n, const char *name);
 	{                                                                                          \
 		return (size_t)value < ELEMENTSOF(table) && (table)[value] ? (table)[value]        \
 		                                                           : (fallback);           \
-	}
+	}                                                                                          \
+	_Static_assert(1, #fn)
 
 #define DEFINE_STRING_TABLE_FROM_NAME(fn, table)                                                   \
 	int fn(const char *name)                                                                   \
 	{                                                                                          \
 		return string_table_lookup(table, ELEMENTSOF(table), name);                        \
-	}
+	}                                                                                          \
+	_Static_assert(1, #fn)
 
 #endif

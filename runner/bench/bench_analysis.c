@@ -15,7 +15,7 @@ static const char *const gate_status_names[] = {
     [GATE_NOISY] = "noisy",
 };
 
-DEFINE_STRING_TABLE_TO_NAME(gate_status_name, enum gate_status, gate_status_names, "unknown")
+DEFINE_STRING_TABLE_TO_NAME(gate_status_name, enum gate_status, gate_status_names, "unknown");
 
 bool bench_matches_only(const struct bench_settings *set, const char *name)
 {

@@ -23,8 +23,8 @@ static const char *const direction_names[] = {
     [DIRECTION_LOWER] = "lower", [DIRECTION_HIGHER] = "higher"};
 
 /* anything but "higher" reads as lower, the default */
-DEFINE_STRING_TABLE_TO_NAME(direction_name, enum metric_direction, direction_names, "lower")
-DEFINE_STRING_TABLE_FROM_NAME(direction_by_name, direction_names)
+DEFINE_STRING_TABLE_TO_NAME(direction_name, enum metric_direction, direction_names, "lower");
+DEFINE_STRING_TABLE_FROM_NAME(direction_by_name, direction_names);
 
 size_t bench_n_metrics(const struct bench_session *s)
 {
@@ -159,13 +159,13 @@ static const char *const cpu_source_names[] = {
     [CPU_CGROUP] = "cgroup",
     [CPU_RUSAGE] = "rusage",
 };
-static DEFINE_STRING_TABLE_FROM_NAME(cpu_source_by_name, cpu_source_names)
+static DEFINE_STRING_TABLE_FROM_NAME(cpu_source_by_name, cpu_source_names);
 
-    static const
-    char *const rss_source_names[] = {[RSS_WAIT4] = "wait4", [RSS_MEMORY_PEAK] = "memory.peak"};
+static const char *const rss_source_names[] = {
+    [RSS_WAIT4] = "wait4", [RSS_MEMORY_PEAK] = "memory.peak"};
 
 /* anything but memory.peak is wait4's figure, the default */
-DEFINE_STRING_TABLE_TO_NAME(rss_source_name, enum rss_source, rss_source_names, "wait4")
+DEFINE_STRING_TABLE_TO_NAME(rss_source_name, enum rss_source, rss_source_names, "wait4");
 
 enum rss_source bench_rss_source(const struct bench_session *s)
 {
@@ -175,11 +175,11 @@ enum rss_source bench_rss_source(const struct bench_session *s)
 	return RSS_WAIT4;
 }
 
-DEFINE_STRING_TABLE_TO_NAME(cpu_source_name, enum cpu_source, cpu_source_names, "unknown")
-DEFINE_STRING_TABLE_TO_NAME(role_name, enum variant_role, role_names, "unknown")
-static DEFINE_STRING_TABLE_FROM_NAME(role_by_name, role_names)
+DEFINE_STRING_TABLE_TO_NAME(cpu_source_name, enum cpu_source, cpu_source_names, "unknown");
+DEFINE_STRING_TABLE_TO_NAME(role_name, enum variant_role, role_names, "unknown");
+static DEFINE_STRING_TABLE_FROM_NAME(role_by_name, role_names);
 
-    void bench_settings_default(struct bench_settings *set)
+void bench_settings_default(struct bench_settings *set)
 {
 	memset(set, 0, sizeof(*set));
 	set->runs = 20;

@@ -22,12 +22,12 @@ static const char *const decision_names[] = {
 static const char *const op_names[] = {
     [OP_GE] = ">=", [OP_GT] = ">", [OP_LE] = "<=", [OP_LT] = "<"};
 
-DEFINE_STRING_TABLE_TO_NAME(decision_name, enum decision, decision_names, "unknown")
-static DEFINE_STRING_TABLE_FROM_NAME(op_by_name, op_names)
+DEFINE_STRING_TABLE_TO_NAME(decision_name, enum decision, decision_names, "unknown");
+static DEFINE_STRING_TABLE_FROM_NAME(op_by_name, op_names);
 
-    /* ---- parsing ----------------------------------------------------------------- */
+/* ---- parsing ----------------------------------------------------------------- */
 
-    static char *trim(char *s)
+static char *trim(char *s)
 {
 	char *end;
 
@@ -900,10 +900,10 @@ int rules_evaluate(struct rules *r, const struct bench_session *s, const struct 
 /* QUANT_ONE has no word: a rule on the first benchmark names none */
 static const char *const quant_names[] = {[QUANT_EVERY] = "every", [QUANT_ANY] = "any"};
 
-static DEFINE_STRING_TABLE_TO_NAME(quant_name, enum rule_quantifier, quant_names, NULL)
+static DEFINE_STRING_TABLE_TO_NAME(quant_name, enum rule_quantifier, quant_names, NULL);
 
-    /* "vs <= -5.00%": what a better/worse rule came to, for the reader. */
-    static char *condition_text(const struct rule *k)
+/* "vs <= -5.00%": what a better/worse rule came to, for the reader. */
+static char *condition_text(const struct rule *k)
 {
 	return xasprintf("%s vs %s %s %+.2f%%", k->x, k->y, op_names[k->eff_op], k->eff_pct);
 }

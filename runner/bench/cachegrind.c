@@ -11,7 +11,7 @@ static const char *const event_names[SIM_COUNT] = {
     "Ir", "I1mr", "ILmr", "Dr", "D1mr", "DLmr", "Dw", "D1mw", "DLmw", "Bc", "Bcm", "Bi", "Bim",
 };
 
-DEFINE_STRING_TABLE_TO_NAME(sim_event_name, enum sim_event, event_names, "unknown")
+DEFINE_STRING_TABLE_TO_NAME(sim_event_name, enum sim_event, event_names, "unknown");
 
 char **cachegrind_wrap(char *const *argv, const char *dir_inside)
 {

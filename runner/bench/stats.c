@@ -764,7 +764,7 @@ static const char *const cmp_method_names[] = {
     [METHOD_RANGE] = "range",
 };
 
-DEFINE_STRING_TABLE_TO_NAME(cmp_method_name, enum cmp_method, cmp_method_names, "unknown")
+DEFINE_STRING_TABLE_TO_NAME(cmp_method_name, enum cmp_method, cmp_method_names, "unknown");
 
 void stats_block_split(const struct block_quad *q, double *d, double *r)
 {
@@ -839,7 +839,7 @@ static const char *const verdict_names[] = {
     [VERDICT_INCONCLUSIVE] = "inconclusive",
 };
 
-DEFINE_STRING_TABLE_TO_NAME(verdict_name, enum verdict, verdict_names, "unknown")
+DEFINE_STRING_TABLE_TO_NAME(verdict_name, enum verdict, verdict_names, "unknown");
 
 /* ---- 2x2 interaction ----------------------------------------------------- */
 
@@ -908,4 +908,4 @@ static const char *const interaction_names[] = {
     [INTERACTION_UNCLEAR] = "unclear",
 };
 
-DEFINE_STRING_TABLE_TO_NAME(interaction_name, enum interaction_class, interaction_names, "unknown")
+DEFINE_STRING_TABLE_TO_NAME(interaction_name, enum interaction_class, interaction_names, "unknown");

@@ -20,11 +20,10 @@ static const char *const colour_names[COLOUR_COUNT] = {
     [COLOUR_GREEN] = "green",
 };
 
-static DEFINE_STRING_TABLE_TO_NAME(colour_name, enum colour, colour_names,
-                                   "unknown") static DEFINE_STRING_TABLE_FROM_NAME(colour_by_name,
-                                                                                   colour_names)
+static DEFINE_STRING_TABLE_TO_NAME(colour_name, enum colour, colour_names, "unknown");
+static DEFINE_STRING_TABLE_FROM_NAME(colour_by_name, colour_names);
 
-    static void test_both_directions(void **state)
+static void test_both_directions(void **state)
 {
 	(void)state;
 	for (int c = 0; c < COLOUR_COUNT; c++) {
