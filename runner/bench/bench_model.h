@@ -67,6 +67,8 @@ enum variant_role {
 	ROLE_AA_CONTROL,
 };
 const char *role_name(enum variant_role r);
+/* -1 for a name that is none of them. */
+int role_by_name(const char *name);
 
 struct bench_variant {
 	char *name;
@@ -126,6 +128,8 @@ enum cpu_source {
 	CPU_RUSAGE,
 };
 const char *cpu_source_name(enum cpu_source c);
+/* -1 for a name that is none of them. */
+int cpu_source_by_name(const char *name);
 
 /* Where a run's peak memory (metric `rss`) comes from: the run cgroup's
  * memory.peak (every process of the run, page cache included) where the
@@ -233,6 +237,11 @@ enum rss_source bench_rss_source(const struct bench_session *s);
 int bench_metric_find(const struct bench_session *s, const char *name);
 /* The builtin metric `name`, -1 for another. */
 int bench_builtin_metric(const char *name);
+/* The definition of a reported metric, NULL for a built-in one. */
+const struct bench_metric_def *bench_reported_def(const struct bench_session *s,
+                                                  enum bench_metric m);
+/* The name of a built-in metric ("unknown" for any other). */
+const char *bench_builtin_metric_name(enum bench_metric m);
 /* Find or add a reported metric; its direction from `direction` (>= 0),
  * else from settings.metric_directions.  -1 + err when the table is
  * full or a new metric's direction is unknown (-1 and not configured). */
