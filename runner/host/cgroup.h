@@ -40,6 +40,16 @@ enum cgroup_controller {
 	CG_MISC = 1u << 7,
 };
 
+/* Every controller with its name, in the order of the enum. */
+#define CGROUP_N_CONTROLLERS 8
+struct cgroup_controller_name {
+	unsigned bit; /* CG_* */
+	const char *name;
+};
+extern const struct cgroup_controller_name cgroup_controllers[CGROUP_N_CONTROLLERS];
+/* The index of CG_* `bit` in cgroup_controllers (0 for an unknown bit). */
+int cgroup_controller_index(unsigned bit);
+
 struct cgroup_stats {
 	bool has_cpu;
 	uint64_t usage_usec, user_usec, system_usec;
