@@ -80,6 +80,8 @@ struct rule_baseline {
 };
 
 enum rule_op { OP_GE, OP_GT, OP_LE, OP_LT };
+/* ">=", ">", "<=", "<", indexed by enum rule_op */
+extern const char *const rules_op_names[4];
 
 /* How the condition was written: a signed change (vs, below, above) or a
  * direction-aware one, resolved against the metric's direction. */
@@ -166,5 +168,22 @@ void rules_print(FILE *out, const struct rules *r);
 char *rules_markdown(const struct rules *r);
 json_t *rules_json(const struct rules *r);
 void rules_free(struct rules *r);
+
+/* Shared by the bench_rules*.c files (not for other callers): resolving
+ * the names a rule uses (bench_rules_check.c) and trimming a word. */
+char *rules_trim(char *s);
+/* The variant of that name, -1 when none. */
+int rules_variant_index(const struct bench_session *s, const char *name);
+/* A point or a variant name -> (variant, cell); -1 + err. */
+int rules_resolve_arm(const struct rules *r, const struct bench_session *s, const char *name,
+                      size_t *variant, size_t *cell, struct error *err);
+const struct rule_baseline *rules_find_baseline(const struct rules *r, const char *name);
+/* "wall, cpu, ops" (caller frees) */
+char *rules_metric_list(const struct bench_session *s);
+/* The metric a rule judges: its own, the file's, else the gate's; -1 when
+ * the session has none of that name (yet). */
+int rules_rule_metric(const struct rules *r, const struct rule *k, const struct bench_session *s);
+/* Warn, once per rule, about "below"/"above" on a lower-is-better metric. */
+void rules_warn_below_above(struct rules *r, struct rule *k, const struct bench_session *s, int m);
 
 #endif
