@@ -1,6 +1,7 @@
 /* cachegrind.c - see cachegrind.h */
 #define _GNU_SOURCE
 #include "bench/cachegrind.h"
+#include "base/cleanup.h"
 #include "base/string_table.h"
 
 #include <errno.h>
@@ -66,18 +67,15 @@ static int event_index(const char *name, size_t len)
 
 int cachegrind_parse(const char *text, struct sim_counters *out, struct error *err)
 {
-	char *events = line_value(text, "events");
-	char *summary = line_value(text, "summary");
+	_cleanup_free_ char *events = line_value(text, "events");
+	_cleanup_free_ char *summary = line_value(text, "summary");
 	const char *e, *v;
 	unsigned seen = 0;
-	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (events == NULL || summary == NULL) {
-		rc = error_set(err, EXIT_RUNNER_ERROR, 0,
-		               "cachegrind output: no events/summary line (did valgrind run?)");
-		goto out;
-	}
+	if (events == NULL || summary == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "cachegrind output: no events/summary line (did valgrind run?)");
 	for (e = events, v = summary;;) {
 		size_t len;
 		char *end;
@@ -91,12 +89,10 @@ int cachegrind_parse(const char *text, struct sim_counters *out, struct error *e
 		len = strcspn(e, " \t");
 		errno = 0;
 		n = strtoull(v, &end, 10);
-		if (end == v || errno) {
-			rc = error_set(err, EXIT_RUNNER_ERROR, errno,
-			               "cachegrind output: summary has no value for %.*s", (int)len,
-			               e);
-			goto out;
-		}
+		if (end == v || errno)
+			return error_set(err, EXIT_RUNNER_ERROR, errno,
+			                 "cachegrind output: summary has no value for %.*s",
+			                 (int)len, e);
 		idx = event_index(e, len);
 		if (idx >= 0) {
 			out->v[idx] = n;
@@ -106,14 +102,11 @@ int cachegrind_parse(const char *text, struct sim_counters *out, struct error *e
 		v = end;
 	}
 	if (seen != (1u << SIM_COUNT) - 1)
-		rc = error_set(err, EXIT_RUNNER_ERROR, 0,
-		               "cachegrind output: events '%s' lack cache or branch simulation "
-		               "(--cache-sim=yes --branch-sim=yes)",
-		               events);
-out:
-	free(events);
-	free(summary);
-	return rc;
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "cachegrind output: events '%s' lack cache or branch simulation "
+		                 "(--cache-sim=yes --branch-sim=yes)",
+		                 events);
+	return 0;
 }
 
 double sim_instruction_stalls(const struct sim_counters *s)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cleanup.h"
 #include "base/string_table.h"
 
 /* ---- verdicts ------------------------------------------------------------ */
@@ -243,9 +244,8 @@ int stats_interaction(const double *t00, const double *t01, const double *t10, c
                       size_t n, double delta, double confidence, bool counted,
                       struct interaction *out, struct error *err)
 {
-	double *on, *off, *inter;
+	_cleanup_free_ double *on = NULL, *off = NULL, *inter = NULL;
 	struct wilcoxon w;
-	int rc = -1;
 
 	if (n == 0)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "stats: interaction of no blocks");
@@ -256,7 +256,7 @@ int stats_interaction(const double *t00, const double *t01, const double *t10, c
 	 * on, minus its effect with factor 1 off. */
 	if (stats_log_ratios(t10, t11, n, on, err) < 0 ||
 	    stats_log_ratios(t00, t01, n, off, err) < 0)
-		goto out;
+		return -1;
 	for (size_t i = 0; i < n; i++)
 		inter[i] = on[i] - off[i];
 	*out = (struct interaction){.n = n};
@@ -270,7 +270,7 @@ int stats_interaction(const double *t00, const double *t01, const double *t10, c
 	} else {
 		if (stats_wilcoxon_ci(inter, n, confidence, &out->lo, &out->hi, &out->achieved,
 		                      err) < 0)
-			goto out;
+			return -1;
 		out->hl = stats_hodges_lehmann(inter, n);
 		stats_wilcoxon_signed_rank(inter, n, &w);
 		out->p_two_sided = w.p_two_sided;
@@ -279,12 +279,7 @@ int stats_interaction(const double *t00, const double *t01, const double *t10, c
 	out->pct_lo = pct(out->lo);
 	out->pct_hi = pct(out->hi);
 	out->cls = classify_interaction(out, delta);
-	rc = 0;
-out:
-	free(on);
-	free(off);
-	free(inter);
-	return rc;
+	return 0;
 }
 
 static const char *const interaction_names[] = {
