@@ -9,6 +9,7 @@
 
 #include "artifacts/digest.h"
 #include "base/strbuf.h"
+#include "base/bytes_json.h"
 #include "pipeline/roles.h"
 #include "pipeline/ship_pick.h"
 #include "pipeline/stage_run.h"
@@ -336,7 +337,7 @@ int ship_decide(const struct pipeline *pl, struct ship_decision *d, struct error
 	d->record =
 	    json_pack("{s:s, s:i, s:s, s:o, s:o, s:o, s:s, s:s, s:s, s:o, s:o}", "schema",
 	              "pgo-sandbox-release", "schema_version", 1, "pipeline", pl->name, "shipped",
-	              d->shipped ? json_string(d->shipped) : json_null(), "artifact",
+	              json_string_or_null(d->shipped), "artifact",
 	              d->artifact ? json_string(strrchr(d->artifact, '/') + 1) : json_null(),
 	              "sha256", digest[0] ? json_string(digest) : json_null(), "rule",
 	              pl->ship.text, "otherwise", pl->ship.otherwise_fail ? "fail" : "baseline",

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/bytes_json.h"
+
 void stage_step_begin(struct stage_ctx *c, const char *name)
 {
 	c->step = name;
@@ -148,7 +150,7 @@ json_t *stage_training_knobs(const struct stage_ctx *c)
 		    xasprintf("%.*s", (int)(eq - c->pl->release_env[i]), c->pl->release_env[i]);
 		const char *v = strv_env_get(&c->env, name);
 
-		json_object_set_new(o, name, v ? json_string(v) : json_null());
+		json_object_set_new(o, name, json_string_or_null(v));
 		free(name);
 	}
 	return o;
