@@ -48,20 +48,16 @@ static bool get_bool(const json_t *o, const char *key)
 	return json_is_true(json_object_get(o, key));
 }
 
+/* The strings of a JSON array (others skipped), counted; NULL when none. */
 static char **list_from_json(const json_t *a, size_t *n)
 {
-	char **v = NULL;
+	struct strv v = {0};
 
-	*n = 0;
-	for (size_t i = 0; i < json_array_size(a); i++) {
-		json_t *e = json_array_get(a, i);
-
-		if (!json_is_string(e))
-			continue;
-		v = xrealloc(v, (*n + 1) * sizeof(char *));
-		v[(*n)++] = xstrdup(json_string_value(e));
-	}
-	return v;
+	for (size_t i = 0; i < json_array_size(a); i++)
+		if (json_is_string(json_array_get(a, i)))
+			strv_push(&v, json_string_value(json_array_get(a, i)));
+	*n = v.n;
+	return v.v;
 }
 
 static int settings_from_json(const json_t *o, struct bench_settings *set, struct error *err)
@@ -102,18 +98,15 @@ static int settings_from_json(const json_t *o, struct bench_settings *set, struc
 	return 0;
 }
 
+/* The same, NULL-terminated (never NULL). */
 static char **strv_from_json(const json_t *a)
 {
-	size_t n = json_array_size(a);
-	char **v = xcalloc(n + 1, sizeof(char *));
-	size_t k = 0;
+	size_t n;
+	struct strv v = {0};
 
-	for (size_t i = 0; i < n; i++) {
-		json_t *e = json_array_get(a, i);
-		if (json_is_string(e))
-			v[k++] = xstrdup(json_string_value(e));
-	}
-	return v;
+	v.v = list_from_json(a, &n);
+	v.n = n;
+	return strv_steal(&v);
 }
 
 /* A variant's words and command string as they ran: the base64 forms when
