@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/strv.h"
 
 /* ---- tree digest ---- */
 
@@ -41,25 +42,28 @@ static int compare_names(const void *a, const void *b)
 static int list_dir(const char *path, char ***names, size_t *n, struct error *err)
 {
 	DIR *d = opendir(path);
+	struct strv list = {0};
 	struct dirent *de;
 
 	*names = NULL;
 	*n = 0;
 	if (d == NULL)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening directory %s", path);
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		*names = xrealloc(*names, (*n + 1) * sizeof(char *));
-		(*names)[(*n)++] = xstrdup(de->d_name);
-	}
+	while ((errno = 0, de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			strv_push(&list, de->d_name);
 	if (errno != 0) {
 		int saved = errno;
+
 		closedir(d);
+		strv_free(&list); /* the names read so far were leaked here */
 		return error_set(err, EXIT_RUNNER_ERROR, saved, "reading directory %s", path);
 	}
 	closedir(d);
-	qsort(*names, *n, sizeof(char *), compare_names);
+	if (list.n > 1)
+		qsort(list.v, list.n, sizeof(char *), compare_names);
+	*names = list.v;
+	*n = list.n;
 	return 0;
 }
 
