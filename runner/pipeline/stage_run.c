@@ -20,7 +20,7 @@
 #include "pipeline/stage_inputs.h"
 #include "pipeline/stage_tree.h"
 
-static int setup_ctx(struct stage_ctx *c, const struct stage_request *rq, struct error *err)
+int stage_open(struct stage_ctx *c, const struct stage_request *rq, struct error *err)
 {
 	memset(c, 0, sizeof(*c));
 	c->jan = (struct janitor)JANITOR_INIT;
@@ -56,7 +56,7 @@ static int setup_ctx(struct stage_ctx *c, const struct stage_request *rq, struct
 	return 0;
 }
 
-static void free_ctx(struct stage_ctx *c)
+void stage_close(struct stage_ctx *c)
 {
 	stage_inputs_free(c->inputs, c->n_inputs);
 	if (c->profile_loaded)
@@ -118,8 +118,7 @@ static int check_outputs(struct stage_ctx *c, struct error *err)
 	return 0;
 }
 
-/* Everything up to the cache decision: no host state is created. */
-static int plan_stage(struct stage_ctx *c, struct error *err)
+int stage_plan(struct stage_ctx *c, struct error *err)
 {
 	stage_step_begin(c, "checking the inputs");
 	if (stage_inputs_resolve(c->pl, c->def, c->rq->in_dir, &c->inputs, &c->n_inputs, err) < 0)
@@ -192,7 +191,7 @@ int stage_execute(const struct stage_request *rq, struct stage_outcome *out)
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (setup_ctx(&c, rq, &err) < 0 || plan_stage(&c, &err) < 0) {
+	if (stage_open(&c, rq, &err) < 0 || stage_plan(&c, &err) < 0) {
 		rc = -1;
 	} else if (!rq->force && stage_cache_hit(&c, digest)) {
 		out->cached = true;
@@ -223,7 +222,7 @@ int stage_execute(const struct stage_request *rq, struct stage_outcome *out)
 		out->artifact = xstrdup(c.tarball);
 		snprintf(out->digest, sizeof(out->digest), "%s", digest);
 	}
-	free_ctx(&c);
+	stage_close(&c);
 	if (rc == 0)
 		return 0;
 	return err.exit_code && err.exit_code != EXIT_RUNNER_ERROR ? err.exit_code

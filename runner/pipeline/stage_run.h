@@ -28,4 +28,16 @@
 int stage_execute(const struct stage_request *rq, struct stage_outcome *out);
 void stage_outcome_free(struct stage_outcome *o);
 
+/* stage_execute's steps up to the cache decision, for a caller (a test)
+ * that wants a stage's definition and cache key without running it.
+ * stage_open sets up the state (`c`, stage_ctx.h: the role, the
+ * toolchain, the profile; creates the artifacts directory); stage_plan
+ * resolves the inputs, builds the environment, the spec and the
+ * definition (c->definition, c->cache_key), creating nothing else on the
+ * host; stage_close frees the state whatever failed. */
+struct stage_ctx;
+int stage_open(struct stage_ctx *c, const struct stage_request *rq, struct error *err);
+int stage_plan(struct stage_ctx *c, struct error *err);
+void stage_close(struct stage_ctx *c);
+
 #endif
