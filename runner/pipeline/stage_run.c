@@ -118,6 +118,7 @@ static int check_outputs(struct stage_ctx *c, struct error *err)
 	return 0;
 }
 
+/* Everything up to the cache decision: no host state is created. */
 int stage_plan(struct stage_ctx *c, struct error *err)
 {
 	stage_step_begin(c, "checking the inputs");
