@@ -33,3 +33,13 @@ const char *stage_role_name(enum stage_role role)
 
 	return ops ? ops->name : "plain";
 }
+
+size_t stage_role_count(void)
+{
+	return N_ROLES;
+}
+
+const struct stage_role_ops *stage_role_at(size_t i)
+{
+	return i < N_ROLES ? roles[i] : NULL;
+}

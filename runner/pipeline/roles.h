@@ -55,5 +55,9 @@ enum stage_role stage_role_of(const char *stage_name);
 const char *stage_role_name(enum stage_role role);
 /* The role's hooks; NULL for ROLE_PLAIN. */
 const struct stage_role_ops *stage_role_ops(enum stage_role role);
+/* The table's rows, in order (0 <= i < stage_role_count()): for whoever
+ * checks or lists every role. */
+size_t stage_role_count(void);
+const struct stage_role_ops *stage_role_at(size_t i);
 
 #endif

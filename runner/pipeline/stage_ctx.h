@@ -1,5 +1,6 @@
-/* stage_ctx.h - the state of one stage run, shared by stage_run.c (the
- * generic stage: inputs, sandbox, packing, commit) and the role modules
+/* stage_ctx.h - the state of one stage run, shared by stage_run.c and
+ * its steps (stage_*.c: inputs, spec, cache, tree, command, commit) and
+ * the role modules
  * (role_*.c, registered in roles.c: what a role checks before and after
  * its command).  Helpers for both are in stage_ctx.c.  Internal to the
  * pipeline folder. */

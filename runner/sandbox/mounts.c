@@ -17,6 +17,7 @@
 
 #include "sandbox/chroot_root.h"
 #include "sandbox/entropy.h"
+#include "sandbox/mount_plan.h"
 #include "sandbox/path_resolve.h"
 
 /* The staging point for the new root inside our private mount namespace;
@@ -225,29 +226,33 @@ static int symlink_in_root(struct rootfs *fs, const char *target, const char *na
 	return 0;
 }
 
-/* /bin, /lib, /lib64, /sbin: links into /usr on merged-/usr hosts (Debian
- * 12), read-only binds otherwise. */
-static int host_top_level(struct rootfs *fs, const char *name, struct error *err)
+/* /bin, /lib, /lib64, /sbin as they are on the host: links into /usr on
+ * merged-/usr hosts (Debian 12), directories otherwise; absent ones are
+ * left out. */
+static int list_host_top(struct root_listing *top, struct error *err)
 {
-	char host_path[PATH_MAX];
-	char target[PATH_MAX];
-	struct stat st;
-	ssize_t n;
+	for (size_t i = 0; i < mount_plan_n_host_top; i++) {
+		const char *name = mount_plan_host_top[i];
+		char host_path[PATH_MAX];
+		char target[PATH_MAX];
+		struct stat st;
+		ssize_t n;
 
-	snprintf(host_path, sizeof(host_path), "/%s", name);
-	if (lstat(host_path, &st) < 0)
-		return 0;
-	if (S_ISLNK(st.st_mode)) {
-		n = readlink(host_path, target, sizeof(target) - 1);
-		if (n < 0)
-			return error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s",
-			                 host_path);
-		target[n] = '\0';
-		plan_symlink(fs, target, name);
-		return 0;
+		snprintf(host_path, sizeof(host_path), "/%s", name);
+		if (lstat(host_path, &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			n = readlink(host_path, target, sizeof(target) - 1);
+			if (n < 0)
+				return error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s",
+				                 host_path);
+			target[n] = '\0';
+			root_listing_add(top, name, ROOT_ENTRY_LINK, target);
+		} else if (S_ISDIR(st.st_mode)) {
+			root_listing_add(top, name, ROOT_ENTRY_DIR, NULL);
+		}
 	}
-	if (S_ISDIR(st.st_mode))
-		return bind_into(fs, host_path, host_path, BIND_RO, err);
+	top->has_alternatives = access("/etc/alternatives", F_OK) == 0;
 	return 0;
 }
 
@@ -311,39 +316,17 @@ out:
 	return rc;
 }
 
-static int host_image(struct rootfs *fs, const struct sandbox_spec *spec, struct error *err)
+static enum root_entry_type entry_type(mode_t mode)
 {
-	static const char *const top[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
-
-	if (bind_into(fs, "/usr", "/usr", BIND_RO, err) < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
-		if (host_top_level(fs, top[i], err) < 0)
-			return -1;
-	if (generated_etc(fs, spec, err) < 0)
-		return -1;
-	/* Debian's toolchain names go through alternatives (cc -> gcc, c++,
-	 * ld.gold...): part of the toolchain the host image exposes. */
-	if (access("/etc/alternatives", F_OK) == 0 &&
-	    bind_into(fs, "/etc/alternatives", "/etc/alternatives", BIND_RO, err) < 0)
-		return -1;
-	return 0;
+	if (S_ISLNK(mode))
+		return ROOT_ENTRY_LINK;
+	if (S_ISDIR(mode))
+		return ROOT_ENTRY_DIR;
+	return S_ISREG(mode) ? ROOT_ENTRY_FILE : ROOT_ENTRY_OTHER;
 }
 
-/* Directories the runner always provides fresh, never from an image. */
-static bool is_fresh_dir(const char *name)
-{
-	static const char *const fresh[] = {"proc", "dev", "tmp", "sys", "run"};
-
-	for (size_t i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++)
-		if (strcmp(name, fresh[i]) == 0)
-			return true;
-	return false;
-}
-
-/* A rootfs directory: each top-level entry bound read-only (symlinks
- * recreated as they are), so the fresh /proc, /dev and /tmp still fit. */
-static int dir_image(struct rootfs *fs, const char *image_dir, struct error *err)
+/* The top level of a rootfs directory, in the directory's order. */
+static int list_image_top(const char *image_dir, struct root_listing *top, struct error *err)
 {
 	DIR *dir = opendir(image_dir);
 	struct dirent *de;
@@ -353,30 +336,23 @@ static int dir_image(struct rootfs *fs, const char *image_dir, struct error *err
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening image %s", image_dir);
 	while (rc == 0 && (errno = 0, de = readdir(dir)) != NULL) {
 		char src[PATH_MAX];
-		char dst[NAME_MAX + 2];
+		char target[PATH_MAX];
 		struct stat st;
+		ssize_t n = 0;
 
 		if (de->d_name[0] == '.' &&
 		    (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0')))
 			continue;
-		if (is_fresh_dir(de->d_name))
-			continue;
 		snprintf(src, sizeof(src), "%s/%s", image_dir, de->d_name);
-		snprintf(dst, sizeof(dst), "/%s", de->d_name);
 		if (lstat(src, &st) < 0) {
 			rc = error_set(err, EXIT_RUNNER_ERROR, errno, "image entry %s", src);
-		} else if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t n = readlink(src, target, sizeof(target) - 1);
-			if (n < 0)
-				rc = error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s",
-				               src);
-			else {
-				target[n] = '\0';
-				plan_symlink(fs, target, de->d_name);
-			}
-		} else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
-			rc = bind_into(fs, src, dst, BIND_RO, err);
+		} else if (S_ISLNK(st.st_mode) &&
+		           (n = readlink(src, target, sizeof(target) - 1)) < 0) {
+			rc = error_set(err, EXIT_RUNNER_ERROR, errno, "reading link %s", src);
+		} else {
+			target[S_ISLNK(st.st_mode) ? n : 0] = '\0';
+			root_listing_add(top, de->d_name, entry_type(st.st_mode),
+			                 S_ISLNK(st.st_mode) ? target : NULL);
 		}
 	}
 	if (rc == 0 && errno != 0)
@@ -647,40 +623,6 @@ static int proc_setup(struct rootfs *fs, struct error *err)
 	return proc_harden(fs, err);
 }
 
-static const char *mount_option_name(enum mount_kind kind)
-{
-	switch (kind) {
-	case MOUNT_TMPFS: return "--tmpfs";
-	case MOUNT_BIND_RO: return "--ro-bind";
-	case MOUNT_BIND_RO_IDMAP: return "--ro-bind-idmap";
-	case MOUNT_BIND_RW: break;
-	}
-	return "--bind";
-}
-
-/* `prepared[i]` is the runner's idmapped clone of mount i (bind_idmap.h),
- * or -1: then the source is cloned here as a plain bind. */
-static int user_mounts(struct rootfs *fs, const struct sandbox_spec *spec, const int *prepared,
-                       struct error *err)
-{
-	for (size_t i = 0; i < spec->n_mounts; i++) {
-		const struct mount_spec *m = &spec->mounts[i];
-		int rc;
-
-		if (m->kind == MOUNT_TMPFS)
-			rc =
-			    tmpfs_into(fs, m->dst, m->size ? m->size : fs->tmpfs_size, "0755", err);
-		else if (prepared && prepared[i] >= 0)
-			rc = plan_mount(fs, prepared[i], m->dst, true);
-		else
-			rc = bind_into(fs, m->src, m->dst,
-			               m->kind == MOUNT_BIND_RW ? BIND_RW : BIND_RO, err);
-		if (rc < 0)
-			return error_prefix(err, "%s %s", mount_option_name(m->kind), m->dst);
-	}
-	return 0;
-}
-
 /* pivot_root(".", ".") stacks the old root on top of the new one; the
  * lazy unmount then detaches it, so nothing of the host stays reachable. */
 static int pivot_into(struct rootfs *fs, struct error *err)
@@ -727,24 +669,48 @@ static int execute_op(struct rootfs *fs, struct op *op, struct error *err)
 	return error_set(err, EXIT_RUNNER_ERROR, 0, "unknown mount step");
 }
 
+/* The plan's steps as detached mounts and operations (struct op), made
+ * while the host's tree is still visible. */
+static int realise_step(struct rootfs *fs, const struct sandbox_spec *spec,
+                        const struct mount_step *s, const int *prepared, struct error *err)
+{
+	switch (s->kind) {
+	case STEP_BIND: return bind_into(fs, s->src, s->dst, s->read_only ? BIND_RO : BIND_RW, err);
+	case STEP_PREPARED: return plan_mount(fs, prepared[s->index], s->dst, true);
+	case STEP_TMPFS: return tmpfs_into(fs, s->dst, s->size, s->mode, err);
+	case STEP_SYMLINK: plan_symlink(fs, s->src, s->dst); return 0;
+	case STEP_ETC: return generated_etc(fs, spec, err);
+	case STEP_DEV: return dev_setup(fs, spec->entropy_seed, err);
+	case STEP_PROC: plan_push(fs, OP_PROC, s->dst); return 0;
+	}
+	return error_set(err, EXIT_RUNNER_ERROR, 0, "unknown mount step");
+}
+
 static int plan_rootfs(struct rootfs *fs, const struct sandbox_spec *spec, const char *image_dir,
                        const int *prepared, struct error *err)
 {
-	fs->root_mnt = new_tmpfs(16 * 1024 * 1024, "0755", err);
-	if (fs->root_mnt < 0)
-		return -1;
-	if (spec->image_kind == IMAGE_HOST) {
-		if (host_image(fs, spec, err) < 0)
-			return -1;
-	} else if (dir_image(fs, image_dir, err) < 0) {
-		return -1;
+	struct root_listing top = {0};
+	struct mount_plan plan = {0};
+	int rc = spec->image_kind == IMAGE_HOST ? list_host_top(&top, err)
+	                                        : list_image_top(image_dir, &top, err);
+
+	if (rc == 0)
+		rc = mount_plan_build(spec, image_dir, &top, prepared, &plan, err);
+	if (rc == 0) {
+		fs->root_mnt = new_tmpfs(16 * 1024 * 1024, "0755", err);
+		rc = fs->root_mnt < 0 ? -1 : 0;
 	}
-	if (dev_setup(fs, spec->entropy_seed, err) < 0)
-		return -1;
-	plan_push(fs, OP_PROC, "/proc");
-	if (tmpfs_into(fs, "/tmp", fs->tmpfs_size, "1777", err) < 0)
-		return -1;
-	return user_mounts(fs, spec, prepared, err);
+	for (size_t i = 0; rc == 0 && i < plan.n; i++) {
+		const struct mount_step *s = &plan.steps[i];
+
+		rc = realise_step(fs, spec, s, prepared, err);
+		if (rc < 0 && s->spec_mount >= 0)
+			error_prefix(err, "%s %s",
+			             mount_option_name(spec->mounts[s->spec_mount].kind), s->dst);
+	}
+	mount_plan_free(&plan);
+	root_listing_free(&top);
+	return rc;
 }
 
 static int attach_staging_root(struct rootfs *fs, struct error *err)

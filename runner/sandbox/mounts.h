@@ -1,10 +1,12 @@
 /* mounts.h - assemble the sandbox's root filesystem and pivot into it.
  *
- * Runs in the setup child, inside the new mount namespace.  Every host
- * source is cloned as a detached mount (open_tree) before anything is
- * mounted, the new root is a size-bounded tmpfs, every target is resolved
- * inside it (path_resolve.h), and the old root is detached after
- * pivot_root. */
+ * Runs in the setup child, inside the new mount namespace.  What goes
+ * where, in which order, is planned first (mount_plan.h: pure, tested
+ * without mounting); a target that is not a plain absolute path is
+ * refused then.  Every host source is cloned as a detached mount
+ * (open_tree) before anything is mounted, the new root is a size-bounded
+ * tmpfs, every target is resolved inside it (path_resolve.h), and the old
+ * root is detached after pivot_root. */
 #ifndef PGO_MOUNTS_H
 #define PGO_MOUNTS_H
 
