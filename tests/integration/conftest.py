@@ -40,6 +40,18 @@ def busybox():
 root_only = pytest.mark.skipif(ROOTLESS, reason="needs root")
 
 
+def pytest_configure(config):
+    # tests/run-all.sh runs the `untimed` tests of root and rootless side by
+    # side, and everything else (benches, gates, timeouts, whatever a loaded
+    # machine could change) afterwards on a machine left to them.  A test
+    # file is timed unless it says otherwise: a new file cannot be slowed
+    # into a flaky verdict by mistake.
+    config.addinivalue_line("markers", "untimed: asserts nothing that load on the machine "
+                            "could change; tests/run-all.sh runs it alongside other work")
+    config.addinivalue_line("markers", "timed: a test of an `untimed` file that measures "
+                            "time after all (a bench); run with the machine to itself")
+
+
 @pytest.fixture
 def probe_dir_ro():
     """Options that expose the probe directory read-only at /probes."""

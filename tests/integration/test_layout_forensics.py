@@ -14,7 +14,10 @@ import pytest
 from conftest import ROOT, ROOTLESS, run
 
 LAYOUT = os.path.join(ROOT, "fixtures", "layout")
-pytestmark = pytest.mark.skipif(ROOTLESS, reason="the root run covers it (valgrind is slow)")
+pytestmark = [
+    pytest.mark.skipif(ROOTLESS, reason="the root run covers it (valgrind is slow)"),
+    pytest.mark.untimed,
+]
 
 EXPECTED = {
     "code": "code layout / inlining / placement",

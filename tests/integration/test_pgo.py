@@ -15,6 +15,8 @@ import pytest
 
 from conftest import ROOT, run
 
+pytestmark = pytest.mark.untimed
+
 MINILANG = os.path.join(ROOT, "fixtures", "minilang")
 MAIN_STAGES = ["instrument", "train", "merge", "build"]
 
@@ -301,6 +303,7 @@ def test_raw_profile_from_another_llvm_is_refused_plainly(pipeline_run, tmp_path
     assert "raw profile format version 9" in r.stderr and "reads only version 8" in r.stderr
 
 
+@pytest.mark.timed   # a bench: with the machine to itself (tests/run-all.sh)
 def test_bench_stage_gates_pgo_against_the_baseline(tmp_path):
     src = copy_fixture(str(tmp_path / "minilang"))
     art = str(tmp_path / "art")

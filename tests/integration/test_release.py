@@ -10,7 +10,10 @@ import pytest
 
 from conftest import ROOT, ROOTLESS
 
-pytestmark = pytest.mark.skipif(ROOTLESS, reason="builds the tree; the root run covers it")
+pytestmark = [
+    pytest.mark.skipif(ROOTLESS, reason="builds the tree; the root run covers it"),
+    pytest.mark.untimed,
+]
 
 
 def checkout_copy(dest):

@@ -9,7 +9,10 @@ import pytest
 
 from conftest import BINARY, ROOT, ROOTLESS
 
-pytestmark = pytest.mark.skipif(ROOTLESS, reason="the root run covers it")
+pytestmark = [
+    pytest.mark.skipif(ROOTLESS, reason="the root run covers it"),
+    pytest.mark.untimed,
+]
 
 
 def test_pgo_sandbox_builds_itself_with_pgo(tmp_path):

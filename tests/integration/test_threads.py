@@ -14,6 +14,8 @@ import pytest
 
 from conftest import ROOT, run
 
+pytestmark = pytest.mark.untimed
+
 FIXTURE = os.path.join(ROOT, "fixtures", "threads")
 CALLS = 4 * 2000000
 
