@@ -52,6 +52,23 @@ def pytest_configure(config):
                             "time after all (a bench); run with the machine to itself")
 
 
+@pytest.fixture(scope="session")
+def minilang_gcc(tmp_path_factory):
+    """fixtures/minilang's gcc pipeline (pipeline-gcc.ini), instrument to
+    build, run once per session.  Tests that only read its artifacts share
+    it; a test that runs more stages copies the artifacts first (the copies'
+    stages are then cached).  Returns (src, pipeline, artifacts, result)."""
+    tmp = tmp_path_factory.mktemp("minilang-gcc")
+    src = str(tmp / "minilang")
+    shutil.copytree(os.path.join(ROOT, "fixtures", "minilang"), src,
+                    ignore=shutil.ignore_patterns("artifacts"))
+    pipeline = os.path.join(src, "pipeline-gcc.ini")
+    art = str(tmp / "art")
+    r = run("pipeline", "--pipeline", pipeline, "--artifacts", art, "--until", "build",
+            timeout=600)
+    return src, pipeline, art, r
+
+
 @pytest.fixture
 def probe_dir_ro():
     """Options that expose the probe directory read-only at /probes."""
