@@ -33,10 +33,7 @@ tier() {
 }
 
 JOBS=2
-# Under build/, not build-asan/: the ASan build runs beside the untimed
-# root tests, and test_self_pipeline digests the tree minus build/ (its
-# artifacts directory's top); a tree being written there would race it.
-ASAN_BUILD=build/asan
+ASAN_BUILD=build-asan
 SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
 # A tier run in the background: its output goes to its log only (two
