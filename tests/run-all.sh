@@ -36,10 +36,45 @@ JOBS=2
 ASAN_BUILD=build-asan
 SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 
+# A tier run in the background: its output goes to its log only (two
+# streams would interleave on the terminal); tier_collect prints and counts
+# it once it has finished.
+tier_bg() {
+	local name=$1
+	shift
+	mkdir -p build
+	("$@" >"build/tier-$name.log" 2>&1; echo $? >"build/tier-$name.rc") &
+}
+tier_collect() {
+	local name=$1 log="build/tier-$1.log" rc
+	rc=$(cat "build/tier-$name.rc" 2>/dev/null || echo 1)
+	echo "=== $name"
+	tail -n 15 "$log"
+	read -r p f < <(count_log "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	total_passed=$((total_passed + p))
+	total_failed=$((total_failed + f))
+	tier_results+=("$name: $p passed, $f failed")
+}
+# The tiers one background stream runs in order (lint, unit, the untimed
+# rootless tests, the ASan build and unit tests, fuzz).
+stream_tiers() {
+	local name
+	for name in "$@"; do
+		case $name in
+		lint) make lint ;;
+		unit) make -j"$JOBS" unit ;;
+		integration-rootless-untimed) rootless_tests -m "untimed and not timed" ;;
+		asan-unit) make -j"$JOBS" BUILD="$ASAN_BUILD" SAN="$SAN_FLAGS" CFLAGS="-O1 -g" unit ;;
+		fuzz) bash tests/fuzz/run.sh 20 ;;
+		esac >"build/tier-$name.log" 2>&1
+		echo $? >"build/tier-$name.rc"
+	done
+}
+
 tier build make -j"$JOBS" all
-tier lint make lint
-tier unit make -j"$JOBS" unit
-tier integration-root sh tests/run-integration.sh build
 # Rootless: the same suite as an unprivileged user (user namespaces); the
 # root-only tests (image builds, release, host tuning) skip themselves.
 # `nobody` cannot read a checkout in a private directory (mktemp -d, a
@@ -76,19 +111,46 @@ stage_rootless_tree() {
 		cp -r build/pgo-sandbox build/probes "$rootless_copy/build/" &&
 		chmod -R a+rX "$rootless_copy"
 }
+rootless_ok=no
+rootless_tests() {
+	if [ "$rootless_ok" != yes ]; then
+		echo "rootless tier: staging a copy for nobody failed"
+		return 1
+	fi
+	runuser -u nobody -- sh -c 'cd "$1" && shift && sh tests/run-integration.sh build "$@"' \
+		sh "$rootless_tree" tests/integration "$@"
+}
 trap cleanup_rootless EXIT
 if stage_rootless_tree; then
+	rootless_ok=yes
 	if [ "$rootless_tree" != "$PWD" ]; then
 		echo "rootless tier: nobody cannot read $PWD; running a copy in $rootless_tree"
 	fi
-	tier integration-rootless runuser -u nobody -- \
-		sh -c 'cd "$1" && sh tests/run-integration.sh build' sh "$rootless_tree"
+fi
+
+# Two streams on the machine's CPUs, for the tests that assert nothing a
+# loaded machine could change (marked `untimed`: pipelines, reproducibility,
+# image and release builds) and the tiers that do not measure time: the
+# untimed root tests in one, everything else untimed in the other.  Timed
+# tests (benches, gates, timeouts: everything not marked `untimed`) run
+# afterwards with the machine to themselves: they have been flaky under load.
+stream2=(lint unit integration-rootless-untimed asan-unit fuzz)
+stream_tiers "${stream2[@]}" &
+tier_bg integration-root-untimed sh tests/run-integration.sh build tests/integration \
+	-m "untimed and not timed"
+wait
+tier_collect integration-root-untimed
+for name in "${stream2[@]}"; do
+	tier_collect "$name"
+done
+
+tier integration-root-timed sh tests/run-integration.sh build tests/integration \
+	-m "not untimed or timed"
+tier integration-rootless-timed rootless_tests -m "not untimed or timed"
+if [ "$rootless_ok" = yes ]; then
 	sh tests/rootless-gaps.sh "$rootless_tree/build/pgo-sandbox"
-else
-	tier integration-rootless sh -c 'echo "rootless tier: staging a copy for nobody failed"; exit 1'
 fi
 cleanup_rootless
-tier asan-unit make -j"$JOBS" BUILD="$ASAN_BUILD" SAN="$SAN_FLAGS" CFLAGS="-O1 -g" unit
 tier asan-integration env ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	sh -c "make -j$JOBS BUILD=$ASAN_BUILD SAN='$SAN_FLAGS' CFLAGS='-O1 -g' all >/dev/null &&
@@ -97,9 +159,6 @@ tier asan-integration env ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	          tests/integration/test_bench.py"
 if [ -x tests/vm/run.sh ] || [ -f tests/vm/run.sh ]; then
 	tier vm make vm
-fi
-if [ -f tests/fuzz/run.sh ]; then
-	tier fuzz bash tests/fuzz/run.sh 20
 fi
 
 echo "=== summary"

@@ -40,6 +40,35 @@ def busybox():
 root_only = pytest.mark.skipif(ROOTLESS, reason="needs root")
 
 
+def pytest_configure(config):
+    # tests/run-all.sh runs the `untimed` tests of root and rootless side by
+    # side, and everything else (benches, gates, timeouts, whatever a loaded
+    # machine could change) afterwards on a machine left to them.  A test
+    # file is timed unless it says otherwise: a new file cannot be slowed
+    # into a flaky verdict by mistake.
+    config.addinivalue_line("markers", "untimed: asserts nothing that load on the machine "
+                            "could change; tests/run-all.sh runs it alongside other work")
+    config.addinivalue_line("markers", "timed: a test of an `untimed` file that measures "
+                            "time after all (a bench); run with the machine to itself")
+
+
+@pytest.fixture(scope="session")
+def minilang_gcc(tmp_path_factory):
+    """fixtures/minilang's gcc pipeline (pipeline-gcc.ini), instrument to
+    build, run once per session.  Tests that only read its artifacts share
+    it; a test that runs more stages copies the artifacts first (the copies'
+    stages are then cached).  Returns (src, pipeline, artifacts, result)."""
+    tmp = tmp_path_factory.mktemp("minilang-gcc")
+    src = str(tmp / "minilang")
+    shutil.copytree(os.path.join(ROOT, "fixtures", "minilang"), src,
+                    ignore=shutil.ignore_patterns("artifacts"))
+    pipeline = os.path.join(src, "pipeline-gcc.ini")
+    art = str(tmp / "art")
+    r = run("pipeline", "--pipeline", pipeline, "--artifacts", art, "--until", "build",
+            timeout=600)
+    return src, pipeline, art, r
+
+
 @pytest.fixture
 def probe_dir_ro():
     """Options that expose the probe directory read-only at /probes."""

@@ -19,6 +19,8 @@ import pytest
 
 from conftest import BINARY, run
 
+pytestmark = pytest.mark.untimed
+
 SDE = 1700000000
 LONG_NAME = "n" * 120 + ".txt"                                 # > 100 bytes
 LONG_DIR = "/".join(["directory-with-a-fairly-long-name-%d" % i for i in range(6)])

@@ -22,6 +22,7 @@ pytestmark = [
     pytest.mark.skipif(ROOTLESS, reason="the root run covers it"),
     pytest.mark.skipif(not os.path.exists("/usr/lib/llvm-19/bin/llvm-bolt"),
                        reason="bolt-19 is not installed (make deps installs it)"),
+    pytest.mark.untimed,
 ]
 
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import BINARY, ROOT, root_only
 from test_stages import PIPELINE
 
-pytestmark = root_only
+pytestmark = [root_only, pytest.mark.untimed]
 
 # CHROOT is a directory (not a mount); the namespace's mounts are shared,
 # mountinfo is saved before and after the command.

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import BINARY, ROOT
 
+pytestmark = pytest.mark.untimed
+
 COMPLETION = os.path.join(ROOT, "completions", "pgo-sandbox.bash")
 OPTION = re.compile(r'\{"([a-z][a-z0-9-]*)",\s*(?:no|required|optional)_argument')
 TABLE = re.compile(r"static const struct option \w+\[\] = \{(.*?)\n\s*\};", re.S)

@@ -6,7 +6,11 @@ import os
 import re
 import subprocess
 
+import pytest
+
 from conftest import BINARY, ROOT
+
+pytestmark = pytest.mark.untimed
 
 DOC = os.path.join(ROOT, "docs", "bench.md")
 

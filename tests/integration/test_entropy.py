@@ -14,6 +14,8 @@ import pytest
 from conftest import ROOT, ROOTLESS, root_only, run, sandbox
 from test_rust import SYSROOT, has_profiler, rust_env
 
+pytestmark = pytest.mark.untimed
+
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else None
 GETRANDOM = ("import os\n"
              "try:\n    os.getrandom(8); print('getrandom ok')\n"

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT, root_only
 
-pytestmark = root_only
+pytestmark = [root_only, pytest.mark.untimed]
 
 SHIM = """#!/bin/sh
 # fresh-machine shim: {name} fails until apt-get has run

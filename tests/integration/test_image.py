@@ -21,6 +21,8 @@ import pytest
 
 from conftest import ROOT, run, root_only
 
+pytestmark = pytest.mark.untimed
+
 CACHE = os.environ.get("PGO_IMAGE_CACHE", os.path.join(ROOT, "build-image-cache"))
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 # minbase plus what a C compile needs: about 70 MB of .debs, ~35 s cold

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import ROOT, ROOTLESS, run
 
+pytestmark = pytest.mark.untimed
+
 MONOCHECK = os.path.join(ROOT, "fixtures", "monocheck")
 MINILANG = os.path.join(ROOT, "fixtures", "minilang")
 

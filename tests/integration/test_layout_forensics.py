@@ -14,7 +14,10 @@ import pytest
 from conftest import ROOT, ROOTLESS, run
 
 LAYOUT = os.path.join(ROOT, "fixtures", "layout")
-pytestmark = pytest.mark.skipif(ROOTLESS, reason="the root run covers it (valgrind is slow)")
+pytestmark = [
+    pytest.mark.skipif(ROOTLESS, reason="the root run covers it (valgrind is slow)"),
+    pytest.mark.untimed,
+]
 
 EXPECTED = {
     "code": "code layout / inlining / placement",
@@ -72,13 +75,15 @@ def test_layout_pair_is_classified_from_simulated_counters(pairs, kind, tmp_path
         assert "instruction cache pressure" in text
 
 
-def test_minilang_pgo_against_lto_gets_a_classification(tmp_path):
-    src = str(tmp_path / "minilang")
-    shutil.copytree(os.path.join(ROOT, "fixtures", "minilang"), src,
-                    ignore=shutil.ignore_patterns("artifacts"))
+def test_minilang_pgo_against_lto_gets_a_classification(minilang_gcc, tmp_path):
+    # the session's PGO build (conftest.minilang_gcc), copied: only the
+    # baseline stage runs here
+    src, pipeline, built, r = minilang_gcc
+    assert r.returncode == 0, r.stdout + r.stderr
     art = str(tmp_path / "art")
-    r = run("pipeline", "--pipeline", os.path.join(src, "pipeline-gcc.ini"), "--artifacts", art,
-            "--until", "baseline", timeout=600)
+    shutil.copytree(built, art)
+    r = run("pipeline", "--pipeline", pipeline, "--artifacts", art, "--until", "baseline",
+            timeout=600)
     assert r.returncode == 0, r.stderr
     for name, stage in (("pgo", "build"), ("lto", "baseline")):
         assert run("unpack", os.path.join(art, f"{stage}.tar.zst"),

@@ -15,6 +15,8 @@ import pytest
 
 from conftest import ROOT, run
 
+pytestmark = pytest.mark.untimed
+
 MINILANG = os.path.join(ROOT, "fixtures", "minilang")
 MAIN_STAGES = ["instrument", "train", "merge", "build"]
 
@@ -61,8 +63,11 @@ def pgo(*args, timeout=600):
 
 @pytest.fixture(scope="module", params=["gcc", "clang"])
 def pipeline_run(request, tmp_path_factory):
-    """The fixture pipeline, instrument to build, run once per compiler."""
+    """The fixture pipeline, instrument to build, run once per compiler
+    (gcc's is the session's, conftest.minilang_gcc)."""
     compiler = request.param
+    if compiler == "gcc":
+        return ("gcc", *request.getfixturevalue("minilang_gcc"))
     tmp = tmp_path_factory.mktemp(f"pgo-{compiler}")
     src = copy_fixture(str(tmp / "minilang"))
     pipeline = os.path.join(src, f"pipeline-{compiler}.ini")
@@ -131,15 +136,20 @@ def test_verify_every_stage(pipeline_run, stage):
     assert digest == sha256(os.path.join(art, stage + ".tar.zst"))
 
 
-def test_release_tarball_identical_from_two_checkout_paths(tmp_path):
-    digests = []
-    for where in ("one/deeper/checkout", "two"):
-        src = copy_fixture(str(tmp_path / where / "minilang"))
-        art = str(tmp_path / where / "art")
-        r = pgo("pipeline", "--pipeline", os.path.join(src, "pipeline-gcc.ini"),
-                "--artifacts", art, "--until", "build")
-        assert r.returncode == 0, r.stdout + r.stderr
-        digests.append({s: sha256(os.path.join(art, s + ".tar.zst")) for s in MAIN_STAGES})
+def test_release_tarball_identical_from_two_checkout_paths(minilang_gcc, tmp_path):
+    # one checkout is the session's (minilang-gcc0/minilang), the other a
+    # deeper path; each ran every stage in its own artifacts directory
+    first_src, _, first_art, r = minilang_gcc
+    assert r.returncode == 0, r.stdout + r.stderr
+    src = copy_fixture(str(tmp_path / "one/deeper/checkout" / "minilang"))
+    assert len(src.split(os.sep)) != len(first_src.split(os.sep))
+    art = str(tmp_path / "art")
+    r = pgo("pipeline", "--pipeline", os.path.join(src, "pipeline-gcc.ini"),
+            "--artifacts", art, "--until", "build")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "cached" not in r.stdout, r.stdout
+    digests = [{s: sha256(os.path.join(a, s + ".tar.zst")) for s in MAIN_STAGES}
+               for a in (first_art, art)]
     assert digests[0] == digests[1]
 
 
@@ -301,6 +311,7 @@ def test_raw_profile_from_another_llvm_is_refused_plainly(pipeline_run, tmp_path
     assert "raw profile format version 9" in r.stderr and "reads only version 8" in r.stderr
 
 
+@pytest.mark.timed   # a bench: with the machine to itself (tests/run-all.sh)
 def test_bench_stage_gates_pgo_against_the_baseline(tmp_path):
     src = copy_fixture(str(tmp_path / "minilang"))
     art = str(tmp_path / "art")

@@ -14,6 +14,8 @@ import pytest
 
 from conftest import ROOT, ROOTLESS, root_only, run
 
+pytestmark = pytest.mark.untimed
+
 MINILANG = os.path.join(ROOT, "fixtures", "minilang")
 
 

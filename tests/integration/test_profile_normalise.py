@@ -15,7 +15,10 @@ import pytest
 
 from conftest import ROOT, run
 
-pytestmark = pytest.mark.skipif(shutil.which("clang") is None, reason="no clang")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("clang") is None, reason="no clang"),
+    pytest.mark.untimed,
+]
 
 
 def copy_fixture(dst):

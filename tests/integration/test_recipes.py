@@ -15,9 +15,12 @@ from test_pgo import copy_fixture, provenance, set_raw_version, sha256
 
 STAGES = ["instrument", "train", "merge", "cs-instrument", "cs-train", "cs-merge", "build"]
 
-pytestmark = pytest.mark.skipif(shutil.which("clang-19") is None or
-                                not os.path.exists("/usr/lib/llvm-19/bin/ld.lld"),
-                                reason="needs clang-19 and lld-19 (ci/install-deps.sh)")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("clang-19") is None or
+                       not os.path.exists("/usr/lib/llvm-19/bin/ld.lld"),
+                       reason="needs clang-19 and lld-19 (ci/install-deps.sh)"),
+    pytest.mark.untimed,
+]
 
 
 def pgo(*args, timeout=600):

@@ -10,7 +10,10 @@ import pytest
 
 from conftest import ROOT, ROOTLESS
 
-pytestmark = pytest.mark.skipif(ROOTLESS, reason="builds the tree; the root run covers it")
+pytestmark = [
+    pytest.mark.skipif(ROOTLESS, reason="builds the tree; the root run covers it"),
+    pytest.mark.untimed,
+]
 
 
 def checkout_copy(dest):
@@ -24,7 +27,11 @@ def checkout_copy(dest):
         dst = os.path.join(dest, f.decode())
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         shutil.copy2(src, dst, follow_symlinks=False)
-    shutil.copytree(os.path.join(ROOT, ".git"), os.path.join(dest, ".git"), symlinks=True)
+    git = os.path.join(ROOT, ".git")
+    if os.path.isdir(git):
+        shutil.copytree(git, os.path.join(dest, ".git"), symlinks=True)
+    else:   # a worktree's .git file, naming its git directory
+        shutil.copy2(git, os.path.join(dest, ".git"))
 
 
 def release(tree, umask, tz, lang):

@@ -44,6 +44,7 @@ SYSROOT = sysroot()
 pytestmark = [
     pytest.mark.skipif(ROOTLESS, reason="root's rustup toolchain is not readable by nobody; "
                                         "the root run covers it"),
+    pytest.mark.untimed,
 ]
 needs_pgo_rustc = pytest.mark.skipif(
     SYSROOT is None or not has_profiler(SYSROOT),

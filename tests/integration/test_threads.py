@@ -14,6 +14,8 @@ import pytest
 
 from conftest import ROOT, run
 
+pytestmark = pytest.mark.untimed
+
 FIXTURE = os.path.join(ROOT, "fixtures", "threads")
 CALLS = 4 * 2000000
 
@@ -121,19 +123,30 @@ def test_without_atomic_updates_on_two_cpus(tmp_path):
     assert 0 < count <= CALLS
 
 
-def damaged_train(tmp_path, runs, damage):
-    """A threaded training of `runs` processes whose first `damage` raw
-    profiles are truncated (the train artifact repacked with a true
-    digest record, so only the merge's checks can object)."""
-    pipeline, art = pipeline_copy(tmp_path, [("PGO_TRAIN_RUNS=1", f"PGO_TRAIN_RUNS={runs}")])
+@pytest.fixture(scope="module")
+def ten_runs(tmp_path_factory):
+    """A threaded training of 10 processes, instrument to train, run once:
+    each damage test below damages a copy of it."""
+    tmp = tmp_path_factory.mktemp("threads-10")
+    pipeline, art = pipeline_copy(tmp, [("PGO_TRAIN_RUNS=1", "PGO_TRAIN_RUNS=10")])
     r = run("pipeline", "--pipeline", pipeline, "--artifacts", art, "--until", "train",
             timeout=300)
+    return pipeline, art, r
+
+
+def damaged_train(ten_runs, tmp_path, damage):
+    """A copy of the 10-process training whose first `damage` raw profiles
+    are truncated (the train artifact repacked with a true digest record,
+    so only the merge's checks can object)."""
+    pipeline, trained, r = ten_runs
     assert r.returncode == 0, r.stdout + r.stderr
+    art = str(tmp_path / "artifacts")
+    shutil.copytree(trained, art)
     work = str(tmp_path / "train-unpacked")
     tarball = os.path.join(art, "train.tar.zst")
     assert run("unpack", tarball, work).returncode == 0
     raws = sorted(f for f in os.listdir(os.path.join(work, "profile")) if f.endswith(".profraw"))
-    assert len(raws) == runs, raws
+    assert len(raws) == 10, raws
     for name in raws[:damage]:
         victim = os.path.join(work, "profile", name)
         with open(victim, "r+b") as f:
@@ -147,8 +160,8 @@ def damaged_train(tmp_path, runs, damage):
     return pipeline, art, raws[:damage]
 
 
-def test_unreadable_profile_is_quarantined_while_the_rest_cover(tmp_path):
-    pipeline, art, bad = damaged_train(tmp_path, 10, 1)
+def test_unreadable_profile_is_quarantined_while_the_rest_cover(ten_runs, tmp_path):
+    pipeline, art, bad = damaged_train(ten_runs, tmp_path, 1)
     r = run("stage", "merge", "--pipeline", pipeline, "--artifacts", art, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "quarantined under /build/out/profile/quarantine/" in r.stderr, r.stderr
@@ -167,8 +180,8 @@ def test_unreadable_profile_is_quarantined_while_the_rest_cover(tmp_path):
     assert abs(count - 9 * CALLS) <= 9 * CALLS // 100, count
 
 
-def test_merge_fails_naming_the_files_below_the_threshold(tmp_path):
-    pipeline, art, bad = damaged_train(tmp_path, 10, 2)
+def test_merge_fails_naming_the_files_below_the_threshold(ten_runs, tmp_path):
+    pipeline, art, bad = damaged_train(ten_runs, tmp_path, 2)
     r = run("stage", "merge", "--pipeline", pipeline, "--artifacts", art, timeout=300)
     assert r.returncode != 0
     for name in bad:
