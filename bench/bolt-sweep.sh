@@ -20,10 +20,13 @@
 #
 # Environment: RUNS (wall runs per variant and benchmark, default 10),
 # MAX_RUNS (default RUNS: no adaptive extension, so the sweep's time is
-# bounded), CG_RUNS (cachegrind runs, default 0 = skip; 2 is one block,
-# enough for counts), CG_SETS (the sets run under cachegrind, default all
+# bounded), CG_RUNS (cachegrind runs, default 0 = skip; 4 is two
+# blocks, the fewest that give a count an interval), CG_SETS (the sets run under cachegrind, default all
 # of the sweep), CPUS (bench --cpus), BOLT (llvm-bolt, default llvm-19's),
-# PGO_SANDBOX (default build/pgo-sandbox).  Results: OUT/wall.{json,md},
+# BENCHMARKS (a comma list, default the fixture's three), PGO_SANDBOX
+# (default build/pgo-sandbox), WALL=0 (skip the wall bench), EXTRA
+# (below).
+# Results: OUT/wall.{json,md},
 # OUT/est-cycles.{json,md}, OUT/bolt-NAME.log (llvm-bolt's output),
 # OUT/layout.txt (where each variant's hot functions start).
 # A benchmark, never a test: the machine's load shows in the intervals.
@@ -67,13 +70,14 @@ SETS=(
 	"plt-hot=$base -plt=hot"
 	"hugify=$base -hugify"
 	"no-split-old-text=-reorder-blocks=ext-tsp -reorder-functions=hfsort -use-old-text"
+	"combo=-reorder-blocks=ext-tsp -reorder-functions=cdsort -plt=hot"
 )
 
 case $fixture in
 minilang)
 	bin=minilang
 	src=$root/fixtures/minilang
-	benchmarks=fib_full_check_flow,strings_full_check_flow,dict
+	benchmarks=${BENCHMARKS:-fib_full_check_flow,strings_full_check_flow,dict}
 	cmd_of() { echo "./$1/minilang bench/{bench}.ml"; }
 	check() { "$src/check.sh" "$1" >/dev/null; }
 	bench_env=(--setenv MINILANG_GC_THRESHOLD=4M)
@@ -81,7 +85,7 @@ minilang)
 monocheck)
 	bin=monocheck
 	src=$root/fixtures/monocheck
-	benchmarks=small_full_check_flow,large_full_check_flow,tag_index_build
+	benchmarks=${BENCHMARKS:-small_full_check_flow,large_full_check_flow,tag_index_build}
 	cmd_of() { echo "./$1/monocheck bench --iters 60 {bench}"; }
 	check() { "$src/check.sh" "$1" >/dev/null; }
 	bench_env=()
@@ -115,6 +119,15 @@ fdata=$work/pipeline/profile/merged.fdata
 
 variants=(--variant "pgo=$(cmd_of pgo)")
 cg_variants=(--variant "pgo=$(cmd_of pgo)")
+# EXTRA=NAME=TARBALL: one more build to bench beside them (e.g. the PIE
+# PGO build when ARTIFACTS links without PIE)
+if [ -n "${EXTRA:-}" ]; then
+	extra=${EXTRA%%=*}
+	mkdir -p "$work/$extra"
+	tar -I zstd -xf "${EXTRA#*=}" -C "$work/$extra"
+	variants+=(--variant "$extra=$(cmd_of "$extra")")
+	cg_variants+=(--variant "$extra=$(cmd_of "$extra")")
+fi
 for s in "${SETS[@]}"; do
 	name=${s%%=*} opts=${s#*=}
 	mkdir -p "$work/$name"
@@ -157,8 +170,8 @@ done
 cpus=()
 [ -n "${CPUS:-}" ] && cpus=(--cpus "$CPUS")
 cd "$work"
-"$sandbox" bench --benchmarks "$benchmarks" --runs "$runs" --max-runs "$max_runs" \
-	"${cpus[@]}" "${bench_env[@]}" "${variants[@]}" \
+[ "${WALL:-1}" = 0 ] || "$sandbox" bench --benchmarks "$benchmarks" --runs "$runs" \
+	--max-runs "$max_runs" "${cpus[@]}" "${bench_env[@]}" "${variants[@]}" \
 	--json "$out/wall.json" --markdown "$out/wall.md" 2>&1 | tee "$out/wall.txt" || true
 if [ "$cg_runs" -gt 0 ]; then
 	"$sandbox" bench --benchmarks "$benchmarks" --runs "$cg_runs" --max-runs "$cg_runs" \
