@@ -78,18 +78,23 @@ int bolt_write_optimize_script(const char *path, const struct bolt_tools *t, cha
 		free(q);
 	}
 	strbuf_printf(&s, " | LC_ALL=C sort > %s\n", BOLT_MERGED_FDATA);
-	strbuf_printf(&s, "exec %s \"$1\" -o \"$2\" -data=%s %s\n", t->bolt, BOLT_MERGED_FDATA,
+	/* -v=1: only then does llvm-bolt name the functions whose jump tables it
+	 * cannot follow (bolt_parse_log); it changes the log, not the output */
+	strbuf_printf(&s, "exec %s \"$1\" -o \"$2\" -data=%s -v=1 %s\n", t->bolt, BOLT_MERGED_FDATA,
 	              options ? options : BOLT_OPTIONS);
 	rc = pgo_write_helper(path, s.s, s.len, err);
 	free(s.s);
 	return rc;
 }
 
-/* Whether NAME is one of crt's stubs: llvm-bolt cannot follow their
- * indirect tail jumps either, in every binary, and they never run hot. */
-static bool crt_stub(const char *name)
+/* Whether NAME is not worth naming: crt's stubs (llvm-bolt cannot follow
+ * their indirect tail jumps either, in every binary, and they never run
+ * hot) and the cold fragments gcc split off (NAME.cold: cold by the
+ * profile that split them; their parent is named when it counts). */
+static bool never_hot(const char *name)
 {
-	return strcmp(name, "register_tm_clones") == 0 || strcmp(name, "deregister_tm_clones") == 0;
+	return strcmp(name, "register_tm_clones") == 0 ||
+	       strcmp(name, "deregister_tm_clones") == 0 || strstr(name, ".cold") != NULL;
 }
 
 static void add_unfollowed(struct bolt_report *out, const char *name, size_t len)
@@ -102,7 +107,7 @@ static void add_unfollowed(struct bolt_report *out, const char *name, size_t len
 		return;
 	memcpy(buf, name, len);
 	buf[len] = '\0';
-	if (crt_stub(buf))
+	if (never_hot(buf))
 		return;
 	for (size_t i = 0; i < named; i++)
 		if (strcmp(out->unfollowed[i], buf) == 0)

@@ -61,7 +61,8 @@ struct bolt_report {
 	 * copies them unchanged, so only their address moves; on minilang that
 	 * is the interpreter loop, whose alignment then decides the wall time
 	 * (docs/techniques.md).  crt's register_tm_clones and
-	 * deregister_tm_clones, in every binary and never hot, are left out. */
+	 * deregister_tm_clones and gcc's NAME.cold fragments, never hot, are
+	 * left out. */
 	size_t n_unfollowed;
 	char unfollowed[BOLT_UNFOLLOWED_NAMES][BOLT_NAME_MAX];
 	bool seen; /* the coverage line was found */
