@@ -12,7 +12,10 @@ import sys
 def cell(c):
     if c is None:
         return "-"
-    return (f"{c['estimate_pct']:+.1f} % [{c['ci_low_pct']:+.1f}, {c['ci_high_pct']:+.1f}] "
+
+    def pct(v):  # null: no finite bound (an unbounded interval)
+        return "inf" if v is None else f"{v:+.1f}"
+    return (f"{pct(c['estimate_pct'])} % [{pct(c['ci_low_pct'])}, {pct(c['ci_high_pct'])}] "
             f"{c['verdict']}")
 
 

@@ -12,7 +12,8 @@
 # has only BOLT (the runner refuses the others, naming why).  Then one
 # interleaved `pgo-sandbox bench` of every build against plain PGO (wall
 # and CPU, RUNS runs, default 12), and, with CG_RUNS > 0, the same under
-# cachegrind (est-cycles); BENCH=0 builds only.  Results: OUT/wall.{json,md,txt},
+# cachegrind (est-cycles); BENCH=0 builds only, WALL=0 skips the wall
+# bench.  Results: OUT/wall.{json,md,txt},
 # OUT/est-cycles.{json,md,txt}.  clang is clang-19 (temporal profiles need
 # clang >= 17).  A benchmark, never a test: the machine's load shows.
 set -eu
@@ -180,8 +181,8 @@ sha256sum "$work"/*/"$bin" | sed "s|$work/||" >"$out/binaries.sha256"
 # BENCH=0: build only (the pipelines' cache makes the next run bench at once)
 [ "${BENCH:-1}" = 0 ] && exit 0
 cd "$work"
-"$sandbox" bench --benchmarks "$benchmarks" --runs "$runs" --max-runs "$max_runs" \
-	"${bench_env[@]}" "${variants[@]}" \
+[ "${WALL:-1}" = 0 ] || "$sandbox" bench --benchmarks "$benchmarks" --runs "$runs" \
+	--max-runs "$max_runs" "${bench_env[@]}" "${variants[@]}" \
 	--json "$out/wall.json" --markdown "$out/wall.md" 2>&1 | tee "$out/wall.txt" || true
 if [ "$cg_runs" -gt 0 ]; then
 	"$sandbox" bench --benchmarks "$benchmarks" --runs "$cg_runs" --max-runs "$cg_runs" \

@@ -19,10 +19,15 @@
 /* where an instrumented binary writes (…/bolt.fdata.<pid>.fdata) */
 #define BOLT_FDATA_PREFIX PGO_OUT_DIR "/" PGO_PROFILE_SUBDIR "/bolt.fdata"
 #define BOLT_MERGED_FDATA PGO_OUT_DIR "/" PGO_PROFILE_SUBDIR "/merged.fdata"
-/* block and function reordering, hot/cold splitting */
+/* block and function reordering, hot/cold splitting; and the compiler's
+ * block alignment kept: a function BOLT cannot lay out (a PIC jump table
+ * it cannot follow) is copied without its alignment padding otherwise, and
+ * minilang's interpreter loop then lost 9-30 % CPU time depending on where
+ * its loop head landed; -preserve-blocks-alignment removed that loss
+ * (docs/techniques.md, measured with bench/bolt-sweep.sh) */
 #define BOLT_OPTIONS                                                                               \
 	"-reorder-blocks=ext-tsp -reorder-functions=hfsort -split-functions -split-all-cold "      \
-	"-dyno-stats"
+	"-preserve-blocks-alignment -dyno-stats"
 /* a profile whose samples are mostly in functions it does not describe
  * is another binary's */
 #define BOLT_MAX_STALE_PCT 50.0
