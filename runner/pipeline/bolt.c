@@ -79,17 +79,67 @@ int bolt_write_optimize_script(const char *path, const struct bolt_tools *t, cha
 		free(q);
 	}
 	strbuf_printf(&s, " | LC_ALL=C sort > %s\n", BOLT_MERGED_FDATA);
-	strbuf_printf(&s, "exec %s \"$1\" -o \"$2\" -data=%s %s\n", t->bolt, BOLT_MERGED_FDATA,
+	/* -v=1: only then does llvm-bolt name the functions whose jump tables it
+	 * cannot follow (bolt_parse_log); it changes the log, not the output */
+	strbuf_printf(&s, "exec %s \"$1\" -o \"$2\" -data=%s -v=1 %s\n", t->bolt, BOLT_MERGED_FDATA,
 	              options ? options : BOLT_OPTIONS);
 	rc = pgo_write_helper(path, s.s, s.len, err);
 	free(s.s);
 	return rc;
 }
 
+/* Whether NAME is not worth naming: crt's stubs (llvm-bolt cannot follow
+ * their indirect tail jumps either, in every binary, and they never run
+ * hot) and the cold fragments gcc split off (NAME.cold: cold by the
+ * profile that split them; their parent is named when it counts). */
+static bool never_hot(const char *name)
+{
+	return strcmp(name, "register_tm_clones") == 0 ||
+	       strcmp(name, "deregister_tm_clones") == 0 || strstr(name, ".cold") != NULL;
+}
+
+static void add_unfollowed(struct bolt_report *out, const char *name, size_t len)
+{
+	char buf[BOLT_NAME_MAX];
+	size_t named =
+	    out->n_unfollowed < BOLT_UNFOLLOWED_NAMES ? out->n_unfollowed : BOLT_UNFOLLOWED_NAMES;
+
+	if (len == 0 || len >= sizeof(buf))
+		return;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	if (never_hot(buf))
+		return;
+	for (size_t i = 0; i < named; i++)
+		if (strcmp(out->unfollowed[i], buf) == 0)
+			return; /* llvm-bolt warns once per pass */
+	if (named < BOLT_UNFOLLOWED_NAMES)
+		memcpy(out->unfollowed[named], buf, len + 1);
+	out->n_unfollowed++;
+}
+
+/* "failed to post-process indirect branches for NAME/1(*2)": the name ends
+ * at the '/' of BOLT's suffix.  llvm-bolt's threads can interleave two
+ * warnings on one line ("... for BOLT-WARNING: failed ... for NAME/1"), so
+ * a name that is another warning's start is skipped. */
+static void parse_unfollowed(const char *text, struct bolt_report *out)
+{
+	static const char needle[] = "failed to post-process indirect branches for ";
+
+	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) {
+		const char *name = p + strlen(needle);
+
+		if (strncmp(name, "BOLT-", 5) == 0)
+			continue;
+		add_unfollowed(out, name, strcspn(name, "/( \t\n"));
+	}
+}
+
 void bolt_parse_log(const char *log, size_t len, struct bolt_report *out)
 {
 	static const char stale[] = "samples in the binary (";
 	static const char ignored[] = "BOLT-INFO: profile for ";
+	static const char not_optimized[] = " functions with profile could not be optimized";
 	char *text = xasprintf("%.*s", (int)len, log);
 	const char *p;
 
@@ -113,7 +163,55 @@ void bolt_parse_log(const char *log, size_t len, struct bolt_report *out)
 	p = strstr(text, ignored);
 	if (p)
 		out->ignored_objects = strtol(p + strlen(ignored), NULL, 10);
+	p = strstr(text, not_optimized);
+	if (p) {
+		/* the count precedes the phrase: back up over "BOLT-INFO: N" */
+		const char *q = p;
+
+		while (q > text && q[-1] >= '0' && q[-1] <= '9')
+			q--;
+		out->not_optimized = strtol(q, NULL, 10);
+	}
+	parse_unfollowed(text, out);
 	free(text);
+}
+
+void bolt_unfollowed_list(const struct bolt_report *r, char *buf, size_t size)
+{
+	size_t named =
+	    r->n_unfollowed < BOLT_UNFOLLOWED_NAMES ? r->n_unfollowed : BOLT_UNFOLLOWED_NAMES;
+	size_t used = 0;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < named && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+		                         r->unfollowed[i]);
+	if (r->n_unfollowed > named && used < size)
+		snprintf(buf + used, size - used, " (+%zu more)", r->n_unfollowed - named);
+}
+
+void bolt_report_unfollowed(const char *stage, const struct bolt_report *r, json_t *bolt)
+{
+	char names[BOLT_UNFOLLOWED_NAMES * (BOLT_NAME_MAX + 2) + 32];
+	json_t *list = json_array();
+
+	json_object_set_new(bolt, "not_optimized", json_integer(r->not_optimized));
+	for (size_t i = 0; i < r->n_unfollowed && i < BOLT_UNFOLLOWED_NAMES; i++)
+		json_array_append_new(list, json_string(r->unfollowed[i]));
+	json_object_set_new(bolt, "jump_tables_not_followed", list);
+	if (r->n_unfollowed == 0)
+		return;
+	bolt_unfollowed_list(r, names, sizeof(names));
+	/* Measured on fixtures/minilang (docs/techniques.md): the interpreter
+	 * loop is such a function in a PIE; its wall time then follows only
+	 * where BOLT puts it, and a non-PIE link lets BOLT lay it out. */
+	printf("pgo-sandbox: %s: BOLT cannot follow the jump tables of %s: it copies them "
+	       "unchanged (no block layout or splitting; only their address moves). In a PIE "
+	       "this is usually the position-independent jump-table form: a non-PIE link "
+	       "(-no-pie) lets BOLT lay them out (docs/techniques.md)\n",
+	       stage, names);
 }
 
 const char *bolt_explain(const char *log, size_t len)

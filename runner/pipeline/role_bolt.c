@@ -87,6 +87,7 @@ static int check_bolt(struct stage_ctx *c, struct error *err)
 	printf("pgo-sandbox: %s: BOLT profile: %ld of %ld functions profiled, %.1f%% of samples "
 	       "stale, %ld profiled objects not in the binary\n",
 	       c->def->name, r.profiled, r.functions, r.stale_pct, r.ignored_objects);
+	bolt_report_unfollowed(c->def->name, &r, b);
 	if (r.profiled > 0 && r.stale_pct <= BOLT_MAX_STALE_PCT)
 		return 0;
 	return error_set(err, EXIT_RUNNER_ERROR, 0,

@@ -55,7 +55,10 @@ def check_bolt_artifact(art, r):
         assert os.path.exists(os.path.join(art, f"{stage}.tar.zst")), stage
     bolt = provenance(os.path.join(art, "bolt.tar.zst"))["results"]["bolt"]
     assert bolt["functions_with_profile"] > 0 and bolt["stale_samples_pct"] < 50
-    assert bolt["options"].startswith("-reorder-blocks=ext-tsp -reorder-functions=hfsort")
+    # the options pgo-bolt ran (the runner's default here) are the ones recorded
+    env = dict(kv.split("=", 1) for kv in provenance(os.path.join(art, "bolt.tar.zst"))["environment"])
+    assert bolt["options"] == env["PGO_BOLT_OPTIONS"]
+    assert "-reorder-blocks=" in bolt["options"]
     assert bolt["fdata_files"] >= 2     # both shards' processes
     train = provenance(os.path.join(art, "bolt-train.2of2.tar.zst"))
     assert train["shard"] == {"index": 2, "count": 2}
@@ -76,6 +79,27 @@ def test_gcc_pgo_build_is_bolted_reproducibly(gcc_bolt, tmp_path):
     assert "identical" in v.stdout
     bench = provenance(os.path.join(art, "bolt.tar.zst"))["stage"]
     assert bench["inputs"] == ["build", "bolt-train"]
+
+
+def test_unfollowed_jump_tables_are_named(gcc_bolt, tmp_path):
+    # gcc's PIE build: llvm-bolt 19 cannot follow the interpreter loop's jump
+    # table, copies run_source unchanged, and the stage says so; linked
+    # without PIE, every jump table is followed and nothing is said.
+    src, pipeline, art, r = gcc_bolt
+    bolt = provenance(os.path.join(art, "bolt.tar.zst"))["results"]["bolt"]
+    assert "run_source" in bolt["jump_tables_not_followed"], bolt
+    assert bolt["not_optimized"] > 0
+    assert "bolt: BOLT cannot follow the jump tables of " in r.stdout, r.stdout
+    nopie = variant(src, "pipeline-gcc-bolt.ini", str(tmp_path), edit=[(
+        " $PGO_BOLT_LDFLAGS -o /build/out/minilang",
+        " $PGO_BOLT_LDFLAGS -fno-pie -no-pie -o /build/out/minilang")])
+    other = str(tmp_path / "art")
+    r2 = run("pipeline", "--pipeline", nopie, "--artifacts", other, "--until", "bolt",
+             timeout=600)
+    assert r2.returncode == 0, r2.stdout + r2.stderr
+    bolt = provenance(os.path.join(other, "bolt.tar.zst"))["results"]["bolt"]
+    assert bolt["jump_tables_not_followed"] == [], bolt
+    assert "BOLT cannot follow" not in r2.stdout
 
 
 def test_clang_pgo_build_is_bolted(tmp_path):
