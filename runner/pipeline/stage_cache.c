@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "artifacts/provenance.h"
+#include "base/string_table.h"
 #include "pipeline/image.h"
 #include "pipeline/recipe.h"
 #include "pipeline/roles.h"
@@ -40,10 +41,12 @@ static json_t *env_object(char *const *kv, size_t n)
 	return o;
 }
 
-static const char *image_kind_name(enum image_kind k)
-{
-	return k == IMAGE_HOST ? "host" : k == IMAGE_DIR ? "directory" : "tarball";
-}
+static const char *const image_kind_names[] = {
+    [IMAGE_HOST] = "host",
+    [IMAGE_DIR] = "directory",
+    [IMAGE_TARBALL] = "tarball",
+};
+static DEFINE_STRING_TABLE_TO_NAME(image_kind_name, enum image_kind, image_kind_names, "tarball");
 
 int stage_image_digest(const struct pipeline *pl, char digest[DIGEST_STR_MAX], json_t **facts,
                        struct error *err)

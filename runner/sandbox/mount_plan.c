@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/string_table.h"
+
 const char *const mount_plan_host_top[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
 const size_t mount_plan_n_host_top = sizeof(mount_plan_host_top) / sizeof(mount_plan_host_top[0]);
 
@@ -17,16 +19,13 @@ bool mount_plan_is_fresh_dir(const char *name)
 	return false;
 }
 
-const char *mount_option_name(enum mount_kind kind)
-{
-	switch (kind) {
-	case MOUNT_TMPFS: return "--tmpfs";
-	case MOUNT_BIND_RO: return "--ro-bind";
-	case MOUNT_BIND_RO_IDMAP: return "--ro-bind-idmap";
-	case MOUNT_BIND_RW: break;
-	}
-	return "--bind";
-}
+static const char *const mount_option_names[] = {
+    [MOUNT_BIND_RO] = "--ro-bind",
+    [MOUNT_BIND_RW] = "--bind",
+    [MOUNT_BIND_RO_IDMAP] = "--ro-bind-idmap",
+    [MOUNT_TMPFS] = "--tmpfs",
+};
+DEFINE_STRING_TABLE_TO_NAME(mount_option_name, enum mount_kind, mount_option_names, "--bind");
 
 static struct mount_step *push(struct mount_plan *plan, enum mount_step_kind kind, const char *src,
                                const char *dst)
