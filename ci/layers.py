@@ -8,7 +8,7 @@ import os
 import re
 import sys
 
-LAYERS = ["base", "artifacts", "host", "sandbox", "bench", "history", "pipeline", "cli"]
+LAYERS = ["base", "artifacts", "host", "sandbox", "image", "bench", "history", "pipeline", "cli"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <locale.h>
@@ -1450,24 +1449,8 @@ int archive_list(const char *tarball, const struct extract_limits *l, archive_li
 }
 
 /* ------------------------------------------------------------------ */
-/* subcommands                                                         */
+/* what the pack and unpack commands need besides                      */
 /* ------------------------------------------------------------------ */
-
-static int usage_error(const char *usage, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int usage_error(const char *usage, const char *fmt, ...)
-{
-	struct error err = {.exit_code = EXIT_RUNNER_ERROR};
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
-	va_end(ap);
-	error_print(&err);
-	fprintf(stderr, "usage: pgo-sandbox %s\n", usage);
-	return EXIT_RUNNER_ERROR;
-}
 
 static bool has_suffix(const char *s, const char *suffix)
 {
@@ -1476,7 +1459,7 @@ static bool has_suffix(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static int compression_from_name(const char *name, enum archive_compression *c)
+int archive_compression_from_name(const char *name, enum archive_compression *c)
 {
 	if (strcmp(name, "zstd") == 0 || has_suffix(name, ".zst") || has_suffix(name, ".tzst"))
 		*c = ARCHIVE_COMP_ZSTD;
@@ -1487,170 +1470,6 @@ static int compression_from_name(const char *name, enum archive_compression *c)
 	else
 		return -1;
 	return 0;
-}
-
-static int default_mtime(int64_t *mtime, struct error *err)
-{
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	uint64_t v = 0;
-
-	if (sde != NULL && sde[0] != '\0' && parse_u64(sde, &v, err) < 0)
-		return error_prefix(err, "SOURCE_DATE_EPOCH");
-	if (v > INT64_MAX)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "SOURCE_DATE_EPOCH is out of range");
-	*mtime = (int64_t)v;
-	return 0;
-}
-
-static bool wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return true;
-	return false;
-}
-
-static const char pack_help[] =
-    "usage: pgo-sandbox pack SRC_DIR OUT.tar[.zst|.gz] [OPTIONS]\n"
-    "\n"
-    "Pack SRC_DIR into a byte-reproducible tarball: restricted pax, entries sorted\n"
-    "by name, every mtime N (default $SOURCE_DATE_EPOCH, else 0), owners 0:0 with\n"
-    "no names, modes normalised (go-w,u+rw,a+rX), no atime/ctime/xattrs, gzip\n"
-    "without a timestamp, zstd at a fixed level and threading.  Written to a\n"
-    "temporary name, fsynced and renamed; prints the sha256.\n"
-    "\n"
-    "  --mtime N                   the mtime of every entry\n"
-    "  --compression zstd|gzip|none  (default: from OUT's suffix)\n"
-    "  --level N                   zstd level (default 3)\n"
-    "\n"
-    "Example:\n"
-    "  pgo-sandbox pack out/ release.tar.zst --mtime \"$(git log -1 --format=%ct)\"\n";
-
-static const char unpack_help[] =
-    "usage: pgo-sandbox unpack TARBALL DIR [OPTIONS]\n"
-    "\n"
-    "Extract TARBALL into the empty directory DIR, refusing (naming the entry)\n"
-    "absolute paths, '..', links leading out, writes through links, device nodes,\n"
-    "fifos, setuid/setgid/sticky bits and decompression bombs.  On a refusal DIR\n"
-    "is emptied again (and removed, when unpack created it); a TARBALL that\n"
-    "cannot be opened is refused before DIR is created.\n"
-    "\n"
-    "  --max-bytes SIZE        total content (default 16G)\n"
-    "  --max-entries N         (default 1000000)\n"
-    "  --max-ratio N           uncompressed/compressed (default 1000)\n"
-    "  --max-entry-bytes SIZE  one entry (default 8G)\n"
-    "\n"
-    "Example:\n"
-    "  pgo-sandbox unpack artifacts/build.tar.zst /tmp/build\n";
-
-static const char pack_usage[] =
-    "pack SRC_DIR OUT.tar[.zst|.gz] [--mtime N] [--compression zstd|gzip|none] [--level N]";
-
-static int parse_pack_args(int argc, char **argv, struct pack_options *o, bool *have_comp,
-                           struct error *err)
-{
-	static const struct option opts[] = {
-	    {"mtime", required_argument, NULL, 'm'},
-	    {"compression", required_argument, NULL, 'c'},
-	    {"level", required_argument, NULL, 'l'},
-	    {NULL, 0, NULL, 0},
-	};
-	uint64_t v;
-	int c;
-
-	optind = 0; /* glibc: a full reset, main may have parsed before */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (parse_u64(optarg, &v, err) < 0 || v > INT64_MAX)
-				return error_set(err, EXIT_RUNNER_ERROR, 0, "--mtime: '%s'",
-				                 optarg);
-			o->mtime = (int64_t)v;
-			break;
-		case 'c':
-			if (compression_from_name(optarg, &o->compression) < 0 ||
-			    strchr(optarg, '.') != NULL)
-				return error_set(err, EXIT_RUNNER_ERROR, 0,
-				                 "--compression: '%s' is not zstd, gzip or none",
-				                 optarg);
-			*have_comp = true;
-			break;
-		case 'l':
-			if (parse_u64(optarg, &v, err) < 0 || v < 1 || v > 22)
-				return error_set(err, EXIT_RUNNER_ERROR, 0,
-				                 "--level: '%s' is not a zstd level (1-22)",
-				                 optarg);
-			o->zstd_level = (int)v;
-			break;
-		default:
-			return error_set(err, EXIT_RUNNER_ERROR, 0, "unknown option '%s'",
-			                 argv[optind - 1]);
-		}
-	}
-	return 0;
-}
-
-int archive_pack_main(int argc, char **argv)
-{
-	char digest[DIGEST_STR_MAX];
-	struct pack_options o;
-	bool have_comp = false;
-	struct error err = {0};
-
-	if (wants_help(argc, argv)) {
-		fputs(pack_help, stdout);
-		return 0;
-	}
-	pack_options_default(&o);
-	if (default_mtime(&o.mtime, &err) < 0 ||
-	    parse_pack_args(argc, argv, &o, &have_comp, &err) < 0)
-		return usage_error(pack_usage, "%s", err.msg);
-	if (argc - optind != 2)
-		return usage_error(pack_usage, "%s", "pack needs SRC_DIR and OUT");
-	if (!have_comp && compression_from_name(argv[optind + 1], &o.compression) < 0)
-		return usage_error(pack_usage,
-		                   "cannot tell the compression from '%s': "
-		                   "name it .tar, .tar.zst or .tar.gz, or pass --compression",
-		                   argv[optind + 1]);
-	if (archive_pack_dir(argv[optind], argv[optind + 1], &o, &err) < 0 ||
-	    digest_file_sha256(argv[optind + 1], digest, &err) < 0) {
-		error_print(&err);
-		return err.exit_code;
-	}
-	printf("%s  %s\n", digest, argv[optind + 1]);
-	return fflush(stdout) == 0 ? 0 : EXIT_RUNNER_ERROR;
-}
-
-static const char unpack_usage[] =
-    "unpack TARBALL DIR [--max-bytes SIZE] [--max-entries N] [--max-ratio N] "
-    "[--max-entry-bytes SIZE]";
-
-static int parse_unpack_args(int argc, char **argv, struct extract_limits *l, struct error *err)
-{
-	static const struct option opts[] = {
-	    {"max-bytes", required_argument, NULL, 'b'},
-	    {"max-entries", required_argument, NULL, 'n'},
-	    {"max-ratio", required_argument, NULL, 'r'},
-	    {"max-entry-bytes", required_argument, NULL, 'e'},
-	    {NULL, 0, NULL, 0},
-	};
-	int c, rc = 0;
-
-	optind = 0;
-	opterr = 0;
-	while (rc == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'b': rc = parse_size(optarg, &l->max_total_bytes, err); break;
-		case 'n': rc = parse_u64(optarg, &l->max_entries, err); break;
-		case 'r': rc = parse_u64(optarg, &l->max_ratio, err); break;
-		case 'e': rc = parse_size(optarg, &l->max_entry_bytes, err); break;
-		default:
-			return error_set(err, EXIT_RUNNER_ERROR, 0, "unknown option '%s'",
-			                 argv[optind - 1]);
-		}
-	}
-	return rc;
 }
 
 static int check_tarball_readable(const char *path, struct error *err)
@@ -1672,43 +1491,25 @@ static int check_tarball_readable(const char *path, struct error *err)
 	return 0;
 }
 
-int archive_unpack_main(int argc, char **argv)
+int archive_unpack_dir(const char *tarball, const char *dir, const struct extract_limits *l,
+                       struct error *err)
 {
-	struct extract_limits l;
-	struct error err = {0};
-	const char *dir;
 	bool created = false;
 
-	if (wants_help(argc, argv)) {
-		fputs(unpack_help, stdout);
-		return 0;
-	}
-	extract_limits_default(&l);
-	if (parse_unpack_args(argc, argv, &l, &err) < 0)
-		return usage_error(unpack_usage, "%s", err.msg);
-	if (argc - optind != 2)
-		return usage_error(unpack_usage, "%s", "unpack needs TARBALL and DIR");
-	dir = argv[optind + 1];
 	/* A tarball that cannot be read leaves nothing behind: checked before
-	 * DIR exists, and a DIR this command made goes again on a failure. */
-	if (check_tarball_readable(argv[optind], &err) < 0) {
-		error_print(&err);
-		return err.exit_code;
-	}
+	 * DIR exists, and a DIR this function made goes again on a failure. */
+	if (check_tarball_readable(tarball, err) < 0)
+		return -1;
 	if (mkdir(dir, 0755) == 0)
 		created = true;
-	else if (errno != EEXIST) {
-		error_set(&err, EXIT_RUNNER_ERROR, errno, "creating %s", dir);
-		error_print(&err);
-		return err.exit_code;
-	}
-	if (archive_extract_safe(argv[optind], dir, &l, &err) < 0) {
+	else if (errno != EEXIST)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating %s", dir);
+	if (archive_extract_safe(tarball, dir, l, err) < 0) {
 		struct error rm = {0};
 
-		error_print(&err);
 		if (created && remove_tree(dir, &rm) < 0)
 			fprintf(stderr, "pgo-sandbox: warning: %s\n", rm.msg);
-		return err.exit_code;
+		return -1;
 	}
 	return 0;
 }

@@ -5,6 +5,7 @@
  * perf_event_open, openat2, prctl) only run when env->probe is set. */
 #define _GNU_SOURCE
 #include "cli/doctor.h"
+#include "cli/commands.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -1074,7 +1075,7 @@ static void doctor_usage(FILE *out)
 	      out);
 }
 
-int doctor_main(int argc, char **argv)
+int cli_doctor(int argc, char **argv)
 {
 	struct doctor_env env = {.proc_root = "/proc", .sysfs_root = "/", .probe = true};
 	const char *no_color = getenv("NO_COLOR");

@@ -973,18 +973,15 @@ int hosttune_recover(const char *state_dir, const char *sysfs_root, struct error
 	return recover(state_dir, sysfs_root, false, err);
 }
 
-/* ---- `pgo-sandbox host` ---- */
+/* ---- what `pgo-sandbox host` does ---- */
 
-static void host_usage(FILE *out)
+int hosttune_host_restore(const char *state_dir, const char *sysfs_root, bool force,
+                          struct error *err)
 {
-	fputs("usage: pgo-sandbox host restore [--force] [--sysfs-root DIR] [--state-dir DIR]\n"
-	      "       pgo-sandbox host status [--sysfs-root DIR] [--state-dir DIR]\n"
-	      "restore puts back host settings (turbo, governor) left changed by runs that\n"
-	      "died; --force also takes them from runs that are still alive.\n",
-	      out);
+	return recover(state_dir, sysfs_root, force, err);
 }
 
-static int host_status(const char *state_dir, const char *sysfs_root, struct error *err)
+int hosttune_host_status(const char *state_dir, const char *sysfs_root, struct error *err)
 {
 	char *dir = host_dir(state_dir);
 	char *root = root_norm(sysfs_root);
@@ -1022,68 +1019,4 @@ static int host_status(const char *state_dir, const char *sysfs_root, struct err
 	free(path);
 	free(root);
 	return rc;
-}
-
-static int host_option(int argc, char **argv, int *i, const char *name, const char **out)
-{
-	size_t len = strlen(name);
-
-	if (strncmp(argv[*i], name, len) != 0)
-		return 0;
-	if (argv[*i][len] == '=') {
-		*out = argv[*i] + len + 1;
-		return 1;
-	}
-	if (argv[*i][len] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*out = argv[++*i];
-	return 1;
-}
-
-int host_main(int argc, char **argv)
-{
-	const char *sysfs_root = NULL, *dir = HOSTTUNE_DEFAULT_STATE_DIR, *cmd = NULL;
-	struct error err = {0};
-	bool force = false;
-	int rc;
-
-	for (int i = 1; i < argc; i++) {
-		int a = host_option(argc, argv, &i, "--sysfs-root", &sysfs_root);
-		int b = a ? 0 : host_option(argc, argv, &i, "--state-dir", &dir);
-
-		if (a < 0 || b < 0) {
-			fprintf(stderr, "pgo-sandbox: %s needs an argument\n", argv[i]);
-			return EXIT_RUNNER_ERROR;
-		}
-		if (a || b)
-			continue;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			host_usage(stdout);
-			return 0;
-		}
-		if (strcmp(argv[i], "--force") == 0) {
-			force = true;
-		} else if (cmd == NULL && argv[i][0] != '-') {
-			cmd = argv[i];
-		} else {
-			fprintf(stderr, "pgo-sandbox: host: unexpected argument '%s'\n", argv[i]);
-			host_usage(stderr);
-			return EXIT_RUNNER_ERROR;
-		}
-	}
-	if (cmd != NULL && strcmp(cmd, "restore") == 0) {
-		rc = recover(dir, sysfs_root, force, &err);
-	} else if (cmd != NULL && strcmp(cmd, "status") == 0 && !force) {
-		rc = host_status(dir, sysfs_root, &err);
-	} else {
-		host_usage(stderr);
-		return EXIT_RUNNER_ERROR;
-	}
-	if (rc < 0) {
-		error_print(&err);
-		return err.exit_code ? err.exit_code : EXIT_RUNNER_ERROR;
-	}
-	return 0;
 }

@@ -97,6 +97,15 @@ int image_apt_mirror(const char *apt_dir, const char *suite, char **url, struct 
  * Paths are resolved inside rootfs, never outside it. */
 int image_clean_rootfs(const char *rootfs, json_t *cleaned, struct error *err);
 
-int image_main(int argc, char **argv); /* argv[0] == "image" */
+/* `pgo-sandbox image build DEFINITION`: what to build, and where. */
+struct image_build_request {
+	const char *definition; /* images/NAME(.ini) */
+	const char *out_dir;    /* NULL: build/images */
+	const char *mirror;     /* NULL: the snapshot; "apt": this machine's apt mirror */
+	const char *cache_dir;  /* NULL: OUT/debootstrap-cache */
+};
+
+/* Build, pack and record the image; prints "sha256:<hex>  OUT/NAME.tar.zst". */
+int image_build(const struct image_build_request *rq, struct error *err);
 
 #endif

@@ -1,14 +1,13 @@
 /* image_build.c - image definitions and reproducible debootstrap builds,
  * and `pgo-sandbox image`: see image.h */
 #define _GNU_SOURCE
-#include "pipeline/image.h"
+#include "image/image.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <getopt.h>
 #include <ini.h>
 #include <limits.h>
 #include <poll.h>
@@ -29,9 +28,9 @@
 #include "artifacts/archive.h"
 #include "base/json_file.h"
 #include "sandbox/path_resolve.h"
-#include "pipeline/tool_cache.h"
+#include "image/tool_cache.h"
 
-#include "pipeline/image_proc.h"
+#include "image/image_proc.h"
 
 #define WALK_MAX_DEPTH 256
 #define SNAPSHOT_URL_FMT "https://snapshot.debian.org/archive/debian/%s"
@@ -739,13 +738,6 @@ static int unmount_below(const char *dir, struct error *err)
 	return 0;
 }
 
-struct build_opts {
-	const char *definition;
-	const char *out_dir;
-	const char *mirror; /* NULL: the snapshot; "apt": this machine's apt mirror */
-	const char *cache_dir;
-};
-
 struct build {
 	struct image_definition def;
 	char *out_dir;   /* absolute */
@@ -982,7 +974,7 @@ static int pack_rootfs(struct build *b, struct error *err)
 	return write_sidecar(b, err);
 }
 
-static int build_prepare(struct build *b, const struct build_opts *o, struct error *err)
+static int build_prepare(struct build *b, const struct image_build_request *o, struct error *err)
 {
 	if (image_definition_load(o->definition, &b->def, err) < 0)
 		return -1;
@@ -996,7 +988,7 @@ static int build_prepare(struct build *b, const struct build_opts *o, struct err
 }
 
 /* Made only once the mirror answered, so a refused build leaves nothing. */
-static int build_dirs(struct build *b, const struct build_opts *o, struct error *err)
+static int build_dirs(struct build *b, const struct image_build_request *o, struct error *err)
 {
 	char *path;
 	int rc;
@@ -1018,7 +1010,7 @@ static int build_dirs(struct build *b, const struct build_opts *o, struct error 
 	return 0;
 }
 
-static int image_build(const struct build_opts *o, struct error *err)
+int image_build(const struct image_build_request *o, struct error *err)
 {
 	struct build b = {0};
 	struct error cleanup = {0};
@@ -1053,140 +1045,3 @@ static int image_build(const struct build_opts *o, struct error *err)
 /* ------------------------------------------------------------------ */
 /* command line                                                        */
 /* ------------------------------------------------------------------ */
-
-static void image_usage(FILE *out)
-{
-	fputs("usage: pgo-sandbox image build DEFINITION [--out DIR] [--mirror URL|apt]\n"
-	      "                               [--cache-dir DIR]\n"
-	      "       pgo-sandbox image digest IMAGE [--json]\n"
-	      "\n"
-	      "build   Build a pinned Debian root filesystem from images/NAME.ini with\n"
-	      "        debootstrap (needs root), pack it as a reproducible tarball and write\n"
-	      "        DIR/NAME.tar.zst and DIR/NAME.json (definition, digest, package\n"
-	      "        versions); prints \"sha256:<hex>  DIR/NAME.tar.zst\".\n"
-	      "          --out DIR        output directory (default build/images)\n"
-	      "          --mirror URL     Debian mirror to use instead of the definition's\n"
-	      "                           snapshot (recorded: snapshot_honoured false);\n"
-	      "                           'apt' = the mirror this machine's apt uses\n"
-	      "          --cache-dir DIR  keep downloaded .debs here (default\n"
-	      "                           DIR/debootstrap-cache)\n"
-	      "digest  Print the digest of IMAGE (host, a directory or a tarball), the one\n"
-	      "        stage provenance records; --json adds the facts it is computed from\n"
-	      "        (for host: compiler, linker, llvm-profdata paths, sha256, versions).\n"
-	      "\n"
-	      "Examples:\n"
-	      "  sudo pgo-sandbox image build images/bookworm-gcc\n"
-	      "  pgo-sandbox run --image build/images/bookworm-gcc.tar.zst -- gcc --version\n"
-	      "  pgo-sandbox image digest host --json\n",
-	      out);
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pgo-sandbox: image: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs(" (see pgo-sandbox image --help)\n", stderr);
-	return EXIT_RUNNER_ERROR;
-}
-
-static int build_main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"out", required_argument, NULL, 'o'},
-	    {"mirror", required_argument, NULL, 'm'},
-	    {"cache-dir", required_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	struct build_opts o = {0};
-	struct error err = {0};
-	int c;
-
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': o.out_dir = optarg; break;
-		case 'm': o.mirror = optarg; break;
-		case 'c': o.cache_dir = optarg; break;
-		case 'h': image_usage(stdout); return 0;
-		default:
-			return usage_error("build: unknown option or missing value '%s'",
-			                   argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return usage_error("build needs one DEFINITION (images/NAME)");
-	o.definition = argv[optind];
-	if (image_build(&o, &err) < 0) {
-		error_print(&err);
-		return err.exit_code ? err.exit_code : EXIT_RUNNER_ERROR;
-	}
-	return fflush(stdout) == 0 ? 0 : EXIT_RUNNER_ERROR;
-}
-
-static int digest_main(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	char digest[DIGEST_STR_MAX];
-	struct error err = {0};
-	json_t *facts = NULL;
-	bool as_json = false;
-	int c;
-
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': as_json = true; break;
-		case 'h': image_usage(stdout); return 0;
-		default: return usage_error("digest: unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 1)
-		return usage_error("digest needs one IMAGE (host, a directory or a tarball)");
-	if (image_digest(argv[optind], digest, as_json ? &facts : NULL, &err) < 0) {
-		error_print(&err);
-		return err.exit_code ? err.exit_code : EXIT_RUNNER_ERROR;
-	}
-	if (as_json) {
-		json_t *doc = json_pack("{s:s, s:s, s:o}", "image", argv[optind], "digest", digest,
-		                        "facts", facts);
-		char *text = json_dumps(doc, JSON_SORT_KEYS | JSON_INDENT(2));
-
-		printf("%s\n", text ? text : "null");
-		free(text);
-		json_decref(doc);
-	} else {
-		printf("%s\n", digest);
-	}
-	return fflush(stdout) == 0 ? 0 : EXIT_RUNNER_ERROR;
-}
-
-int image_main(int argc, char **argv)
-{
-	if (argc < 2) {
-		image_usage(stderr);
-		return EXIT_RUNNER_ERROR;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		image_usage(stdout);
-		return 0;
-	}
-	if (strcmp(argv[1], "build") == 0)
-		return build_main(argc - 1, argv + 1);
-	if (strcmp(argv[1], "digest") == 0)
-		return digest_main(argc - 1, argv + 1);
-	return usage_error("unknown subcommand '%s' (build, digest)", argv[1]);
-}

@@ -16,7 +16,7 @@
 
 #include "sandbox/environment.h"
 #include "base/file_commit.h"
-#include "pipeline/image.h"
+#include "image/image.h"
 #include "base/json_file.h"
 #include "host/janitor.h"
 #include "pipeline/pgo.h"
