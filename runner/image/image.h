@@ -90,6 +90,9 @@ int image_dpkg_packages(const char *status_path, json_t **out, struct error *err
  * apt_dir/sources.list.d/ (*.list and deb822 *.sources) in name order.
  * *url is allocated, without a trailing '/'. */
 int image_apt_mirror(const char *apt_dir, const char *suite, char **url, struct error *err);
+/* The first len bytes of uri as a mirror URL (trailing slashes dropped;
+ * caller frees), or NULL unless it is http:// or https://. */
+char *image_mirror_url(const char *uri, size_t len);
 
 /* Remove what varies between two debootstraps of the same package set, or
  * what the sandbox provides fresh (see images/README.md); every path
