@@ -3,7 +3,10 @@
 `unshare` of the same namespaces and bubblewrap doing the equivalent
 isolation.  Variants are interleaved in random order within each round so
 machine drift falls on all of them alike; medians and ratios are printed.
-Usage: bench/startup.py [BINARY] [ROUNDS]"""
+With --against OLD_BINARY, OLD_BINARY's `run` is one more variant and the
+paired per-round difference (new - old) is reported with its median and a
+bootstrap 95 % interval: a refactoring must not make start-up slower.
+Usage: bench/startup.py [BINARY] [ROUNDS] [--against OLD_BINARY]"""
 import os
 import random
 import statistics
@@ -11,8 +14,14 @@ import subprocess
 import sys
 import time
 
-binary = sys.argv[1] if len(sys.argv) > 1 else "build/pgo-sandbox"
-rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+args = sys.argv[1:]
+old = None
+if "--against" in args:
+    i = args.index("--against")
+    old = args[i + 1]
+    del args[i:i + 2]
+binary = args[0] if len(args) > 0 else "build/pgo-sandbox"
+rounds = int(args[1]) if len(args) > 1 else 200
 
 variants = {
     "plain exec": ["/bin/true"],
@@ -25,6 +34,8 @@ variants = {
                             "--dev", "/dev", "--tmpfs", "/tmp", "/bin/true"],
     "pgo-sandbox run": [binary, "run", "--", "/bin/true"],
 }
+if old:
+    variants["pgo-sandbox run (old)"] = [old, "run", "--", "/bin/true"]
 
 samples = {name: [] for name in variants}
 rng = random.Random(20261124)
@@ -37,6 +48,7 @@ for _ in range(rounds):
         t0 = time.perf_counter_ns()
         subprocess.run(cmd, check=True)
         samples[name].append((time.perf_counter_ns() - t0) / 1e6)
+paired = {name: list(xs) for name, xs in samples.items()}
 
 base = statistics.median(samples["plain exec"])
 bwrap = statistics.median(samples["bwrap --unshare-all"])
@@ -50,3 +62,14 @@ for name, xs in samples.items():
 ours = statistics.median(samples["pgo-sandbox run"])
 print(f"target: pgo-sandbox <= bwrap: {'met' if ours <= bwrap else 'NOT met'} "
       f"({ours:.2f} vs {bwrap:.2f} ms)")
+if old:
+    new_s, old_s = samples["pgo-sandbox run"], samples["pgo-sandbox run (old)"]
+    # samples were sorted above: pair again from the unsorted rounds
+    diffs = [a - b for a, b in zip(paired["pgo-sandbox run"], paired["pgo-sandbox run (old)"])]
+    med = statistics.median(diffs)
+    boot = sorted(statistics.median(rng.choices(diffs, k=len(diffs))) for _ in range(2000))
+    lo, hi = boot[50], boot[1949]
+    print(f"new - old, paired per round: median {med:+.3f} ms, 95% CI [{lo:+.3f}, {hi:+.3f}] ms "
+          f"({med / statistics.median(old_s) * 100:+.1f} % of old's {statistics.median(old_s):.2f} ms)")
+    print("start-up: " + ("no slowdown detected (the interval reaches zero or below)" if lo <= 0
+                          else "SLOWER than the old binary (the whole interval is above zero)"))

@@ -1,6 +1,7 @@
 #!/bin/sh
 # `make lint`: cppcheck over the runner (warnings are errors), the layer
-# check (ci/layers.py: no upward include, no include cycle), and a
+# check (ci/layers.py: no upward include, no include cycle, no command
+# line below cli/; its --self-test first proves each rule fires), and a
 # clang-format check that the tree is formatted (`make format` fixes it).
 set -e
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,perfo
 	--inline-suppr --suppress=missingIncludeSystem --include=ci/cppcheck-macros.h -D_GNU_SOURCE -DPGO_VERSION='"x"' \
 	-DPGO_COMMIT='"x"' -DPGO_SOURCE_DATE_EPOCH='"0"' -Irunner runner tests/probes
 echo "lint: cppcheck clean"
+python3 ci/layers.py --self-test
 python3 ci/layers.py
 unformatted=""
 for f in $(find runner -name '*.[ch]' | sort); do

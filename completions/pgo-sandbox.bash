@@ -74,8 +74,8 @@ _pgo_sandbox()
 	init) opts="--output --compiler --help" ;;
 	doctor) opts="--json --sysfs-root --help" ;;
 	host) opts="restore status --sysfs-root --state-dir --force --help" ;;
-	pack) opts="--mtime --compression --level" ;;
-	unpack) opts="--max-bytes --max-entries --max-ratio --max-entry-bytes" ;;
+	pack) opts="--mtime --compression --level --help" ;;
+	unpack) opts="--max-bytes --max-entries --max-ratio --max-entry-bytes --help" ;;
 	esac
 	COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 	[ ${#COMPREPLY[@]} -eq 0 ] && _filedir

@@ -119,14 +119,14 @@ typedef int (*archive_list_fn)(const struct archive_list_entry *e, void *ctx);
 int archive_list(const char *tarball, const struct extract_limits *l, archive_list_fn fn, void *ctx,
                  struct error *err);
 
-/* Subcommands, argv[0] being the subcommand name; return the exit code.
- *   pack SRC_DIR OUT.tar[.zst|.gz] [--mtime N] [--compression zstd|gzip|none]
- *        [--level N]      prints "sha256:<hex>  OUT" on success
- *   unpack TARBALL DIR [--max-bytes SIZE] [--max-entries N] [--max-ratio N]
- *        [--max-entry-bytes SIZE]      DIR is created when missing
- * The pack mtime defaults to $SOURCE_DATE_EPOCH, else 0; the compression
- * to what OUT's name ends with. */
-int archive_pack_main(int argc, char **argv);
-int archive_unpack_main(int argc, char **argv);
+/* "zstd", "gzip", "none", or a file name ending in .zst/.tzst, .gz/.tgz,
+ * .tar -> the compression; -1 when it tells none. */
+int archive_compression_from_name(const char *name, enum archive_compression *c);
+
+/* `pgo-sandbox unpack`: tarball into dir (created when missing, removed
+ * again on a refusal when this made it; an unreadable tarball is refused
+ * before dir exists). */
+int archive_unpack_dir(const char *tarball, const char *dir, const struct extract_limits *l,
+                       struct error *err);
 
 #endif

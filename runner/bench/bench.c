@@ -1,9 +1,9 @@
-/* bench.c - `pgo-sandbox bench`: parse, schedule, run, analyse, report.
- * The pieces live in bench_cli (options), bench_plan (order), bench_run
- * (the measuring loop), bench_exec (one run), bench_analysis (statistics
- * and the gate), bench_compare (--rerun, --against), bench_report
- * (outputs) and forensics.  This file prepares, writes the outputs and
- * decides the exit code. */
+/* bench.c - `pgo-sandbox bench`: schedule, run, analyse, report.
+ * The pieces live in bench_options (the parsed request; cli/bench.c parses
+ * it), bench_plan (order), bench_run (the measuring loop), bench_exec (one
+ * run), bench_analysis (statistics and the gate), bench_compare (--rerun,
+ * --against), bench_report (outputs) and forensics.  This file prepares,
+ * writes the outputs and decides the exit code. */
 #define _GNU_SOURCE
 #include "bench/bench.h"
 
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "bench/bench_analysis.h"
-#include "bench/bench_cli.h"
+#include "bench/bench_options.h"
 #include "bench/bench_exec.h"
 #include "bench/bench_host.h"
 #include "bench/bench_plan.h"
@@ -310,7 +310,8 @@ static int prepare(struct bench_ctx *c, struct error *err)
 	                                .show_output = c->opt.show_output,
 	                                .no_workdir = c->opt.no_workdir,
 	                                .no_host_tuning = c->opt.no_host_tuning,
-	                                .nice = c->opt.nice};
+	                                .nice = c->opt.nice,
+	                                .parse_sandbox = c->hooks ? c->hooks->parse_sandbox : NULL};
 	char **rec_args = NULL;
 	size_t n_rec_args, k;
 	int rc;
@@ -433,12 +434,7 @@ static void ctx_free(struct bench_ctx *c)
 	bench_options_free(&c->opt);
 }
 
-int bench_main(int argc, char **argv)
-{
-	return bench_main_hooked(argc, argv, NULL);
-}
-
-int bench_main_hooked(int argc, char **argv, const struct bench_hooks *hooks)
+int bench_run(struct bench_options *opt, const struct bench_hooks *hooks)
 {
 	struct bench_ctx c;
 	struct bench_analysis a;
@@ -450,15 +446,9 @@ int bench_main_hooked(int argc, char **argv, const struct bench_hooks *hooks)
 	memset(&a, 0, sizeof(a));
 	c.json_fd = -1;
 	c.hooks = hooks;
+	c.opt = *opt; /* ours now: ctx_free frees it */
+	memset(opt, 0, sizeof(*opt));
 	bench_session_init(&c.s);
-	rc = bench_cli_parse(argc, argv, &c.opt, &err);
-	if (rc != 0) {
-		if (rc < 0)
-			error_print(&err);
-		bench_options_free(&c.opt);
-		bench_session_free(&c.s);
-		return rc < 0 ? EXIT_RUNNER_ERROR : 0;
-	}
 	/* Stop between runs, not in the middle of one: the sandbox forwards
 	 * a signal to the command it runs; otherwise it stays pending. */
 	sigemptyset(&c.stop_signals);

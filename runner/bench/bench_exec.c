@@ -20,7 +20,6 @@
 #include "bench/cachegrind.h"
 #include "bench/callgrind.h"
 #include "host/cpus.h"
-#include "sandbox/cli.h"
 #include "artifacts/digest.h"
 #include "sandbox/environment.h"
 #include "sandbox/limit_warnings.h"
@@ -366,7 +365,10 @@ int bench_exec_init(struct bench_exec *x, struct bench_session *s,
 	if (o->report_dir && make_report_dir(x, err) < 0)
 		return -1;
 	x->base_argv = run_argv(x, o, &argc);
-	rc = cli_parse_run((int)argc, x->base_argv, &x->base, err);
+	if (o->parse_sandbox == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "bench sandbox options: no parser was given");
+	rc = o->parse_sandbox((int)argc, x->base_argv, &x->base, err);
 	if (rc != 0)
 		return rc < 0 ? error_prefix(err, "bench sandbox options") : -1;
 	x->base.argv = NULL;

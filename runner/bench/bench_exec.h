@@ -39,6 +39,8 @@ struct bench_exec_options {
 	int nice;            /* of the command, -20..19; 0 leaves it */
 	bool capture_stdout; /* a metric source reads it (bench_reported.h) */
 	bool report_dir;     /* a fresh /pgo-report for every run */
+	/* the `run` parser (bench_hooks.parse_sandbox); NULL refuses */
+	int (*parse_sandbox)(int n, char **words, struct sandbox_spec *spec, struct error *err);
 };
 
 #define BENCH_DEFAULT_NICE (-20)
@@ -48,7 +50,7 @@ struct arm_prep;
 
 struct bench_exec {
 	struct sandbox_spec base;
-	char **base_argv; /* the parsed `run` argv, kept alive for base */
+	char **base_argv; /* the parsed `run` words, kept alive for base */
 	struct run_report *report;
 	struct run_report first; /* controls of the first run, for the record */
 	bool have_first;

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "bench/bench_analysis.h"
-#include "bench/bench_cli.h"
+#include "bench/bench_options.h"
 #include "bench/bench_exec.h"
 #include "bench/bench_host.h"
 #include "bench/bench_plan.h"

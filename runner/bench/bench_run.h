@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "bench/bench_analysis.h"
-#include "bench/bench_cli.h"
+#include "bench/bench_options.h"
 #include "bench/bench_exec.h"
 #include "bench/bench_model.h"
 #include "bench/bench_reported.h"

@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "bench/forensics.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,23 +412,7 @@ json_t *forensics_result_json(const struct forensic_side *a, const struct forens
 	return o;
 }
 
-/* ---- pgo-sandbox forensics ------------------------------------------------------ */
-
-static void forensics_usage(FILE *out)
-{
-	fputs("usage: pgo-sandbox forensics A.json [B.json] [--benchmark NAME]\n"
-	      "                             [--variant-a NAME] [--variant-b NAME] [--json FILE]\n"
-	      "\n"
-	      "Classify why B is slower than A from the hardware counters recorded by\n"
-	      "`pgo-sandbox bench --counters`.  With one file, A is its baseline and B its\n"
-	      "first candidate; with two, the first variant of each (or the named ones).\n"
-	      "IPC down > 3 %: code layout/inlining/placement; branch-miss rate up > 10 %:\n"
-	      "branch hints/control flow; cache, L1d or dTLB misses per kilo-instruction\n"
-	      "up > 10 %: data layout/TLS bloat/spills; instructions up > 3 %: more work.\n"
-	      "Exit codes: 0 analysed (even when counters are missing: it says so),\n"
-	      "125 usage or an unreadable file.\n",
-	      out);
-}
+/* ---- comparing two result files ------------------------------------------------------ */
 
 static int load(const char *path, struct bench_session *s, struct error *err)
 {
@@ -467,49 +450,9 @@ static int find_bench(const struct bench_session *s, const char *name, size_t *o
 	return -1;
 }
 
-struct forensics_args {
-	const char *file_a, *file_b, *bench, *var_a, *var_b, *json;
-};
-
-static int forensics_parse(int argc, char **argv, struct forensics_args *fa, struct error *err)
-{
-	static const struct option opts[] = {
-	    {"benchmark", required_argument, NULL, 'b'},
-	    {"variant-a", required_argument, NULL, 'A'},
-	    {"variant-b", required_argument, NULL, 'B'},
-	    {"json", required_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int opt;
-
-	memset(fa, 0, sizeof(*fa));
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'b': fa->bench = optarg; break;
-		case 'A': fa->var_a = optarg; break;
-		case 'B': fa->var_b = optarg; break;
-		case 'j': fa->json = optarg; break;
-		case 'h': forensics_usage(stdout); return 1;
-		default:
-			return error_set(err, EXIT_RUNNER_ERROR, 0,
-			                 "forensics: bad option '%s' (see --help)",
-			                 argv[optind - 1]);
-		}
-	}
-	if (optind >= argc || argc - optind > 2)
-		return error_set(err, EXIT_RUNNER_ERROR, 0,
-		                 "forensics: expected A.json [B.json] (see --help)");
-	fa->file_a = argv[optind];
-	fa->file_b = argc - optind == 2 ? argv[optind + 1] : NULL;
-	return 0;
-}
-
 /* Compare every benchmark of A that B has too (or the named one); a pair
  * of single-benchmark files is compared whatever the names. */
-static int forensics_run(const struct forensics_args *fa, struct bench_session *sa,
+static int forensics_run(const struct forensics_request *fa, struct bench_session *sa,
                          struct bench_session *sb, json_t *out, struct error *err)
 {
 	size_t va, vb, done = 0;
@@ -547,32 +490,27 @@ static int forensics_run(const struct forensics_args *fa, struct bench_session *
 	return 0;
 }
 
-int forensics_main(int argc, char **argv)
+int forensics_report(const struct forensics_request *fa, struct error *err)
 {
-	struct forensics_args fa;
 	struct bench_session sa, sb;
-	struct error err = {0};
 	json_t *out = json_array();
-	int rc;
+	int rc = 0;
 
 	bench_session_init(&sa);
 	bench_session_init(&sb);
-	rc = forensics_parse(argc, argv, &fa, &err);
-	if (rc == 0 && load(fa.file_a, &sa, &err) == 0 &&
-	    (fa.file_b == NULL || load(fa.file_b, &sb, &err) == 0))
-		rc = forensics_run(&fa, &sa, fa.file_b ? &sb : &sa, out, &err);
-	else if (rc == 0)
+	if (load(fa->file_a, &sa, err) == 0 &&
+	    (fa->file_b == NULL || load(fa->file_b, &sb, err) == 0))
+		rc = forensics_run(fa, &sa, fa->file_b ? &sb : &sa, out, err);
+	else
 		rc = -1;
-	if (rc == 0 && fa.json) {
+	if (rc == 0 && fa->json) {
 		json_t *doc = json_pack("{s:s, s:i, s:o}", "schema", "pgo-sandbox-forensics",
 		                        "schema_version", 1, "comparisons", json_incref(out));
-		rc = json_file_write(fa.json, doc, JSON_INDENT(2) | JSON_SORT_KEYS, 0644, &err);
+		rc = json_file_write(fa->json, doc, JSON_INDENT(2) | JSON_SORT_KEYS, 0644, err);
 		json_decref(doc);
 	}
-	if (rc < 0)
-		error_print(&err);
 	json_decref(out);
 	bench_session_free(&sa);
 	bench_session_free(&sb);
-	return rc < 0 ? EXIT_RUNNER_ERROR : 0;
+	return rc;
 }

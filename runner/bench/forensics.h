@@ -26,8 +26,16 @@
 #include "bench/bench_model.h"
 #include "bench/counters.h"
 
-/* `pgo-sandbox forensics A.json B.json`; argv[0] == "forensics". */
-int forensics_main(int argc, char **argv);
+/* What `pgo-sandbox forensics` compares: A and B's files (B NULL: A's
+ * baseline against its first candidate), optionally one benchmark and
+ * the variants by name, and where the JSON goes (NULL: nowhere). */
+struct forensics_request {
+	const char *file_a, *file_b, *bench, *var_a, *var_b, *json;
+};
+
+/* Print the classification of every benchmark the two have in common;
+ * -1 + err (exit code 125) for an unreadable file or nothing to compare. */
+int forensics_report(const struct forensics_request *rq, struct error *err);
 
 #define FORENSICS_IPC_DROP 0.03
 #define FORENSICS_BRANCH_UP 0.10

@@ -5,6 +5,9 @@
  * perf_event_open, openat2, prctl) only run when env->probe is set. */
 #define _GNU_SOURCE
 #include "cli/doctor.h"
+#include "cli/commands.h"
+#include "cli/doctor_check.h"
+#include "cli/doctor_cpu.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -58,91 +61,6 @@ struct mount_facts {
 };
 
 /* ---- small helpers ---- */
-
-static char *read_trim(const char *path)
-{
-	struct error ignored;
-	char *v = NULL;
-
-	return hosttune_read_value(path, &v, &ignored) == 0 ? v : NULL;
-}
-
-static char *read_under(const char *root, const char *rel)
-{
-	char *path = xasprintf("%s/%s", root, rel);
-	char *v = read_trim(path);
-
-	free(path);
-	return v;
-}
-
-static json_t *int_or_null(const char *text, long long *out)
-{
-	char *end;
-	long long v;
-
-	if (text == NULL || text[0] == '\0')
-		return json_null();
-	errno = 0;
-	v = strtoll(text, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return json_null();
-	if (out)
-		*out = v;
-	return json_integer(v);
-}
-
-static char *errno_text(int e)
-{
-	const char *name = strerrorname_np(e);
-
-	return xasprintf("%s (%s)", name ? name : "unknown errno", strerror(e));
-}
-
-static bool has_word(const char *text, const char *word)
-{
-	size_t len = strlen(word);
-
-	if (text == NULL)
-		return false;
-	for (const char *p = text; *p;) {
-		size_t n;
-
-		while (*p && isspace((unsigned char)*p))
-			p++;
-		n = strcspn(p, " \t\n");
-		if (n == len && strncmp(p, word, len) == 0)
-			return true;
-		p += n;
-	}
-	return false;
-}
-
-static json_t *words_json(const char *text)
-{
-	json_t *arr = json_array();
-	char *copy = xstrdup(text ? text : ""), *save = NULL;
-
-	for (char *w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
-		json_array_append_new(arr, json_string(w));
-	free(copy);
-	return arr;
-}
-
-static json_t *string_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-/* Takes ownership of `detail`. */
-static void add_check(json_t *checks, const char *name, const char *status, char *detail,
-                      const char *cost, const char *fix)
-{
-	json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", name, "status",
-	                                        status, "detail", detail, "cost",
-	                                        string_or_null(cost), "fix", string_or_null(fix)));
-	free(detail);
-}
 
 /* ---- mountinfo ---- */
 
@@ -250,46 +168,49 @@ static void check_controller(json_t *checks, int c, const struct mount_facts *mf
 	char check[32], fix[200];
 
 	snprintf(check, sizeof(check), "cgroup.%s", name);
-	if (mf->cg2_mount && has_word(avail, name)) {
-		add_check(checks, check, "ok",
-		          xasprintf("%s controller available in cgroup v2", name), NULL, NULL);
+	if (mf->cg2_mount && doctor_has_word(avail, name)) {
+		doctor_add_check(checks, check, "ok",
+		                 xasprintf("%s controller available in cgroup v2", name), NULL,
+		                 NULL);
 		return;
 	}
 	if (mf->v1[c] || hier > 0) {
-		add_check(checks, check, "missing",
-		          mf->v1[c] ? xasprintf("cgroup v2 has no %s controller (bound to cgroup "
-		                                "v1 at %s)",
-		                                name, mf->v1[c])
-		                    : xasprintf("cgroup v2 has no %s controller (bound to a cgroup "
-		                                "v1 hierarchy)",
-		                                name),
-		          controllers[c].cost, V1_FIX);
+		doctor_add_check(
+		    checks, check, "missing",
+		    mf->v1[c] ? xasprintf("cgroup v2 has no %s controller (bound to cgroup "
+		                          "v1 at %s)",
+		                          name, mf->v1[c])
+		              : xasprintf("cgroup v2 has no %s controller (bound to a cgroup "
+		                          "v1 hierarchy)",
+		                          name),
+		    controllers[c].cost, V1_FIX);
 	} else if (enabled == 0) {
 		snprintf(fix, sizeof(fix), "remove cgroup_disable=%s from the kernel command line",
 		         name);
-		add_check(
+		doctor_add_check(
 		    checks, check, "missing",
 		    xasprintf("the %s controller is disabled on the kernel command line", name),
 		    controllers[c].cost, fix);
 	} else if (have_proc_cgroups && hier < 0) {
 		snprintf(fix, sizeof(fix), "use a kernel built with %s", controllers[c].config);
-		add_check(checks, check, "missing",
-		          xasprintf("the kernel has no %s controller", name), controllers[c].cost,
-		          fix);
+		doctor_add_check(checks, check, "missing",
+		                 xasprintf("the kernel has no %s controller", name),
+		                 controllers[c].cost, fix);
 	} else if (mf->cg2_mount == NULL) {
-		add_check(checks, check, "missing", xasprintf("no cgroup2 mount"),
-		          controllers[c].cost, CG2_FIX);
+		doctor_add_check(checks, check, "missing", xasprintf("no cgroup2 mount"),
+		                 controllers[c].cost, CG2_FIX);
 	} else {
 		snprintf(
 		    fix, sizeof(fix),
 		    "enable it from the parent cgroup (echo +%s > <parent>/cgroup.subtree_control)"
 		    " or pass a delegated --cgroup-parent",
 		    name);
-		add_check(checks, check, "missing",
-		          xasprintf("%s is not in %s/cgroup.controllers (not enabled for this "
-		                    "cgroup by its parent)",
-		                    name, mf->cg2_mount),
-		          controllers[c].cost, fix);
+		doctor_add_check(
+		    checks, check, "missing",
+		    xasprintf("%s is not in %s/cgroup.controllers (not enabled for this "
+		              "cgroup by its parent)",
+		              name, mf->cg2_mount),
+		    controllers[c].cost, fix);
 	}
 }
 
@@ -299,10 +220,11 @@ static void check_delegation(json_t *checks, json_t *facts, const struct mount_f
 	int e = 0;
 
 	if (mf->cg2_mount == NULL) {
-		add_check(checks, "cgroup.delegation", "missing", xasprintf("no cgroup2 mount"),
-		          "the runner cannot create its cgroup: no limits or accounting for the "
-		          "command's process tree",
-		          CG2_FIX);
+		doctor_add_check(
+		    checks, "cgroup.delegation", "missing", xasprintf("no cgroup2 mount"),
+		    "the runner cannot create its cgroup: no limits or accounting for the "
+		    "command's process tree",
+		    CG2_FIX);
 		return;
 	}
 	sub = xasprintf("%s/cgroup.subtree_control", mf->cg2_mount);
@@ -310,12 +232,12 @@ static void check_delegation(json_t *checks, json_t *facts, const struct mount_f
 		e = errno;
 	json_object_set_new(facts, "writable", json_boolean(e == 0));
 	if (e == 0)
-		add_check(checks, "cgroup.delegation", "ok",
-		          xasprintf("%s is writable: the runner can create its cgroup there",
-		                    mf->cg2_mount),
-		          NULL, NULL);
+		doctor_add_check(checks, "cgroup.delegation", "ok",
+		                 xasprintf("%s is writable: the runner can create its cgroup there",
+		                           mf->cg2_mount),
+		                 NULL, NULL);
 	else
-		add_check(
+		doctor_add_check(
 		    checks, "cgroup.delegation", "missing",
 		    xasprintf("cannot write %s or its cgroup.subtree_control: %s", mf->cg2_mount,
 		              strerror(e)),
@@ -335,19 +257,19 @@ static void check_cgroups(json_t *checks, json_t *facts, const struct doctor_env
 	struct mount_facts mf;
 
 	if (text == NULL)
-		text = owned = read_under(env->proc_root, "self/mountinfo");
+		text = owned = doctor_read_under(env->proc_root, "self/mountinfo");
 	parse_mountinfo(text ? text : "", &mf);
-	cgroups_text = read_under(env->proc_root, "cgroups");
+	cgroups_text = doctor_read_under(env->proc_root, "cgroups");
 	proc_cgroups(cgroups_text, hier, enabled);
 	if (mf.cg2_mount) {
-		avail = read_under(mf.cg2_mount, "cgroup.controllers");
-		subtree = read_under(mf.cg2_mount, "cgroup.subtree_control");
-		add_check(checks, "cgroup2", "ok",
-		          xasprintf("mounted at %s; controllers: %s", mf.cg2_mount,
-		                    avail && avail[0] ? avail : "(none)"),
-		          NULL, NULL);
+		avail = doctor_read_under(mf.cg2_mount, "cgroup.controllers");
+		subtree = doctor_read_under(mf.cg2_mount, "cgroup.subtree_control");
+		doctor_add_check(checks, "cgroup2", "ok",
+		                 xasprintf("mounted at %s; controllers: %s", mf.cg2_mount,
+		                           avail && avail[0] ? avail : "(none)"),
+		                 NULL, NULL);
 	} else {
-		add_check(
+		doctor_add_check(
 		    checks, "cgroup2", "missing", xasprintf("no cgroup2 in mountinfo"),
 		    "no cgroup limits (--cpus, --memory, --pids, --cpu-weight, --cpu-max) and "
 		    "no OOM or peak-memory accounting of the command's process tree",
@@ -358,10 +280,10 @@ static void check_cgroups(json_t *checks, json_t *facts, const struct doctor_env
 		if (mf.v1[c])
 			json_object_set_new(v1, controllers[c].name, json_string(mf.v1[c]));
 	}
-	json_object_set_new(cg, "mount", string_or_null(mf.cg2_mount));
-	json_object_set_new(cg, "mount_root", string_or_null(mf.cg2_root));
-	json_object_set_new(cg, "controllers", words_json(avail));
-	json_object_set_new(cg, "subtree_control", words_json(subtree));
+	json_object_set_new(cg, "mount", doctor_string_or_null(mf.cg2_mount));
+	json_object_set_new(cg, "mount_root", doctor_string_or_null(mf.cg2_root));
+	json_object_set_new(cg, "controllers", doctor_words_json(avail));
+	json_object_set_new(cg, "subtree_control", doctor_words_json(subtree));
 	json_object_set_new(cg, "v1", v1);
 	check_delegation(checks, cg, &mf);
 	json_object_set_new(facts, "cgroup", cg);
@@ -408,31 +330,31 @@ static const char *userns_fix(long long max, const char *clone, const char *appa
 
 static void check_userns(json_t *checks, json_t *facts, const struct doctor_env *env)
 {
-	char *max_text = read_under(env->proc_root, "sys/user/max_user_namespaces");
-	char *clone = read_under(env->proc_root, "sys/kernel/unprivileged_userns_clone");
+	char *max_text = doctor_read_under(env->proc_root, "sys/user/max_user_namespaces");
+	char *clone = doctor_read_under(env->proc_root, "sys/kernel/unprivileged_userns_clone");
 	char *apparmor =
-	    read_under(env->proc_root, "sys/kernel/apparmor_restrict_unprivileged_userns");
+	    doctor_read_under(env->proc_root, "sys/kernel/apparmor_restrict_unprivileged_userns");
 	long long max = -1;
 	json_t *u = json_object();
 	int e = env->probe ? probe_userns() : 0;
-	char *probe = env->probe ? (e ? errno_text(e) : xstrdup("ok")) : NULL;
+	char *probe = env->probe ? (e ? doctor_errno_text(e) : xstrdup("ok")) : NULL;
 	bool ok = env->probe ? e == 0 : max_text != NULL;
 
-	json_object_set_new(u, "max_user_namespaces", int_or_null(max_text, &max));
-	json_object_set_new(u, "unprivileged_userns_clone", int_or_null(clone, NULL));
+	json_object_set_new(u, "max_user_namespaces", doctor_int_or_null(max_text, &max));
+	json_object_set_new(u, "unprivileged_userns_clone", doctor_int_or_null(clone, NULL));
 	json_object_set_new(u, "apparmor_restrict_unprivileged_userns",
-	                    int_or_null(apparmor, NULL));
-	json_object_set_new(u, "unshare", string_or_null(probe));
+	                    doctor_int_or_null(apparmor, NULL));
+	json_object_set_new(u, "unshare", doctor_string_or_null(probe));
 	json_object_set_new(facts, "userns", u);
 	if (max == 0)
 		ok = false;
-	add_check(checks, "userns", ok ? "ok" : "missing",
-	          xasprintf("max_user_namespaces=%s%s%s", max_text ? max_text : "(unknown)",
-	                    probe ? "; unshare(CLONE_NEWUSER): " : "", probe ? probe : ""),
-	          ok ? NULL
-	             : "without root the sandbox cannot be built (no namespaces for an "
-	               "unprivileged user); runs as root are unaffected",
-	          ok ? NULL : userns_fix(max, clone, apparmor, e));
+	doctor_add_check(checks, "userns", ok ? "ok" : "missing",
+	                 xasprintf("max_user_namespaces=%s%s%s", max_text ? max_text : "(unknown)",
+	                           probe ? "; unshare(CLONE_NEWUSER): " : "", probe ? probe : ""),
+	                 ok ? NULL
+	                    : "without root the sandbox cannot be built (no namespaces for an "
+	                      "unprivileged user); runs as root are unaffected",
+	                 ok ? NULL : userns_fix(max, clone, apparmor, e));
 	free(probe);
 	free(max_text);
 	free(clone);
@@ -441,35 +363,37 @@ static void check_userns(json_t *checks, json_t *facts, const struct doctor_env 
 
 static void check_seccomp(json_t *checks, json_t *facts, const struct doctor_env *env)
 {
-	char *actions = read_under(env->proc_root, "sys/kernel/seccomp/actions_avail");
+	char *actions = doctor_read_under(env->proc_root, "sys/kernel/seccomp/actions_avail");
 	int mode = env->probe ? prctl(PR_GET_SECCOMP, 0, 0, 0, 0) : 0;
 	int e = mode < 0 ? errno : 0;
 	json_t *s = json_object();
 
 	json_object_set_new(s, "mode", env->probe && mode >= 0 ? json_integer(mode) : json_null());
-	json_object_set_new(s, "actions_avail", words_json(actions));
+	json_object_set_new(s, "actions_avail", doctor_words_json(actions));
 	json_object_set_new(facts, "seccomp", s);
 	if (e != 0 || actions == NULL) {
-		add_check(checks, "seccomp", "missing",
-		          e ? xasprintf("prctl(PR_GET_SECCOMP): %s", strerror(e))
-		            : xasprintf("no %s/sys/kernel/seccomp/actions_avail", env->proc_root),
-		          "no syscall filter: the command can use every syscall the kernel offers "
-		          "(ptrace, perf_event_open, keyctl, TIOCSTI...)",
-		          "use a kernel built with CONFIG_SECCOMP_FILTER");
-	} else if (!has_word(actions, "errno") || !has_word(actions, "kill_process") ||
-	           !has_word(actions, "log")) {
-		add_check(checks, "seccomp", "degraded",
-		          xasprintf("actions available: %s", actions),
-		          "the filter needs the errno, kill_process and log actions; without log "
-		          "--seccomp-log cannot be used",
-		          "use a kernel 4.14 or newer");
+		doctor_add_check(
+		    checks, "seccomp", "missing",
+		    e ? xasprintf("prctl(PR_GET_SECCOMP): %s", strerror(e))
+		      : xasprintf("no %s/sys/kernel/seccomp/actions_avail", env->proc_root),
+		    "no syscall filter: the command can use every syscall the kernel offers "
+		    "(ptrace, perf_event_open, keyctl, TIOCSTI...)",
+		    "use a kernel built with CONFIG_SECCOMP_FILTER");
+	} else if (!doctor_has_word(actions, "errno") ||
+	           !doctor_has_word(actions, "kill_process") || !doctor_has_word(actions, "log")) {
+		doctor_add_check(
+		    checks, "seccomp", "degraded", xasprintf("actions available: %s", actions),
+		    "the filter needs the errno, kill_process and log actions; without log "
+		    "--seccomp-log cannot be used",
+		    "use a kernel 4.14 or newer");
 	} else {
-		add_check(checks, "seccomp", "ok",
-		          xasprintf("filters available%s",
-		                    mode == 2 ? "; this process is already filtered (container): "
-		                                "the sandbox's filter stacks on top"
-		                              : ""),
-		          NULL, NULL);
+		doctor_add_check(checks, "seccomp", "ok",
+		                 xasprintf("filters available%s",
+		                           mode == 2
+		                               ? "; this process is already filtered (container): "
+		                                 "the sandbox's filter stacks on top"
+		                               : ""),
+		                 NULL, NULL);
 	}
 	free(actions);
 }
@@ -494,355 +418,39 @@ static int probe_openat2(void)
 static void check_openat2(json_t *checks, json_t *facts)
 {
 	int e = probe_openat2();
-	char *text = e ? errno_text(e) : xstrdup("ok");
+	char *text = e ? doctor_errno_text(e) : xstrdup("ok");
 
 	json_object_set_new(facts, "openat2", json_string(text));
 	if (e == 0)
-		add_check(checks, "openat2", "ok", xstrdup("openat2(RESOLVE_IN_ROOT) works"), NULL,
-		          NULL);
+		doctor_add_check(checks, "openat2", "ok", xstrdup("openat2(RESOLVE_IN_ROOT) works"),
+		                 NULL, NULL);
 	else
-		add_check(checks, "openat2", "degraded", xasprintf("openat2: %s", text),
-		          "mount targets are resolved by an O_NOFOLLOW component walk instead of "
-		          "RESOLVE_IN_ROOT: same confinement, more syscalls",
-		          e == ENOSYS
-		              ? "use a kernel 5.6 or newer (or allow openat2 in the "
-		                "enclosing container's seccomp profile)"
-		              : "allow openat2 in the enclosing container's seccomp profile");
+		doctor_add_check(
+		    checks, "openat2", "degraded", xasprintf("openat2: %s", text),
+		    "mount targets are resolved by an O_NOFOLLOW component walk instead of "
+		    "RESOLVE_IN_ROOT: same confinement, more syscalls",
+		    e == ENOSYS ? "use a kernel 5.6 or newer (or allow openat2 in the "
+		                  "enclosing container's seccomp profile)"
+		                : "allow openat2 in the enclosing container's seccomp profile");
 	free(text);
 }
 
 /* ---- cpufreq: turbo and governor ---- */
 
-static char *turbo_state(const char *root, enum turbo_interface t, json_t *tf)
-{
-	const char *rel =
-	    t == TURBO_INTEL_PSTATE ? CPU_DIR "/intel_pstate/no_turbo" : CPU_DIR "/cpufreq/boost";
-	char *v, *out;
-	bool on;
-
-	if (t == TURBO_POLICY_BOOST)
-		return xstrdup("per-policy boost (amd-pstate)");
-	v = read_under(root, rel);
-	json_object_set_new(tf, "path", json_sprintf("%s/%s", root, rel));
-	json_object_set_new(tf, "value", string_or_null(v));
-	if (v == NULL)
-		return xasprintf("%s/%s is unreadable", root, rel);
-	on = t == TURBO_INTEL_PSTATE ? strcmp(v, "0") == 0 : strcmp(v, "0") != 0;
-	out = xasprintf("%s=%s (turbo %s)", rel + strlen(CPU_DIR "/"), v, on ? "on" : "off");
-	free(v);
-	return out;
-}
-
-static void check_turbo(json_t *checks, json_t *facts, const char *root)
-{
-	enum turbo_interface t = hosttune_turbo_interface(root);
-	json_t *tf = json_object();
-
-	json_object_set_new(tf, "interface", json_string(turbo_interface_name(t)));
-	if (t == TURBO_NONE) {
-		add_check(checks, "turbo", "missing",
-		          xasprintf("no intel_pstate/no_turbo, cpufreq/boost or per-policy boost "
-		                    "under %s/sys",
-		                    root),
-		          "--no-turbo cannot be applied: the clock boosts with load and "
-		          "temperature, adding run-to-run noise to timings",
-		          "bare metal: load a cpufreq driver (intel_pstate, amd-pstate, "
-		          "acpi-cpufreq) or disable turbo in the firmware setup; in a VM turbo "
-		          "belongs to the host");
-	} else {
-		char *state = turbo_state(root, t, tf);
-		add_check(checks, "turbo", "ok",
-		          xasprintf("%s; --no-turbo can switch it off for a run", state), NULL,
-		          NULL);
-		free(state);
-	}
-	json_object_set_new(facts, "turbo", tf);
-}
-
-static json_t *policy_json(const struct cpufreq_policy *p, char **gov_out, bool *perf)
-{
-	char *gov = read_under(p->dir, "scaling_governor");
-	char *avail = read_under(p->dir, "scaling_available_governors");
-	char *cpus = format_cpu_list(p->cpus);
-	json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "name", p->name, "cpus", cpus, "governor",
-	                      string_or_null(gov), "available_governors", words_json(avail));
-
-	if (!has_word(avail, "performance"))
-		*perf = false;
-	*gov_out = gov;
-	free(avail);
-	free(cpus);
-	return o;
-}
-
-static void check_governor(json_t *checks, json_t *facts, const char *root)
-{
-	struct cpufreq_policy *pol = NULL;
-	struct error ignored;
-	json_t *arr = json_array();
-	char govs[160] = "";
-	bool perf = true;
-	size_t n = 0, with_gov = 0;
-
-	if (hosttune_list_policies(root, &pol, &n, &ignored) < 0)
-		n = 0;
-	for (size_t i = 0; i < n; i++) {
-		char *gov;
-
-		json_array_append_new(arr, policy_json(&pol[i], &gov, &perf));
-		if (gov && !has_word(govs, gov) && strlen(govs) + strlen(gov) + 2 < sizeof(govs))
-			snprintf(govs + strlen(govs), sizeof(govs) - strlen(govs), "%s%s",
-			         govs[0] ? " " : "", gov);
-		with_gov += gov != NULL;
-		free(gov);
-	}
-	json_object_set_new(facts, "cpufreq_policies", arr);
-	if (with_gov == 0)
-		add_check(checks, "governor", "missing",
-		          xasprintf("no cpufreq policy with scaling_governor under %s/" CPU_DIR
-		                    "/cpufreq",
-		                    root),
-		          "--governor cannot be applied: the frequency follows the host or "
-		          "firmware, adding noise",
-		          "bare metal: load a cpufreq driver; in a VM set the host's governor "
-		          "to performance");
-	else if (!perf)
-		add_check(checks, "governor", "degraded",
-		          xasprintf("%zu policies, governor %s; 'performance' is not offered by "
-		                    "every policy",
-		                    with_gov, govs),
-		          "--governor performance is not possible on every CPU",
-		          "pick a governor listed in scaling_available_governors");
-	else
-		add_check(checks, "governor", "ok",
-		          xasprintf("%zu policies, governor %s; --governor performance available",
-		                    with_gov, govs),
-		          NULL, NULL);
-	hosttune_free_policies(pol, n);
-}
-
 /* ---- perf, ASLR, SMT, TIOCSTI, kernel ---- */
-
-static int probe_perf(void)
-{
-	struct perf_event_attr attr;
-	int fd;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.type = PERF_TYPE_HARDWARE;
-	attr.size = sizeof(attr);
-	attr.config = PERF_COUNT_HW_INSTRUCTIONS;
-	attr.disabled = 1;
-	attr.exclude_kernel = 1;
-	attr.exclude_hv = 1;
-	fd = (int)syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	close(fd);
-	return 0;
-}
-
-static const char *perf_fix(int e)
-{
-	switch (e) {
-	case EACCES:
-	case EPERM:
-		return "lower kernel.perf_event_paranoid (sysctl -w kernel.perf_event_paranoid=2) "
-		       "or grant CAP_PERFMON";
-	case ENOSYS:
-		return "use a kernel with CONFIG_PERF_EVENTS, or allow perf_event_open in the "
-		       "enclosing container's seccomp profile";
-	default:
-		return "no hardware PMU is exposed: on a VM enable the virtual PMU (QEMU/KVM: "
-		       "-cpu host,pmu=on; cloud: a metal or PMU-enabled instance type)";
-	}
-}
-
-static void check_perf(json_t *checks, json_t *facts, const struct doctor_env *env)
-{
-	char *paranoid = read_under(env->proc_root, "sys/kernel/perf_event_paranoid");
-	int e = probe_perf();
-	char *text = e ? errno_text(e) : xstrdup("supported");
-	json_t *p = json_object();
-
-	json_object_set_new(p, "instructions", json_string(text));
-	json_object_set_new(p, "perf_event_paranoid", int_or_null(paranoid, NULL));
-	json_object_set_new(facts, "perf", p);
-	if (e == 0)
-		add_check(checks, "perf", "ok",
-		          xstrdup("hardware instruction counter works (--allow-perf lets the "
-		                  "command use it)"),
-		          NULL, NULL);
-	else
-		add_check(checks, "perf", "missing",
-		          xasprintf("perf_event_open(PERF_COUNT_HW_INSTRUCTIONS): %s", text),
-		          "no instruction counts, the lowest-noise metric for comparing builds: "
-		          "only wall and CPU time, which are noisier",
-		          perf_fix(e));
-	free(text);
-	free(paranoid);
-}
-
-static void check_aslr(json_t *checks, json_t *facts, const struct doctor_env *env)
-{
-	char *v = read_under(env->proc_root, "sys/kernel/randomize_va_space");
-	long long n = -1;
-
-	json_object_set_new(facts, "randomize_va_space", int_or_null(v, &n));
-	if (n < 0)
-		add_check(checks, "aslr", "missing",
-		          xasprintf("cannot read %s/sys/kernel/randomize_va_space", env->proc_root),
-		          "the ASLR setting is unknown", NULL);
-	else if (n == 0)
-		add_check(checks, "aslr", "ok",
-		          xstrdup("randomize_va_space=0: ASLR is off host-wide"), NULL, NULL);
-	else
-		add_check(checks, "aslr", "ok",
-		          xasprintf("randomize_va_space=%lld; --no-aslr turns it off per run for "
-		                    "layout-stable timings",
-		                    n),
-		          NULL, NULL);
-	free(v);
-}
-
-static int cmp_uint(const void *a, const void *b)
-{
-	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Numbers of the cpuN directories, sorted. */
-static unsigned *list_cpus(const char *root, size_t *n)
-{
-	char *dir = xasprintf("%s/" CPU_DIR, root);
-	unsigned *cpus = NULL;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	*n = 0;
-	free(dir);
-	if (d == NULL)
-		return NULL;
-	while ((de = readdir(d)) != NULL) {
-		char *end;
-		unsigned long v;
-
-		if (strncmp(de->d_name, "cpu", 3) != 0 || !isdigit((unsigned char)de->d_name[3]))
-			continue;
-		v = strtoul(de->d_name + 3, &end, 10);
-		if (*end != '\0' || v >= CPU_LIST_MAX)
-			continue;
-		cpus = xrealloc(cpus, (*n + 1) * sizeof(*cpus));
-		cpus[(*n)++] = (unsigned)v;
-	}
-	closedir(d);
-	if (*n > 1)
-		qsort(cpus, *n, sizeof(*cpus), cmp_uint);
-	return cpus;
-}
-
-static unsigned mask_count(const uint8_t *m)
-{
-	unsigned n = 0;
-
-	for (size_t i = 0; i < CPU_LIST_MAX / 8; i++)
-		n += (unsigned)__builtin_popcount(m[i]);
-	return n;
-}
-
-/* Sibling groups: one thread per core (the first of each group) and the
- * distinct groups as text. */
-struct smt_scan {
-	uint8_t seen[CPU_LIST_MAX / 8];
-	uint8_t one_per_core[CPU_LIST_MAX / 8];
-	char groups[160];
-	bool shared;
-	size_t read;
-};
-
-static void smt_add(struct smt_scan *s, unsigned cpu, const char *list)
-{
-	uint8_t m[CPU_LIST_MAX / 8];
-	struct error ignored;
-	size_t len = strlen(s->groups);
-
-	if (parse_cpu_list(list, m, &ignored) < 0)
-		return;
-	s->read++;
-	if (mask_count(m) > 1)
-		s->shared = true;
-	if (s->seen[cpu / 8] & (1u << (cpu % 8)))
-		return;
-	for (size_t i = 0; i < sizeof(m); i++)
-		s->seen[i] |= m[i];
-	s->one_per_core[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
-	if (mask_count(m) > 1 && len + strlen(list) + 2 < sizeof(s->groups))
-		snprintf(s->groups + len, sizeof(s->groups) - len, "%s%s", len ? " " : "", list);
-}
-
-static void check_smt(json_t *checks, json_t *facts, const char *root)
-{
-	char *control = read_under(root, CPU_DIR "/smt/control");
-	json_t *smt = json_object(), *arr = json_array();
-	struct smt_scan s;
-	size_t n;
-	unsigned *cpus = list_cpus(root, &n);
-
-	memset(&s, 0, sizeof(s));
-	for (size_t i = 0; i < n; i++) {
-		char *rel = xasprintf(CPU_DIR "/cpu%u/topology/thread_siblings_list", cpus[i]);
-		char *list = read_under(root, rel);
-
-		json_array_append_new(arr, json_pack("{s:I, s:o}", "cpu", (json_int_t)cpus[i],
-		                                     "siblings", string_or_null(list)));
-		if (list)
-			smt_add(&s, cpus[i], list);
-		free(list);
-		free(rel);
-	}
-	json_object_set_new(smt, "control", string_or_null(control));
-	json_object_set_new(smt, "cpus", arr);
-	json_object_set_new(facts, "smt", smt);
-	if (s.read == 0) {
-		add_check(
-		    checks, "smt", "missing",
-		    xasprintf("no cpuN/topology/thread_siblings_list under %s/" CPU_DIR, root),
-		    "cannot tell which CPUs share a core", NULL);
-	} else if (s.shared) {
-		char *one = format_cpu_list(s.one_per_core);
-		char *fix = xasprintf("pin to one thread per core (e.g. --cpus %s) and keep the "
-		                      "siblings idle, or turn SMT off: echo off > "
-		                      "/sys/devices/system/cpu/smt/control",
-		                      one);
-		add_check(checks, "smt", "degraded", xasprintf("SMT siblings: %s", s.groups),
-		          "a command pinned to one thread shares its core's execution units and "
-		          "caches with whatever runs on the sibling thread: noise",
-		          fix);
-		free(fix);
-		free(one);
-	} else {
-		add_check(checks, "smt", "ok",
-		          xasprintf("no SMT siblings among %zu CPUs (smt/control: %s)", s.read,
-		                    control ? control : "absent"),
-		          NULL, NULL);
-	}
-	free(cpus);
-	free(control);
-}
 
 static void check_tiocsti(json_t *checks, json_t *facts, const struct doctor_env *env)
 {
-	char *v = read_under(env->proc_root, "sys/dev/tty/legacy_tiocsti");
+	char *v = doctor_read_under(env->proc_root, "sys/dev/tty/legacy_tiocsti");
 
-	json_object_set_new(facts, "legacy_tiocsti", int_or_null(v, NULL));
+	json_object_set_new(facts, "legacy_tiocsti", doctor_int_or_null(v, NULL));
 	if (v && strcmp(v, "0") == 0)
-		add_check(checks, "tiocsti", "ok",
-		          xstrdup("dev.tty.legacy_tiocsti=0: TIOCSTI "
-		                  "is disabled host-wide"),
-		          NULL, NULL);
+		doctor_add_check(checks, "tiocsti", "ok",
+		                 xstrdup("dev.tty.legacy_tiocsti=0: TIOCSTI "
+		                         "is disabled host-wide"),
+		                 NULL, NULL);
 	else
-		add_check(
+		doctor_add_check(
 		    checks, "tiocsti", "degraded",
 		    v ? xasprintf("dev.tty.legacy_tiocsti=%s: TIOCSTI is allowed host-wide", v)
 		      : xstrdup("no dev.tty.legacy_tiocsti (kernel before 6.2): TIOCSTI is "
@@ -860,15 +468,16 @@ static void check_kernel(json_t *checks, json_t *facts)
 	struct utsname u;
 
 	if (uname(&u) < 0) {
-		add_check(checks, "kernel", "missing", xasprintf("uname: %s", strerror(errno)),
-		          "the kernel version is unknown", NULL);
+		doctor_add_check(checks, "kernel", "missing",
+		                 xasprintf("uname: %s", strerror(errno)),
+		                 "the kernel version is unknown", NULL);
 		return;
 	}
 	json_object_set_new(facts, "kernel",
 	                    json_pack("{s:s, s:s, s:s}", "release", u.release, "version", u.version,
 	                              "machine", u.machine));
-	add_check(checks, "kernel", "ok", xasprintf("Linux %s %s", u.release, u.machine), NULL,
-	          NULL);
+	doctor_add_check(checks, "kernel", "ok", xasprintf("Linux %s %s", u.release, u.machine),
+	                 NULL, NULL);
 }
 
 /* ---- toolchains ---- */
@@ -887,8 +496,8 @@ static void check_rust(json_t *checks, json_t *facts)
 
 	if (toolchain_rustc.locate(&site, &err) < 0) {
 		json_object_set_new(facts, "rust", json_pack("{s:s}", "error", err.msg));
-		add_check(checks, "rust", "missing", xstrdup(err.msg),
-		          "pipelines with compiler = rustc cannot run", "see the detail");
+		doctor_add_check(checks, "rust", "missing", xstrdup(err.msg),
+		                 "pipelines with compiler = rustc cannot run", "see the detail");
 		return;
 	}
 	raw = pgo_raw_version_for_llvm(site.llvm_major);
@@ -903,17 +512,19 @@ static void check_rust(json_t *checks, json_t *facts)
 	                              "llvm_major", (int)site.llvm_major, "raw_profile_version",
 	                              (json_int_t)raw, "llvm_tools", has_tools));
 	if (profdata_choose(raw, writer, &site, &pick, &err) < 0)
-		add_check(checks, "rust", "missing", xstrdup(err.msg),
-		          "the merge stage of a rustc pipeline cannot merge its raw profiles",
-		          "apt-get install llvm-19, or rustup component add llvm-tools");
+		doctor_add_check(
+		    checks, "rust", "missing", xstrdup(err.msg),
+		    "the merge stage of a rustc pipeline cannot merge its raw profiles",
+		    "apt-get install llvm-19, or rustup component add llvm-tools");
 	else
-		add_check(checks, "rust", "ok",
-		          xasprintf("rustc in %s: LLVM %u writes raw profiles version %llu; %s "
-		                    "(LLVM %u) reads them; rustup llvm-tools %s",
-		                    site.host_sysroot, site.llvm_major, (unsigned long long)raw,
-		                    pick.host_path, pick.llvm_major,
-		                    has_tools ? "installed" : "not installed"),
-		          NULL, NULL);
+		doctor_add_check(
+		    checks, "rust", "ok",
+		    xasprintf("rustc in %s: LLVM %u writes raw profiles version %llu; %s "
+		              "(LLVM %u) reads them; rustup llvm-tools %s",
+		              site.host_sysroot, site.llvm_major, (unsigned long long)raw,
+		              pick.host_path, pick.llvm_major,
+		              has_tools ? "installed" : "not installed"),
+		    NULL, NULL);
 	profdata_choice_free(&pick);
 	free(writer);
 	free(tools);
@@ -944,26 +555,28 @@ static void check_layout_tools(json_t *checks, json_t *facts)
 	json_object_set_new(facts, "valgrind", vg ? json_string(vg) : json_null());
 	json_object_set_new(facts, "llvm_bolt", bolt ? json_string(bolt) : json_null());
 	if (vg)
-		add_check(checks, "simulated-counters", "ok",
-		          xasprintf("%s: bench --cachegrind simulates caches and branches "
-		                    "(a model, not the machine) for forensics without a PMU",
-		                    vg),
-		          NULL, NULL);
+		doctor_add_check(checks, "simulated-counters", "ok",
+		                 xasprintf("%s: bench --cachegrind simulates caches and branches "
+		                           "(a model, not the machine) for forensics without a PMU",
+		                           vg),
+		                 NULL, NULL);
 	else
-		add_check(checks, "simulated-counters", "missing", xstrdup("valgrind not found"),
-		          "no --callgrind or --cachegrind, so no forensics on a host without a PMU",
-		          "apt-get install valgrind");
+		doctor_add_check(
+		    checks, "simulated-counters", "missing", xstrdup("valgrind not found"),
+		    "no --callgrind or --cachegrind, so no forensics on a host without a PMU",
+		    "apt-get install valgrind");
 	if (bolt && fdata)
-		add_check(checks, "bolt", "ok",
-		          xasprintf("/usr/lib/llvm-19/bin/llvm-bolt and merge-fdata (%s): the bolt "
-		                    "stages can instrument, merge and optimise",
-		                    bolt),
-		          NULL, NULL);
+		doctor_add_check(
+		    checks, "bolt", "ok",
+		    xasprintf("/usr/lib/llvm-19/bin/llvm-bolt and merge-fdata (%s): the bolt "
+		              "stages can instrument, merge and optimise",
+		              bolt),
+		    NULL, NULL);
 	else
-		add_check(checks, "bolt", "missing",
-		          xstrdup("/usr/lib/llvm-19/bin/llvm-bolt or merge-fdata not found"),
-		          "no BOLT stages (post-link layout optimisation)",
-		          "apt-get install bolt-19");
+		doctor_add_check(checks, "bolt", "missing",
+		                 xstrdup("/usr/lib/llvm-19/bin/llvm-bolt or merge-fdata not found"),
+		                 "no BOLT stages (post-link layout optimisation)",
+		                 "apt-get install bolt-19");
 	free(vg);
 	free(bolt);
 }
@@ -980,21 +593,23 @@ static void check_recipes(json_t *checks, json_t *facts)
 
 	json_object_set_new(facts, "clang_19", clang ? json_string(clang) : json_null());
 	if (clang && rt && lld)
-		add_check(checks, "recipes", "ok",
-		          xasprintf("%s with its profile runtime and lld-19: cc = clang-19 "
-		                    "pipelines can use function-order, cs-* stages and "
-		                    "split-machine-functions; rustc has no context-sensitive PGO "
-		                    "(rust issue 118562)",
-		                    clang),
-		          NULL, NULL);
+		doctor_add_check(
+		    checks, "recipes", "ok",
+		    xasprintf("%s with its profile runtime and lld-19: cc = clang-19 "
+		              "pipelines can use function-order, cs-* stages and "
+		              "split-machine-functions; rustc has no context-sensitive PGO "
+		              "(rust issue 118562)",
+		              clang),
+		    NULL, NULL);
 	else
-		add_check(checks, "recipes", "missing",
-		          xasprintf("clang-19 %s, its profile runtime %s, lld-19 %s",
-		                    clang ? "found" : "not found", rt ? "found" : "not found",
-		                    lld ? "found" : "not found"),
-		          "no function-order (needs clang >= 17); context-sensitive PGO only with "
-		          "the default clang; rustc has none",
-		          "apt-get install clang-19 lld-19 libclang-rt-19-dev");
+		doctor_add_check(
+		    checks, "recipes", "missing",
+		    xasprintf("clang-19 %s, its profile runtime %s, lld-19 %s",
+		              clang ? "found" : "not found", rt ? "found" : "not found",
+		              lld ? "found" : "not found"),
+		    "no function-order (needs clang >= 17); context-sensitive PGO only with "
+		    "the default clang; rustc has none",
+		    "apt-get install clang-19 lld-19 libclang-rt-19-dev");
 	free(clang);
 }
 
@@ -1012,12 +627,12 @@ json_t *doctor_collect(const struct doctor_env *env)
 	check_seccomp(checks, facts, env);
 	if (env->probe)
 		check_openat2(checks, facts);
-	check_turbo(checks, facts, root);
-	check_governor(checks, facts, root);
+	doctor_check_turbo(checks, facts, root);
+	doctor_check_governor(checks, facts, root);
 	if (env->probe)
-		check_perf(checks, facts, env);
-	check_aslr(checks, facts, env);
-	check_smt(checks, facts, root);
+		doctor_check_perf(checks, facts, env->proc_root);
+	doctor_check_aslr(checks, facts, env->proc_root);
+	doctor_check_smt(checks, facts, root);
 	check_tiocsti(checks, facts, env);
 	if (env->probe) {
 		check_layout_tools(checks, facts);
@@ -1074,7 +689,7 @@ static void doctor_usage(FILE *out)
 	      out);
 }
 
-int doctor_main(int argc, char **argv)
+int cli_doctor(int argc, char **argv)
 {
 	struct doctor_env env = {.proc_root = "/proc", .sysfs_root = "/", .probe = true};
 	const char *no_color = getenv("NO_COLOR");

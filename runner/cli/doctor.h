@@ -24,7 +24,4 @@ json_t *doctor_collect(const struct doctor_env *env);
 /* One screen of text; color only when asked (isatty and no NO_COLOR). */
 void doctor_print(FILE *out, const json_t *doc, bool color);
 
-/* argv[0] == "doctor".  Returns the exit code (0; 125 on bad usage). */
-int doctor_main(int argc, char **argv);
-
 #endif

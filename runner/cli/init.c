@@ -1,6 +1,7 @@
 /* init.c - see init.h */
 #define _GNU_SOURCE
 #include "cli/init.h"
+#include "cli/commands.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -467,7 +468,7 @@ static int init_write(const struct init_cli *o, const char *output, struct error
 	return rc;
 }
 
-int init_command_main(int argc, char **argv)
+int cli_init(int argc, char **argv)
 {
 	struct init_cli o;
 	struct error err = {0};

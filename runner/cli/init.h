@@ -15,8 +15,4 @@
  * for C projects, ignored for cargo; `source` is [pipeline] source. */
 char *init_pipeline_text(const struct project *p, const char *compiler, const char *source);
 
-/* argv[0] == "init".  Returns the exit code (0; 125 on bad usage, an
- * unknown project or an existing file). */
-int init_command_main(int argc, char **argv);
-
 #endif

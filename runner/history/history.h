@@ -50,9 +50,6 @@ int history_record_or_keep(const char *store, const json_t *bench_doc,
  * database (pgo-bench-unrecorded-UNIX.json).  Pure; caller frees. */
 char *history_unrecorded_path(const char *store, long long unix_time);
 
-/* `pgo-sandbox history ...`; argv[0] == "history".  Returns the exit code. */
-int history_main(int argc, char **argv);
-
 /* The command that writes the trend pages of `store` and prints the path
  * of their index.html (for job summaries and `make demo`).  Caller frees. */
 char *history_trend_hint(const char *store);

@@ -12,6 +12,9 @@
  * runner never leaves a change that nothing remembers. */
 #define _GNU_SOURCE
 #include "host/hosttune.h"
+#include "host/hosttune_state.h"
+
+_Static_assert(HT_TOKEN_LEN == HOSTTUNE_TOKEN_LEN, "one token length");
 
 #include <ctype.h>
 #include <dirent.h>
@@ -26,9 +29,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STATE_MAGIC "pgo-sandbox-host-state 1"
-#define CPU_REL "sys/devices/system/cpu/"
-
 struct tune_item {
 	char *rel; /* path below the sysfs root */
 	char *value;
@@ -39,51 +39,7 @@ struct tune_plan {
 	size_t n;
 };
 
-struct ht_run {
-	long pid;
-	unsigned long long start; /* /proc/<pid>/stat starttime, 0 if unknown */
-	char token[HOSTTUNE_TOKEN_LEN + 1];
-};
-
-struct ht_orig {
-	char *rel;
-	char *orig;
-	char *set;
-};
-
-struct ht_state {
-	char *root; /* normalised, "" for the real root */
-	struct ht_run *runs;
-	size_t n_runs;
-	struct ht_orig *origs;
-	size_t n_origs;
-};
-
 /* ---- sysfs helpers ---- */
-
-static char *root_norm(const char *root)
-{
-	char *out;
-	size_t len;
-
-	if (root == NULL)
-		return xstrdup("");
-	out = xstrdup(root);
-	len = strlen(out);
-	while (len > 0 && out[len - 1] == '/')
-		out[--len] = '\0';
-	return out;
-}
-
-static const char *root_display(const char *root)
-{
-	return root[0] ? root : "/";
-}
-
-static char *full_path(const char *root, const char *rel)
-{
-	return xasprintf("%s/%s", root, rel);
-}
 
 int hosttune_read_value(const char *path, char **out, struct error *err)
 {
@@ -100,21 +56,11 @@ int hosttune_read_value(const char *path, char **out, struct error *err)
 
 static bool path_exists(const char *root, const char *rel)
 {
-	char *p = full_path(root, rel);
+	char *p = ht_full_path(root, rel);
 	bool ok = access(p, F_OK) == 0;
 
 	free(p);
 	return ok;
-}
-
-static bool is_token(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s; s++)
-		if (isspace((unsigned char)*s) || !isprint((unsigned char)*s))
-			return false;
-	return true;
 }
 
 static int policy_number(const char *name, unsigned long *out)
@@ -161,7 +107,7 @@ static void read_policy_cpus(struct cpufreq_policy *p)
 int hosttune_list_policies(const char *sysfs_root, struct cpufreq_policy **out, size_t *n,
                            struct error *err)
 {
-	char *root = root_norm(sysfs_root);
+	char *root = ht_root_norm(sysfs_root);
 	char *dir = xasprintf("%s/" CPU_REL "cpufreq", root);
 	struct cpufreq_policy *list = NULL;
 	size_t count = 0;
@@ -229,7 +175,7 @@ static bool policy_has(const struct cpufreq_policy *p, const char *file)
 enum turbo_interface hosttune_turbo_interface(const char *sysfs_root)
 {
 	enum turbo_interface t = TURBO_NONE;
-	char *root = root_norm(sysfs_root);
+	char *root = ht_root_norm(sysfs_root);
 	struct cpufreq_policy *pol;
 	struct error ignored;
 	size_t n;
@@ -447,311 +393,9 @@ static int build_plan(const struct sandbox_spec *spec, const char *root, struct 
 
 /* ---- liveness of registered runs ---- */
 
-/* starttime (field 22) and state (field 3) of /proc/<pid>/stat; 0 when
- * unreadable (hidepid, no /proc). */
-static unsigned long long proc_start_time(long pid, char *state)
-{
-	char path[64], *text = NULL, *p, *save = NULL;
-	unsigned long long start = 0;
-	struct error ignored;
-	int field = 3;
-
-	*state = '?';
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if (read_file(path, &text, NULL, &ignored) < 0)
-		return 0;
-	p = strrchr(text, ')');
-	if (p != NULL) {
-		for (char *w = strtok_r(p + 1, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-			if (field == 3)
-				*state = w[0];
-			if (field == 22) {
-				start = strtoull(w, NULL, 10);
-				break;
-			}
-			field++;
-		}
-	}
-	free(text);
-	return start;
-}
-
-/* A zombie runner is dead for our purpose; a recycled pid is caught by its
- * different start time. */
-static bool run_alive(const struct ht_run *run)
-{
-	unsigned long long start;
-	char state;
-
-	if (run->pid <= 0 || (kill((pid_t)run->pid, 0) < 0 && errno == ESRCH))
-		return false;
-	start = proc_start_time(run->pid, &state);
-	if (state == 'Z' || state == 'X')
-		return false;
-	return start == 0 || run->start == 0 || start == run->start;
-}
-
 /* ---- the state file ---- */
 
-static void state_free(struct ht_state *st)
-{
-	for (size_t i = 0; i < st->n_origs; i++) {
-		free(st->origs[i].rel);
-		free(st->origs[i].orig);
-		free(st->origs[i].set);
-	}
-	free(st->origs);
-	free(st->runs);
-	free(st->root);
-	memset(st, 0, sizeof(*st));
-}
-
-/* The state directs root-privileged writes, so only paths under the cpu
- * sysfs directory are accepted from it. */
-static bool valid_rel(const char *rel)
-{
-	return strncmp(rel, CPU_REL, strlen(CPU_REL)) == 0 && strstr(rel, "..") == NULL &&
-	       is_token(rel);
-}
-
-static int parse_state_line(struct ht_state *st, char *line, const char *path, unsigned lineno,
-                            struct error *err)
-{
-	char *save = NULL, *kw = strtok_r(line, " ", &save);
-	char *a = strtok_r(NULL, " ", &save), *b = strtok_r(NULL, " ", &save);
-	char *c = strtok_r(NULL, " ", &save), *extra = strtok_r(NULL, " ", &save);
-	uint64_t pid, start;
-
-	if (kw == NULL)
-		return 0;
-	if (strcmp(kw, "run") == 0 && c && !extra && strlen(c) == HOSTTUNE_TOKEN_LEN &&
-	    parse_u64(a, &pid, err) == 0 && pid <= INT32_MAX && parse_u64(b, &start, err) == 0) {
-		struct ht_run *run;
-
-		st->runs = xrealloc(st->runs, (st->n_runs + 1) * sizeof(*st->runs));
-		run = &st->runs[st->n_runs++];
-		run->pid = (long)pid;
-		run->start = start;
-		memcpy(run->token, c, sizeof(run->token));
-		return 0;
-	}
-	if (strcmp(kw, "orig") == 0 && c && !extra && valid_rel(a)) {
-		st->origs = xrealloc(st->origs, (st->n_origs + 1) * sizeof(*st->origs));
-		st->origs[st->n_origs].rel = xstrdup(a);
-		st->origs[st->n_origs].orig = xstrdup(b);
-		st->origs[st->n_origs].set = xstrdup(c);
-		st->n_origs++;
-		return 0;
-	}
-	return error_set(err, EXIT_RUNNER_ERROR, 0, "corrupt host state %s line %u", path, lineno);
-}
-
-static int state_parse(struct ht_state *st, char *text, const char *path, struct error *err)
-{
-	char *save = NULL;
-	unsigned lineno = 0;
-
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		lineno++;
-		if (lineno == 1) {
-			if (strcmp(line, STATE_MAGIC) != 0)
-				return error_set(err, EXIT_RUNNER_ERROR, 0,
-				                 "%s is not a pgo-sandbox host state (version?)",
-				                 path);
-		} else if (strncmp(line, "root ", 5) == 0 && st->root == NULL) {
-			st->root = root_norm(line + 5);
-		} else if (parse_state_line(st, line, path, lineno, err) < 0) {
-			return -1;
-		}
-	}
-	if (st->root == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "corrupt host state %s: no root", path);
-	return 0;
-}
-
-/* A missing state file is an empty state for `root`. */
-static int state_load(const char *dir, const char *root, struct ht_state *st, struct error *err)
-{
-	char *path = xasprintf("%s/state", dir);
-	char *text = NULL;
-	int rc = 0;
-
-	memset(st, 0, sizeof(*st));
-	if (access(path, F_OK) < 0 && errno == ENOENT) {
-		st->root = xstrdup(root);
-		free(path);
-		return 0;
-	}
-	if (read_file(path, &text, NULL, err) < 0) {
-		free(path);
-		return -1;
-	}
-	rc = state_parse(st, text, path, err);
-	if (rc == 0 && strcmp(st->root, root) != 0)
-		rc = error_set(err, EXIT_RUNNER_ERROR, 0,
-		               "host state %s was written for sysfs root %s, not %s", path,
-		               root_display(st->root), root_display(root));
-	free(text);
-	free(path);
-	if (rc < 0)
-		state_free(st);
-	return rc;
-}
-
-static char *state_format(const struct ht_state *st)
-{
-	char *out = xasprintf(STATE_MAGIC "\nroot %s\n", root_display(st->root));
-
-	for (size_t i = 0; i < st->n_runs; i++) {
-		char *next = xasprintf("%srun %ld %llu %s\n", out, st->runs[i].pid,
-		                       st->runs[i].start, st->runs[i].token);
-		free(out);
-		out = next;
-	}
-	for (size_t i = 0; i < st->n_origs; i++) {
-		char *next = xasprintf("%sorig %s %s %s\n", out, st->origs[i].rel,
-		                       st->origs[i].orig, st->origs[i].set);
-		free(out);
-		out = next;
-	}
-	return out;
-}
-
-/* An empty state (no run, nothing to restore) is removed. */
-static int state_save(const char *dir, const struct ht_state *st, struct error *err)
-{
-	char *path = xasprintf("%s/state", dir);
-	int rc;
-
-	if (st->n_runs == 0 && st->n_origs == 0) {
-		rc = unlink(path) < 0 && errno != ENOENT
-		         ? error_set(err, EXIT_RUNNER_ERROR, errno, "removing %s", path)
-		         : 0;
-	} else {
-		char *text = state_format(st);
-		rc = write_file_atomic(path, text, strlen(text), 0600, err);
-		free(text);
-	}
-	free(path);
-	if (rc < 0)
-		return -1;
-	return fsync_dir(dir, err);
-}
-
-static void state_drop_run(struct ht_state *st, size_t i)
-{
-	st->runs[i] = st->runs[--st->n_runs];
-}
-
-static void state_drop_orig(struct ht_state *st, size_t i)
-{
-	free(st->origs[i].rel);
-	free(st->origs[i].orig);
-	free(st->origs[i].set);
-	memmove(&st->origs[i], &st->origs[i + 1], (st->n_origs - i - 1) * sizeof(*st->origs));
-	st->n_origs--;
-}
-
-static int write_value(const char *root, const char *rel, const char *value, struct error *err)
-{
-	char *path = full_path(root, rel);
-	char *text = xasprintf("%s\n", value);
-	int rc = write_file(path, text, strlen(text), err);
-
-	free(text);
-	free(path);
-	return rc;
-}
-
-/* Write originals back from index `from` on; entries that fail stay in
- * the state so a later recovery retries them.  First error wins. */
-static int restore_origs(struct ht_state *st, size_t from, struct error *err)
-{
-	int rc = 0;
-
-	for (size_t i = st->n_origs; i-- > from;) {
-		char *path = full_path(st->root, st->origs[i].rel);
-		/* a file that went away (driver unloaded) has nothing to restore */
-		bool gone = access(path, F_OK) < 0 && errno == ENOENT;
-		struct error one;
-
-		free(path);
-		if (!gone && write_value(st->root, st->origs[i].rel, st->origs[i].orig, &one) < 0) {
-			if (rc == 0)
-				*err = one;
-			rc = -1;
-			continue;
-		}
-		state_drop_orig(st, i);
-	}
-	return rc;
-}
-
-/* Drop runs that are gone (all of them when `force`); once nobody is
- * left, put the originals back. */
-static int state_prune(struct ht_state *st, bool force, struct error *err)
-{
-	for (size_t i = st->n_runs; i-- > 0;)
-		if (force || !run_alive(&st->runs[i]))
-			state_drop_run(st, i);
-	if (st->n_runs > 0)
-		return 0;
-	return restore_origs(st, 0, err);
-}
-
-/* Saved even after a failed write-back, so what failed stays recorded for
- * a later recovery; the first error is the one reported. */
-static int prune_and_save(const char *dir, struct ht_state *st, bool force, struct error *err)
-{
-	struct error save_err;
-	int rc = state_prune(st, force, err);
-
-	if (state_save(dir, st, &save_err) < 0 && rc == 0) {
-		if (err)
-			*err = save_err;
-		rc = -1;
-	}
-	return rc;
-}
-
 /* ---- locking ---- */
-
-/* The state decides what root writes where: refuse a directory others
- * could have planted files in. */
-static int lock_state_dir(const char *dir, int *lock_fd, struct error *err)
-{
-	char *path;
-	struct stat st;
-	int fd;
-
-	if (mkdir_p(dir, 0700, err) < 0)
-		return -1;
-	if (lstat(dir, &st) < 0)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "checking %s", dir);
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
-		return error_set(err, EXIT_RUNNER_ERROR, 0,
-		                 "host state directory %s must be a directory owned by uid %u "
-		                 "and not writable by group or others",
-		                 dir, (unsigned)geteuid());
-	path = xasprintf("%s/lock", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", path);
-		free(path);
-		return -1;
-	}
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			error_set(err, EXIT_RUNNER_ERROR, errno, "locking %s", path);
-			close(fd);
-			free(path);
-			return -1;
-		}
-	}
-	free(path);
-	*lock_fd = fd;
-	return 0;
-}
 
 /* ---- apply / restore / recover ---- */
 
@@ -802,12 +446,12 @@ static int record_originals(struct ht_state *st, const struct tune_plan *plan, s
 			o->set = xstrdup(it->value);
 			continue;
 		}
-		path = full_path(st->root, it->rel);
+		path = ht_full_path(st->root, it->rel);
 		if (hosttune_read_value(path, &cur, err) < 0) {
 			free(path);
 			return -1;
 		}
-		if (!is_token(cur)) {
+		if (!ht_is_token(cur)) {
 			error_set(err, EXIT_RUNNER_ERROR, 0, "unexpected value '%s' in %s", cur,
 			          path);
 			free(cur);
@@ -836,21 +480,21 @@ static int register_and_write(struct ht_state *st, const struct tune_plan *plan,
 
 		/* nothing written yet: forget the new originals, keep the pruning */
 		while (st->n_origs > n_old)
-			state_drop_orig(st, st->n_origs - 1);
-		state_save(ht->host_dir, st, &ignored);
+			ht_state_drop_orig(st, st->n_origs - 1);
+		ht_state_save(ht->host_dir, st, &ignored);
 		return -1;
 	}
 	st->runs = xrealloc(st->runs, (st->n_runs + 1) * sizeof(*st->runs));
 	run = &st->runs[st->n_runs++];
 	run->pid = (long)getpid();
-	run->start = proc_start_time(run->pid, &state);
+	run->start = ht_proc_start_time(run->pid, &state);
 	memcpy(run->token, ht->token, sizeof(run->token));
-	if (state_save(ht->host_dir, st, err) < 0)
+	if (ht_state_save(ht->host_dir, st, err) < 0)
 		return -1;
 	for (size_t i = 0; i < plan->n; i++) {
 		struct error ignored;
 
-		if (write_value(st->root, plan->items[i].rel, plan->items[i].value, err) == 0)
+		if (ht_write_value(st->root, plan->items[i].rel, plan->items[i].value, err) == 0)
 			continue;
 		/* undo what this run introduced; shared entries stay with their
 		 * owners, files not written yet need no write-back */
@@ -858,13 +502,13 @@ static int register_and_write(struct ht_state *st, const struct tune_plan *plan,
 			struct ht_orig *o = state_find_orig(st, plan->items[j].rel);
 
 			if (o != NULL && (size_t)(o - st->origs) >= n_old)
-				state_drop_orig(st, (size_t)(o - st->origs));
+				ht_state_drop_orig(st, (size_t)(o - st->origs));
 		}
-		state_drop_run(st, st->n_runs - 1);
+		ht_state_drop_run(st, st->n_runs - 1);
 		if (st->n_runs == 0)
 			n_old = 0;
-		restore_origs(st, n_old, &ignored);
-		state_save(ht->host_dir, st, &ignored);
+		ht_restore_origs(st, n_old, &ignored);
+		ht_state_save(ht->host_dir, st, &ignored);
 		return -1;
 	}
 	return 0;
@@ -892,24 +536,24 @@ int hosttune_apply(const struct sandbox_spec *spec, struct hosttune *ht, struct 
 		memset(&scratch, 0, sizeof(scratch));
 		r = &scratch;
 	}
-	ht->sysfs_root = root_norm(spec->sysfs_root);
+	ht->sysfs_root = ht_root_norm(spec->sysfs_root);
 	ht->host_dir = host_dir(spec->state_dir);
 	rc = build_plan(spec, ht->sysfs_root, &plan, r, err);
 	if (rc < 0 || plan.n == 0)
 		goto out_clear;
 	rc = new_token(ht->token, err);
 	if (rc == 0)
-		rc = lock_state_dir(ht->host_dir, &lock_fd, err);
+		rc = ht_lock_state_dir(ht->host_dir, &lock_fd, err);
 	if (rc < 0)
 		goto out_clear;
-	rc = state_load(ht->host_dir, ht->sysfs_root, &st, err);
+	rc = ht_state_load(ht->host_dir, ht->sysfs_root, &st, err);
 	if (rc == 0)
-		rc = state_prune(&st, false, err);
+		rc = ht_state_prune(&st, false, err);
 	if (rc == 0)
 		rc = register_and_write(&st, &plan, ht, err);
 	if (rc == 0)
 		ht->active = true;
-	state_free(&st);
+	ht_state_free(&st);
 	close(lock_fd);
 out_clear:
 	plan_free(&plan);
@@ -927,17 +571,17 @@ int hosttune_restore(struct hosttune *ht, struct error *err)
 		hosttune_clear(ht);
 		return 0;
 	}
-	if (lock_state_dir(ht->host_dir, &lock_fd, err) < 0) {
+	if (ht_lock_state_dir(ht->host_dir, &lock_fd, err) < 0) {
 		hosttune_clear(ht);
 		return -1;
 	}
-	rc = state_load(ht->host_dir, ht->sysfs_root, &st, err);
+	rc = ht_state_load(ht->host_dir, ht->sysfs_root, &st, err);
 	if (rc == 0) {
 		for (size_t i = st.n_runs; i-- > 0;)
 			if (strcmp(st.runs[i].token, ht->token) == 0)
-				state_drop_run(&st, i);
-		rc = prune_and_save(ht->host_dir, &st, false, err);
-		state_free(&st);
+				ht_state_drop_run(&st, i);
+		rc = ht_prune_and_save(ht->host_dir, &st, false, err);
+		ht_state_free(&st);
 	}
 	close(lock_fd);
 	hosttune_clear(ht);
@@ -947,18 +591,18 @@ int hosttune_restore(struct hosttune *ht, struct error *err)
 static int recover(const char *state_dir, const char *sysfs_root, bool force, struct error *err)
 {
 	char *dir = host_dir(state_dir);
-	char *root = root_norm(sysfs_root);
+	char *root = ht_root_norm(sysfs_root);
 	char *path = xasprintf("%s/state", dir);
 	bool none = access(path, F_OK) < 0 && errno == ENOENT;
 	struct ht_state st;
 	int lock_fd, rc = 0;
 
 	/* the common case, nothing was ever tuned: don't create the directory */
-	if (!none && (rc = lock_state_dir(dir, &lock_fd, err)) == 0) {
-		rc = state_load(dir, root, &st, err);
+	if (!none && (rc = ht_lock_state_dir(dir, &lock_fd, err)) == 0) {
+		rc = ht_state_load(dir, root, &st, err);
 		if (rc == 0) {
-			rc = prune_and_save(dir, &st, force, err);
-			state_free(&st);
+			rc = ht_prune_and_save(dir, &st, force, err);
+			ht_state_free(&st);
 		}
 		close(lock_fd);
 	}
@@ -973,21 +617,18 @@ int hosttune_recover(const char *state_dir, const char *sysfs_root, struct error
 	return recover(state_dir, sysfs_root, false, err);
 }
 
-/* ---- `pgo-sandbox host` ---- */
+/* ---- what `pgo-sandbox host` does ---- */
 
-static void host_usage(FILE *out)
+int hosttune_host_restore(const char *state_dir, const char *sysfs_root, bool force,
+                          struct error *err)
 {
-	fputs("usage: pgo-sandbox host restore [--force] [--sysfs-root DIR] [--state-dir DIR]\n"
-	      "       pgo-sandbox host status [--sysfs-root DIR] [--state-dir DIR]\n"
-	      "restore puts back host settings (turbo, governor) left changed by runs that\n"
-	      "died; --force also takes them from runs that are still alive.\n",
-	      out);
+	return recover(state_dir, sysfs_root, force, err);
 }
 
-static int host_status(const char *state_dir, const char *sysfs_root, struct error *err)
+int hosttune_host_status(const char *state_dir, const char *sysfs_root, struct error *err)
 {
 	char *dir = host_dir(state_dir);
-	char *root = root_norm(sysfs_root);
+	char *root = ht_root_norm(sysfs_root);
 	char *path = xasprintf("%s/state", dir);
 	struct ht_state st;
 	int rc;
@@ -999,14 +640,14 @@ static int host_status(const char *state_dir, const char *sysfs_root, struct err
 		free(root);
 		return 0;
 	}
-	rc = state_load(dir, root, &st, err);
+	rc = ht_state_load(dir, root, &st, err);
 	if (rc == 0) {
-		printf("host tuning state %s (sysfs root %s)\n", path, root_display(st.root));
+		printf("host tuning state %s (sysfs root %s)\n", path, ht_root_display(st.root));
 		for (size_t i = 0; i < st.n_runs; i++)
 			printf("  run pid %ld: %s\n", st.runs[i].pid,
-			       run_alive(&st.runs[i]) ? "alive" : "dead (restore pending)");
+			       ht_run_alive(&st.runs[i]) ? "alive" : "dead (restore pending)");
 		for (size_t i = 0; i < st.n_origs; i++) {
-			char *fp = full_path(st.root, st.origs[i].rel), *cur = NULL;
+			char *fp = ht_full_path(st.root, st.origs[i].rel), *cur = NULL;
 			struct error ignored;
 
 			if (hosttune_read_value(fp, &cur, &ignored) < 0)
@@ -1016,74 +657,10 @@ static int host_status(const char *state_dir, const char *sysfs_root, struct err
 			free(cur);
 			free(fp);
 		}
-		state_free(&st);
+		ht_state_free(&st);
 	}
 	free(dir);
 	free(path);
 	free(root);
 	return rc;
-}
-
-static int host_option(int argc, char **argv, int *i, const char *name, const char **out)
-{
-	size_t len = strlen(name);
-
-	if (strncmp(argv[*i], name, len) != 0)
-		return 0;
-	if (argv[*i][len] == '=') {
-		*out = argv[*i] + len + 1;
-		return 1;
-	}
-	if (argv[*i][len] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*out = argv[++*i];
-	return 1;
-}
-
-int host_main(int argc, char **argv)
-{
-	const char *sysfs_root = NULL, *dir = HOSTTUNE_DEFAULT_STATE_DIR, *cmd = NULL;
-	struct error err = {0};
-	bool force = false;
-	int rc;
-
-	for (int i = 1; i < argc; i++) {
-		int a = host_option(argc, argv, &i, "--sysfs-root", &sysfs_root);
-		int b = a ? 0 : host_option(argc, argv, &i, "--state-dir", &dir);
-
-		if (a < 0 || b < 0) {
-			fprintf(stderr, "pgo-sandbox: %s needs an argument\n", argv[i]);
-			return EXIT_RUNNER_ERROR;
-		}
-		if (a || b)
-			continue;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			host_usage(stdout);
-			return 0;
-		}
-		if (strcmp(argv[i], "--force") == 0) {
-			force = true;
-		} else if (cmd == NULL && argv[i][0] != '-') {
-			cmd = argv[i];
-		} else {
-			fprintf(stderr, "pgo-sandbox: host: unexpected argument '%s'\n", argv[i]);
-			host_usage(stderr);
-			return EXIT_RUNNER_ERROR;
-		}
-	}
-	if (cmd != NULL && strcmp(cmd, "restore") == 0) {
-		rc = recover(dir, sysfs_root, force, &err);
-	} else if (cmd != NULL && strcmp(cmd, "status") == 0 && !force) {
-		rc = host_status(dir, sysfs_root, &err);
-	} else {
-		host_usage(stderr);
-		return EXIT_RUNNER_ERROR;
-	}
-	if (rc < 0) {
-		error_print(&err);
-		return err.exit_code ? err.exit_code : EXIT_RUNNER_ERROR;
-	}
-	return 0;
 }

@@ -52,9 +52,13 @@ int hosttune_restore(struct hosttune *ht, struct error *err);
  * success. */
 int hosttune_recover(const char *state_dir, const char *sysfs_root, struct error *err);
 
-/* `pgo-sandbox host restore|status [--sysfs-root DIR] [--state-dir DIR]`;
- * argv[0] == "host".  Returns the process exit code. */
-int host_main(int argc, char **argv);
+/* `pgo-sandbox host restore [--force]` (cli/host.c): hosttune_recover,
+ * and with force the settings of runs still alive are put back too. */
+int hosttune_host_restore(const char *state_dir, const char *sysfs_root, bool force,
+                          struct error *err);
+/* `pgo-sandbox host status`: the recorded state and each file's value
+ * now, on stdout. */
+int hosttune_host_status(const char *state_dir, const char *sysfs_root, struct error *err);
 
 /* Shared with doctor: what the sysfs tree offers. */
 enum turbo_interface {

@@ -198,8 +198,8 @@ int profile_normalise_stream(FILE *in, const char *name, FILE *out, unsigned dig
 	return rc < 0 ? -1 : 0;
 }
 
-static int normalise_file(const char *in_path, const char *out_path, unsigned digits,
-                          struct profile_normalise_stats *st, struct error *err)
+int profile_normalise_file(const char *in_path, const char *out_path, unsigned digits,
+                           struct profile_normalise_stats *st, struct error *err)
 {
 	char *tmp = xasprintf("%s.tmp", out_path);
 	FILE *in = fopen(in_path, "re"), *out = NULL;
@@ -227,30 +227,4 @@ out:
 		fclose(in);
 	free(tmp);
 	return rc;
-}
-
-int profile_normalise_main(int argc, char **argv)
-{
-	struct profile_normalise_stats st = {0};
-	struct error err = {0};
-	uint64_t digits;
-
-	if (argc != 4 || parse_u64(argv[3], &digits, NULL) < 0 || digits < 1 ||
-	    digits > PROFILE_NORMALISE_DIGITS_MAX) {
-		fprintf(stderr,
-		        "usage: pgo-sandbox profile-normalise IN.proftext OUT.proftext DIGITS\n"
-		        "  (internal: run by a merge stage with profile-normalise = DIGITS, "
-		        "1 to %d)\n",
-		        PROFILE_NORMALISE_DIGITS_MAX);
-		return EXIT_RUNNER_ERROR;
-	}
-	if (normalise_file(argv[1], argv[2], (unsigned)digits, &st, &err) < 0) {
-		error_print(&err);
-		return err.exit_code ? err.exit_code : EXIT_RUNNER_ERROR;
-	}
-	printf("profile-normalise: %llu functions, %llu counters, %llu rounded to %u "
-	       "significant figures\n",
-	       (unsigned long long)st.functions, (unsigned long long)st.counters,
-	       (unsigned long long)st.changed, (unsigned)digits);
-	return 0;
 }

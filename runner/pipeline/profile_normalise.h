@@ -45,9 +45,10 @@ struct profile_normalise_stats {
 int profile_normalise_stream(FILE *in, const char *name, FILE *out, unsigned digits,
                              struct profile_normalise_stats *stats, struct error *err);
 
-/* `pgo-sandbox profile-normalise IN OUT DIGITS`: the internal subcommand
- * the merge stage's pgo-merge helper runs inside the sandbox.  OUT is
- * written under a temporary name and renamed when complete. */
-int profile_normalise_main(int argc, char **argv);
+/* The file `in_path` into `out_path`, written under a temporary name and
+ * renamed when complete (what `pgo-sandbox profile-normalise IN OUT
+ * DIGITS`, cli/profile_normalise.c, does inside a merge stage). */
+int profile_normalise_file(const char *in_path, const char *out_path, unsigned digits,
+                           struct profile_normalise_stats *st, struct error *err);
 
 #endif

@@ -159,9 +159,35 @@ static int record_stage(void *arg, const struct bench_record_request *rq, const 
 	return 0;
 }
 
+/* The bench's own command line, parsed by cli/'s parser and run: the
+ * exit code of `pgo-sandbox bench` with those words. */
+static int bench_words(const struct stage_ctx *c, struct strv *args,
+                       const struct bench_hooks *hooks)
+{
+	const struct bench_parsers *p = c->rq->bench_parsers;
+	struct bench_options o;
+	struct error err = {0};
+	int rc;
+
+	if (p == NULL) {
+		fprintf(stderr, "pgo-sandbox: a bench stage needs the bench option parser\n");
+		return EXIT_RUNNER_ERROR;
+	}
+	rc = p->bench((int)args->n, args->v, &o, &err);
+	if (rc != 0) {
+		if (rc < 0)
+			error_print(&err);
+		bench_options_free(&o);
+		return rc < 0 ? EXIT_RUNNER_ERROR : 0;
+	}
+	return bench_run(&o, hooks);
+}
+
 static int run_bench(struct stage_ctx *c)
 {
-	const struct bench_hooks hooks = {check_stage_store, record_stage, c};
+	const struct bench_hooks hooks = {check_stage_store, record_stage, c,
+	                                  c->rq->bench_parsers ? c->rq->bench_parsers->sandbox
+	                                                       : NULL};
 	const struct input **v = xcalloc(c->n_inputs + 1, sizeof(*v));
 	struct strv args = {0};
 	char *json, *md, *svg;
@@ -186,7 +212,7 @@ static int run_bench(struct stage_ctx *c)
 		printf(", %s", v[i]->name);
 	printf(" (candidate%s)\n", nv > 2 ? "s" : "");
 	free(v);
-	rc = bench_main_hooked((int)args.n, args.v, &hooks);
+	rc = bench_words(c, &args, &hooks);
 	if (rc == 0 || rc == 1 || rc == BENCH_EXIT_INCONCLUSIVE || rc == BENCH_EXIT_NO_GO ||
 	    rc == BENCH_EXIT_NEUTRAL) {
 		json_error_t jerr;

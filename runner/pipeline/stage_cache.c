@@ -8,7 +8,7 @@
 
 #include "artifacts/provenance.h"
 #include "base/string_table.h"
-#include "pipeline/image.h"
+#include "image/image.h"
 #include "pipeline/recipe.h"
 #include "pipeline/roles.h"
 #include "pipeline/stage_inputs.h"

@@ -8,6 +8,7 @@
 
 #include "artifacts/archive.h"
 #include "artifacts/digest.h"
+#include "bench/bench.h"
 #include "pipeline/config.h"
 #include "pipeline/toolchain.h"
 
@@ -32,6 +33,9 @@ struct stage_request {
 	/* Likewise where the toolchain is (stage_locate_toolchain); NULL:
 	 * located here. */
 	const struct toolchain_site *toolchain_site;
+	/* The `bench` and `run` parsers (cli/) a bench stage reads its
+	 * options with; NULL: a bench stage refuses to run. */
+	const struct bench_parsers *bench_parsers;
 };
 
 struct stage_outcome {

@@ -18,7 +18,7 @@
 
 #include "artifacts/digest.h"
 #include "pipeline/profile_objects.h"
-#include "pipeline/tool_cache.h"
+#include "image/tool_cache.h"
 #include "pipeline/toolchain.h"
 
 #define RUST_MOUNT "/opt/rust"

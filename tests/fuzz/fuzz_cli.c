@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sandbox/cli.h"
+#include "cli/run_options.h"
 #include "base/util.h"
 
 #define MAX_ARGS 64

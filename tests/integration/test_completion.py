@@ -18,16 +18,16 @@ TABLE = re.compile(r"static const struct option \w+\[\] = \{(.*?)\n\s*\};", re.S
 
 # command -> (source file, which of its option tables)
 TABLES = {
-    "run": ("runner/sandbox/cli.c", None),
-    "stage": ("runner/pipeline/stage.c", None),
-    "pipeline": ("runner/pipeline/stage.c", None),
-    "verify": ("runner/pipeline/stage.c", None),
-    "bench": ("runner/bench/bench_cli.c", None),
-    "forensics": ("runner/bench/forensics.c", None),
-    "history": ("runner/history/history_cli.c", None),
-    "image": ("runner/pipeline/image_build.c", None),
-    "pack": ("runner/artifacts/archive.c", 0),
-    "unpack": ("runner/artifacts/archive.c", 1),
+    "run": ("runner/cli/run_options.c", None),
+    "stage": ("runner/cli/stage_options.c", None),
+    "pipeline": ("runner/cli/stage_options.c", None),
+    "verify": ("runner/cli/stage_options.c", None),
+    "bench": ("runner/cli/bench.c", None),
+    "forensics": ("runner/cli/forensics.c", None),
+    "history": ("runner/cli/history.c", None),
+    "image": ("runner/cli/image.c", None),
+    "pack": ("runner/cli/pack.c", None),
+    "unpack": ("runner/cli/unpack.c", None),
     "init": ("runner/cli/init.c", None),
 }
 BY_HAND = ("doctor", "host", "inspect")

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "bench/bench_cli.h"
+#include "cli/bench.h"
 
 #define ARGV(...) ((char *[]){"bench", __VA_ARGS__, NULL})
 

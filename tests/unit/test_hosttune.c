@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "host/hosttune.h"
+#include "cli/commands.h"
 
 #define CPU "sys/devices/system/cpu/"
 
@@ -549,11 +550,11 @@ static void test_host_main_restore(void **state)
 	f->spec.no_turbo = true;
 	crash_child(f);
 	assert_value(f, CPU "cpufreq/boost", "0");
-	assert_int_equal(host_main(6, status_argv), 0);
-	assert_int_equal(host_main(6, argv), 0);
+	assert_int_equal(cli_host(6, status_argv), 0);
+	assert_int_equal(cli_host(6, argv), 0);
 	assert_value(f, CPU "cpufreq/boost", "1");
 	assert_false(state_exists(f));
-	assert_int_equal(host_main(2, bad_argv), EXIT_RUNNER_ERROR);
+	assert_int_equal(cli_host(2, bad_argv), EXIT_RUNNER_ERROR);
 }
 
 int main(void)

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "pipeline/image.h"
+#include "image/image.h"
 
 #define FAST_TIMEOUT_NS (5ULL * 1000 * 1000 * 1000)
 

@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "pipeline/image.h"
-#include "pipeline/tool_cache.h"
+#include "image/image.h"
+#include "image/tool_cache.h"
 
 struct fixture {
 	char dir[64];

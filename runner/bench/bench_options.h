@@ -1,8 +1,9 @@
-/* bench_cli.h - `pgo-sandbox bench` options, and turning them into a
- * session (variants, benchmarks, knobs, settings).  No I/O beyond stat()
- * of ARTIFACT candidates; the runner (bench.c) does the rest. */
-#ifndef PGO_BENCH_CLI_H
-#define PGO_BENCH_CLI_H
+/* bench_options.h - what `pgo-sandbox bench` was asked (parsed from its
+ * command line by cli/bench.c), checked, and turned into a session
+ * (variants, benchmarks, knobs, settings).  No I/O beyond stat() of
+ * ARTIFACT candidates; the runner (bench.c) does the rest. */
+#ifndef PGO_BENCH_OPTIONS_H
+#define PGO_BENCH_OPTIONS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -57,11 +58,13 @@ struct bench_options {
 	size_t n_sandbox_args;
 };
 
-/* argv[0] == "bench".  Returns 1 after printing --help, 0 on success,
- * -1 + err (exit code 125) naming the option and the problem. */
-int bench_cli_parse(int argc, char **argv, struct bench_options *o, struct error *err);
-void bench_cli_usage(FILE *out);
+/* The options as a whole: completes the defaults that depend on others
+ * (--max-runs, the reported metric), refuses what does not go together;
+ * -1 + err (exit code 125) naming the options. */
+int bench_options_check(struct bench_options *o, struct error *err);
 void bench_options_free(struct bench_options *o);
+/* Append a copy of s to the NULL-terminated list v of *n strings. */
+char **bench_strings_push(char **v, size_t *n, const char *s);
 
 /* "2", "2%", "0.5" -> percent; rejects negatives and garbage. */
 int bench_parse_pct(const char *text, double *pct, struct error *err);

@@ -1,12 +1,11 @@
-/* history_cli.c - `pgo-sandbox history`: option parsing, dispatch, and
+/* history.c - `pgo-sandbox history`: option parsing, dispatch, and
  * the record, import, list, show, promote, baselines and export
  * subcommands (compare: history_compare.c; trend, steps:
  * history_series.c). */
 #define _GNU_SOURCE
-#include "history/history.h"
+#include "cli/history.h"
 
 #include <ctype.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,9 @@
 #include "base/json_file.h"
 #include "history/export.h"
 #include "bench/bench_report.h"
-#include "history/history_cli.h"
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "history/history.h"
 #include "history/record.h"
 #include "history/samples.h"
 #include "history/store.h"
@@ -101,25 +102,24 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int parse_number(const char *what, const char *text, long long *out)
+static int parse_number(const char *what, const char *text, long long *out, struct error *err)
 {
 	uint64_t v;
-	struct error err = {0};
 
-	if (parse_u64(text, &v, &err) < 0 || v > (uint64_t)INT64_MAX) {
-		fprintf(stderr, "pgo-sandbox: history: %s: '%s' is not a non-negative integer\n",
-		        what, text);
-		return -1;
-	}
+	if (parse_u64(text, &v, err) < 0 || v > (uint64_t)INT64_MAX)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "history: %s: '%s' is not a non-negative integer", what, text);
 	*out = (long long)v;
 	return 0;
 }
 
-static int set_option(struct history_opts *o, int opt, const char *arg)
+static int set_option(void *request, const struct cli_opt *c, struct error *err)
 {
-	long long n;
+	struct history_opts *o = request;
+	const char *arg = c->arg;
+	long long n = 0;
 
-	switch (opt) {
+	switch (c->id) {
 	case OPT_STORE: o->store = arg; break;
 	case OPT_PROJECT: o->project = arg; break;
 	case OPT_PIPELINE: o->pipeline = arg; break;
@@ -141,45 +141,54 @@ static int set_option(struct history_opts *o, int opt, const char *arg)
 	case OPT_FAIL: o->fail_on_regression = true; break;
 	case OPT_RUN: o->run = arg; break;
 	case OPT_TIME:
-		if (parse_number("--time", arg, &n) < 0)
+		if (parse_number("--time", arg, &n, err) < 0)
 			return -1;
 		o->time_unix = n;
 		break;
 	case OPT_LIMIT:
-		if (parse_number("--limit", arg, &n) < 0)
+		if (parse_number("--limit", arg, &n, err) < 0)
 			return -1;
 		o->limit = (long)n;
 		break;
-	default: return -1;
+	default:
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "history: option %s is not handled",
+		                 c->name ? c->name : "?");
 	}
 	return 0;
+}
+
+static void history_usage(FILE *out, const char *command)
+{
+	(void)command;
+	usage(out);
 }
 
 /* argv[0] is the subcommand; options may follow or precede positionals. */
 static int parse(int argc, char **argv, struct history_opts *o)
 {
-	int opt;
+	char *command = xasprintf("history %s", argv[0]);
+	const struct cli_parser parser = {
+	    .command = command,
+	    .shortopts = ":o:h",
+	    .longopts = options,
+	    .help = 'h',
+	    .usage = history_usage,
+	    .handle = set_option,
+	};
+	struct error err = {0};
+	int first;
+	int rc;
 
 	memset(o, 0, sizeof(*o));
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			return 1;
-		}
-		if (opt == '?' || opt == ':') {
-			fprintf(stderr,
-			        "pgo-sandbox: history %s: unknown option or missing value: %s\n",
-			        argv[0], argv[optind - 1]);
-			return -1;
-		}
-		if (set_option(o, opt, optarg) < 0)
-			return -1;
-	}
+	rc = cli_parse(&parser, argc, argv, o, &first, &err);
+	free(command);
+	if (rc < 0)
+		error_print(&err);
+	if (rc != 0)
+		return rc;
 	o->store = history_store_location(o->store);
-	o->args = argv + optind;
-	o->n_args = argc - optind;
+	o->args = argv + first;
+	o->n_args = argc - first;
 	return 0;
 }
 
@@ -723,7 +732,7 @@ static int cmd_export(const struct history_opts *o)
 	return rc < 0 ? fail(&err) : 0;
 }
 
-int history_main(int argc, char **argv)
+int cli_history(int argc, char **argv)
 {
 	static const struct {
 		const char *name;

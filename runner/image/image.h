@@ -90,6 +90,9 @@ int image_dpkg_packages(const char *status_path, json_t **out, struct error *err
  * apt_dir/sources.list.d/ (*.list and deb822 *.sources) in name order.
  * *url is allocated, without a trailing '/'. */
 int image_apt_mirror(const char *apt_dir, const char *suite, char **url, struct error *err);
+/* The first len bytes of uri as a mirror URL (trailing slashes dropped;
+ * caller frees), or NULL unless it is http:// or https://. */
+char *image_mirror_url(const char *uri, size_t len);
 
 /* Remove what varies between two debootstraps of the same package set, or
  * what the sandbox provides fresh (see images/README.md); every path
@@ -97,6 +100,15 @@ int image_apt_mirror(const char *apt_dir, const char *suite, char **url, struct 
  * Paths are resolved inside rootfs, never outside it. */
 int image_clean_rootfs(const char *rootfs, json_t *cleaned, struct error *err);
 
-int image_main(int argc, char **argv); /* argv[0] == "image" */
+/* `pgo-sandbox image build DEFINITION`: what to build, and where. */
+struct image_build_request {
+	const char *definition; /* images/NAME(.ini) */
+	const char *out_dir;    /* NULL: build/images */
+	const char *mirror;     /* NULL: the snapshot; "apt": this machine's apt mirror */
+	const char *cache_dir;  /* NULL: OUT/debootstrap-cache */
+};
+
+/* Build, pack and record the image; prints "sha256:<hex>  OUT/NAME.tar.zst". */
+int image_build(const struct image_build_request *rq, struct error *err);
 
 #endif

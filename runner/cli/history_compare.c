@@ -11,7 +11,7 @@
 #include "bench/bench_host.h"
 #include "bench/bench_report.h"
 #include "history/history.h"
-#include "history/history_cli.h"
+#include "cli/history.h"
 #include "history/record.h"
 #include "history/samples.h"
 

@@ -1,7 +1,7 @@
 /* image_digest.c - digests of an image (host toolchain facts, a
  * directory, a tarball with its sidecar): see image.h */
 #define _GNU_SOURCE
-#include "pipeline/image.h"
+#include "image/image.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -29,9 +29,9 @@
 #include "base/json_file.h"
 #include "base/strbuf.h"
 #include "sandbox/path_resolve.h"
-#include "pipeline/tool_cache.h"
+#include "image/tool_cache.h"
 
-#include "pipeline/image_proc.h"
+#include "image/image_proc.h"
 
 #define WALK_MAX_DEPTH 256
 

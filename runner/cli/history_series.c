@@ -11,7 +11,7 @@
 
 #include "bench/stats.h"
 #include "history/history.h"
-#include "history/history_cli.h"
+#include "cli/history.h"
 #include "history/steps.h"
 #include "history/trend.h"
 

@@ -1,6 +1,6 @@
 /* image_proc.c - see image_proc.h */
 #define _GNU_SOURCE
-#include "pipeline/image_proc.h"
+#include "image/image_proc.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -1,6 +1,7 @@
-/* cli.h - `pgo-sandbox run` options -> struct sandbox_spec. */
-#ifndef PGO_CLI_H
-#define PGO_CLI_H
+/* run_options.h - `pgo-sandbox run` options -> struct sandbox_spec (also
+ * the sandbox options `bench` passes on, bench_exec.h). */
+#ifndef PGO_CLI_RUN_OPTIONS_H
+#define PGO_CLI_RUN_OPTIONS_H
 
 #include <stdio.h>
 
@@ -10,6 +11,6 @@
  * with one line naming the option and the reason.  Returns 1 when --help
  * was printed. */
 int cli_parse_run(int argc, char **argv, struct sandbox_spec *spec, struct error *err);
-void cli_run_usage(FILE *out);
+void cli_run_usage(FILE *out, const char *command);
 
 #endif

@@ -1,8 +1,8 @@
-/* history_cli.h - the parts of `pgo-sandbox history` (history_cli.c
- * parses and dispatches; history_compare.c and history_series.c hold the
- * comparing and the trend/steps commands). */
-#ifndef PGO_HISTORY_CLI_H
-#define PGO_HISTORY_CLI_H
+/* history.h - the parts of `pgo-sandbox history` (history.c parses and
+ * dispatches; history_compare.c and history_series.c hold the comparing
+ * and the trend/steps commands). */
+#ifndef PGO_CLI_HISTORY_H
+#define PGO_CLI_HISTORY_H
 
 #include <stdbool.h>
 

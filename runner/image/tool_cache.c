@@ -1,6 +1,6 @@
 /* tool_cache.c - see tool_cache.h */
 #define _GNU_SOURCE
-#include "pipeline/tool_cache.h"
+#include "image/tool_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>

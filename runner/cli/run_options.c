@@ -1,15 +1,15 @@
-/* cli.c - see cli.h */
+/* run_options.c - see run_options.h */
 #define _GNU_SOURCE
-#include "sandbox/cli.h"
+#include "cli/run_options.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/options.h"
 #include "sandbox/environment.h"
 #include "sandbox/privileges.h"
 
@@ -96,8 +96,9 @@ static const struct option run_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-void cli_run_usage(FILE *out)
+void cli_run_usage(FILE *out, const char *command)
 {
+	(void)command;
 	fputs("usage: pgo-sandbox run [OPTIONS] -- COMMAND [ARGS...]\n"
 	      "\n"
 	      "Run COMMAND in a fresh sandbox: new mount, pid, net, uts, ipc and cgroup\n"
@@ -196,13 +197,13 @@ static int add_mount(struct sandbox_spec *spec, enum mount_kind kind, const char
 	return 0;
 }
 
-/* Two-argument options: getopt gives the first, the second is argv[optind]. */
-static int take_second(int argc, char **argv, const char *opt, const char **second,
+/* Two-argument options: getopt gives the first, the second follows it. */
+static int take_second(const struct cli_opt *o, const char *opt, const char **second,
                        struct error *err)
 {
-	if (optind >= argc || strcmp(argv[optind], "--") == 0)
+	*second = cli_take_value(o);
+	if (*second == NULL)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s needs SRC and DST", opt);
-	*second = argv[optind++];
 	return 0;
 }
 
@@ -330,22 +331,24 @@ static int set_image(struct sandbox_spec *spec, const char *value, struct error 
 	return spec->image_path ? 0 : -1;
 }
 
-static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *spec,
-                         struct error *err)
+static int handle_option(void *request, const struct cli_opt *o, struct error *err)
 {
+	struct sandbox_spec *spec = request;
+	const char *arg = o->arg;
 	const char *second = NULL;
+	int opt = o->id;
 	uint64_t v;
 
 	switch (opt) {
-	case OPT_IMAGE: return set_image(spec, optarg, err);
+	case OPT_IMAGE: return set_image(spec, arg, err);
 	case OPT_RO_BIND:
 	case OPT_RO_BIND_IDMAP:
 	case OPT_BIND: {
-		const char *first = optarg;
+		const char *first = arg;
 		const char *name = opt == OPT_BIND            ? "--bind"
 		                   : opt == OPT_RO_BIND_IDMAP ? "--ro-bind-idmap"
 		                                              : "--ro-bind";
-		if (take_second(argc, argv, name, &second, err) < 0)
+		if (take_second(o, name, &second, err) < 0)
 			return -1;
 		return add_mount(spec,
 		                 opt == OPT_BIND            ? MOUNT_BIND_RW
@@ -353,139 +356,136 @@ static int handle_option(int opt, int argc, char **argv, struct sandbox_spec *sp
 		                                            : MOUNT_BIND_RO,
 		                 first, second, name, err);
 	}
-	case OPT_TMPFS: return add_mount(spec, MOUNT_TMPFS, NULL, optarg, "--tmpfs", err);
+	case OPT_TMPFS: return add_mount(spec, MOUNT_TMPFS, NULL, arg, "--tmpfs", err);
 	case OPT_CHDIR:
-		if (check_sandbox_path("--chdir", optarg, err) < 0)
+		if (check_sandbox_path("--chdir", arg, err) < 0)
 			return -1;
-		replace(&spec->chdir, optarg);
+		replace(&spec->chdir, arg);
 		return 0;
 	case OPT_HOSTNAME:
-		if (strlen(optarg) == 0 || strlen(optarg) > 64)
+		if (strlen(arg) == 0 || strlen(arg) > 64)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-			                 "--hostname '%s': 1 to 64 characters", optarg);
-		replace(&spec->hostname, optarg);
+			                 "--hostname '%s': 1 to 64 characters", arg);
+		replace(&spec->hostname, arg);
 		return 0;
 	case OPT_UID:
 		spec->uid_set = true;
-		return parse_uid(optarg, &spec->uid, err) < 0 ? error_prefix(err, "--uid") : 0;
+		return parse_uid(arg, &spec->uid, err) < 0 ? error_prefix(err, "--uid") : 0;
 	case OPT_GID:
 		spec->gid_set = true;
-		return parse_uid(optarg, &spec->gid, err) < 0 ? error_prefix(err, "--gid") : 0;
+		return parse_uid(arg, &spec->gid, err) < 0 ? error_prefix(err, "--gid") : 0;
 	case OPT_USERNS: spec->userns = true; return 0;
 	case OPT_KEEP_ENV:
-		spec->keep_env = push_string(spec->keep_env, &spec->n_keep_env, optarg);
+		spec->keep_env = push_string(spec->keep_env, &spec->n_keep_env, arg);
 		return 0;
 	case OPT_SETENV:
-		if (environment_check_assignment(optarg, err) < 0)
+		if (environment_check_assignment(arg, err) < 0)
 			return -1;
-		spec->set_env = push_string(spec->set_env, &spec->n_set_env, optarg);
+		spec->set_env = push_string(spec->set_env, &spec->n_set_env, arg);
 		return 0;
 	case OPT_SDE:
-		if (parse_u64(optarg, &v, err) < 0)
+		if (parse_u64(arg, &v, err) < 0)
 			return error_prefix(err, "--source-date-epoch");
-		replace(&spec->source_date_epoch, optarg);
+		replace(&spec->source_date_epoch, arg);
 		return 0;
 	case OPT_PASS_FD:
-		if (parse_u64(optarg, &v, err) < 0 || v < 3 || v > 65535)
+		if (parse_u64(arg, &v, err) < 0 || v < 3 || v > 65535)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-			                 "--pass-fd %s: expected a descriptor number >= 3", optarg);
+			                 "--pass-fd %s: expected a descriptor number >= 3", arg);
 		spec->pass_fds = xrealloc(spec->pass_fds, (spec->n_pass_fds + 1) * sizeof(int));
 		spec->pass_fds[spec->n_pass_fds++] = (int)v;
 		return 0;
 	case OPT_TIMEOUT:
-		if (parse_duration_ns(optarg, &spec->timeout_ns, err) < 0)
+		if (parse_duration_ns(arg, &spec->timeout_ns, err) < 0)
 			return error_prefix(err, "--timeout");
 		if (spec->timeout_ns == 0)
 			return error_set(err, EXIT_RUNNER_ERROR, 0, "--timeout must be positive");
 		return 0;
 	case OPT_KILL_GRACE:
-		return parse_duration_ns(optarg, &spec->kill_grace_ns, err) < 0
+		return parse_duration_ns(arg, &spec->kill_grace_ns, err) < 0
 		           ? error_prefix(err, "--kill-grace")
 		           : 0;
-	case OPT_RLIMIT: return parse_rlimit(spec, optarg, err);
+	case OPT_RLIMIT: return parse_rlimit(spec, arg, err);
 	case OPT_TMPFS_SIZE:
-		if (parse_size(optarg, &spec->tmpfs_size, err) < 0)
+		if (parse_size(arg, &spec->tmpfs_size, err) < 0)
 			return error_prefix(err, "--tmpfs-size");
 		if (spec->tmpfs_size < 4096)
 			return error_set(err, EXIT_RUNNER_ERROR, 0, "--tmpfs-size %s: at least 4K",
-			                 optarg);
+			                 arg);
 		return 0;
 	case OPT_SECCOMP_LOG: spec->seccomp_log = true; return 0;
 	case OPT_ALLOW_PTRACE: spec->allow_ptrace = true; return 0;
 	case OPT_ALLOW_PERF: spec->allow_perf = true; return 0;
 	case OPT_NO_ASLR: spec->no_aslr = true; return 0;
 	case OPT_ENTROPY_SEED:
-		if (optarg[0] == '\0')
+		if (arg[0] == '\0')
 			return error_set(err, EXIT_RUNNER_ERROR, 0, "--entropy-seed: empty seed");
-		replace(&spec->entropy_seed, optarg);
+		replace(&spec->entropy_seed, arg);
 		return 0;
 	case OPT_CPUS:
 		spec->cpus_set = true;
 		spec->warn_limits |= SPEC_WARN_CPUS;
-		return parse_cpu_list(optarg, spec->cpus, err) < 0 ? error_prefix(err, "--cpus")
-		                                                   : 0;
+		return parse_cpu_list(arg, spec->cpus, err) < 0 ? error_prefix(err, "--cpus") : 0;
 	case OPT_MEMORY:
 		spec->warn_limits |= SPEC_WARN_MEMORY;
-		if (parse_size(optarg, &spec->memory_max, err) < 0)
+		if (parse_size(arg, &spec->memory_max, err) < 0)
 			return error_prefix(err, "--memory");
 		if (spec->memory_max < 1024 * 1024)
 			return error_set(err, EXIT_RUNNER_ERROR, 0, "--memory %s: at least 1M",
-			                 optarg);
+			                 arg);
 		return 0;
 	case OPT_PIDS:
 		spec->warn_limits |= SPEC_WARN_PIDS;
-		if (parse_u64(optarg, &spec->pids_max, err) < 0 || spec->pids_max == 0)
+		if (parse_u64(arg, &spec->pids_max, err) < 0 || spec->pids_max == 0)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-			                 "--pids %s: expected a positive number", optarg);
+			                 "--pids %s: expected a positive number", arg);
 		return 0;
 	case OPT_CPU_WEIGHT:
-		if (parse_u64(optarg, &spec->cpu_weight, err) < 0 || spec->cpu_weight < 1 ||
+		if (parse_u64(arg, &spec->cpu_weight, err) < 0 || spec->cpu_weight < 1 ||
 		    spec->cpu_weight > 10000)
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
-			                 "--cpu-weight %s: expected 1..10000", optarg);
+			                 "--cpu-weight %s: expected 1..10000", arg);
 		return 0;
-	case OPT_CPU_MAX: return parse_cpu_max(spec, optarg, err);
-	case OPT_CGROUP_PARENT: replace(&spec->cgroup_parent, optarg); return 0;
+	case OPT_CPU_MAX: return parse_cpu_max(spec, arg, err);
+	case OPT_CGROUP_PARENT: replace(&spec->cgroup_parent, arg); return 0;
 	case OPT_NO_TURBO:
 		spec->no_turbo = true;
 		spec->warn_limits |= SPEC_WARN_TURBO;
 		return 0;
-	case OPT_GOVERNOR: replace(&spec->governor, optarg); return 0;
-	case OPT_SYSFS_ROOT: replace(&spec->sysfs_root, optarg); return 0;
-	case OPT_STATE_DIR: replace(&spec->state_dir, optarg); return 0;
+	case OPT_GOVERNOR: replace(&spec->governor, arg); return 0;
+	case OPT_SYSFS_ROOT: replace(&spec->sysfs_root, arg); return 0;
+	case OPT_STATE_DIR: replace(&spec->state_dir, arg); return 0;
 	case OPT_STRICT: spec->strict = true; return 0;
-	case OPT_REPORT: replace(&spec->report_path, optarg); return 0;
+	case OPT_REPORT: replace(&spec->report_path, arg); return 0;
 	case OPT_NO_OPENAT2: spec->force_path_walk = true; return 0;
 	case OPT_NO_IDMAP: spec->no_idmap = true; return 0;
 	default:
-		return error_set(err, EXIT_RUNNER_ERROR, 0,
-		                 "run: unknown option '%s' (see pgo-sandbox run --help)",
-		                 argv[optind - 1]);
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "run: option %s is not handled",
+		                 o->name ? o->name : "?");
 	}
 }
 
+static const struct cli_parser run_parser = {
+    .command = "run",
+    .shortopts = "+:h",
+    .longopts = run_options,
+    .help = OPT_HELP,
+    .usage = cli_run_usage,
+    .handle = handle_option,
+};
+
 int cli_parse_run(int argc, char **argv, struct sandbox_spec *spec, struct error *err)
 {
-	int opt;
+	int first;
+	int rc = cli_parse(&run_parser, argc, argv, spec, &first, err);
 
-	optind = 0; /* full getopt re-initialisation, also between fuzz inputs */
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:h", run_options, NULL)) != -1) {
-		if (opt == OPT_HELP || opt == 'h') {
-			cli_run_usage(stdout);
-			return 1;
-		}
-		if (opt == ':')
-			return error_set(err, EXIT_RUNNER_ERROR, 0,
-			                 "run: option '%s' needs a value", argv[optind - 1]);
-		if (handle_option(opt, argc, argv, spec, err) < 0)
-			return -1;
-	}
-	if (optind >= argc)
+	if (rc != 0)
+		return rc;
+	if (first >= argc)
 		return error_set(
 		    err, EXIT_RUNNER_ERROR, 0,
 		    "run: no command given (usage: pgo-sandbox run [OPTIONS] -- COMMAND)");
-	spec->argv = &argv[optind];
+	spec->argv = &argv[first];
 	/* uid 0 inside is only ever given through a user namespace. */
 	if (getuid() != 0 || spec->uid == 0)
 		spec->userns = true;

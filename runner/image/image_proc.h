@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "pipeline/image.h"
+#include "image/image.h"
 
 struct captured {
 	char *first_line;
