@@ -2,6 +2,7 @@
  * (bench_rules.h) */
 #define _GNU_SOURCE
 #include "bench/bench_rules.h"
+#include "base/bytes_json.h"
 
 #include <ctype.h>
 #include <fnmatch.h>
@@ -114,8 +115,7 @@ static json_t *rule_json(const struct rule *k)
 	              json_real_or_null(one && k->evaluated ? k->lo : NAN), "ci_high_pct",
 	              json_real_or_null(one && k->evaluated ? k->hi : NAN), "n", (json_int_t)k->n,
 	              "method", k->method, "why", k->why);
-	json_object_set_new(o, "metric",
-	                    k->metric_name ? json_string(k->metric_name) : json_null());
+	json_object_set_new(o, "metric", json_string_or_null(k->metric_name));
 	json_object_set_new(o, "condition", json_string(cond));
 	json_object_set_new(o, "quantifier", one ? json_null() : json_string(quant_name(k->quant)));
 	json_object_set_new(o, "benchmark",

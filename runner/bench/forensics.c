@@ -1,6 +1,7 @@
 /* forensics.c - see forensics.h */
 #define _GNU_SOURCE
 #include "bench/forensics.h"
+#include "base/string_table.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,10 +17,7 @@ static const char *const class_names[FC_COUNT] = {
     "more instructions executed",
 };
 
-const char *forensic_class_name(enum forensic_class c)
-{
-	return (unsigned)c < FC_COUNT ? class_names[c] : "unknown";
-}
+DEFINE_STRING_TABLE_TO_NAME(forensic_class_name, enum forensic_class, class_names, "unknown");
 
 static bool has(const struct bench_run *r, enum counter_id id)
 {

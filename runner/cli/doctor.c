@@ -5,6 +5,7 @@
  * perf_event_open, openat2, prctl) only run when env->probe is set. */
 #define _GNU_SOURCE
 #include "cli/doctor.h"
+#include "base/bytes_json.h"
 #include "cli/commands.h"
 #include "cli/doctor_check.h"
 #include "cli/doctor_cpu.h"
@@ -25,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/mountinfo.h"
 #include "host/hosttune.h"
 #include "pipeline/profdata.h"
 #include "pipeline/toolchain.h"
@@ -64,67 +66,33 @@ struct mount_facts {
 
 /* ---- mountinfo ---- */
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static char *unescape_octal(const char *s)
+/* The first cgroup2 mount, and the v1 mount each controller is bound to. */
+static int mount_facts_add(const struct mountinfo_entry *e, void *arg)
 {
-	char *out = xcalloc(1, strlen(s) + 1), *o = out;
+	struct mount_facts *mf = arg;
 
-	while (*s) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-			s += 4;
-		} else {
-			*o++ = *s++;
-		}
+	if (strcmp(e->fstype, "cgroup2") == 0 && mf->cg2_mount == NULL) {
+		mf->cg2_mount = xstrdup(e->mount_point);
+		mf->cg2_root = xstrdup(e->root);
+		return 0;
 	}
-	return out;
-}
-
-static void mountinfo_line(char *line, struct mount_facts *mf)
-{
-	char *f[64], *save = NULL, *fstype = NULL, *opts = NULL;
-	size_t n = 0;
-
-	for (char *w = strtok_r(line, " ", &save); w && n < 64; w = strtok_r(NULL, " ", &save))
-		f[n++] = w;
-	/* id parent dev root mountpoint opts [optional...] - fstype source superopts */
-	for (size_t i = 6; i < n; i++) {
-		if (strcmp(f[i], "-") == 0) {
-			if (i + 3 < n) {
-				fstype = f[i + 1];
-				opts = f[i + 3];
-			}
-			break;
-		}
-	}
-	if (fstype == NULL)
-		return;
-	if (strcmp(fstype, "cgroup2") == 0 && mf->cg2_mount == NULL) {
-		mf->cg2_mount = unescape_octal(f[4]);
-		mf->cg2_root = unescape_octal(f[3]);
-		return;
-	}
-	if (strcmp(fstype, "cgroup") != 0)
-		return;
+	if (strcmp(e->fstype, "cgroup") != 0)
+		return 0;
 	for (int c = 0; c < N_CTRL; c++) {
-		char *copy = xstrdup(opts), *s2 = NULL;
+		char *copy = xstrdup(e->super_options), *s2 = NULL;
 
 		for (char *o = strtok_r(copy, ",", &s2); o; o = strtok_r(NULL, ",", &s2))
 			if (strcmp(o, controllers[c].name) == 0 && mf->v1[c] == NULL)
-				mf->v1[c] = unescape_octal(f[4]);
+				mf->v1[c] = xstrdup(e->mount_point);
 		free(copy);
 	}
+	return 0;
 }
 
 static void parse_mountinfo(const char *text, struct mount_facts *mf)
 {
-	char *copy = xstrdup(text), *save = NULL;
-
 	memset(mf, 0, sizeof(*mf));
-	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		mountinfo_line(l, mf);
-	free(copy);
+	mountinfo_foreach(text, mount_facts_add, mf);
 }
 
 static void mount_facts_free(struct mount_facts *mf)
@@ -280,8 +248,8 @@ static void check_cgroups(json_t *checks, json_t *facts, const struct doctor_env
 		if (mf.v1[c])
 			json_object_set_new(v1, controllers[c].name, json_string(mf.v1[c]));
 	}
-	json_object_set_new(cg, "mount", doctor_string_or_null(mf.cg2_mount));
-	json_object_set_new(cg, "mount_root", doctor_string_or_null(mf.cg2_root));
+	json_object_set_new(cg, "mount", json_string_or_null(mf.cg2_mount));
+	json_object_set_new(cg, "mount_root", json_string_or_null(mf.cg2_root));
 	json_object_set_new(cg, "controllers", doctor_words_json(avail));
 	json_object_set_new(cg, "subtree_control", doctor_words_json(subtree));
 	json_object_set_new(cg, "v1", v1);
@@ -344,7 +312,7 @@ static void check_userns(json_t *checks, json_t *facts, const struct doctor_env 
 	json_object_set_new(u, "unprivileged_userns_clone", doctor_int_or_null(clone, NULL));
 	json_object_set_new(u, "apparmor_restrict_unprivileged_userns",
 	                    doctor_int_or_null(apparmor, NULL));
-	json_object_set_new(u, "unshare", doctor_string_or_null(probe));
+	json_object_set_new(u, "unshare", json_string_or_null(probe));
 	json_object_set_new(facts, "userns", u);
 	if (max == 0)
 		ok = false;
@@ -552,8 +520,8 @@ static void check_layout_tools(json_t *checks, json_t *facts)
 	                 : NULL;
 	bool fdata = access("/usr/lib/llvm-19/bin/merge-fdata", X_OK) == 0;
 
-	json_object_set_new(facts, "valgrind", vg ? json_string(vg) : json_null());
-	json_object_set_new(facts, "llvm_bolt", bolt ? json_string(bolt) : json_null());
+	json_object_set_new(facts, "valgrind", json_string_or_null(vg));
+	json_object_set_new(facts, "llvm_bolt", json_string_or_null(bolt));
 	if (vg)
 		doctor_add_check(checks, "simulated-counters", "ok",
 		                 xasprintf("%s: bench --cachegrind simulates caches and branches "
@@ -591,7 +559,7 @@ static void check_recipes(json_t *checks, json_t *facts)
 	                 F_OK) == 0;
 	bool lld = access("/usr/lib/llvm-19/bin/ld.lld", X_OK) == 0;
 
-	json_object_set_new(facts, "clang_19", clang ? json_string(clang) : json_null());
+	json_object_set_new(facts, "clang_19", json_string_or_null(clang));
 	if (clang && rt && lld)
 		doctor_add_check(
 		    checks, "recipes", "ok",

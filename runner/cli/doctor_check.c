@@ -1,6 +1,7 @@
 /* doctor_check.c - see doctor_check.h */
 #define _GNU_SOURCE
 #include "cli/doctor_check.h"
+#include "base/bytes_json.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -81,18 +82,13 @@ json_t *doctor_words_json(const char *text)
 	return arr;
 }
 
-json_t *doctor_string_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
 /* Takes ownership of `detail`. */
 void doctor_add_check(json_t *checks, const char *name, const char *status, char *detail,
                       const char *cost, const char *fix)
 {
 	json_array_append_new(checks,
 	                      json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", name, "status", status,
-	                                "detail", detail, "cost", doctor_string_or_null(cost),
-	                                "fix", doctor_string_or_null(fix)));
+	                                "detail", detail, "cost", json_string_or_null(cost), "fix",
+	                                json_string_or_null(fix)));
 	free(detail);
 }

@@ -13,7 +13,6 @@ json_t *doctor_int_or_null(const char *text, long long *out);
 char *doctor_errno_text(int e);
 bool doctor_has_word(const char *text, const char *word);
 json_t *doctor_words_json(const char *text);
-json_t *doctor_string_or_null(const char *s);
 void doctor_add_check(json_t *checks, const char *name, const char *status, char *detail,
                       const char *cost, const char *fix);
 

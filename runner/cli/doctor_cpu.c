@@ -2,6 +2,7 @@
  * turbo, the cpufreq governor, perf counters, ASLR, SMT siblings. */
 #define _GNU_SOURCE
 #include "cli/doctor_cpu.h"
+#include "base/bytes_json.h"
 #include "cli/doctor_check.h"
 
 #include <ctype.h>
@@ -38,7 +39,7 @@ static char *turbo_state(const char *root, enum turbo_interface t, json_t *tf)
 		return xstrdup("per-policy boost (amd-pstate)");
 	v = doctor_read_under(root, rel);
 	json_object_set_new(tf, "path", json_sprintf("%s/%s", root, rel));
-	json_object_set_new(tf, "value", doctor_string_or_null(v));
+	json_object_set_new(tf, "value", json_string_or_null(v));
 	if (v == NULL)
 		return xasprintf("%s/%s is unreadable", root, rel);
 	on = t == TURBO_INTEL_PSTATE ? strcmp(v, "0") == 0 : strcmp(v, "0") != 0;
@@ -81,7 +82,7 @@ static json_t *policy_json(const struct cpufreq_policy *p, char **gov_out, bool 
 	char *cpus = format_cpu_list(p->cpus);
 	json_t *o =
 	    json_pack("{s:s, s:s, s:o, s:o}", "name", p->name, "cpus", cpus, "governor",
-	              doctor_string_or_null(gov), "available_governors", doctor_words_json(avail));
+	              json_string_or_null(gov), "available_governors", doctor_words_json(avail));
 
 	if (!doctor_has_word(avail, "performance"))
 		*perf = false;
@@ -318,13 +319,13 @@ void doctor_check_smt(json_t *checks, json_t *facts, const char *root)
 		char *list = doctor_read_under(root, rel);
 
 		json_array_append_new(arr, json_pack("{s:I, s:o}", "cpu", (json_int_t)cpus[i],
-		                                     "siblings", doctor_string_or_null(list)));
+		                                     "siblings", json_string_or_null(list)));
 		if (list)
 			smt_add(&s, cpus[i], list);
 		free(list);
 		free(rel);
 	}
-	json_object_set_new(smt, "control", doctor_string_or_null(control));
+	json_object_set_new(smt, "control", json_string_or_null(control));
 	json_object_set_new(smt, "cpus", arr);
 	json_object_set_new(facts, "smt", smt);
 	if (s.read == 0) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "base/bytes_json.h"
 #include "cli/options.h"
 #include "cli/stage_options.h"
 #include "pipeline/release.h"
@@ -37,7 +38,7 @@ static void print_summary_json(const struct summary_row *rows, size_t n, const c
 		                                "result", rows[i].state, "seconds", rows[i].seconds,
 		                                "artifact", rows[i].artifact));
 	json_object_set_new(doc, "stages", stages);
-	json_object_set_new(doc, "release", release ? json_string(release) : json_null());
+	json_object_set_new(doc, "release", json_string_or_null(release));
 	text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (text)
 		printf("%s\n", text);

@@ -12,6 +12,7 @@
  * runner never leaves a change that nothing remembers. */
 #define _GNU_SOURCE
 #include "host/hosttune.h"
+#include "base/string_table.h"
 #include "host/hosttune_state.h"
 
 _Static_assert(HT_TOKEN_LEN == HOSTTUNE_TOKEN_LEN, "one token length");
@@ -194,16 +195,14 @@ enum turbo_interface hosttune_turbo_interface(const char *sysfs_root)
 	return t;
 }
 
-const char *turbo_interface_name(enum turbo_interface t)
-{
-	switch (t) {
-	case TURBO_NONE: return "none";
-	case TURBO_INTEL_PSTATE: return "intel_pstate/no_turbo";
-	case TURBO_CPUFREQ_BOOST: return "cpufreq/boost";
-	case TURBO_POLICY_BOOST: return "cpufreq/policyN/boost";
-	}
-	return "unknown";
-}
+static const char *const turbo_interface_names[] = {
+    [TURBO_NONE] = "none",
+    [TURBO_INTEL_PSTATE] = "intel_pstate/no_turbo",
+    [TURBO_CPUFREQ_BOOST] = "cpufreq/boost",
+    [TURBO_POLICY_BOOST] = "cpufreq/policyN/boost",
+};
+DEFINE_STRING_TABLE_TO_NAME(turbo_interface_name, enum turbo_interface, turbo_interface_names,
+                            "unknown");
 
 /* ---- planning: which files get which value ---- */
 

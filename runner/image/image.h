@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "base/strv.h"
 #include "artifacts/digest.h"
 #include "base/util.h"
 
@@ -67,10 +68,8 @@ struct image_definition {
 	char *snapshot;
 	int64_t snapshot_epoch;
 	char *arch;
-	char **components;
-	size_t n_components;
-	char **packages;
-	size_t n_packages;
+	struct strv components;
+	struct strv packages;
 };
 
 /* `path` is images/NAME or images/NAME.ini. */

@@ -1,6 +1,10 @@
 /* image_build.c - a reproducible image build: debootstrap from a pinned snapshot,
  * cleaned, packed, with its sidecar (image.h) */
 #define _GNU_SOURCE
+#include "base/strbuf.h"
+#include "base/bytes_json.h"
+#include "base/mountinfo.h"
+#include "base/strv.h"
 #include "image/image.h"
 
 #include <ctype.h>
@@ -40,48 +44,32 @@
 #define MIRROR_CHECK_TIMEOUT "20"
 #define DEFAULT_OUT_DIR "build/images"
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape_mount_point(char *s)
-{
-	char *w = s;
+struct mounts_below_ctx {
+	const char *dir;
+	size_t dlen;
+	struct strv *out;
+};
 
-	for (char *r = s; *r; r++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 3;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
+static int mount_below_add(const struct mountinfo_entry *e, void *arg)
+{
+	struct mounts_below_ctx *c = arg;
+	const char *mp = e->mount_point;
+
+	if (strncmp(mp, c->dir, c->dlen) == 0 && (mp[c->dlen] == '/' || mp[c->dlen] == '\0'))
+		strv_push(c->out, mp);
+	return 0;
 }
 
 /* Mount points at or below dir, in mountinfo order (parents first). */
-static int mounts_below(const char *dir, char ***out, size_t *n, struct error *err)
+static int mounts_below(const char *dir, struct strv *out, struct error *err)
 {
-	char *text = NULL, *save = NULL;
-	size_t len, dlen = strlen(dir);
+	struct mounts_below_ctx c = {dir, strlen(dir), out};
+	char *text = NULL;
+	size_t len;
 
-	*out = NULL;
-	*n = 0;
 	if (read_file("/proc/self/mountinfo", &text, &len, err) < 0)
 		return -1;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *field = line;
-
-		for (int i = 0; i < 4 && field; i++) {
-			field = strchr(field, ' ');
-			if (field)
-				field++;
-		}
-		if (field == NULL)
-			continue;
-		field[strcspn(field, " ")] = '\0';
-		unescape_mount_point(field);
-		if (strncmp(field, dir, dlen) == 0 && (field[dlen] == '/' || field[dlen] == '\0'))
-			*out = image_strv_push(*out, n, field);
-	}
+	mountinfo_foreach(text, mount_below_add, &c);
 	free(text);
 	return 0;
 }
@@ -90,19 +78,20 @@ static int mounts_below(const char *dir, char ***out, size_t *n, struct error *e
  * into (let alone delete) a /proc or /sys still mounted inside the tree. */
 static int unmount_below(const char *dir, struct error *err)
 {
-	char **mps;
+	struct strv mps = {0};
 	size_t n;
 
-	if (mounts_below(dir, &mps, &n, err) < 0)
+	if (mounts_below(dir, &mps, err) < 0)
 		return -1;
-	for (size_t i = n; i > 0; i--)
-		if (umount2(mps[i - 1], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-			fprintf(stderr, "pgo-sandbox: warning: unmounting %s: %s\n", mps[i - 1],
+	for (size_t i = mps.n; i > 0; i--)
+		if (umount2(mps.v[i - 1], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+			fprintf(stderr, "pgo-sandbox: warning: unmounting %s: %s\n", mps.v[i - 1],
 			        strerror(errno));
-	image_strv_free(mps, n);
-	if (mounts_below(dir, &mps, &n, err) < 0)
+	strv_free(&mps);
+	if (mounts_below(dir, &mps, err) < 0)
 		return -1;
-	image_strv_free(mps, n);
+	n = mps.n;
+	strv_free(&mps);
 	if (n > 0)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s still has %zu mounts below it", dir,
 		                 n);
@@ -231,44 +220,33 @@ static int check_mirror(struct build *b, struct error *err)
 
 static int run_debootstrap(struct build *b, struct error *err)
 {
-	char **argv = NULL;
-	size_t n = 0;
-	char *arg;
+	struct strv argv = {0};
 	int rc;
 
-	argv = image_strv_push(argv, &n, "debootstrap");
-	if (strcmp(b->def.variant, "default") != 0) {
-		arg = xasprintf("--variant=%s", b->def.variant);
-		argv = image_strv_push(argv, &n, arg);
-		free(arg);
-	}
-	arg = xasprintf("--arch=%s", b->def.arch);
-	argv = image_strv_push(argv, &n, arg);
-	free(arg);
+	strv_push(&argv, "debootstrap");
+	if (strcmp(b->def.variant, "default") != 0)
+		strv_pushf(&argv, "--variant=%s", b->def.variant);
+	strv_pushf(&argv, "--arch=%s", b->def.arch);
 	for (size_t i = 0; i < 2; i++) {
-		char **words = i == 0 ? b->def.components : b->def.packages;
-		size_t count = i == 0 ? b->def.n_components : b->def.n_packages;
-		size_t len = 0;
+		const struct strv *words = i == 0 ? &b->def.components : &b->def.packages;
+		struct strbuf arg = {0};
+		char *joined;
 
-		if (count == 0)
+		if (words->n == 0)
 			continue;
-		arg = xstrdup(i == 0 ? "--components=" : "--include=");
-		for (size_t j = 0; j < count; j++) {
-			len = strlen(arg);
-			arg = xrealloc(arg, len + strlen(words[j]) + 2);
-			sprintf(arg + len, "%s%s", j ? "," : "", words[j]);
-		}
-		argv = image_strv_push(argv, &n, arg);
-		free(arg);
+		strbuf_printf(&arg, "%s", i == 0 ? "--components=" : "--include=");
+		for (size_t j = 0; j < words->n; j++)
+			strbuf_printf(&arg, "%s%s", j ? "," : "", words->v[j]);
+		joined = strbuf_take(&arg);
+		strv_push(&argv, joined);
+		free(joined);
 	}
-	arg = xasprintf("--cache-dir=%s", b->cache_dir);
-	argv = image_strv_push(argv, &n, arg);
-	free(arg);
-	argv = image_strv_push(argv, &n, b->def.suite);
-	argv = image_strv_push(argv, &n, b->rootfs);
-	argv = image_strv_push(argv, &n, b->mirror);
-	rc = image_run_tool(DEBOOTSTRAP, argv, b->env, err);
-	image_strv_free(argv, n);
+	strv_pushf(&argv, "--cache-dir=%s", b->cache_dir);
+	strv_push(&argv, b->def.suite);
+	strv_push(&argv, b->rootfs);
+	strv_push(&argv, b->mirror);
+	rc = image_run_tool(DEBOOTSTRAP, argv.v, b->env, err);
+	strv_free(&argv);
 	if (rc > 0)
 		return error_set(
 		    err, EXIT_RUNNER_ERROR, 0,
@@ -314,7 +292,7 @@ static int write_sidecar(struct build *b, struct error *err)
 	                (json_int_t)b->def.snapshot_epoch, "packages", b->packages, "cleaned",
 	                b->cleaned, "debootstrap_version", host_package_version("debootstrap"),
 	                "pgo_sandbox_version", PGO_VERSION);
-	json_object_set_new(doc, "debian_version", debian ? json_string(debian) : json_null());
+	json_object_set_new(doc, "debian_version", json_string_or_null(debian));
 	rc = json_file_write(path, doc, JSON_SORT_KEYS | JSON_INDENT(2), 0644, err);
 	json_decref(doc);
 	free(debian);

@@ -126,7 +126,7 @@ static int walk_below(struct cleaner *c, const char *abs, const char *rel, int d
 		free(a);
 		free(r);
 	}
-	image_strv_free(names, n);
+	strv_free_n(names, n);
 	return rc;
 }
 
@@ -216,7 +216,7 @@ static int apply_rule(struct cleaner *c, const struct clean_rule *rule)
 		free(a);
 		free(r);
 	}
-	image_strv_free(names, n);
+	strv_free_n(names, n);
 	free(abs);
 	free(rel);
 	return rc;

@@ -96,7 +96,7 @@ static int def_fail(struct def_parse *p, const char *fmt, ...)
 	return 0; /* tells inih to record an error */
 }
 
-static int def_words(struct def_parse *p, const char *key, const char *value, char ***v, size_t *n)
+static int def_words(struct def_parse *p, const char *key, const char *value, struct strv *v)
 {
 	char *copy = xstrdup(value), *save = NULL;
 
@@ -106,7 +106,7 @@ static int def_words(struct def_parse *p, const char *key, const char *value, ch
 			free(copy);
 			return 0;
 		}
-		*v = image_strv_push(*v, n, w);
+		strv_push(v, w);
 	}
 	free(copy);
 	return 1;
@@ -121,9 +121,9 @@ static int def_entry(void *user, const char *section, const char *name, const ch
 	if (strcmp(section, "image") != 0)
 		return def_fail(p, "unknown section [%s] (only [image])", section);
 	if (strcmp(name, "packages") == 0)
-		return def_words(p, name, value, &d->packages, &d->n_packages);
+		return def_words(p, name, value, &d->packages);
 	if (strcmp(name, "components") == 0)
-		return def_words(p, name, value, &d->components, &d->n_components);
+		return def_words(p, name, value, &d->components);
 	if (strcmp(name, "suite") == 0)
 		slot = &d->suite;
 	else if (strcmp(name, "variant") == 0)
@@ -185,8 +185,8 @@ static int def_validate(struct image_definition *d, struct error *err)
 	if (!image_is_debian_token(d->arch))
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: arch '%s' is not an architecture",
 		                 d->path, d->arch);
-	if (d->n_components == 0)
-		d->components = image_strv_push(d->components, &d->n_components, "main");
+	if (d->components.n == 0)
+		strv_push(&d->components, "main");
 	if (image_snapshot_epoch(d->snapshot, &d->snapshot_epoch, err) < 0)
 		return error_prefix(err, "%s", d->path);
 	return 0;
@@ -230,8 +230,8 @@ void image_definition_free(struct image_definition *def)
 	free(def->variant);
 	free(def->snapshot);
 	free(def->arch);
-	image_strv_free(def->components, def->n_components);
-	image_strv_free(def->packages, def->n_packages);
+	strv_free(&def->components);
+	strv_free(&def->packages);
 	memset(def, 0, sizeof(*def));
 }
 
@@ -249,6 +249,6 @@ json_t *image_definition_json(const struct image_definition *def)
 	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:o, s:o}", "suite", def->suite, "variant",
 	                 def->variant, "snapshot", def->snapshot, "snapshot_epoch",
 	                 (json_int_t)def->snapshot_epoch, "arch", def->arch, "components",
-	                 strv_json(def->components, def->n_components), "packages",
-	                 strv_json(def->packages, def->n_packages));
+	                 strv_json(def->components.v, def->components.n), "packages",
+	                 strv_json(def->packages.v, def->packages.n));
 }

@@ -409,7 +409,7 @@ static int walk_dir(struct manifest *m, const char *abs, const char *rel, int de
 		free(child_abs);
 		free(child_rel);
 	}
-	image_strv_free(names, n);
+	strv_free_n(names, n);
 	return rc;
 }
 

@@ -203,7 +203,7 @@ int image_apt_mirror(const char *apt_dir, const char *suite, char **url, struct 
 			*url = scan_apt_file(file, suite);
 			free(file);
 		}
-		image_strv_free(names, n);
+		strv_free_n(names, n);
 	}
 	free(path);
 	if (*url == NULL)

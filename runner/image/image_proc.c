@@ -1,6 +1,7 @@
 /* image_proc.c - see image_proc.h */
 #define _GNU_SOURCE
 #include "image/image_proc.h"
+#include "base/strv.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -31,21 +32,6 @@
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
 /* ------------------------------------------------------------------ */
-
-char **image_strv_push(char **v, size_t *n, const char *s)
-{
-	v = xrealloc(v, (*n + 2) * sizeof(char *));
-	v[(*n)++] = xstrdup(s);
-	v[*n] = NULL;
-	return v;
-}
-
-void image_strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -105,6 +91,7 @@ char *image_read_trimmed(const char *path)
 int image_list_sorted(const char *dir, char ***names, size_t *n, struct error *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct strv list = {0};
 	DIR *d;
 	struct dirent *de;
 
@@ -120,17 +107,17 @@ int image_list_sorted(const char *dir, char ***names, size_t *n, struct error *e
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		*names = image_strv_push(*names, n, de->d_name);
+		strv_push(&list, de->d_name);
 	}
 	if (errno != 0) {
 		int saved = errno;
 		closedir(d);
-		image_strv_free(*names, *n);
-		*names = NULL;
-		*n = 0;
+		strv_free(&list);
 		return error_set(err, EXIT_RUNNER_ERROR, saved, "reading directory %s", dir);
 	}
 	closedir(d);
+	*n = list.n;
+	*names = list.v; /* NULL-terminated, or NULL when empty */
 	if (*n > 1)
 		qsort(*names, *n, sizeof(char *), cmp_str);
 	return 0;
@@ -301,34 +288,23 @@ char **image_tool_env(int64_t source_date_epoch)
 	};
 	static const char *const passed[] = {"http_proxy", "https_proxy", "no_proxy",
 	                                     "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"};
-	char **env = NULL;
-	size_t n = 0;
+	struct strv env = {0};
 
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		env = image_strv_push(env, &n, fixed[i]);
+		strv_push(&env, fixed[i]);
 	for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
 		const char *v = getenv(passed[i]);
-		if (v != NULL) {
-			char *kv = xasprintf("%s=%s", passed[i], v);
-			env = image_strv_push(env, &n, kv);
-			free(kv);
-		}
+		if (v != NULL)
+			strv_pushf(&env, "%s=%s", passed[i], v);
 	}
-	if (source_date_epoch >= 0) {
-		char *kv = xasprintf("SOURCE_DATE_EPOCH=%lld", (long long)source_date_epoch);
-		env = image_strv_push(env, &n, kv);
-		free(kv);
-	}
-	return env;
+	if (source_date_epoch >= 0)
+		strv_pushf(&env, "SOURCE_DATE_EPOCH=%lld", (long long)source_date_epoch);
+	return strv_steal(&env);
 }
 
 void image_env_free(char **env)
 {
-	size_t n = 0;
-
-	while (env[n])
-		n++;
-	image_strv_free(env, n);
+	strv_free_array(env);
 }
 
 /* Run a tool with its output on our stderr (stdout stays for results);

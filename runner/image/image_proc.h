@@ -17,9 +17,6 @@ struct captured {
 	int status; /* raw wait status; meaningless when truncated */
 	bool truncated;
 };
-
-char **image_strv_push(char **v, size_t *n, const char *s);
-void image_strv_free(char **v, size_t n);
 bool image_has_suffix(const char *s, const char *suffix);
 bool image_is_debian_token(const char *s);
 char *image_read_trimmed(const char *path);

@@ -409,11 +409,11 @@ static void test_definition(void **state)
 	assert_string_equal(def.variant, "minbase");
 	assert_string_equal(def.arch, "amd64");
 	assert_int_equal(def.snapshot_epoch, 1793491200);
-	assert_int_equal(def.n_components, 1);
-	assert_string_equal(def.components[0], "main");
-	assert_int_equal(def.n_packages, 5);
-	assert_string_equal(def.packages[0], "gcc");
-	assert_string_equal(def.packages[4], "lld");
+	assert_int_equal(def.components.n, 1);
+	assert_string_equal(def.components.v[0], "main");
+	assert_int_equal(def.packages.n, 5);
+	assert_string_equal(def.packages.v[0], "gcc");
+	assert_string_equal(def.packages.v[4], "lld");
 	j = image_definition_json(&def);
 	assert_int_equal(json_array_size(json_object_get(j, "packages")), 5);
 	assert_string_equal(json_string_value(json_object_get(j, "snapshot")), "20261101T000000Z");
