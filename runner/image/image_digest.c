@@ -2,6 +2,7 @@
  * directory, a tarball with its sidecar): see image.h */
 #define _GNU_SOURCE
 #include "image/image.h"
+#include "sandbox/mount_plan.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -326,18 +327,6 @@ struct manifest {
 	uint64_t entries, bytes;
 };
 
-/* Directories the sandbox always provides fresh (mounts.c): what an image
- * holds there is never seen, so it is not part of the digest. */
-static bool is_fresh_top(const char *name)
-{
-	static const char *const fresh[] = {"proc", "dev", "tmp", "sys", "run"};
-
-	for (size_t i = 0; i < sizeof(fresh) / sizeof(fresh[0]); i++)
-		if (strcmp(name, fresh[i]) == 0)
-			return true;
-	return false;
-}
-
 static int walk_dir(struct manifest *m, const char *abs, const char *rel, int depth,
                     struct error *err);
 
@@ -398,7 +387,7 @@ static int walk_dir(struct manifest *m, const char *abs, const char *rel, int de
 		char *child_abs, *child_rel;
 		struct stat st;
 
-		if (depth == 0 && is_fresh_top(names[i]))
+		if (depth == 0 && mount_plan_is_fresh_dir(names[i]))
 			continue;
 		child_abs = xasprintf("%s/%s", abs, names[i]);
 		child_rel = xasprintf("%s/%s", rel, names[i]);
