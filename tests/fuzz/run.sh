@@ -59,7 +59,7 @@ fuzz_one fuzz_cli 512 tests/fuzz/fuzz_cli.c $core $(src run_options) $(src optio
 # config checks `compiler = NAME` against the toolchain table
 toolchains="$(src toolchains) $(src toolchain_gcc) $(src toolchain_clang) $(src toolchain_rustc)
 	$(src pgo) $(src profile_objects) $(src tool_cache) $(src digest) $(src json_file) $(src strbuf)
-	$(src environment)"
+	$(src environment) $(src shellwords) $(src strv) $(src bytes_json)"
 fuzz_one fuzz_config 4096 tests/fuzz/fuzz_config.c $core $(src config_ini) $(src config_profile) \
 	$(src config_pipeline) $toolchains -- \
 	$(pkg-config --libs inih jansson nettle) -lcap
