@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/doctor_check.h"
 #include "cli/doctor_cpu.h"
+#include "cli/options.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -649,40 +650,71 @@ void doctor_print(FILE *out, const json_t *doc, bool color)
 	fprintf(out, "%u ok, %u degraded, %u missing\n", counts[0], counts[1], counts[2]);
 }
 
-static void doctor_usage(FILE *out)
+static void doctor_usage(FILE *out, const char *command)
 {
+	(void)command;
 	fputs("usage: pgo-sandbox doctor [--json] [--sysfs-root DIR]\n"
 	      "Report what this host supports (cgroup v2, namespaces, seccomp, turbo,\n"
 	      "governor, perf counters, SMT...) and what each missing piece costs.\n",
 	      out);
 }
 
+enum { OPT_JSON = 256, OPT_SYSFS_ROOT, OPT_HELP };
+
+static const struct option doctor_options[] = {
+    {"json", no_argument, NULL, OPT_JSON},
+    {"sysfs-root", required_argument, NULL, OPT_SYSFS_ROOT},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+struct doctor_request {
+	struct doctor_env env;
+	bool json;
+};
+
+static int doctor_option(void *request, const struct cli_opt *o, struct error *err)
+{
+	struct doctor_request *rq = request;
+
+	switch (o->id) {
+	case OPT_JSON: rq->json = true; return 0;
+	case OPT_SYSFS_ROOT: rq->env.sysfs_root = o->arg; return 0;
+	default:
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "doctor: option %s is not handled",
+		                 o->name ? o->name : "?");
+	}
+}
+
+static const struct cli_parser doctor_parser = {
+    .command = "doctor",
+    .shortopts = ":h",
+    .longopts = doctor_options,
+    .help = OPT_HELP,
+    .usage = doctor_usage,
+    .handle = doctor_option,
+};
+
 int cli_doctor(int argc, char **argv)
 {
-	struct doctor_env env = {.proc_root = "/proc", .sysfs_root = "/", .probe = true};
+	struct doctor_request rq = {
+	    .env = {.proc_root = "/proc", .sysfs_root = "/", .probe = true}};
 	const char *no_color = getenv("NO_COLOR");
-	bool json = false;
+	struct error err = {0};
 	json_t *doc;
+	int first, rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
-			json = true;
-		} else if (strcmp(argv[i], "--sysfs-root") == 0 && i + 1 < argc) {
-			env.sysfs_root = argv[++i];
-		} else if (strncmp(argv[i], "--sysfs-root=", 13) == 0) {
-			env.sysfs_root = argv[i] + 13;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			doctor_usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "pgo-sandbox: doctor: unexpected argument '%s'\n", argv[i]);
-			doctor_usage(stderr);
-			return EXIT_RUNNER_ERROR;
-		}
+	rc = cli_parse(&doctor_parser, argc, argv, &rq, &first, &err);
+	if (rc != 0)
+		return rc > 0 ? 0 : cli_fail(&err);
+	if (first < argc) {
+		fprintf(stderr, "pgo-sandbox: doctor: unexpected argument '%s'\n", argv[first]);
+		doctor_usage(stderr, "doctor");
+		return EXIT_RUNNER_ERROR;
 	}
 	fflush(stdout); /* the userns probe forks */
-	doc = doctor_collect(&env);
-	if (json) {
+	doc = doctor_collect(&rq.env);
+	if (rq.json) {
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 	} else {

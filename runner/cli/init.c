@@ -1,10 +1,10 @@
 /* init.c - see init.h */
 #define _GNU_SOURCE
 #include "cli/init.h"
+#include "cli/options.h"
 #include "cli/commands.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -357,44 +357,59 @@ struct init_cli {
 	const char *compiler;
 };
 
+static const struct option init_options[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"compiler", required_argument, NULL, 'c'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int init_option(void *request, const struct cli_opt *opt, struct error *err)
+{
+	struct init_cli *o = request;
+
+	switch (opt->id) {
+	case 'o': o->output = opt->arg; return 0;
+	case 'c':
+		if (strcmp(opt->arg, "gcc") != 0 && strcmp(opt->arg, "clang") != 0)
+			return error_set(err, EXIT_RUNNER_ERROR, 0,
+			                 "init: --compiler %s: expected gcc or clang", opt->arg);
+		o->compiler = opt->arg;
+		return 0;
+	default:
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "init: option %s is not handled",
+		                 opt->name ? opt->name : "?");
+	}
+}
+
+static void init_usage(FILE *out, const char *command)
+{
+	(void)command;
+	usage(out);
+}
+
+static const struct cli_parser init_parser = {
+    .command = "init",
+    .shortopts = ":ho:",
+    .longopts = init_options,
+    .help = 'h',
+    .usage = init_usage,
+    .handle = init_option,
+};
+
 static int parse_cli(int argc, char **argv, struct init_cli *o, struct error *err)
 {
-	static const struct option options[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    {"compiler", required_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int opt;
+	int first, rc;
 
 	*o = (struct init_cli){.dir = ".", .compiler = NULL};
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":ho:", options, NULL)) != -1) {
-		switch (opt) {
-		case 'h': usage(stdout); return 1;
-		case 'o': o->output = optarg; break;
-		case 'c':
-			if (strcmp(optarg, "gcc") != 0 && strcmp(optarg, "clang") != 0)
-				return error_set(err, EXIT_RUNNER_ERROR, 0,
-				                 "init: --compiler %s: expected gcc or clang",
-				                 optarg);
-			o->compiler = optarg;
-			break;
-		case ':':
-			return error_set(err, EXIT_RUNNER_ERROR, 0,
-			                 "init: option '%s' needs a value", argv[optind - 1]);
-		default:
-			return error_set(err, EXIT_RUNNER_ERROR, 0,
-			                 "init: unknown option '%s' (see pgo-sandbox init --help)",
-			                 argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		o->dir = argv[optind++];
-	if (optind < argc)
+	rc = cli_parse(&init_parser, argc, argv, o, &first, err);
+	if (rc != 0)
+		return rc;
+	if (first < argc)
+		o->dir = argv[first++];
+	if (first < argc)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "init: unexpected argument '%s'",
-		                 argv[optind]);
+		                 argv[first]);
 	return 0;
 }
 
