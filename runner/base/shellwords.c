@@ -1,6 +1,7 @@
 /* shellwords.c - see shellwords.h */
 #define _GNU_SOURCE
 #include "base/shellwords.h"
+#include "base/strv.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -37,9 +38,7 @@ static bool is_blank(char c)
 
 static void push_word(char ***words, size_t *n, struct wordbuf *b)
 {
-	*words = xrealloc(*words, (*n + 2) * sizeof(char *));
-	(*words)[(*n)++] = b->text ? b->text : xstrdup("");
-	(*words)[*n] = NULL;
+	*words = strv_append_n(*words, n, b->text ? b->text : xstrdup(""));
 	b->text = NULL;
 	b->len = b->cap = 0;
 }

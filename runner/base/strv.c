@@ -11,9 +11,7 @@
 
 void strv_push(struct strv *s, const char *item)
 {
-	s->v = xrealloc(s->v, (s->n + 2) * sizeof(char *));
-	s->v[s->n++] = xstrdup(item);
-	s->v[s->n] = NULL;
+	s->v = strv_append_n(s->v, &s->n, xstrdup(item));
 }
 
 void strv_pushf(struct strv *s, const char *fmt, ...)
@@ -82,6 +80,14 @@ char **strv_copy_n(char *const *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		out[i] = xstrdup(v[i]);
 	return out;
+}
+
+char **strv_append_n(char **v, size_t *n, char *item)
+{
+	v = xrealloc(v, (*n + 2) * sizeof(char *));
+	v[(*n)++] = item;
+	v[*n] = NULL;
+	return v;
 }
 
 void strv_free_array(char **v)

@@ -33,6 +33,10 @@ char **strv_copy(char *const *v);
  * that keep their count beside them (NULL when n is 0). */
 char **strv_copy_n(char *const *v, size_t n);
 void strv_free_array(char **v);
+/* Append `item` (taken, not copied) to a counted array that is kept
+ * NULL-terminated as well; returns the array.  For the arrays that live
+ * beside their count in a struct (options, evidence lines, words). */
+char **strv_append_n(char **v, size_t *n, char *item);
 /* The `n` strings of a counted array, then the array. */
 void strv_free_n(char **v, size_t n);
 

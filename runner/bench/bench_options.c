@@ -1,6 +1,7 @@
 /* bench_options.c - see bench_options.h */
 #define _GNU_SOURCE
 #include "bench/bench_options.h"
+#include "base/strv.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,10 +16,7 @@
 
 char **bench_strings_push(char **v, size_t *n, const char *s)
 {
-	v = xrealloc(v, (*n + 2) * sizeof(char *));
-	v[(*n)++] = xstrdup(s);
-	v[*n] = NULL;
-	return v;
+	return strv_append_n(v, n, xstrdup(s));
 }
 
 static void free_strings(char **v, size_t n)

@@ -1,6 +1,7 @@
 /* forensics.c - see forensics.h */
 #define _GNU_SOURCE
 #include "bench/forensics.h"
+#include "base/strv.h"
 #include "base/string_table.h"
 
 #include <math.h>
@@ -179,17 +180,9 @@ void forensics_side_free(struct forensic_side *side)
 	memset(side, 0, sizeof(*side));
 }
 
-static char **push_line(char **v, size_t *n, char *line)
-{
-	v = xrealloc(v, (*n + 2) * sizeof(char *));
-	v[(*n)++] = line;
-	v[*n] = NULL;
-	return v;
-}
-
 static void evidence(struct forensic_result *r, char *line)
 {
-	r->evidence = push_line(r->evidence, &r->n_evidence, line);
+	r->evidence = strv_append_n(r->evidence, &r->n_evidence, line);
 }
 
 static void missing(struct forensic_result *r, const char *what, const char *needs,
@@ -197,9 +190,10 @@ static void missing(struct forensic_result *r, const char *what, const char *nee
 {
 	const struct forensic_side *side = in_a ? a : b;
 
-	r->missing = push_line(r->missing, &r->n_missing,
-	                       xasprintf("%s: cannot judge: needs %s, missing in %s (counters: %s)",
-	                                 what, needs, side->label, side->status));
+	r->missing =
+	    strv_append_n(r->missing, &r->n_missing,
+	                  xasprintf("%s: cannot judge: needs %s, missing in %s (counters: %s)",
+	                            what, needs, side->label, side->status));
 }
 
 /* One judgement: `higher_is_worse` ratios compared against `limit`. */
@@ -307,8 +301,8 @@ static void compare_simulated(const struct forensic_side *a, const struct forens
 	             (sim_data_stalls(sb) - sim_data_stalls(sa)) / ca);
 	judge(out, a, b, "instructions", "cachegrind's Ir", ira, irb, FORENSICS_WORK_UP, false,
 	      FC_WORK, -1);
-	out->missing = push_line(out->missing, &out->n_missing,
-	                         xstrdup("dTLB and iTLB: not simulated by cachegrind"));
+	out->missing = strv_append_n(out->missing, &out->n_missing,
+	                             xstrdup("dTLB and iTLB: not simulated by cachegrind"));
 }
 
 void forensics_compare(const struct forensic_side *a, const struct forensic_side *b,

@@ -1,6 +1,7 @@
 /* run_options.c - see run_options.h */
 #define _GNU_SOURCE
 #include "cli/run_options.h"
+#include "base/strv.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -161,10 +162,7 @@ void cli_run_usage(FILE *out, const char *command)
 
 static char **push_string(char **v, size_t *n, const char *s)
 {
-	v = xrealloc(v, (*n + 2) * sizeof(char *));
-	v[(*n)++] = xstrdup(s);
-	v[*n] = NULL;
-	return v;
+	return strv_append_n(v, n, xstrdup(s));
 }
 
 static int check_sandbox_path(const char *opt, const char *path, struct error *err)

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "base/strv.h"
+#include "base/util.h"
 
 static void test_push_terminates_and_copies(void **state)
 {
@@ -89,6 +90,24 @@ static void test_copies_are_deep(void **state)
 	strv_free_array(NULL);
 }
 
+/* A counted array: the item is taken, the count and the NULL end kept. */
+static void test_append_n_takes_and_terminates(void **state)
+{
+	char **v = NULL;
+	size_t n = 0;
+	char *first = xstrdup("a");
+
+	(void)state;
+	v = strv_append_n(v, &n, first);
+	v = strv_append_n(v, &n, xstrdup("b"));
+	assert_int_equal(n, 2);
+	assert_ptr_equal(v[0], first); /* taken, not copied */
+	assert_string_equal(v[1], "b");
+	assert_null(v[2]);
+	assert_int_equal(strv_length(v), 2);
+	strv_free_n(v, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -96,6 +115,7 @@ int main(void)
 	    cmocka_unit_test(test_env_get_last_wins),
 	    cmocka_unit_test(test_steal_never_null),
 	    cmocka_unit_test(test_copies_are_deep),
+	    cmocka_unit_test(test_append_n_takes_and_terminates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
