@@ -80,9 +80,14 @@ int bolt_write_optimize_script(const char *path, const struct bolt_tools *t, cha
 	}
 	strbuf_printf(&s, " | LC_ALL=C sort > %s\n", BOLT_MERGED_FDATA);
 	/* -v=1: only then does llvm-bolt name the functions whose jump tables it
-	 * cannot follow (bolt_parse_log); it changes the log, not the output */
-	strbuf_printf(&s, "exec %s \"$1\" -o \"$2\" -data=%s -v=1 %s\n", t->bolt, BOLT_MERGED_FDATA,
-	              options ? options : BOLT_OPTIONS);
+	 * cannot follow (bolt_parse_log); it changes the log, not the output.
+	 * -no-threads: its worker threads write those warnings unbuffered, in
+	 * pieces, and two warnings' pieces interleave (a full check lost
+	 * run_source that way); one thread gives the same code (.text and
+	 * every section but the note recording the command line compared on
+	 * minilang) in about the same time. */
+	strbuf_printf(&s, "exec %s \"$1\" -o \"$2\" -data=%s -v=1 -no-threads %s\n", t->bolt,
+	              BOLT_MERGED_FDATA, options ? options : BOLT_OPTIONS);
 	rc = pgo_write_helper(path, s.s, s.len, err);
 	free(s.s);
 	return rc;
