@@ -197,7 +197,9 @@ def test_allocator_rules_reach_each_outcome(work, tmp_path, base, gx, gy, outcom
     rules.write_text(RULES)
     out = tmp_path / "r.json"
     md = tmp_path / "r.md"
-    r = bench(work, "--runs", "10", "--variant", "lto=./knobs.sh", "--variant", "pgo=./knobs.sh",
+    # 12 runs = 6 blocks: a comparison that falls back to block means (a
+    # loaded machine) still has a finite interval (5 blocks gave [x, inf])
+    r = bench(work, "--runs", "12", "--variant", "lto=./knobs.sh", "--variant", "pgo=./knobs.sh",
               "--setenv", f"THROUGHPUT_BASE={base}", "--setenv", f"GAIN_X={gx}",
               "--setenv", f"GAIN_Y={gy}", "--matrix", "KNOB_X=0,1", "--matrix", "KNOB_Y=0,1",
               "--metric-regex", OPS, "--rules", str(rules), "--json", str(out),
