@@ -36,7 +36,6 @@
 
 #include "image/image_proc.h"
 
-#define WALK_MAX_DEPTH 256
 #define SNAPSHOT_URL_FMT "https://snapshot.debian.org/archive/debian/%s"
 #define DEBOOTSTRAP "/usr/sbin/debootstrap"
 #define WGET "/usr/bin/wget"

@@ -32,14 +32,6 @@
 
 #include "image/image_proc.h"
 
-#define WALK_MAX_DEPTH 256
-#define SNAPSHOT_URL_FMT "https://snapshot.debian.org/archive/debian/%s"
-#define DEBOOTSTRAP "/usr/sbin/debootstrap"
-#define WGET "/usr/bin/wget"
-#define APT_GET "/usr/bin/apt-get"
-#define MIRROR_CHECK_TIMEOUT "20"
-#define DEFAULT_OUT_DIR "build/images"
-
 static bool has_word(const char *list, const char *word)
 {
 	size_t n = strlen(word);

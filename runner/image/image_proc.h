@@ -12,6 +12,10 @@
 
 #include "image/image.h"
 
+/* How deep the image walks (digest, cleaning) go before refusing a tree:
+ * one bound for both, so a tree one accepts the other does too. */
+#define WALK_MAX_DEPTH 256
+
 struct captured {
 	char *first_line;
 	int status; /* raw wait status; meaningless when truncated */
