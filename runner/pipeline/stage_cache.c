@@ -53,12 +53,9 @@ int stage_image_digest(const struct pipeline *pl, char digest[DIGEST_STR_MAX], j
 {
 	const char *image = pl->image ? pl->image : "host";
 
-	/* openat2(RESOLVE_IN_ROOT) answers EAGAIN when a rename raced with
-	 * it anywhere on the system: a busy build host sees that.  Any other
-	 * failure is final. */
-	for (int tries = 1; image_digest(image, digest, facts, err) < 0; tries++)
-		if (tries == 3 || err->errnum != EAGAIN)
-			return error_prefix(err, "image %s", image);
+	/* resolve_in_root retries openat2's EAGAIN itself: any failure here is final. */
+	if (image_digest(image, digest, facts, err) < 0)
+		return error_prefix(err, "image %s", image);
 	return 0;
 }
 

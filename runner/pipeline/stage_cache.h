@@ -17,8 +17,8 @@
 #include "pipeline/config.h"
 #include "pipeline/stage_ctx.h"
 
-/* Digest and facts of a pipeline's image (see image.h), retried when a
- * racing rename makes path resolution answer EAGAIN. */
+/* Digest and facts of a pipeline's image (see image.h); the "image NAME"
+ * prefix on errors. */
 int stage_image_digest(const struct pipeline *pl, char digest[DIGEST_STR_MAX], json_t **facts,
                        struct error *err);
 

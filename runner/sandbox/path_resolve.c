@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #define MAX_SYMLINKS 40
+#define OPENAT2_EAGAIN_TRIES 4
 
 static int openat2_in_root(int root_fd, const char *path, int flags)
 {
@@ -210,10 +211,18 @@ static int walk_in_root(int root_fd, const char *path, int flags, int depth)
 
 int resolve_in_root(int root_fd, const char *path, int flags, bool force_walk)
 {
-	if (!force_walk) {
+	/* openat2(RESOLVE_IN_ROOT) answers EAGAIN when a rename or mount
+	 * anywhere on the system raced with its ".." checks; the kernel asks
+	 * the caller to retry.  A few tries, then the O_NOFOLLOW walk, which
+	 * is just as strict and has no such race to report. */
+	for (int tries = 0; !force_walk && tries < OPENAT2_EAGAIN_TRIES; tries++) {
 		int fd = openat2_in_root(root_fd, path, flags);
-		if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+		if (fd >= 0)
 			return fd;
+		if (errno == ENOSYS || errno == EPERM)
+			break; /* no openat2 here: walk */
+		if (errno != EAGAIN)
+			return -1;
 	}
 	return walk_in_root(root_fd, path, flags, 0);
 }
