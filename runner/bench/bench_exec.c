@@ -23,6 +23,7 @@
 #include "artifacts/digest.h"
 #include "sandbox/environment.h"
 #include "sandbox/limit_warnings.h"
+#include "sandbox/mount_plan.h"
 #include "sandbox/sandbox.h"
 #include "base/shellwords.h"
 #include "base/strv.h"
@@ -364,6 +365,15 @@ int bench_exec_init(struct bench_exec *x, struct bench_session *s,
 	x->nice = o->nice;
 	if (!o->no_workdir && getcwd(cwd, sizeof(cwd)) && strcmp(cwd, "/") != 0)
 		x->workdir = xstrdup(cwd);
+	/* Bound read-only over the sandbox's own /tmp (or /run, /dev…), the
+	 * command would lose its writable scratch space and see the host's. */
+	if (x->workdir && mount_plan_path_is_fresh_dir(x->workdir))
+		return error_set(
+		    err, EXIT_RUNNER_ERROR, 0,
+		    "the working directory %s is one the sandbox makes fresh: binding it "
+		    "read-only would hide the sandbox's own; run from another directory "
+		    "(a subdirectory of it is fine) or pass --no-workdir",
+		    x->workdir);
 	if ((x->callgrind || x->cachegrind) && make_callgrind_dir(x, err) < 0)
 		return -1;
 	if (o->report_dir && make_report_dir(x, err) < 0)

@@ -19,6 +19,22 @@ bool mount_plan_is_fresh_dir(const char *name)
 	return false;
 }
 
+bool mount_plan_path_is_fresh_dir(const char *path)
+{
+	char name[16];
+	size_t len;
+
+	if (path[0] != '/')
+		return false;
+	path += strspn(path, "/");
+	len = strcspn(path, "/");
+	if (len == 0 || len >= sizeof(name) || path[len + strspn(path + len, "/")] != '\0')
+		return false;
+	memcpy(name, path, len);
+	name[len] = '\0';
+	return mount_plan_is_fresh_dir(name);
+}
+
 static const char *const mount_option_names[] = {
     [MOUNT_BIND_RO] = "--ro-bind",
     [MOUNT_BIND_RW] = "--bind",

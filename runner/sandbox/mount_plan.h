@@ -69,6 +69,9 @@ extern const size_t mount_plan_n_host_top;
 
 /* Directories the runner always provides fresh, never from an image. */
 bool mount_plan_is_fresh_dir(const char *name);
+/* Whether an absolute path names one of them ("/tmp", "//tmp/"): a bind
+ * there would cover the fresh one (a path below it is fine). */
+bool mount_plan_path_is_fresh_dir(const char *path);
 
 /* `image_dir`: the rootfs directory for IMAGE_DIR and IMAGE_TARBALL
  * (NULL for IMAGE_HOST); `top`: its listing (or the host's).  `prepared`

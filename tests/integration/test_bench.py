@@ -223,6 +223,21 @@ def test_failing_command_stops_the_bench_with_4(work):
     assert "exited with 3" in r.stderr and "boom" in r.stderr
 
 
+def test_a_fresh_directory_as_workdir_is_refused(work):
+    """From /tmp the read-only workdir bind would cover the sandbox's own
+    /tmp: the bench says so instead of failing inside the command."""
+    cmd = ["--runs", "2", "--warmup", "0", "--", "sh", "-c", "touch /tmp/scratch"]
+    r = subprocess.run([BINARY, "bench", *cmd], cwd="/tmp", capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 125, r.stderr
+    assert "working directory /tmp" in r.stderr and "--no-workdir" in r.stderr
+    r = subprocess.run([BINARY, "bench", "--no-workdir", *cmd], cwd="/tmp",
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = bench(work, *cmd)
+    assert r.returncode == 0, r.stderr
+
+
 # ---- the gate on the fixture ------------------------------------------------------------
 
 def variants(scale_a, scale_b, program="w.ml"):

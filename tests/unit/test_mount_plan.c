@@ -296,6 +296,14 @@ static void test_fresh_dirs(void **state)
 	assert_true(mount_plan_is_fresh_dir("run"));
 	assert_false(mount_plan_is_fresh_dir("usr"));
 	assert_false(mount_plan_is_fresh_dir("procs"));
+	assert_true(mount_plan_path_is_fresh_dir("/tmp"));
+	assert_true(mount_plan_path_is_fresh_dir("//tmp/"));
+	assert_true(mount_plan_path_is_fresh_dir("/dev"));
+	assert_false(mount_plan_path_is_fresh_dir("/tmp/work"));
+	assert_false(mount_plan_path_is_fresh_dir("/tmpx"));
+	assert_false(mount_plan_path_is_fresh_dir("tmp"));
+	assert_false(mount_plan_path_is_fresh_dir("/"));
+	assert_false(mount_plan_path_is_fresh_dir("/a-very-long-top-level-name"));
 	assert_string_equal(mount_option_name(MOUNT_BIND_RW), "--bind");
 	assert_string_equal(mount_option_name(MOUNT_BIND_RO), "--ro-bind");
 	assert_string_equal(mount_option_name(MOUNT_BIND_RO_IDMAP), "--ro-bind-idmap");
