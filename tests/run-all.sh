@@ -20,6 +20,7 @@ tier() {
 	shift
 	local log="build/tier-$name.log"
 	mkdir -p build
+	local start=$SECONDS
 	echo "=== $name"
 	"$@" 2>&1 | tee "$log" | tail -n 15
 	local rc=${PIPESTATUS[0]}
@@ -29,7 +30,7 @@ tier() {
 	fi
 	total_passed=$((total_passed + p))
 	total_failed=$((total_failed + f))
-	tier_results+=("$name: $p passed, $f failed")
+	tier_results+=("$name: $p passed, $f failed ($((SECONDS - start)) s)")
 }
 
 JOBS=2
@@ -43,7 +44,12 @@ tier_bg() {
 	local name=$1
 	shift
 	mkdir -p build
-	("$@" >"build/tier-$name.log" 2>&1; echo $? >"build/tier-$name.rc") &
+	(
+		start=$SECONDS
+		"$@" >"build/tier-$name.log" 2>&1
+		echo $? >"build/tier-$name.rc"
+		echo $((SECONDS - start)) >"build/tier-$name.secs"
+	) &
 }
 tier_collect() {
 	local name=$1 log="build/tier-$1.log" rc
@@ -56,13 +62,14 @@ tier_collect() {
 	fi
 	total_passed=$((total_passed + p))
 	total_failed=$((total_failed + f))
-	tier_results+=("$name: $p passed, $f failed")
+	tier_results+=("$name: $p passed, $f failed ($(cat "build/tier-$name.secs" 2>/dev/null || echo ?) s)")
 }
 # The tiers one background stream runs in order (lint, unit, the untimed
 # rootless tests, the ASan build and unit tests, fuzz).
 stream_tiers() {
-	local name
+	local name start
 	for name in "$@"; do
+		start=$SECONDS
 		case $name in
 		lint) make lint ;;
 		unit) make -j"$JOBS" unit ;;
@@ -71,6 +78,7 @@ stream_tiers() {
 		fuzz) bash tests/fuzz/run.sh 20 ;;
 		esac >"build/tier-$name.log" 2>&1
 		echo $? >"build/tier-$name.rc"
+		echo $((SECONDS - start)) >"build/tier-$name.secs"
 	done
 }
 

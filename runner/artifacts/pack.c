@@ -21,6 +21,7 @@
 
 #include "artifacts/libarchive_lazy.h"
 #include "artifacts/tar_reader.h"
+#include "base/strv.h"
 
 struct inode_key {
 	dev_t dev;
@@ -119,13 +120,6 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 /* The names in dfd, byte-sorted: readdir order depends on the filesystem. */
 static int read_sorted_names(int dfd, const char *shown, char ***out, size_t *count,
                              struct error *err)
@@ -160,7 +154,7 @@ static int read_sorted_names(int dfd, const char *shown, char ***out, size_t *co
 	if (errno != 0) {
 		int saved = errno;
 		closedir(d);
-		free_names(names, n);
+		strv_free_n(names, n);
 		return error_set(err, EXIT_RUNNER_ERROR, saved, "reading directory %s", shown);
 	}
 	closedir(d);
@@ -360,7 +354,7 @@ static int pack_dir(struct packer *p, int dfd, const char *rel)
 		rc = pack_one(p, dfd, names[i], path);
 		free(path);
 	}
-	free_names(names, n);
+	strv_free_n(names, n);
 	return rc;
 }
 

@@ -1,5 +1,6 @@
 /* bytes_json.c - see bytes_json.h */
 #include "base/bytes_json.h"
+#include "base/strv.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -191,9 +192,7 @@ int strv_from_b64_json(const json_t *a, char ***out, struct error *err)
 		if (text == NULL || base64_decode(text, &bytes, &len) < 0 ||
 		    strlen((char *)bytes) != len) {
 			free(bytes);
-			for (size_t k = 0; k < i; k++)
-				free(v[k]);
-			free(v);
+			strv_free_n(v, i);
 			return error_set(err, EXIT_RUNNER_ERROR, 0,
 			                 "element %zu is not the base64 of an argument", i);
 		}

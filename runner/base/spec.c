@@ -1,6 +1,7 @@
 /* spec.c - see spec.h */
 #define _GNU_SOURCE
 #include "base/spec.h"
+#include "base/strv.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,6 @@ void spec_init(struct sandbox_spec *spec)
 	spec->cpu_max_period_us = 100000;
 }
 
-static void free_strings(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void spec_free(struct sandbox_spec *spec)
 {
 	for (size_t i = 0; i < spec->n_mounts; i++) {
@@ -37,8 +31,8 @@ void spec_free(struct sandbox_spec *spec)
 	free(spec->image_path);
 	free(spec->chdir);
 	free(spec->hostname);
-	free_strings(spec->keep_env, spec->n_keep_env);
-	free_strings(spec->set_env, spec->n_set_env);
+	strv_free_n(spec->keep_env, spec->n_keep_env);
+	strv_free_n(spec->set_env, spec->n_set_env);
 	free(spec->source_date_epoch);
 	free(spec->pass_fds);
 	free(spec->cgroup_parent);

@@ -11,7 +11,7 @@
 
 void strv_push(struct strv *s, const char *item)
 {
-	s->v = strv_append_n(s->v, &s->n, xstrdup(item));
+	s->v = strv_append_copy_n(s->v, &s->n, item);
 }
 
 void strv_pushf(struct strv *s, const char *fmt, ...)
@@ -93,6 +93,11 @@ char **strv_append_n(char **v, size_t *n, char *item)
 void strv_free_array(char **v)
 {
 	strv_free_n(v, strv_length(v));
+}
+
+char **strv_append_copy_n(char **v, size_t *n, const char *s)
+{
+	return strv_append_n(v, n, xstrdup(s));
 }
 
 void strv_free_n(char **v, size_t n)

@@ -37,6 +37,8 @@ void strv_free_array(char **v);
  * NULL-terminated as well; returns the array.  For the arrays that live
  * beside their count in a struct (options, evidence lines, words). */
 char **strv_append_n(char **v, size_t *n, char *item);
+/* The same with a copy of `s`. */
+char **strv_append_copy_n(char **v, size_t *n, const char *s);
 /* The `n` strings of a counted array, then the array. */
 void strv_free_n(char **v, size_t n);
 

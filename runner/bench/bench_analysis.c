@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "bench/bench_analysis.h"
 #include "base/string_table.h"
+#include "base/strv.h"
 
 #include <fnmatch.h>
 #include <math.h>
@@ -649,9 +650,7 @@ void bench_analysis_free(struct bench_analysis *a)
 	free(a->cmp);
 	free(a->eff);
 	free(a->inter);
-	for (size_t i = 0; i < a->gate.n_reasons; i++)
-		free(a->gate.reasons[i]);
-	free(a->gate.reasons);
+	strv_free_n(a->gate.reasons, a->gate.n_reasons);
 	memset(a, 0, sizeof(*a));
 }
 

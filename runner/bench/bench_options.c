@@ -14,38 +14,26 @@
 #include "sandbox/environment.h"
 #include "base/shellwords.h"
 
-char **bench_strings_push(char **v, size_t *n, const char *s)
-{
-	return strv_append_n(v, n, xstrdup(s));
-}
-
-static void free_strings(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void bench_options_free(struct bench_options *o)
 {
 	bench_settings_free(&o->set);
-	free_strings(o->against, o->n_against);
+	strv_free_n(o->against, o->n_against);
 	free(o->rules_path);
 	free(o->record_store);
 	free(o->record_commit);
 	free(o->record_branch);
 	free(o->baseline);
 	free(o->candidate);
-	free_strings(o->variants, o->n_variants);
-	free_strings(o->preloads, o->n_preloads);
-	free_strings(o->benchmarks, o->n_benchmarks);
-	free_strings(o->matrix, o->n_matrix);
+	strv_free_n(o->variants, o->n_variants);
+	strv_free_n(o->preloads, o->n_preloads);
+	strv_free_n(o->benchmarks, o->n_benchmarks);
+	strv_free_n(o->matrix, o->n_matrix);
 	free(o->json_path);
 	free(o->markdown_path);
 	free(o->svg_path);
 	free(o->rerun_path);
 	free(o->cpus);
-	free_strings(o->sandbox_args, o->n_sandbox_args);
+	strv_free_n(o->sandbox_args, o->n_sandbox_args);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -356,13 +344,13 @@ static int add_knobs(const struct bench_options *o, struct bench_session *s, str
 				               "--matrix %s: given twice", copy);
 		for (char *t = strtok_r(eq + 1, ",", &save); rc == 0 && t;
 		     t = strtok_r(NULL, ",", &save))
-			values = bench_strings_push(values, &n, t);
+			values = strv_append_copy_n(values, &n, t);
 		if (rc == 0 && n == 0)
 			rc = error_set(err, EXIT_RUNNER_ERROR, 0, "--matrix %s: no values",
 			               o->matrix[i]);
 		if (rc == 0)
 			bench_add_knob(s, copy, values, n);
-		free_strings(values, n);
+		strv_free_n(values, n);
 	next:
 		free(copy);
 		if (rc < 0)

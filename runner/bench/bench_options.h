@@ -63,8 +63,6 @@ struct bench_options {
  * -1 + err (exit code 125) naming the options. */
 int bench_options_check(struct bench_options *o, struct error *err);
 void bench_options_free(struct bench_options *o);
-/* Append a copy of s to the NULL-terminated list v of *n strings. */
-char **bench_strings_push(char **v, size_t *n, const char *s);
 
 /* "2", "2%", "0.5" -> percent; rejects negatives and garbage. */
 int bench_parse_pct(const char *text, double *pct, struct error *err);

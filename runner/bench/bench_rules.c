@@ -16,6 +16,7 @@
 #include "bench/stats.h"
 #include "base/strbuf.h"
 #include "base/string_table.h"
+#include "base/strv.h"
 
 static const char *const decision_names[] = {
     [DECISION_GO] = "go",
@@ -403,9 +404,7 @@ void rules_free(struct rules *r)
 		}
 		free(k->res);
 	}
-	for (size_t i = 0; i < r->n_warnings; i++)
-		free(r->warnings[i]);
-	free(r->warnings);
+	strv_free_n(r->warnings, r->n_warnings);
 	free(r->rules);
 	free(r->path);
 	free(r->metric);

@@ -342,12 +342,8 @@ void forensics_compare(const struct forensic_side *a, const struct forensic_side
 
 void forensics_result_free(struct forensic_result *r)
 {
-	for (size_t i = 0; i < r->n_evidence; i++)
-		free(r->evidence[i]);
-	free(r->evidence);
-	for (size_t i = 0; i < r->n_missing; i++)
-		free(r->missing[i]);
-	free(r->missing);
+	strv_free_n(r->evidence, r->n_evidence);
+	strv_free_n(r->missing, r->n_missing);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -15,6 +15,7 @@
 #include "cli/options.h"
 #include "cli/run_options.h"
 #include "history/history.h"
+#include "base/strv.h"
 
 enum {
 	OPT_RUNS = 256,
@@ -257,9 +258,9 @@ static int sandbox_option(struct bench_options *o, const struct cli_opt *c, stru
 	char *flag = xasprintf("--%s", c->name);
 	const char *second;
 
-	o->sandbox_args = bench_strings_push(o->sandbox_args, &o->n_sandbox_args, flag);
+	o->sandbox_args = strv_append_copy_n(o->sandbox_args, &o->n_sandbox_args, flag);
 	if (c->id != OPT_SB_FLAG)
-		o->sandbox_args = bench_strings_push(o->sandbox_args, &o->n_sandbox_args, c->arg);
+		o->sandbox_args = strv_append_copy_n(o->sandbox_args, &o->n_sandbox_args, c->arg);
 	if (c->id == OPT_SB_TWO) {
 		second = cli_take_value(c);
 		if (second == NULL) {
@@ -267,7 +268,7 @@ static int sandbox_option(struct bench_options *o, const struct cli_opt *c, stru
 			free(flag);
 			return -1;
 		}
-		o->sandbox_args = bench_strings_push(o->sandbox_args, &o->n_sandbox_args, second);
+		o->sandbox_args = strv_append_copy_n(o->sandbox_args, &o->n_sandbox_args, second);
 	}
 	free(flag);
 	return 0;
@@ -318,22 +319,22 @@ static int handle(void *request, const struct cli_opt *c, struct error *err)
 	case OPT_BASELINE: replace(&o->baseline, arg); return 0;
 	case OPT_CANDIDATE: replace(&o->candidate, arg); return 0;
 	case OPT_VARIANT:
-		o->variants = bench_strings_push(o->variants, &o->n_variants, arg);
+		o->variants = strv_append_copy_n(o->variants, &o->n_variants, arg);
 		return 0;
 	case OPT_PRELOAD:
-		o->preloads = bench_strings_push(o->preloads, &o->n_preloads, arg);
+		o->preloads = strv_append_copy_n(o->preloads, &o->n_preloads, arg);
 		return 0;
 	case OPT_BENCHMARK:
-		o->benchmarks = bench_strings_push(o->benchmarks, &o->n_benchmarks, arg);
+		o->benchmarks = strv_append_copy_n(o->benchmarks, &o->n_benchmarks, arg);
 		return 0;
 	case OPT_BENCHMARKS: {
 		char *copy = xstrdup(arg), *save = NULL;
 		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-			o->benchmarks = bench_strings_push(o->benchmarks, &o->n_benchmarks, t);
+			o->benchmarks = strv_append_copy_n(o->benchmarks, &o->n_benchmarks, t);
 		free(copy);
 		return 0;
 	}
-	case OPT_MATRIX: o->matrix = bench_strings_push(o->matrix, &o->n_matrix, arg); return 0;
+	case OPT_MATRIX: o->matrix = strv_append_copy_n(o->matrix, &o->n_matrix, arg); return 0;
 	case OPT_RANDOMIZE: set->randomize_layout = true; return 0;
 	case OPT_COUNTERS:
 		o->given |= GIVEN_COUNTERS;
@@ -369,7 +370,7 @@ static int handle(void *request, const struct cli_opt *c, struct error *err)
 		reported_source_free(&probe);
 		if (rc == 0)
 			set->metric_sources =
-			    bench_strings_push(set->metric_sources, &set->n_metric_sources, src);
+			    strv_append_copy_n(set->metric_sources, &set->n_metric_sources, src);
 		free(src);
 		return rc;
 	}
@@ -381,10 +382,10 @@ static int handle(void *request, const struct cli_opt *c, struct error *err)
 			    err, EXIT_RUNNER_ERROR, 0,
 			    "--metric-direction %s: expected NAME=higher or NAME=lower", arg);
 		set->metric_directions =
-		    bench_strings_push(set->metric_directions, &set->n_metric_directions, arg);
+		    strv_append_copy_n(set->metric_directions, &set->n_metric_directions, arg);
 		return 0;
 	}
-	case OPT_AGAINST: o->against = bench_strings_push(o->against, &o->n_against, arg); return 0;
+	case OPT_AGAINST: o->against = strv_append_copy_n(o->against, &o->n_against, arg); return 0;
 	case OPT_ALLOW_OTHER_HOST: o->allow_other_host = true; return 0;
 	case OPT_RULES: replace(&o->rules_path, arg); return 0;
 	case OPT_RECORD: replace(&o->record_store, arg); return 0;

@@ -14,6 +14,7 @@
 #include "cli/history.h"
 #include "history/steps.h"
 #include "history/trend.h"
+#include "base/strv.h"
 
 #define MAX_STEPS 32
 
@@ -52,9 +53,7 @@ static void set_free(struct series_set *ss)
 		free(ss->v[k].points);
 		free(ss->v[k].variant);
 	}
-	for (size_t i = 0; i < ss->n_commits; i++)
-		free(ss->commits[i]);
-	free(ss->commits);
+	strv_free_n(ss->commits, ss->n_commits);
 	free(ss->v);
 	free(ss->host);
 	memset(ss, 0, sizeof(*ss));

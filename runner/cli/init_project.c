@@ -1,6 +1,7 @@
 /* init_project.c - see init_project.h */
 #define _GNU_SOURCE
 #include "cli/init_project.h"
+#include "base/strv.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -445,9 +446,7 @@ void project_free(struct project *p)
 {
 	struct cargo_facts *c = &p->cargo;
 
-	for (size_t i = 0; i < c->n_bins; i++)
-		free(c->bins[i]);
-	free(c->bins);
+	strv_free_n(c->bins, c->n_bins);
 	free(c->package);
 	free(c->lto);
 	free(c->codegen_units);

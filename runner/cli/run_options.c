@@ -160,11 +160,6 @@ void cli_run_usage(FILE *out, const char *command)
 	      out);
 }
 
-static char **push_string(char **v, size_t *n, const char *s)
-{
-	return strv_append_n(v, n, xstrdup(s));
-}
-
 static int check_sandbox_path(const char *opt, const char *path, struct error *err)
 {
 	if (path[0] != '/')
@@ -374,12 +369,12 @@ static int handle_option(void *request, const struct cli_opt *o, struct error *e
 		return parse_uid(arg, &spec->gid, err) < 0 ? error_prefix(err, "--gid") : 0;
 	case OPT_USERNS: spec->userns = true; return 0;
 	case OPT_KEEP_ENV:
-		spec->keep_env = push_string(spec->keep_env, &spec->n_keep_env, arg);
+		spec->keep_env = strv_append_copy_n(spec->keep_env, &spec->n_keep_env, arg);
 		return 0;
 	case OPT_SETENV:
 		if (environment_check_assignment(arg, err) < 0)
 			return -1;
-		spec->set_env = push_string(spec->set_env, &spec->n_set_env, arg);
+		spec->set_env = strv_append_copy_n(spec->set_env, &spec->n_set_env, arg);
 		return 0;
 	case OPT_SDE:
 		if (parse_u64(arg, &v, err) < 0)

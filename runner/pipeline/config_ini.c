@@ -463,19 +463,6 @@ bool strv_contains(char *const *v, size_t n, const char *s)
 	return false;
 }
 
-void list_push(char ***v, size_t *n, const char *s)
-{
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	(*v)[(*n)++] = xstrdup(s);
-}
-
-void list_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 int parse_bool(const char *v, bool *out, struct error *err)
 {
 	if (strcmp(v, "on") == 0 || strcmp(v, "true") == 0)

@@ -80,8 +80,6 @@ int check_env_assignment(const char *kv, struct error *err);
 size_t env_name_len(const char *kv);
 void env_assign(char ***v, size_t *n, const char *kv);
 bool strv_contains(char *const *v, size_t n, const char *s);
-void list_push(char ***v, size_t *n, const char *s);
-void list_free(char **v, size_t n);
 int parse_bool(const char *v, bool *out, struct error *err);
 int check_i64(uint64_t v, const char *text, struct error *err);
 int parse_positive_size(const char *v, uint64_t *out, struct error *err);

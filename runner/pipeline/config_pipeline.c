@@ -20,6 +20,7 @@
 #include "pipeline/config_parse.h"
 #include "pipeline/profile_normalise.h"
 #include "pipeline/toolchain.h"
+#include "base/strv.h"
 
 /* ---- pipelines ---- */
 
@@ -270,7 +271,7 @@ static int add_input(struct pipe_ctx *c, const char *name, struct error *err)
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
 		                 "'%s' is not 'source' or an earlier stage", name);
 	}
-	list_push(&s->inputs, &s->n_inputs, name);
+	s->inputs = strv_append_copy_n(s->inputs, &s->n_inputs, name);
 	return 0;
 }
 
@@ -298,7 +299,7 @@ static int add_output(struct pipe_ctx *c, const char *path, struct error *err)
 	}
 	if (strv_contains(s->outputs, s->n_outputs, path))
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is listed twice", path);
-	list_push(&s->outputs, &s->n_outputs, path);
+	s->outputs = strv_append_copy_n(s->outputs, &s->n_outputs, path);
 	return 0;
 }
 
@@ -784,7 +785,7 @@ void pipeline_free(struct pipeline *p)
 	free(p->bolt_options);
 	free(p->profiles_dir);
 	free(p->artifacts_dir);
-	list_free(p->release_env, p->n_release_env);
+	strv_free_n(p->release_env, p->n_release_env);
 	free(p->ship.text);
 	free(p->history);
 	for (size_t i = 0; i < p->n_stages; i++) {
@@ -792,10 +793,10 @@ void pipeline_free(struct pipeline *p)
 
 		free(s->name);
 		free(s->profile);
-		list_free(s->inputs, s->n_inputs);
+		strv_free_n(s->inputs, s->n_inputs);
 		free(s->command);
-		list_free(s->outputs, s->n_outputs);
-		list_free(s->env, s->n_env);
+		strv_free_n(s->outputs, s->n_outputs);
+		strv_free_n(s->env, s->n_env);
 	}
 	memset(p, 0, sizeof(*p));
 }

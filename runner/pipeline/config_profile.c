@@ -17,6 +17,7 @@
 #include "base/bytes_json.h"
 #include "pipeline/config_parse.h"
 #include "sandbox/privileges.h"
+#include "base/strv.h"
 
 /* ---- profiles ---- */
 
@@ -127,7 +128,7 @@ static int set_keep_env(struct profile *p, const char *v, struct error *err)
 		                 "'%s' is not a variable name (A-Z a-z 0-9 _, no leading digit)",
 		                 v);
 	if (!strv_contains(p->keep_env, p->n_keep_env, v))
-		list_push(&p->keep_env, &p->n_keep_env, v);
+		p->keep_env = strv_append_copy_n(p->keep_env, &p->n_keep_env, v);
 	return 0;
 }
 
@@ -518,7 +519,8 @@ int profile_apply(const struct profile *p, struct sandbox_spec *spec, struct err
 		env_assign(&spec->set_env, &spec->n_set_env, p->env[i]);
 	for (size_t i = 0; i < p->n_keep_env; i++)
 		if (!strv_contains(spec->keep_env, spec->n_keep_env, p->keep_env[i]))
-			list_push(&spec->keep_env, &spec->n_keep_env, p->keep_env[i]);
+			spec->keep_env =
+			    strv_append_copy_n(spec->keep_env, &spec->n_keep_env, p->keep_env[i]);
 	spec->no_turbo = p->no_turbo;
 	spec->no_aslr = p->no_aslr;
 	spec->allow_perf = p->allow_perf;
@@ -653,9 +655,9 @@ void profile_free(struct profile *p)
 	free(p->path);
 	free(p->cpus);
 	free(p->governor);
-	list_free(p->env, p->n_env);
-	list_free(p->keep_env, p->n_keep_env);
-	list_free(p->includes, p->n_includes);
+	strv_free_n(p->env, p->n_env);
+	strv_free_n(p->keep_env, p->n_keep_env);
+	strv_free_n(p->includes, p->n_includes);
 	for (size_t i = 0; i < p->n_rlimits; i++)
 		free(p->rlimit_names[i]);
 	memset(p, 0, sizeof(*p));

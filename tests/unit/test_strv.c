@@ -108,6 +108,22 @@ static void test_append_n_takes_and_terminates(void **state)
 	strv_free_n(v, n);
 }
 
+static void test_append_copy_n_copies(void **state)
+{
+	char **v = NULL;
+	size_t n = 0;
+	char text[] = "x";
+
+	(void)state;
+	v = strv_append_copy_n(v, &n, text);
+	text[0] = 'y'; /* the caller's buffer changes; the copy does not */
+	assert_int_equal(n, 1);
+	assert_ptr_not_equal(v[0], text);
+	assert_string_equal(v[0], "x");
+	assert_null(v[1]);
+	strv_free_n(v, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -116,6 +132,7 @@ int main(void)
 	    cmocka_unit_test(test_steal_never_null),
 	    cmocka_unit_test(test_copies_are_deep),
 	    cmocka_unit_test(test_append_n_takes_and_terminates),
+	    cmocka_unit_test(test_append_copy_n_copies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
