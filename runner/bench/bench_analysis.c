@@ -532,6 +532,8 @@ size_t bench_min_blocks(const struct bench_settings *set, enum cmp_method method
 {
 	size_t values = stats_signrank_min_n(set->confidence);
 
+	if (method == METHOD_RANGE)
+		return 2; /* a count's interval is the range of the blocks */
 	return method == METHOD_PAIRED_RUNS ? (values + 1) / 2 : values;
 }
 

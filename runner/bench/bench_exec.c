@@ -19,6 +19,7 @@
 #include "bench/bench_plan.h"
 #include "bench/cachegrind.h"
 #include "bench/callgrind.h"
+#include "bench/valgrind_out.h"
 #include "host/cpus.h"
 #include "artifacts/digest.h"
 #include "sandbox/environment.h"
@@ -514,34 +515,25 @@ static int restore(struct bench_exec *x, struct error *err)
 
 #define CALLGRIND_OUT_MAX (256u << 20)
 
+/* The run's counts: the sum over the processes valgrind followed. */
 static int read_cachegrind(struct bench_exec *x, struct bench_run *run, struct error *err)
 {
-	char *path = xasprintf("%s/%s", x->callgrind_dir, CACHEGRIND_OUT_NAME);
-	char *text = NULL;
-	int rc = read_file(path, &text, NULL, err);
-
-	free(path);
-	if (rc < 0)
+	memset(&run->sim, 0, sizeof(run->sim));
+	if (valgrind_out_each(x->callgrind_dir, CACHEGRIND_OUT_NAME, CALLGRIND_OUT_MAX,
+	                      cachegrind_add, &run->sim, err) < 0)
 		return error_prefix(err, "--cachegrind");
-	rc = cachegrind_parse(text, &run->sim, err);
-	free(text);
-	run->has_sim = rc == 0;
-	return rc;
+	run->has_sim = true;
+	return 0;
 }
 
 static int read_callgrind(struct bench_exec *x, struct bench_run *run, struct error *err)
 {
-	char *path = xasprintf("%s/%s", x->callgrind_dir, CALLGRIND_OUT_NAME);
-	char *text = NULL;
-	int rc = read_file_untrusted(path, CALLGRIND_OUT_MAX, &text, err);
-
-	free(path);
-	if (rc < 0)
+	run->ir = 0;
+	if (valgrind_out_each(x->callgrind_dir, CALLGRIND_OUT_NAME, CALLGRIND_OUT_MAX,
+	                      callgrind_add_ir, &run->ir, err) < 0)
 		return error_prefix(err, "--callgrind");
-	rc = callgrind_parse_ir(text, &run->ir, err);
-	free(text);
-	run->has_ir = rc == 0;
-	return rc;
+	run->has_ir = true;
+	return 0;
 }
 
 static void cpu_time(struct bench_run *run, const struct counter_values *cv, json_t *cg)
@@ -664,14 +656,9 @@ static int exec_once(struct bench_exec *x, struct arm_prep *p, char **argv, stru
 	ctx.want = x->counters ? COUNTERS_ALL : 1u << CTR_TASK_CLOCK;
 	set_pad(x, p, run->pad);
 	spec_use_arm(x, p, argv, run->variant, &ctx, &saved);
-	if (argv == p->argv && (x->callgrind || x->cachegrind)) {
-		char *out_path = xasprintf("%s/%s", x->callgrind_dir,
-		                           x->callgrind ? CALLGRIND_OUT_NAME : CACHEGRIND_OUT_NAME);
-
-		unlink(out_path);
-		free(out_path);
-	}
-	if (x->report_dir && empty_report_dir(x, err) < 0) {
+	if ((argv == p->argv && x->callgrind_dir &&
+	     valgrind_out_clear(x->callgrind_dir, err) < 0) ||
+	    (x->report_dir && empty_report_dir(x, err) < 0)) {
 		spec_restore(&x->base, &saved);
 		counters_close(&cs);
 		return -1;

@@ -1,6 +1,7 @@
 /* cachegrind.c - see cachegrind.h */
 #define _GNU_SOURCE
 #include "bench/cachegrind.h"
+#include "bench/valgrind_out.h"
 #include "base/cleanup.h"
 #include "base/string_table.h"
 
@@ -21,7 +22,7 @@ char **cachegrind_wrap(char *const *argv, const char *dir_inside)
 
 	while (argv[n])
 		n++;
-	out = xcalloc(n + 11, sizeof(char *));
+	out = xcalloc(n + 9 + VALGRIND_OUT_N_OPTIONS, sizeof(char *));
 	out[k++] = xstrdup("valgrind");
 	out[k++] = xstrdup("--tool=cachegrind");
 	out[k++] = xstrdup("--cache-sim=yes");
@@ -31,8 +32,7 @@ char **cachegrind_wrap(char *const *argv, const char *dir_inside)
 	out[k++] = xstrdup("--I1=32768,8,64");
 	out[k++] = xstrdup("--D1=32768,8,64");
 	out[k++] = xstrdup("--LL=8388608,16,64");
-	out[k++] = xasprintf("--cachegrind-out-file=%s/%s", dir_inside, CACHEGRIND_OUT_NAME);
-	out[k++] = xasprintf("--log-file=%s/%s", dir_inside, CACHEGRIND_LOG_NAME);
+	valgrind_out_options("--cachegrind-out-file", CACHEGRIND_OUT_NAME, dir_inside, out, &k);
 	out[k++] = xstrdup("--");
 	for (size_t i = 0; i < n; i++)
 		out[k++] = xstrdup(argv[i]);
@@ -106,6 +106,17 @@ int cachegrind_parse(const char *text, struct sim_counters *out, struct error *e
 		                 "cachegrind output: events '%s' lack cache or branch simulation "
 		                 "(--cache-sim=yes --branch-sim=yes)",
 		                 events);
+	return 0;
+}
+
+int cachegrind_add(const char *text, void *total, struct error *err)
+{
+	struct sim_counters one, *sum = total;
+
+	if (cachegrind_parse(text, &one, err) < 0)
+		return -1;
+	for (int i = 0; i < SIM_COUNT; i++)
+		sum->v[i] += one.v[i];
 	return 0;
 }
 

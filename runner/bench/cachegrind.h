@@ -27,7 +27,6 @@
 #include "base/util.h"
 
 #define CACHEGRIND_OUT_NAME "cachegrind.out"
-#define CACHEGRIND_LOG_NAME "valgrind.log"
 #define CACHEGRIND_GEOMETRY "I1=32768,8,64 D1=32768,8,64 LL=8388608,16,64"
 
 #define SIM_L1_MISS_CYCLES 10
@@ -58,13 +57,17 @@ struct sim_counters {
 /* cachegrind's own names: "Ir", "I1mr", ... */
 const char *sim_event_name(enum sim_event e);
 
-/* valgrind --tool=cachegrind ... --cachegrind-out-file=DIR/cachegrind.out
- * --log-file=DIR/valgrind.log -- argv...  (NULL-terminated; caller frees). */
+/* valgrind --tool=cachegrind ... --trace-children=yes
+ * --cachegrind-out-file=DIR/cachegrind.out.%p --log-file=DIR/valgrind.log.%p
+ * -- argv...  (NULL-terminated; caller frees; the files: valgrind_out.h). */
 char **cachegrind_wrap(char *const *argv, const char *dir_inside);
 
 /* Every event of the "summary:" line of a cachegrind output file; -1 +
  * err naming what is missing. */
 int cachegrind_parse(const char *text, struct sim_counters *out, struct error *err);
+/* Adds a file's counters to *(struct sim_counters *)total:
+ * valgrind_out_each's `add`. */
+int cachegrind_add(const char *text, void *total, struct error *err);
 
 /* Stall cycles by source, and their sum with Ir (see above). */
 double sim_instruction_stalls(const struct sim_counters *s);

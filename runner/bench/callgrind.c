@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/valgrind_out.h"
+
 char **callgrind_wrap(char *const *argv, const char *dir_inside)
 {
 	size_t n = 0, k = 0;
@@ -13,11 +15,10 @@ char **callgrind_wrap(char *const *argv, const char *dir_inside)
 
 	while (argv[n])
 		n++;
-	out = xcalloc(n + 6, sizeof(char *));
+	out = xcalloc(n + 4 + VALGRIND_OUT_N_OPTIONS, sizeof(char *));
 	out[k++] = xstrdup("valgrind");
 	out[k++] = xstrdup("--tool=callgrind");
-	out[k++] = xasprintf("--callgrind-out-file=%s/%s", dir_inside, CALLGRIND_OUT_NAME);
-	out[k++] = xasprintf("--log-file=%s/%s", dir_inside, CALLGRIND_LOG_NAME);
+	valgrind_out_options("--callgrind-out-file", CALLGRIND_OUT_NAME, dir_inside, out, &k);
 	out[k++] = xstrdup("--");
 	for (size_t i = 0; i < n; i++)
 		out[k++] = xstrdup(argv[i]);
@@ -93,4 +94,14 @@ int callgrind_parse_ir(const char *text, uint64_t *ir, struct error *err)
 		}
 		totals = end;
 	}
+}
+
+int callgrind_add_ir(const char *text, void *total, struct error *err)
+{
+	uint64_t ir;
+
+	if (callgrind_parse_ir(text, &ir, err) < 0)
+		return -1;
+	*(uint64_t *)total += ir;
+	return 0;
 }

@@ -331,6 +331,24 @@ def test_a_gate_that_cannot_decide_does_not_pass(work, tmp_path):
     assert (cmp["method"], cmp["n_values"]) in (("paired-runs", 4), ("block-means", 2))
 
 
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+def test_two_blocks_decide_a_count_gate(work, tmp_path):
+    """A count's interval is the range of its blocks: with est-cycles as the
+    gate, two blocks decide, and the warning before the first run says so
+    instead of predicting an inconclusive gate and exit 2."""
+    out = tmp_path / "c.json"
+    r = bench(work, "--cachegrind", "--metric", "est-cycles", "--runs", "4", "--max-runs", "4",
+              "--warmup", "0", "--fail-on-regression", "2", "--json", str(out), *variants(1, 2),
+              timeout=600)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "comparisons will be inconclusive" not in r.stderr
+    assert "the gate's est-cycles (a count) decides from 2" in r.stderr, r.stderr
+    gate = result(out)["analysis"]["gate"]
+    assert gate["status"] == "fail" and not gate["undecidable"], gate
+    cmp = [c for c in comparisons(result(out), metric="est-cycles")][0]
+    assert cmp["method"] == "range" and cmp["verdict"] == "slower"
+
+
 def test_only_glob_and_holm_over_benchmarks(work, tmp_path):
     common = ("--runs", "16", "--benchmarks", "a_full_check_flow,b",
               "--variant", "x=./minilang {bench}.ml", "--variant", "y=./minilang {bench}-y.ml",

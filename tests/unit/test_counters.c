@@ -180,12 +180,13 @@ static void test_callgrind_wrap(void **state)
 	w = callgrind_wrap(argv, "/cg");
 	assert_string_equal(w[0], "valgrind");
 	assert_string_equal(w[1], "--tool=callgrind");
-	assert_string_equal(w[2], "--callgrind-out-file=/cg/callgrind.out");
-	assert_string_equal(w[3], "--log-file=/cg/valgrind.log");
-	assert_string_equal(w[4], "--");
-	assert_string_equal(w[5], "./minilang");
-	assert_string_equal(w[6], "a b.ml");
-	assert_null(w[7]);
+	assert_string_equal(w[2], "--trace-children=yes");
+	assert_string_equal(w[3], "--callgrind-out-file=/cg/callgrind.out.%p");
+	assert_string_equal(w[4], "--log-file=/cg/valgrind.log.%p");
+	assert_string_equal(w[5], "--");
+	assert_string_equal(w[6], "./minilang");
+	assert_string_equal(w[7], "a b.ml");
+	assert_null(w[8]);
 	for (int i = 0; w[i]; i++)
 		free(w[i]);
 	free(w);
