@@ -203,17 +203,6 @@ struct fake {
 	struct run_report report;
 };
 
-static char *get(const char *root, const char *rel)
-{
-	char *path = xasprintf("%s/%s", root, rel);
-	struct error err = {0};
-	char *v = NULL;
-
-	assert_int_equal(read_file(path, &v, NULL, &err), 0);
-	free(path);
-	return v;
-}
-
 static bool exists(const char *root, const char *rel)
 {
 	char *path = xasprintf("%s/%s", root, rel);
@@ -279,10 +268,10 @@ static void test_fake_enables_requested_controllers(void **state)
 	assert_true(exists(f->root, "pgo-sandbox/1234-abcd"));
 	assert_int_equal(cg.controllers, CG_MEMORY | CG_PIDS);
 	/* only what the spec asks for, at every level down to the parent */
-	v = get(f->root, "cgroup.subtree_control");
+	v = unit_get(f->root, "cgroup.subtree_control");
 	assert_string_equal(v, "+memory +pids");
 	free(v);
-	v = get(f->root, "pgo-sandbox/cgroup.subtree_control");
+	v = unit_get(f->root, "pgo-sandbox/cgroup.subtree_control");
 	assert_string_equal(v, "+memory +pids");
 	free(v);
 	assert_control(&f->report, "cgroup", CONTROL_APPLIED, "pgo-sandbox/1234-abcd");
@@ -327,7 +316,7 @@ static void test_fake_missing_controllers_and_affinity(void **state)
 	assert_int_equal(cgroup_setup_at(f->root, &f->spec, "77-x", &cg, &f->report, &err), 0);
 	assert_true(exists(f->root, "a/b/77-x"));
 	assert_int_equal(cg.controllers, 0);
-	v = get(f->root, "cgroup.subtree_control");
+	v = unit_get(f->root, "cgroup.subtree_control");
 	assert_string_equal(v, "");
 	free(v);
 	assert_control(&f->report, "cgroup.memory", CONTROL_UNAVAILABLE, "not listed in ");

@@ -77,19 +77,6 @@ struct fixture {
 	struct unit_tmpdir tmp;
 };
 
-/* A stand-in artifact: `bytes` as art/<base>.tar.zst and its sidecar. */
-static void write_artifact(const char *base, const char *bytes)
-{
-	struct error err = {0};
-	char digest[DIGEST_STR_MAX];
-	char *path = xasprintf("art/%s.tar.zst", base);
-
-	unit_write_text(path, bytes);
-	assert_int_equal(digest_file_sha256(path, digest, &err), 0);
-	assert_int_equal(sidecar_write(path, digest, &err), 0);
-	free(path);
-}
-
 #define OR(x, d) ((x) ? (x) : (d))
 
 static void write_pipeline(const struct variant *v)
@@ -160,9 +147,9 @@ static int setup(void **state)
 		fail_msg("copying %s/profiles: cp exited with status %d", repo, rc);
 	unit_mkdir(".", "art");
 	unit_write_text("src/f", "hello\n");
-	write_artifact("a", "A");
-	write_artifact("train.1of2", "T1");
-	write_artifact("train.2of2", "T2");
+	unit_write_artifact("art", "a", "zst", "A", NULL);
+	unit_write_artifact("art", "train.1of2", "zst", "T1", NULL);
+	unit_write_artifact("art", "train.2of2", "zst", "T2", NULL);
 	unsetenv("PGO_SANDBOX_PROFILES");
 	*state = f;
 	return 0;
@@ -235,7 +222,7 @@ static void test_input_source_and_profile_contents_change_the_key(void **state)
 
 	(void)state;
 	key_of(&v, k0, NULL);
-	write_artifact("train.2of2", "T2 trained differently");
+	unit_write_artifact("art", "train.2of2", "zst", "T2 trained differently", NULL);
 	key_of(&v, k1, NULL);
 	assert_string_not_equal(k1, k0);
 	unit_write_text("src/f", "hello again\n");

@@ -54,19 +54,6 @@ struct fixture {
 	bool loaded;
 };
 
-/* A stand-in artifact: `bytes` as <dir>/<base>.tar.<ext> and its sidecar. */
-static void write_artifact(const char *dir, const char *base, const char *ext, const char *bytes,
-                           char digest[DIGEST_STR_MAX])
-{
-	struct error err = {0};
-	char *path = xasprintf("%s/%s.tar.%s", dir, base, ext);
-
-	unit_write_text(path, bytes);
-	assert_int_equal(digest_file_sha256(path, digest, &err), 0);
-	assert_int_equal(sidecar_write(path, digest, &err), 0);
-	free(path);
-}
-
 static void load(struct fixture *f, const char *extra_header)
 {
 	struct error err = {0};
@@ -147,11 +134,11 @@ static void test_artifact_find_prefers_zstd_then_gzip(void **state)
 	s = artifact_find("art", "a");
 	assert_string_equal(s, "art/a.tar.zst");
 	free(s);
-	write_artifact("art", "a", "gz", "gz", d);
+	unit_write_artifact("art", "a", "gz", "gz", d);
 	s = artifact_find("art", "a");
 	assert_string_equal(s, "art/a.tar.gz");
 	free(s);
-	write_artifact("art", "a", "zst", "zst", d);
+	unit_write_artifact("art", "a", "zst", "zst", d);
 	s = artifact_find("art", "a");
 	assert_string_equal(s, "art/a.tar.zst");
 	free(s);
@@ -168,9 +155,9 @@ static void test_resolves_inputs_in_order_with_shards_and_digests(void **state)
 	size_t n = 0;
 
 	load(f, "");
-	write_artifact("art", "a", "zst", "A", da);
-	write_artifact("art", "train.1of2", "zst", "T1", d1);
-	write_artifact("art", "train.2of2", "gz", "T2", d2);
+	unit_write_artifact("art", "a", "zst", "A", da);
+	unit_write_artifact("art", "train.1of2", "zst", "T1", d1);
+	unit_write_artifact("art", "train.2of2", "gz", "T2", d2);
 	assert_int_equal(tree_digest("src", NULL, 0, src, &err), 0);
 	if (stage_inputs_resolve(&f->pl, stage(f, "b"), "art", &in, &n, &err) < 0)
 		fail_msg("%s", err.msg);
@@ -222,8 +209,8 @@ static void test_missing_artifact_names_the_command_that_makes_it(void **state)
 	free(want);
 	stage_inputs_free(in, n);
 
-	write_artifact("art", "a", "zst", "A", d);
-	write_artifact("art", "train.1of2", "zst", "T1", d);
+	unit_write_artifact("art", "a", "zst", "A", d);
+	unit_write_artifact("art", "train.1of2", "zst", "T1", d);
 	in = NULL;
 	assert_int_equal(stage_inputs_resolve(&f->pl, stage(f, "b"), "art", &in, &n, &err), -1);
 	want = xasprintf("input train.2of2: art/train.2of2.tar.zst (run `pgo-sandbox stage train "
@@ -244,7 +231,7 @@ static void test_tampered_artifact_is_refused(void **state)
 	size_t n = 0;
 
 	load(f, "");
-	write_artifact("art", "a", "zst", "A", d);
+	unit_write_artifact("art", "a", "zst", "A", d);
 	unit_write_text("art/a.tar.zst", "B"); /* after its sidecar */
 	assert_int_equal(stage_inputs_resolve(&f->pl, stage(f, "train"), "art", &in, &n, &err), -1);
 	assert_non_null(strstr(err.msg, "input a: "));
@@ -324,9 +311,9 @@ static void test_inputs_json_does_not_depend_on_the_artifacts_path(void **state)
 	char d[DIGEST_STR_MAX], *first = NULL;
 
 	load(f, "");
-	write_artifact("art", "a", "zst", "A", d);
-	write_artifact("art", "train.1of2", "zst", "T1", d);
-	write_artifact("art", "train.2of2", "zst", "T2", d);
+	unit_write_artifact("art", "a", "zst", "A", d);
+	unit_write_artifact("art", "train.1of2", "zst", "T1", d);
+	unit_write_artifact("art", "train.2of2", "zst", "T2", d);
 	assert_int_equal(system("cp -a art art2"), 0);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		struct error err = {0};

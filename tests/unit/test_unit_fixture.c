@@ -14,17 +14,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "artifacts/provenance.h"
 #include "base/util.h"
 #include "unit_fixture.h"
 
-static char *contents(const char *path, size_t *len)
+/* Runs after a failed test too: its files go with the directory. */
+static int enter(void **state)
 {
-	struct error err = {0};
-	char *text = NULL;
+	struct unit_tmpdir *t = xcalloc(1, sizeof(*t));
 
-	if (read_file(path, &text, len, &err) < 0)
-		fail_msg("%s", err.msg);
-	return text;
+	unit_tmpdir_enter(t, "test_unit_fixture");
+	*state = t;
+	return 0;
+}
+
+static int leave(void **state)
+{
+	unit_tmpdir_leave(*state);
+	free(*state);
+	return 0;
 }
 
 static void test_strip_components(void **state)
@@ -75,46 +83,59 @@ static void test_tmpdir_is_the_cwd_then_gone(void **state)
  * write replaces the first instead of appending to it. */
 static void test_write_makes_parents_and_truncates(void **state)
 {
-	struct unit_tmpdir t;
 	const char bytes[] = "a\0b";
 	size_t len;
 	char *text;
 
 	(void)state;
-	unit_tmpdir_enter(&t, "test_unit_fixture");
 	unit_write("d1/d2/f", bytes, sizeof(bytes) - 1);
-	text = contents("d1/d2/f", &len);
+	text = unit_read("d1/d2/f", &len);
 	assert_int_equal(len, 3);
 	assert_memory_equal(text, bytes, 3);
 	free(text);
 	unit_write_text("d1/d2/f", "z");
-	text = contents("d1/d2/f", &len);
+	text = unit_read("d1/d2/f", &len);
 	assert_int_equal(len, 1);
 	assert_string_equal(text, "z");
 	free(text);
-	unit_tmpdir_leave(&t);
 }
 
 static void test_put_line_mkdir(void **state)
 {
-	struct unit_tmpdir t;
+	const struct unit_tmpdir *t = *state;
 	struct stat st;
 	char *text;
 
-	(void)state;
-	unit_tmpdir_enter(&t, "test_unit_fixture");
-	unit_put(t.dir, "sys/a", "1");
-	unit_put_line(t.dir, "sys/b", "2");
-	unit_mkdir(t.dir, "cg/x/y");
-	text = contents("sys/a", NULL);
+	unit_put(t->dir, "sys/a", "1");
+	unit_put_line(t->dir, "sys/b", "2");
+	unit_mkdir(t->dir, "cg/x/y");
+	text = unit_read("sys/a", NULL);
 	assert_string_equal(text, "1");
 	free(text);
-	text = contents("sys/b", NULL);
+	text = unit_get(t->dir, "sys/b");
 	assert_string_equal(text, "2\n");
 	free(text);
 	assert_int_equal(stat("cg/x/y", &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
-	unit_tmpdir_leave(&t);
+}
+
+/* The artifact verifies against its sidecar, and the digest handed back
+ * is that of the bytes. */
+static void test_write_artifact_with_its_sidecar(void **state)
+{
+	char got[DIGEST_STR_MAX], want[DIGEST_STR_MAX], verified[DIGEST_STR_MAX];
+	struct error err = {0};
+
+	(void)state;
+	unit_write_artifact("art", "a", "zst", "A", got);
+	digest_buffer_sha256("A", 1, want);
+	assert_string_equal(got, want);
+	if (sidecar_verify("art/a.tar.zst", verified, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(verified, want);
+	unit_write_artifact("art", "b", "gz", "B", NULL);
+	if (sidecar_verify("art/b.tar.gz", verified, &err) < 0)
+		fail_msg("%s", err.msg);
 }
 
 int main(void)
@@ -123,8 +144,9 @@ int main(void)
 	    cmocka_unit_test(test_strip_components),
 	    cmocka_unit_test(test_checkout_root_holds_the_sources),
 	    cmocka_unit_test(test_tmpdir_is_the_cwd_then_gone),
-	    cmocka_unit_test(test_write_makes_parents_and_truncates),
-	    cmocka_unit_test(test_put_line_mkdir),
+	    cmocka_unit_test_setup_teardown(test_write_makes_parents_and_truncates, enter, leave),
+	    cmocka_unit_test_setup_teardown(test_put_line_mkdir, enter, leave),
+	    cmocka_unit_test_setup_teardown(test_write_artifact_with_its_sidecar, enter, leave),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

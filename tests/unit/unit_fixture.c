@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "artifacts/provenance.h"
 #include "base/util.h"
 #include "unit_fixture.h"
 
@@ -127,6 +128,42 @@ void unit_mkdir(const char *root, const char *rel)
 	struct error err = {0};
 	int rc = mkdir_p(path, 0755, &err);
 
+	free(path);
+	if (rc < 0)
+		fail_msg("%s", err.msg);
+}
+
+char *unit_read(const char *path, size_t *len)
+{
+	struct error err = {0};
+	char *text = NULL;
+
+	if (read_file(path, &text, len, &err) < 0)
+		fail_msg("%s", err.msg);
+	return text;
+}
+
+char *unit_get(const char *root, const char *rel)
+{
+	char *path = xasprintf("%s/%s", root, rel);
+	char *text = unit_read(path, NULL);
+
+	free(path);
+	return text;
+}
+
+void unit_write_artifact(const char *dir, const char *base, const char *ext, const char *bytes,
+                         char digest[DIGEST_STR_MAX])
+{
+	char *path = xasprintf("%s/%s.tar.%s", dir, base, ext);
+	char own[DIGEST_STR_MAX];
+	struct error err = {0};
+	int rc;
+
+	unit_write_text(path, bytes);
+	rc = digest_file_sha256(path, digest ? digest : own, &err);
+	if (rc == 0)
+		rc = sidecar_write(path, digest ? digest : own, &err);
 	free(path);
 	if (rc < 0)
 		fail_msg("%s", err.msg);

@@ -14,6 +14,8 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "artifacts/digest.h"
+
 /* The checkout, from the test binary's own path
  * (<checkout>/BUILD/tests/test_NAME), into `buf`: the tests that read
  * the shipped profiles find them whichever BUILD directory they run from. */
@@ -46,5 +48,18 @@ void unit_put(const char *root, const char *rel, const char *text);
 void unit_put_line(const char *root, const char *rel, const char *value);
 /* root/rel and its missing parents, as directories. */
 void unit_mkdir(const char *root, const char *rel);
+
+/* The whole of `path`, NUL-terminated (caller frees); its length into
+ * `len` unless NULL. */
+char *unit_read(const char *path, size_t *len);
+/* The whole of root/rel, as unit_read. */
+char *unit_get(const char *root, const char *rel);
+
+/* A stand-in artifact: `bytes` as DIR/BASE.tar.EXT and its digest
+ * sidecar, the digest also into `digest` unless NULL.  Stage input
+ * resolution verifies digests without opening the archive, so plain
+ * bytes do. */
+void unit_write_artifact(const char *dir, const char *base, const char *ext, const char *bytes,
+                         char digest[DIGEST_STR_MAX]);
 
 #endif
