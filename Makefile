@@ -85,10 +85,20 @@ $(BUILD)/obj/%.o: runner/%.c | pkg-check
 $(BUILD)/pgo-sandbox: $(RUNNER_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(RUNNER_LIBS) -lm
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+# The fixture helpers every unit test links (tests/unit/unit_fixture.h);
+# not named test_*.c, so it is no test of its own.  Built outside
+# $(BUILD)/tests, where the pattern rule below would claim it.
+UNIT_FIXTURE_OBJ := $(BUILD)/unit/unit_fixture.o
+$(UNIT_FIXTURE_OBJ): tests/unit/unit_fixture.c tests/unit/unit_fixture.h | pkg-check
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(RUNNER_INCLUDES) $< $(LIB_OBJS) -o $@ \
+	$(CC) $(ALL_CFLAGS) $(RUNNER_INCLUDES) -c $< -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit_fixture.h $(UNIT_FIXTURE_OBJ) $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(RUNNER_INCLUDES) $< $(UNIT_FIXTURE_OBJ) \
+		$(LIB_OBJS) -o $@ \
 		$(ALL_LDFLAGS) $(PKG_LIBS) $(LIBARCHIVE_LIBS) -lsqlite3 $(PQ_LIBS) -ldl -lcmocka -lm
+-include $(UNIT_FIXTURE_OBJ:.o=.d)
 
 # Probes run inside the sandbox under seccomp, where LeakSanitizer cannot
 # work (it needs ptrace): they are never built with sanitizers.

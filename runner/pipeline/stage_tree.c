@@ -12,6 +12,7 @@
 #include "artifacts/archive.h"
 #include "artifacts/provenance.h"
 #include "pipeline/stage_inputs.h"
+#include "sandbox/mount_plan.h"
 
 #define MASK_TMPFS_SIZE 4096
 
@@ -140,20 +141,6 @@ out:
 	return rc;
 }
 
-static void add_mount(struct sandbox_spec *spec, enum mount_kind kind, const char *src,
-                      const char *dst, uint64_t size)
-{
-	struct mount_spec *m;
-
-	spec->mounts = xrealloc(spec->mounts, (spec->n_mounts + 1) * sizeof(*spec->mounts));
-	m = &spec->mounts[spec->n_mounts++];
-	memset(m, 0, sizeof(*m));
-	m->kind = kind;
-	m->src = src ? xstrdup(src) : NULL;
-	m->dst = xstrdup(dst);
-	m->size = size;
-}
-
 void stage_add_mounts(struct stage_ctx *c)
 {
 	char *mask = stage_source_mask(c->pl);
@@ -161,25 +148,25 @@ void stage_add_mounts(struct stage_ctx *c)
 	if (stage_inputs_have_source(c->inputs, c->n_inputs)) {
 		/* idmapped: a private checkout (0700, the caller's) stays
 		 * readable by the stage's unprivileged user */
-		add_mount(&c->spec, MOUNT_BIND_RO_IDMAP, c->pl->source, PGO_SRC_DIR, 0);
+		mount_spec_add(&c->spec, MOUNT_BIND_RO_IDMAP, c->pl->source, PGO_SRC_DIR, 0);
 		if (mask) {
 			/* artifacts kept inside the source tree are no input */
 			char *dst = xasprintf("%s/%s", PGO_SRC_DIR, mask);
-			add_mount(&c->spec, MOUNT_TMPFS, NULL, dst, MASK_TMPFS_SIZE);
+			mount_spec_add(&c->spec, MOUNT_TMPFS, NULL, dst, MASK_TMPFS_SIZE);
 			free(dst);
 		}
 	}
 	free(mask);
-	add_mount(&c->spec, MOUNT_BIND_RW, c->work, PGO_BUILD_DIR, 0);
+	mount_spec_add(&c->spec, MOUNT_BIND_RW, c->work, PGO_BUILD_DIR, 0);
 	if (c->site.mount_src)
-		add_mount(&c->spec, MOUNT_BIND_RO, c->site.mount_src, c->site.mount_dst, 0);
+		mount_spec_add(&c->spec, MOUNT_BIND_RO, c->site.mount_src, c->site.mount_dst, 0);
 	for (size_t i = 0; i < c->n_inputs; i++) {
 		char *dst;
 
 		if (c->inputs[i].is_source)
 			continue;
 		dst = xasprintf("%s/%s", PGO_IN_DIR, c->inputs[i].name);
-		add_mount(&c->spec, MOUNT_BIND_RO, c->inputs[i].host_dir, dst, 0);
+		mount_spec_add(&c->spec, MOUNT_BIND_RO, c->inputs[i].host_dir, dst, 0);
 		free(dst);
 	}
 }

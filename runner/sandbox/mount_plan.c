@@ -201,6 +201,20 @@ void mount_plan_free(struct mount_plan *plan)
 	plan->n = 0;
 }
 
+void mount_spec_add(struct sandbox_spec *spec, enum mount_kind kind, const char *src,
+                    const char *dst, uint64_t size)
+{
+	struct mount_spec *m;
+
+	spec->mounts = xrealloc(spec->mounts, (spec->n_mounts + 1) * sizeof(*spec->mounts));
+	m = &spec->mounts[spec->n_mounts++];
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	m->src = src ? xstrdup(src) : NULL;
+	m->dst = xstrdup(dst);
+	m->size = size;
+}
+
 void root_listing_add(struct root_listing *l, const char *name, enum root_entry_type type,
                       const char *target)
 {

@@ -89,6 +89,12 @@ int mount_plan_check_target(const char *dst, struct error *err);
 /* "--bind", "--ro-bind", "--ro-bind-idmap", "--tmpfs". */
 const char *mount_option_name(enum mount_kind kind);
 
+/* Appends a mount to the spec a plan is built from: copies of `src` (NULL
+ * for a tmpfs) and `dst`; `size` is a tmpfs's bytes, 0 otherwise.  It
+ * checks nothing: mount_plan_build refuses a bad target, naming it. */
+void mount_spec_add(struct sandbox_spec *spec, enum mount_kind kind, const char *src,
+                    const char *dst, uint64_t size);
+
 void root_listing_add(struct root_listing *l, const char *name, enum root_entry_type type,
                       const char *target);
 void root_listing_free(struct root_listing *l);

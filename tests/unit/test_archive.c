@@ -31,6 +31,7 @@
 
 #include "artifacts/archive.h"
 #include "base/util.h"
+#include "unit_fixture.h"
 /* libarchive's own header: the runner's is artifacts/archive.h, so
  * nothing shadows it. */
 #include <archive.h>
@@ -48,16 +49,6 @@ struct box {
 	char *tar;
 };
 
-static void write_text(const char *path, const char *text)
-{
-	struct error err = {0};
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	assert_true(fd >= 0);
-	close(fd);
-	assert_int_equal(write_file(path, text, strlen(text), &err), 0);
-}
-
 static void box_init(struct box *b)
 {
 	strcpy(b->base, "/tmp/pgo-archive-test.XXXXXX");
@@ -68,7 +59,7 @@ static void box_init(struct box *b)
 	b->tar = xasprintf("%s/t.tar", b->base);
 	assert_int_equal(mkdir(b->dest, 0755), 0);
 	assert_int_equal(mkdir(b->outside, 0755), 0);
-	write_text(b->sentinel, "sentinel\n");
+	unit_write_text(b->sentinel, "sentinel\n");
 }
 
 static int make_writable(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -499,7 +490,7 @@ static void test_dest_must_be_empty(void **state)
 
 	write_tar(b.tar, F_NONE, t, 1);
 	keep = xasprintf("%s/keep", b.dest);
-	write_text(keep, "mine\n");
+	unit_write_text(keep, "mine\n");
 	assert_int_equal(archive_extract_safe(b.tar, b.dest, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "is not empty"));
 	assert_int_equal(read_file(keep, &text, NULL, &err), 0);
@@ -674,7 +665,6 @@ static void make_tree(const char *root, bool reverse)
 	const size_t n = sizeof(fixture) / sizeof(fixture[0]);
 	struct error err = {0};
 	char *p, *d;
-	int fd;
 
 	assert_int_equal(mkdir(root, 0777), 0);
 	for (size_t k = 0; k < n; k++) {
@@ -694,23 +684,17 @@ static void make_tree(const char *root, bool reverse)
 			make_fx(root, &fixture[k]);
 	make_path(root, long_dir, &err);
 	p = xasprintf("%s/%s/%s", root, long_dir, long_name);
-	write_text(p, "long\n");
+	unit_write_text(p, "long\n");
 	free(p);
 	p = xasprintf("%s/big", root);
 	d = big_data(BIG_LEN);
-	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write_all(fd, d, BIG_LEN), 0);
-	close(fd);
+	unit_write(p, d, BIG_LEN);
 	free(d);
 	free(p);
 	/* highly compressible, but under the ratio grace */
 	p = xasprintf("%s/zeros", root);
 	d = xcalloc(1, ZERO_LEN);
-	fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	assert_int_equal(write_all(fd, d, ZERO_LEN), 0);
-	close(fd);
+	unit_write(p, d, ZERO_LEN);
 	free(d);
 	free(p);
 	chmod_dirs(root);
@@ -1025,7 +1009,7 @@ static void test_pack_failures_leave_nothing(void **state)
 	assert_no_output(b.base, out);
 
 	/* an existing output is left as it was */
-	write_text(out, "previous\n");
+	unit_write_text(out, "previous\n");
 	assert_int_equal(archive_pack_dir(src, out, &o, &err), -1);
 	assert_int_equal(read_file(out, &text, NULL, &err), 0);
 	assert_string_equal(text, "previous\n");

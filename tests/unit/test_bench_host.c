@@ -12,19 +12,7 @@
 #include <cmocka.h>
 
 #include "bench/bench_host.h"
-
-static void put(const char *root, const char *rel, const char *text)
-{
-	struct error err = {0};
-	char *path = xasprintf("%s%s", root, rel);
-	char *dir = xstrdup(path);
-
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(mkdir_p(dir, 0755, &err), 0);
-	assert_int_equal(write_file_atomic(path, text, strlen(text), 0644, &err), 0);
-	free(dir);
-	free(path);
-}
+#include "unit_fixture.h"
 
 /* 4 CPUs, 2 cores with 2 threads each: {0,2} and {1,3}. */
 static int make_tree(void **state)
@@ -33,11 +21,11 @@ static int make_tree(void **state)
 	char *root = mkdtemp(tmpl) ? xstrdup(tmpl) : NULL;
 
 	assert_non_null(root);
-	put(root, "/sys/devices/system/cpu/online", "0-3\n");
-	put(root, "/sys/devices/system/cpu/cpu0/topology/thread_siblings_list", "0,2\n");
-	put(root, "/sys/devices/system/cpu/cpu2/topology/thread_siblings_list", "0,2\n");
-	put(root, "/sys/devices/system/cpu/cpu1/topology/thread_siblings_list", "1,3\n");
-	put(root, "/sys/devices/system/cpu/cpu3/topology/thread_siblings_list", "1,3\n");
+	unit_put(root, "sys/devices/system/cpu/online", "0-3\n");
+	unit_put(root, "sys/devices/system/cpu/cpu0/topology/thread_siblings_list", "0,2\n");
+	unit_put(root, "sys/devices/system/cpu/cpu2/topology/thread_siblings_list", "0,2\n");
+	unit_put(root, "sys/devices/system/cpu/cpu1/topology/thread_siblings_list", "1,3\n");
+	unit_put(root, "sys/devices/system/cpu/cpu3/topology/thread_siblings_list", "1,3\n");
 	*state = root;
 	return 0;
 }

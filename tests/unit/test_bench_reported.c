@@ -18,6 +18,7 @@
 
 #include "bench/bench_analysis.h"
 #include "bench/bench_reported.h"
+#include "unit_fixture.h"
 
 struct got {
 	char bench[8][64], metric[8][32];
@@ -145,7 +146,6 @@ static void test_bmf_and_criterion(void **state)
 	char dir[] = "/tmp/test-reported.XXXXXX";
 	struct error err = {0};
 	struct got g;
-	FILE *f;
 
 	(void)state;
 	assert_int_equal(
@@ -164,13 +164,8 @@ static void test_bmf_and_criterion(void **state)
 		char *est = xasprintf("%s/estimates.json", p),
 		     *meta = xasprintf("%s/benchmark.json", p);
 
-		assert_int_equal(mkdir_p(p, 0755, &err), 0);
-		f = fopen(est, "w");
-		fputs("{\"mean\": {\"point_estimate\": 12.5}, \"slope\": null}", f);
-		fclose(f);
-		f = fopen(meta, "w");
-		fputs("{\"full_id\": \"grp/one\"}", f);
-		fclose(f);
+		unit_write_text(est, "{\"mean\": {\"point_estimate\": 12.5}, \"slope\": null}");
+		unit_write_text(meta, "{\"full_id\": \"grp/one\"}");
 		free(p);
 		free(est);
 		free(meta);

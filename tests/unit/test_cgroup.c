@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "host/cgroup.h"
+#include "unit_fixture.h"
 
 /* ---- parsers ---- */
 
@@ -202,43 +203,6 @@ struct fake {
 	struct run_report report;
 };
 
-static void put(const char *root, const char *rel, const char *value)
-{
-	char *path = xasprintf("%s/%s", root, rel);
-	char *dir = xstrdup(path);
-	struct error err = {0};
-	FILE *fp;
-
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(mkdir_p(dir, 0755, &err), 0);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(value, fp);
-	assert_int_equal(fclose(fp), 0);
-	free(dir);
-	free(path);
-}
-
-static void mkdir_in(const char *root, const char *rel)
-{
-	char *path = xasprintf("%s/%s", root, rel);
-	struct error err = {0};
-
-	assert_int_equal(mkdir_p(path, 0755, &err), 0);
-	free(path);
-}
-
-static char *get(const char *root, const char *rel)
-{
-	char *path = xasprintf("%s/%s", root, rel);
-	struct error err = {0};
-	char *v = NULL;
-
-	assert_int_equal(read_file(path, &v, NULL, &err), 0);
-	free(path);
-	return v;
-}
-
 static bool exists(const char *root, const char *rel)
 {
 	char *path = xasprintf("%s/%s", root, rel);
@@ -292,10 +256,10 @@ static void test_fake_enables_requested_controllers(void **state)
 	struct error err = {0};
 	char *v;
 
-	put(f->root, "cgroup.controllers", "cpuset cpu io memory pids\n");
-	put(f->root, "cgroup.subtree_control", "");
-	put(f->root, "pgo-sandbox/cgroup.controllers", "cpuset cpu io memory pids\n");
-	put(f->root, "pgo-sandbox/cgroup.subtree_control", "");
+	unit_put(f->root, "cgroup.controllers", "cpuset cpu io memory pids\n");
+	unit_put(f->root, "cgroup.subtree_control", "");
+	unit_put(f->root, "pgo-sandbox/cgroup.controllers", "cpuset cpu io memory pids\n");
+	unit_put(f->root, "pgo-sandbox/cgroup.subtree_control", "");
 	f->spec.memory_max = 64 << 20;
 	f->spec.pids_max = 16;
 
@@ -304,10 +268,10 @@ static void test_fake_enables_requested_controllers(void **state)
 	assert_true(exists(f->root, "pgo-sandbox/1234-abcd"));
 	assert_int_equal(cg.controllers, CG_MEMORY | CG_PIDS);
 	/* only what the spec asks for, at every level down to the parent */
-	v = get(f->root, "cgroup.subtree_control");
+	v = unit_get(f->root, "cgroup.subtree_control");
 	assert_string_equal(v, "+memory +pids");
 	free(v);
-	v = get(f->root, "pgo-sandbox/cgroup.subtree_control");
+	v = unit_get(f->root, "pgo-sandbox/cgroup.subtree_control");
 	assert_string_equal(v, "+memory +pids");
 	free(v);
 	assert_control(&f->report, "cgroup", CONTROL_APPLIED, "pgo-sandbox/1234-abcd");
@@ -336,8 +300,8 @@ static void test_fake_missing_controllers_and_affinity(void **state)
 	char *v;
 
 	/* like a hybrid host: the v1 hierarchies hold the controllers */
-	put(f->root, "cgroup.controllers", "hugetlb\n");
-	put(f->root, "cgroup.subtree_control", "");
+	unit_put(f->root, "cgroup.controllers", "hugetlb\n");
+	unit_put(f->root, "cgroup.subtree_control", "");
 	assert_int_equal(sched_getaffinity(0, sizeof(mine), &mine), 0);
 	for (int i = 0; i < CPU_SETSIZE && cpu < 0; i++)
 		if (CPU_ISSET(i, &mine))
@@ -352,7 +316,7 @@ static void test_fake_missing_controllers_and_affinity(void **state)
 	assert_int_equal(cgroup_setup_at(f->root, &f->spec, "77-x", &cg, &f->report, &err), 0);
 	assert_true(exists(f->root, "a/b/77-x"));
 	assert_int_equal(cg.controllers, 0);
-	v = get(f->root, "cgroup.subtree_control");
+	v = unit_get(f->root, "cgroup.subtree_control");
 	assert_string_equal(v, "");
 	free(v);
 	assert_control(&f->report, "cgroup.memory", CONTROL_UNAVAILABLE, "not listed in ");
@@ -384,8 +348,8 @@ static void test_fake_strict_and_bad_names(void **state)
 	struct cgroup_run cg = CGROUP_RUN_INIT;
 	struct error err = {0};
 
-	put(f->root, "cgroup.controllers", "memory\n");
-	put(f->root, "pgo-sandbox", "a file where the parent directory should be\n");
+	unit_put(f->root, "cgroup.controllers", "memory\n");
+	unit_put(f->root, "pgo-sandbox", "a file where the parent directory should be\n");
 	assert_int_equal(cgroup_setup_at(f->root, &f->spec, "1-a", &cg, &f->report, &err), 0);
 	assert_int_equal(cg.dir_fd, -1);
 	assert_control(&f->report, "cgroup", CONTROL_UNAVAILABLE, "pgo-sandbox");
@@ -412,11 +376,11 @@ static void test_fake_clean_stale(void **state)
 
 	/* 2147483647 is above any pid_max: that runner is certainly gone */
 	snprintf(live, sizeof(live), "pgo-sandbox/%ld-live/x", (long)getpid());
-	put(f->root, live, "");
-	mkdir_in(f->root, "pgo-sandbox/2147483647-dead");
-	put(f->root, "pgo-sandbox/1-init/x", "");
-	put(f->root, "pgo-sandbox/not-a-run/x", "");
-	put(f->root, "pgo-sandbox/2147483646-file", "");
+	unit_put(f->root, live, "");
+	unit_mkdir(f->root, "pgo-sandbox/2147483647-dead");
+	unit_put(f->root, "pgo-sandbox/1-init/x", "");
+	unit_put(f->root, "pgo-sandbox/not-a-run/x", "");
+	unit_put(f->root, "pgo-sandbox/2147483646-file", "");
 	snprintf(parent, sizeof(parent), "%s/pgo-sandbox", f->root);
 
 	assert_int_equal(cgroup_clean_stale(parent, &err), 1);

@@ -16,32 +16,19 @@
 #include <unistd.h>
 
 #include "pipeline/config.h"
+#include "unit_fixture.h"
 
 struct fixture {
-	char dir[64];
-	char old_cwd[PATH_MAX];
+	struct unit_tmpdir tmp;
 	char repo[PATH_MAX]; /* the pgo-sandbox checkout, from our own path */
 };
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char exe[PATH_MAX];
-	ssize_t n;
+	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	if (f == NULL || getcwd(f->old_cwd, sizeof(f->old_cwd)) == NULL)
-		return -1;
-	/* <checkout>/build-NAME/tests/test_config -> <checkout> */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -1;
-	exe[n] = '\0';
-	for (int i = 0; i < 3; i++)
-		*strrchr(exe, '/') = '\0';
-	snprintf(f->repo, sizeof(f->repo), "%s", exe);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_config.XXXXXX");
-	if (mkdtemp(f->dir) == NULL || chdir(f->dir) < 0)
-		return -1;
+	unit_checkout_root(f->repo, sizeof(f->repo));
+	unit_tmpdir_enter(&f->tmp, "test_config");
 	unsetenv("PGO_SANDBOX_PROFILES");
 	*state = f;
 	return 0;
@@ -50,38 +37,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	struct error err = {0};
 
-	if (chdir(f->old_cwd) < 0)
-		return -1;
-	remove_tree(f->dir, &err);
+	unit_tmpdir_leave(&f->tmp);
 	unsetenv("PGO_SANDBOX_PROFILES");
 	free(f);
 	return 0;
-}
-
-/* Write `len` bytes to `path` (relative to the test's cwd), creating dirs. */
-static void put_bytes(const char *path, const char *content, size_t len)
-{
-	struct error err = {0};
-	char *dir = strdup(path);
-	char *slash = strrchr(dir, '/');
-	FILE *fp;
-
-	if (slash) {
-		*slash = '\0';
-		assert_int_equal(mkdir_p(dir, 0755, &err), 0);
-	}
-	free(dir);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(content, 1, len, fp), len);
-	assert_int_equal(fclose(fp), 0);
-}
-
-static void put(const char *path, const char *content)
-{
-	put_bytes(path, content, strlen(content));
 }
 
 static void expect_profile_error(const char *path, const char *msg)
@@ -124,23 +84,23 @@ static void test_profile_all_keys(void **state)
 	struct error err = {0};
 
 	(void)state;
-	put("profiles/all.ini", "# every key\n"
-	                        "[sandbox]\n"
-	                        "cpus = 0-1\n"
-	                        "memory = 512M\n"
-	                        "pids = 100\n"
-	                        "timeout = 1.5\n"
-	                        "tmpfs-size = 64M ; inline comment\n"
-	                        "turbo = off\n"
-	                        "governor = performance\n"
-	                        "aslr = false\n"
-	                        "network = off\n"
-	                        "env = CC=gcc -O2\n"
-	                        "keep-env = TERM\n"
-	                        "seccomp-allow = perf_event_open, ptrace\n"
-	                        "rlimit = nofile=1024:2048\n"
-	                        "strict = true\n"
-	                        "entropy = host\n");
+	unit_write_text("profiles/all.ini", "# every key\n"
+	                                    "[sandbox]\n"
+	                                    "cpus = 0-1\n"
+	                                    "memory = 512M\n"
+	                                    "pids = 100\n"
+	                                    "timeout = 1.5\n"
+	                                    "tmpfs-size = 64M ; inline comment\n"
+	                                    "turbo = off\n"
+	                                    "governor = performance\n"
+	                                    "aslr = false\n"
+	                                    "network = off\n"
+	                                    "env = CC=gcc -O2\n"
+	                                    "keep-env = TERM\n"
+	                                    "seccomp-allow = perf_event_open, ptrace\n"
+	                                    "rlimit = nofile=1024:2048\n"
+	                                    "strict = true\n"
+	                                    "entropy = host\n");
 	assert_int_equal(profile_load("profiles/all.ini", &p, &err), 0);
 	assert_string_equal(p.name, "all");
 	assert_true(p.path[0] == '/');
@@ -207,7 +167,7 @@ static void test_profile_value_errors(void **state)
 
 		assert_true(asprintf(&text, "[sandbox]\n# why\n\n%s\n", cases[i].line) > 0);
 		assert_true(asprintf(&want, "profiles/bad.ini:4: %s", cases[i].msg) > 0);
-		put("profiles/bad.ini", text);
+		unit_write_text("profiles/bad.ini", text);
 		expect_profile_error("profiles/bad.ini", want);
 		free(text);
 		free(want);
@@ -217,7 +177,8 @@ static void test_profile_value_errors(void **state)
 static void test_profile_brief_example(void **state)
 {
 	(void)state;
-	put("profiles/build.ini", "# build\n[sandbox]\n\n\n; comment\n\nmemory = 12Q\n");
+	unit_write_text("profiles/build.ini",
+	                "# build\n[sandbox]\n\n\n; comment\n\nmemory = 12Q\n");
 	expect_profile_error("profiles/build.ini", "profiles/build.ini:7: memory: '12Q' is not a "
 	                                           "size (suffixes: K, M, G, T)");
 }
@@ -225,27 +186,27 @@ static void test_profile_brief_example(void **state)
 static void test_profile_structure_errors(void **state)
 {
 	(void)state;
-	put("p/a.ini", "[sandbox]\nmemory = 1G\n[network]\nmode = off\n");
+	unit_write_text("p/a.ini", "[sandbox]\nmemory = 1G\n[network]\nmode = off\n");
 	expect_profile_error("p/a.ini", "p/a.ini:3: unknown section [network] (profiles have one "
 	                                "[sandbox] section)");
-	put("p/a.ini", "memory = 1G\n[sandbox]\n");
+	unit_write_text("p/a.ini", "memory = 1G\n[sandbox]\n");
 	expect_profile_error("p/a.ini", "p/a.ini:1: memory: key outside a section (put it under "
 	                                "[sandbox])");
-	put("p/a.ini", "[sandbox]\nmemory = 1G\npids = 5\nmemory = 2G\n");
+	unit_write_text("p/a.ini", "[sandbox]\nmemory = 1G\npids = 5\nmemory = 2G\n");
 	expect_profile_error("p/a.ini", "p/a.ini:4: memory: duplicate key (first set at line 2)");
-	put("p/a.ini", "[sandbox]\n[sandbox]\n");
+	unit_write_text("p/a.ini", "[sandbox]\n[sandbox]\n");
 	expect_profile_error("p/a.ini", "p/a.ini:2: duplicate section [sandbox] (first at line 1)");
-	put("p/a.ini", "[sandbox]\nmemory 1G\n");
+	unit_write_text("p/a.ini", "[sandbox]\nmemory 1G\n");
 	expect_profile_error("p/a.ini", "p/a.ini:2: expected 'key = value', '[section]' or a "
 	                                "comment");
-	put("p/a.ini", "[sandbox\nmemory = 1G\n");
+	unit_write_text("p/a.ini", "[sandbox\nmemory = 1G\n");
 	expect_profile_error("p/a.ini", "p/a.ini:1: '[' without a closing ']'");
-	put("p/a.ini", "[sandbox]\nmemory = 1G\n  2G\n");
+	unit_write_text("p/a.ini", "[sandbox]\nmemory = 1G\n  2G\n");
 	expect_profile_error("p/a.ini", "p/a.ini:3: memory: unexpected indented line (only "
 	                                "command, inputs and outputs continue on indented lines)");
-	put("p/a.ini", "[sandbox]\nenv = A=\x01\n");
+	unit_write_text("p/a.ini", "[sandbox]\nenv = A=\x01\n");
 	expect_profile_error("p/a.ini", "p/a.ini:2: control character");
-	put("p/a.ini", "[sandbox]\nenv = A=\xff\n");
+	unit_write_text("p/a.ini", "[sandbox]\nenv = A=\xff\n");
 	expect_profile_error("p/a.ini", "p/a.ini:2: invalid UTF-8");
 	expect_profile_error("p/none.ini", "opening p/none.ini: No such file or directory");
 	expect_profile_error("p", "p: not a regular file");
@@ -261,13 +222,13 @@ static void test_profile_line_hazards(void **state)
 	(void)state;
 	len = (size_t)snprintf(text, sizeof(text), "[sandbox]\nenv = A=%0190d", 0);
 	snprintf(text + len, sizeof(text) - len, " memory = 1G\n");
-	put("p/long.ini", text);
+	unit_write_text("p/long.ini", text);
 	expect_profile_error("p/long.ini", "p/long.ini:2: line longer than 198 characters");
 
 	/* exactly 198 characters is fine */
 	len = (size_t)snprintf(text, sizeof(text), "[sandbox]\nenv = A=%0190d\n", 0);
 	assert_int_equal(len, 10 + 198 + 1);
-	put("p/long.ini", text);
+	unit_write_text("p/long.ini", text);
 	{
 		struct profile p;
 		struct error err = {0};
@@ -280,10 +241,11 @@ static void test_profile_line_hazards(void **state)
 	{
 		static const char nul[] = "[sandbox]\nmemory = 1G\0\npids = 1\n";
 
-		put_bytes("p/nul.ini", nul, sizeof(nul) - 1);
+		unit_write("p/nul.ini", nul, sizeof(nul) - 1);
 		expect_profile_error("p/nul.ini", "p/nul.ini:2: NUL byte");
 	}
-	put("p/sec.ini",
+	unit_write_text(
+	    "p/sec.ini",
 	    "[sandbox]\n[sandbox-with-a-name-much-longer-than-inih-will-keep-intact]\n");
 	expect_profile_error("p/sec.ini", "p/sec.ini:2: section name longer than 48 characters");
 }
@@ -296,25 +258,25 @@ static void test_profile_include_override(void **state)
 	struct error err = {0};
 
 	(void)state;
-	put("profiles/common/base.ini", "[sandbox]\n"
-	                                "memory = 8G\n"
-	                                "timeout = 3600\n"
-	                                "env = A=1\n"
-	                                "env = B=2\n"
-	                                "keep-env = X\n"
-	                                "rlimit = core=0\n"
-	                                "rlimit = nofile=100\n"
-	                                "seccomp-allow = ptrace\n"
-	                                "governor = powersave\n");
+	unit_write_text("profiles/common/base.ini", "[sandbox]\n"
+	                                            "memory = 8G\n"
+	                                            "timeout = 3600\n"
+	                                            "env = A=1\n"
+	                                            "env = B=2\n"
+	                                            "keep-env = X\n"
+	                                            "rlimit = core=0\n"
+	                                            "rlimit = nofile=100\n"
+	                                            "seccomp-allow = ptrace\n"
+	                                            "governor = powersave\n");
 	/* include after a key: it still applies first */
-	put("profiles/child.ini", "[sandbox]\n"
-	                          "memory = 1G\n"
-	                          "include = common/base.ini\n"
-	                          "env = A=3\n"
-	                          "keep-env = X\n"
-	                          "keep-env = Y\n"
-	                          "rlimit = core=1M\n"
-	                          "seccomp-allow = none\n");
+	unit_write_text("profiles/child.ini", "[sandbox]\n"
+	                                      "memory = 1G\n"
+	                                      "include = common/base.ini\n"
+	                                      "env = A=3\n"
+	                                      "keep-env = X\n"
+	                                      "keep-env = Y\n"
+	                                      "rlimit = core=1M\n"
+	                                      "seccomp-allow = none\n");
 	assert_int_equal(profile_load("profiles/child.ini", &p, &err), 0);
 	assert_string_equal(p.name, "child");
 	assert_int_equal(p.memory_max, 1ULL << 30);
@@ -344,9 +306,10 @@ static void test_profile_env_order(void **state)
 	struct error err = {0};
 
 	(void)state;
-	put("p/top.ini", "[sandbox]\ninclude = mid.ini\nenv = C=top\nenv = A=top\n");
-	put("p/mid.ini", "[sandbox]\ninclude = low.ini\nenv = B=mid\nenv = A=mid\n");
-	put("p/low.ini", "[sandbox]\nenv = A=low\nenv = B=low\nenv = C=low\nenv = A=low2\n");
+	unit_write_text("p/top.ini", "[sandbox]\ninclude = mid.ini\nenv = C=top\nenv = A=top\n");
+	unit_write_text("p/mid.ini", "[sandbox]\ninclude = low.ini\nenv = B=mid\nenv = A=mid\n");
+	unit_write_text("p/low.ini",
+	                "[sandbox]\nenv = A=low\nenv = B=low\nenv = C=low\nenv = A=low2\n");
 	assert_int_equal(profile_load("p/top.ini", &p, &err), 0);
 	/* low: B C A=low2; mid: C B=mid A=mid; top: B=mid C=top A=top */
 	assert_int_equal(p.n_env, 3);
@@ -362,20 +325,20 @@ static void test_profile_env_order(void **state)
 static void test_profile_include_errors(void **state)
 {
 	(void)state;
-	put("p/a.ini", "[sandbox]\ninclude = b.ini\n");
-	put("p/b.ini", "# b\n[sandbox]\ninclude = c.ini\n");
-	put("p/c.ini", "[sandbox]\npids = 9\ninclude = a.ini\n");
+	unit_write_text("p/a.ini", "[sandbox]\ninclude = b.ini\n");
+	unit_write_text("p/b.ini", "# b\n[sandbox]\ninclude = c.ini\n");
+	unit_write_text("p/c.ini", "[sandbox]\npids = 9\ninclude = a.ini\n");
 	expect_profile_error("p/a.ini", "p/c.ini:3: include: include cycle: p/a.ini -> p/b.ini -> "
 	                                "p/c.ini -> p/a.ini");
-	put("p/self.ini", "[sandbox]\ninclude = ../p/self.ini\n");
+	unit_write_text("p/self.ini", "[sandbox]\ninclude = ../p/self.ini\n");
 	expect_profile_error("p/self.ini", "p/self.ini:2: include: include cycle: p/self.ini -> "
 	                                   "p/../p/self.ini");
-	put("p/miss.ini", "[sandbox]\n\ninclude = gone.ini\n");
+	unit_write_text("p/miss.ini", "[sandbox]\n\ninclude = gone.ini\n");
 	expect_profile_error("p/miss.ini", "p/miss.ini:3: include: opening p/gone.ini: No such "
 	                                   "file or directory");
 	/* an error inside an included file names that file */
-	put("p/inc.ini", "[sandbox]\ninclude = bad.ini\n");
-	put("p/bad.ini", "[sandbox]\n\n\ntimeout = soon\n");
+	unit_write_text("p/inc.ini", "[sandbox]\ninclude = bad.ini\n");
+	unit_write_text("p/bad.ini", "[sandbox]\n\n\ntimeout = soon\n");
 	expect_profile_error("p/inc.ini", "p/bad.ini:4: timeout: 'soon' is not a duration in "
 	                                  "seconds");
 }
@@ -386,7 +349,7 @@ static void test_profile_load_named(void **state)
 	struct error err = {0};
 
 	(void)state;
-	put("dir/x.ini", "[sandbox]\npids = 7\n");
+	unit_write_text("dir/x.ini", "[sandbox]\npids = 7\n");
 	assert_int_equal(profile_load_named("dir", "x", &p, &err), 0);
 	assert_int_equal(p.pids_max, 7);
 	profile_free(&p);
@@ -406,7 +369,8 @@ static void test_profile_apply(void **state)
 	uint8_t want[CPU_LIST_MAX / 8] = {0};
 
 	(void)state;
-	put("p/ap.ini", "[sandbox]\ncpus = 1,3\nmemory = 2G\npids = 64\ntimeout = 10\n"
+	unit_write_text("p/ap.ini",
+	                "[sandbox]\ncpus = 1,3\nmemory = 2G\npids = 64\ntimeout = 10\n"
 	                "tmpfs-size = 16M\nturbo = off\ngovernor = performance\naslr = off\n"
 	                "env = A=profile\nenv = B=2\nkeep-env = TERM\nrlimit = core=0\n"
 	                "rlimit = nofile=64\nseccomp-allow = perf_event_open\nstrict = on\n");
@@ -447,7 +411,7 @@ static void test_profile_apply(void **state)
 	spec_free(&spec);
 
 	/* unset profile values leave the spec's defaults alone */
-	put("p/empty.ini", "[sandbox]\n");
+	unit_write_text("p/empty.ini", "[sandbox]\n");
 	assert_int_equal(profile_load("p/empty.ini", &p, &err), 0);
 	spec_init(&spec);
 	assert_int_equal(profile_apply(&p, &spec, &err), 0);
@@ -493,10 +457,10 @@ static void test_profile_json_canonical(void **state)
 	char *a, *b, *sorted, *again;
 	json_t *j;
 
-	put("one/train.ini", top);
-	put("one/base.ini", base);
-	put("two/deeper/train.ini", top);
-	put("two/deeper/base.ini", base);
+	unit_write_text("one/train.ini", top);
+	unit_write_text("one/base.ini", base);
+	unit_write_text("two/deeper/train.ini", top);
+	unit_write_text("two/deeper/base.ini", base);
 	assert_int_equal(profile_load("one/train.ini", &p1, &err), 0);
 	assert_int_equal(profile_load("two/deeper/train.ini", &p2, &err), 0);
 	assert_string_not_equal(p1.path, p2.path);
@@ -516,7 +480,7 @@ static void test_profile_json_canonical(void **state)
 	/* keys are already in sorted order without asking */
 	assert_string_equal(b, sorted);
 	check_sorted_keys(a);
-	assert_null(strstr(a, f->dir));
+	assert_null(strstr(a, f->tmp.dir));
 	assert_null(strstr(a, "/one"));
 	assert_non_null(strstr(a, "\"name\":\"train\""));
 	assert_non_null(strstr(a, "\"cpus\":\"0-1\""));
@@ -586,9 +550,9 @@ static void test_shipped_profiles(void **state)
 
 static void put_test_profiles(void)
 {
-	put("proj/prof/build.ini", "[sandbox]\nmemory = 4G\n");
-	put("proj/prof/train.ini", "[sandbox]\ncpus = 0\n");
-	put("proj/prof/bench.ini", "[sandbox]\ncpus = 0\n");
+	unit_write_text("proj/prof/build.ini", "[sandbox]\nmemory = 4G\n");
+	unit_write_text("proj/prof/train.ini", "[sandbox]\ncpus = 0\n");
+	unit_write_text("proj/prof/bench.ini", "[sandbox]\ncpus = 0\n");
 }
 
 static const char five_stages[] =
@@ -650,22 +614,22 @@ static void test_pipeline_five_stages(void **state)
 	json_t *j;
 
 	put_test_profiles();
-	put("proj/src/Makefile", "all:\n");
-	put("proj/pgo-pipeline.ini", five_stages);
+	unit_write_text("proj/src/Makefile", "all:\n");
+	unit_write_text("proj/pgo-pipeline.ini", five_stages);
 	assert_int_equal(pipeline_load("proj/pgo-pipeline.ini", &p, &err), 0);
-	assert_true(asprintf(&want, "%s/proj/pgo-pipeline.ini", f->dir) > 0);
+	assert_true(asprintf(&want, "%s/proj/pgo-pipeline.ini", f->tmp.dir) > 0);
 	assert_string_equal(p.path, want);
 	free(want);
-	assert_true(asprintf(&want, "%s/proj", f->dir) > 0);
+	assert_true(asprintf(&want, "%s/proj", f->tmp.dir) > 0);
 	assert_string_equal(p.dir, want);
 	free(want);
-	assert_true(asprintf(&want, "%s/proj/src", f->dir) > 0);
+	assert_true(asprintf(&want, "%s/proj/src", f->tmp.dir) > 0);
 	assert_string_equal(p.source, want);
 	free(want);
-	assert_true(asprintf(&want, "%s/proj/prof", f->dir) > 0);
+	assert_true(asprintf(&want, "%s/proj/prof", f->tmp.dir) > 0);
 	assert_string_equal(p.profiles_dir, want);
 	free(want);
-	assert_true(asprintf(&want, "%s/proj/artifacts/x", f->dir) > 0);
+	assert_true(asprintf(&want, "%s/proj/artifacts/x", f->tmp.dir) > 0);
 	assert_string_equal(p.artifacts_dir, want);
 	free(want);
 	assert_string_equal(p.name, "minilang");
@@ -727,10 +691,10 @@ static void test_pipeline_defaults(void **state)
 	char *want;
 
 	(void)f;
-	put("q/src/x", "");
-	put("q/profiles-here/build.ini", "[sandbox]\n");
-	put("q/p.ini", "[stage only]\nprofile = build\ncommand = true\n"
-	               "[pipeline]\nsource = src\nname = q\n");
+	unit_write_text("q/src/x", "");
+	unit_write_text("q/profiles-here/build.ini", "[sandbox]\n");
+	unit_write_text("q/p.ini", "[stage only]\nprofile = build\ncommand = true\n"
+	                           "[pipeline]\nsource = src\nname = q\n");
 	/* no `profiles =`: $PGO_SANDBOX_PROFILES */
 	setenv("PGO_SANDBOX_PROFILES", "q/profiles-here", 1);
 	assert_int_equal(pipeline_load("q/p.ini", &p, &err), 0);
@@ -739,7 +703,7 @@ static void test_pipeline_defaults(void **state)
 	assert_string_equal(p.compiler, "gcc");
 	assert_string_equal(p.source_date_epoch, "0");
 	assert_int_equal(p.training, TRAINING_SINGLE);
-	assert_true(asprintf(&want, "%s/q/artifacts", f->dir) > 0);
+	assert_true(asprintf(&want, "%s/q/artifacts", f->tmp.dir) > 0);
 	assert_string_equal(p.artifacts_dir, want);
 	free(want);
 	pipeline_free(&p);
@@ -752,16 +716,18 @@ static void test_pipeline_training(void **state)
 	struct error err = {0};
 
 	(void)state;
-	put("t/src/x", "");
-	put("t/prof/train.ini", "[sandbox]\n");
-	put("t/p.ini", "[pipeline]\nname = t\nsource = src\nprofiles = prof\n"
-	               "training = threaded\n[stage train]\nprofile = train\ncommand = true\n");
+	unit_write_text("t/src/x", "");
+	unit_write_text("t/prof/train.ini", "[sandbox]\n");
+	unit_write_text("t/p.ini",
+	                "[pipeline]\nname = t\nsource = src\nprofiles = prof\n"
+	                "training = threaded\n[stage train]\nprofile = train\ncommand = true\n");
 	assert_int_equal(pipeline_load("t/p.ini", &p, &err), 0);
 	assert_int_equal(p.training, TRAINING_THREADED);
 	assert_string_equal(training_mode_name(p.training), "threaded");
 	pipeline_free(&p);
-	put("t/p.ini", "[pipeline]\nname = t\nsource = src\nprofiles = prof\n"
-	               "training = parallel\n[stage train]\nprofile = train\ncommand = true\n");
+	unit_write_text("t/p.ini",
+	                "[pipeline]\nname = t\nsource = src\nprofiles = prof\n"
+	                "training = parallel\n[stage train]\nprofile = train\ncommand = true\n");
 	assert_int_equal(pipeline_load("t/p.ini", &p, &err), -1);
 	assert_string_equal(err.msg,
 	                    "t/p.ini:5: training: 'parallel': expected single or threaded");
@@ -898,9 +864,9 @@ static void test_pipeline_errors(void **state)
 	};
 	struct fixture *f = *state;
 
-	put("src/file", "");
-	put("prof/build.ini", "[sandbox]\n");
-	put("prof/broken.ini", "[sandbox]\npids = lots\n");
+	unit_write_text("src/file", "");
+	unit_write_text("prof/build.ini", "[sandbox]\n");
+	unit_write_text("prof/broken.ini", "[sandbox]\npids = lots\n");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char want[1024];
 		const char *at = strchr(cases[i].msg, '@');
@@ -908,10 +874,10 @@ static void test_pipeline_errors(void **state)
 		/* '@' in a message stands for the test directory */
 		if (at)
 			snprintf(want, sizeof(want), "%.*s%s%s", (int)(at - cases[i].msg),
-			         cases[i].msg, f->dir, at + 1);
+			         cases[i].msg, f->tmp.dir, at + 1);
 		else
 			snprintf(want, sizeof(want), "%s", cases[i].msg);
-		put("x.ini", cases[i].text);
+		unit_write_text("x.ini", cases[i].text);
 		expect_pipeline_error("x.ini", want);
 	}
 }
@@ -938,25 +904,26 @@ static void test_pipeline_sde_git(void **state)
 	struct error err = {0};
 	char *src, *want;
 
-	put("g/prof/build.ini", "[sandbox]\n");
-	put("g/src/README", "x\n");
-	assert_true(asprintf(&src, "%s/g/src", f->dir) > 0);
+	unit_write_text("g/prof/build.ini", "[sandbox]\n");
+	unit_write_text("g/src/README", "x\n");
+	assert_true(asprintf(&src, "%s/g/src", f->tmp.dir) > 0);
 	git_repo(src);
-	put("g/p.ini", "[pipeline]\nname = g\nsource-date-epoch = git\nsource = src\n"
-	               "profiles = prof\n[stage a]\nprofile = build\ncommand = true\n");
+	unit_write_text("g/p.ini", "[pipeline]\nname = g\nsource-date-epoch = git\nsource = src\n"
+	                           "profiles = prof\n[stage a]\nprofile = build\ncommand = true\n");
 	assert_int_equal(pipeline_load("g/p.ini", &p, &err), 0);
 	/* the committer date, not the author date */
 	assert_string_equal(p.source_date_epoch, "1700000123");
 	pipeline_free(&p);
 
 	/* /tmp is in no repository: the error names the key and git's reason */
-	put("n/prof/build.ini", "[sandbox]\n");
-	put("n/src/README", "x\n");
-	put("n/p.ini", "[pipeline]\nname = n\nsource = src\nprofiles = prof\n"
-	               "source-date-epoch = git\n[stage a]\nprofile = build\ncommand = true\n");
+	unit_write_text("n/prof/build.ini", "[sandbox]\n");
+	unit_write_text("n/src/README", "x\n");
+	unit_write_text("n/p.ini",
+	                "[pipeline]\nname = n\nsource = src\nprofiles = prof\n"
+	                "source-date-epoch = git\n[stage a]\nprofile = build\ncommand = true\n");
 	assert_int_equal(pipeline_load("n/p.ini", &p, &err), -1);
 	assert_true(asprintf(&want, "n/p.ini:5: source-date-epoch: git -C %s/n/src log failed",
-	                     f->dir) > 0);
+	                     f->tmp.dir) > 0);
 	assert_memory_equal(err.msg, want, strlen(want));
 	assert_non_null(strstr(err.msg, "not a git repository"));
 	free(want);
@@ -971,28 +938,32 @@ static void test_pipeline_recipe_keys(void **state)
 	struct error err = {0};
 
 	(void)state;
-	put("r/prof/build.ini", "[sandbox]\n");
-	put("r/src/README", "x\n");
-	put("r/p.ini", "[pipeline]\nname = r\nsource = src\nprofiles = prof\ncc = clang-19\n"
-	               "function-order = on\nsplit-machine-functions = true\n"
-	               "bolt-options = -reorder-blocks=ext-tsp -split-functions\n"
-	               "[stage a]\nprofile = build\ncommand = true\n");
+	unit_write_text("r/prof/build.ini", "[sandbox]\n");
+	unit_write_text("r/src/README", "x\n");
+	unit_write_text("r/p.ini",
+	                "[pipeline]\nname = r\nsource = src\nprofiles = prof\ncc = clang-19\n"
+	                "function-order = on\nsplit-machine-functions = true\n"
+	                "bolt-options = -reorder-blocks=ext-tsp -split-functions\n"
+	                "[stage a]\nprofile = build\ncommand = true\n");
 	assert_int_equal(pipeline_load("r/p.ini", &p, &err), 0);
 	assert_string_equal(p.cc, "clang-19");
 	assert_true(p.function_order && p.split_functions);
 	assert_string_equal(p.bolt_options, "-reorder-blocks=ext-tsp -split-functions");
 	pipeline_free(&p);
-	put("r/q.ini", "[pipeline]\nname = r\nsource = src\nprofiles = prof\n"
+	unit_write_text(
+	    "r/q.ini", "[pipeline]\nname = r\nsource = src\nprofiles = prof\n"
 	               "bolt-options = -x; rm -rf /\n[stage a]\nprofile = build\ncommand = true\n");
 	assert_int_equal(pipeline_load("r/q.ini", &p, &err), -1);
 	assert_non_null(strstr(err.msg, "r/q.ini:5: bolt-options: "));
 	assert_non_null(strstr(err.msg, "not a list of llvm-bolt options"));
-	put("r/q.ini", "[pipeline]\nname = r\nsource = src\nprofiles = prof\n"
-	               "cc = /usr/bin/clang\n[stage a]\nprofile = build\ncommand = true\n");
+	unit_write_text("r/q.ini",
+	                "[pipeline]\nname = r\nsource = src\nprofiles = prof\n"
+	                "cc = /usr/bin/clang\n[stage a]\nprofile = build\ncommand = true\n");
 	assert_int_equal(pipeline_load("r/q.ini", &p, &err), -1);
 	assert_non_null(strstr(err.msg, "r/q.ini:5: cc: "));
-	put("r/q.ini", "[pipeline]\nname = r\nsource = src\nprofiles = prof\n"
-	               "function-order = maybe\n[stage a]\nprofile = build\ncommand = true\n");
+	unit_write_text("r/q.ini",
+	                "[pipeline]\nname = r\nsource = src\nprofiles = prof\n"
+	                "function-order = maybe\n[stage a]\nprofile = build\ncommand = true\n");
 	assert_int_equal(pipeline_load("r/q.ini", &p, &err), -1);
 	assert_non_null(strstr(err.msg, "r/q.ini:5: function-order: "));
 }

@@ -14,6 +14,7 @@
 
 #include "cli/doctor.h"
 #include "base/util.h"
+#include "unit_fixture.h"
 
 #define CPU "sys/devices/system/cpu/"
 
@@ -26,23 +27,6 @@ struct fixture {
 	struct doctor_env env;
 	json_t *doc;
 };
-
-static void put(const char *base, const char *rel, const char *value)
-{
-	char *path = xasprintf("%s/%s", base, rel);
-	char *dir = xstrdup(path);
-	struct error err = {0};
-	FILE *fp;
-
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(mkdir_p(dir, 0755, &err), 0);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fprintf(fp, "%s\n", value);
-	assert_int_equal(fclose(fp), 0);
-	free(dir);
-	free(path);
-}
 
 static void set_mountinfo(struct fixture *f, const char *cg2_line_fmt, const char *extra)
 {
@@ -69,17 +53,17 @@ static int setup(void **state)
 	f->proc = xasprintf("%s/proc", f->dir);
 	f->sysfs = xasprintf("%s/sysfs", f->dir);
 	f->cg2 = xasprintf("%s/cg2", f->dir);
-	put(f->proc, "sys/user/max_user_namespaces", "1000");
-	put(f->proc, "sys/kernel/randomize_va_space", "2");
-	put(f->proc, "sys/dev/tty/legacy_tiocsti", "0");
-	put(f->proc, "sys/kernel/seccomp/actions_avail",
-	    "kill_process kill_thread trap errno user_notif trace log allow");
-	put(f->proc, "cgroups",
-	    "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
-	    "cpuset\t0\t1\t1\ncpu\t0\t1\t1\nmemory\t0\t1\t1\npids\t0\t1\t1");
-	put(f->sysfs, CPU "online", "0-3");
-	put(f->cg2, "cgroup.controllers", "cpuset cpu io memory pids");
-	put(f->cg2, "cgroup.subtree_control", "cpu memory");
+	unit_put_line(f->proc, "sys/user/max_user_namespaces", "1000");
+	unit_put_line(f->proc, "sys/kernel/randomize_va_space", "2");
+	unit_put_line(f->proc, "sys/dev/tty/legacy_tiocsti", "0");
+	unit_put_line(f->proc, "sys/kernel/seccomp/actions_avail",
+	              "kill_process kill_thread trap errno user_notif trace log allow");
+	unit_put_line(f->proc, "cgroups",
+	              "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
+	              "cpuset\t0\t1\t1\ncpu\t0\t1\t1\nmemory\t0\t1\t1\npids\t0\t1\t1");
+	unit_put_line(f->sysfs, CPU "online", "0-3");
+	unit_put_line(f->cg2, "cgroup.controllers", "cpuset cpu io memory pids");
+	unit_put_line(f->cg2, "cgroup.subtree_control", "cpu memory");
 	line = cg2_line(f);
 	set_mountinfo(f, line, NULL);
 	free(line);
@@ -150,7 +134,7 @@ static void add_cpus(const struct fixture *f, const char *const *siblings, unsig
 		char rel[96];
 
 		snprintf(rel, sizeof(rel), CPU "cpu%u/topology/thread_siblings_list", i);
-		put(f->sysfs, rel, siblings[i]);
+		unit_put_line(f->sysfs, rel, siblings[i]);
 	}
 }
 
@@ -160,11 +144,12 @@ static void test_turbo_and_smt_siblings(void **state)
 	struct fixture *f = *state;
 	json_t *cpus;
 
-	put(f->sysfs, CPU "intel_pstate/no_turbo", "0");
-	put(f->sysfs, CPU "cpufreq/policy0/related_cpus", "0-3");
-	put(f->sysfs, CPU "cpufreq/policy0/scaling_governor", "powersave");
-	put(f->sysfs, CPU "cpufreq/policy0/scaling_available_governors", "performance powersave");
-	put(f->sysfs, CPU "smt/control", "on");
+	unit_put_line(f->sysfs, CPU "intel_pstate/no_turbo", "0");
+	unit_put_line(f->sysfs, CPU "cpufreq/policy0/related_cpus", "0-3");
+	unit_put_line(f->sysfs, CPU "cpufreq/policy0/scaling_governor", "powersave");
+	unit_put_line(f->sysfs, CPU "cpufreq/policy0/scaling_available_governors",
+	              "performance powersave");
+	unit_put_line(f->sysfs, CPU "smt/control", "on");
 	add_cpus(f, sib, 4);
 	collect(f);
 
@@ -221,7 +206,7 @@ static void test_cpufreq_boost_and_no_topology(void **state)
 {
 	struct fixture *f = *state;
 
-	put(f->sysfs, CPU "cpufreq/boost", "0");
+	unit_put_line(f->sysfs, CPU "cpufreq/boost", "0");
 	collect(f);
 	assert_status(f, "turbo", "ok");
 	assert_contains(field(f, "turbo", "detail"), "cpufreq/boost=0 (turbo off)");
@@ -255,12 +240,13 @@ static void test_cgroup_hybrid(void **state)
 	struct fixture *f = *state;
 	char *line = cg2_line(f);
 
-	put(f->cg2, "cgroup.controllers", "hugetlb");
+	unit_put_line(f->cg2, "cgroup.controllers", "hugetlb");
 	set_mountinfo(f, line,
 	              "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
 	              "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n");
 	free(line);
-	put(f->proc, "cgroups",
+	unit_put_line(
+	    f->proc, "cgroups",
 	    "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
 	    "cpuset\t0\t1\t1\ncpu\t1\t1\t1\ncpuacct\t1\t1\t1\nmemory\t4\t19\t1\npids\t8\t1\t1");
 	collect(f);
@@ -287,9 +273,9 @@ static void test_no_cgroup2(void **state)
 	struct fixture *f = *state;
 
 	set_mountinfo(f, NULL, NULL);
-	put(f->proc, "cgroups",
-	    "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
-	    "cpuset\t0\t1\t1\ncpu\t0\t1\t1\npids\t0\t1\t0");
+	unit_put_line(f->proc, "cgroups",
+	              "#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
+	              "cpuset\t0\t1\t1\ncpu\t0\t1\t1\npids\t0\t1\t0");
 	collect(f);
 	assert_status(f, "cgroup2", "missing");
 	assert_contains(field(f, "cgroup2", "fix"), "cgroup2");
@@ -308,7 +294,7 @@ static void test_mountinfo_escapes(void **state)
 	char *spaced = xasprintf("%s/cg two", f->dir);
 	char *line = xasprintf("41 31 0:38 / %s/cg\\040two rw - cgroup2 cgroup2 rw\n", f->dir);
 
-	put(spaced, "cgroup.controllers", "memory");
+	unit_put_line(spaced, "cgroup.controllers", "memory");
 	set_mountinfo(f, line, NULL);
 	collect(f);
 	assert_string_equal(json_string_value(json_object_get(fact(f, "cgroup"), "mount")), spaced);
@@ -332,10 +318,10 @@ static void test_proc_facts(void **state)
 	assert_int_equal(
 	    json_integer_value(json_object_get(fact(f, "userns"), "max_user_namespaces")), 1000);
 
-	put(f->proc, "sys/dev/tty/legacy_tiocsti", "1");
-	put(f->proc, "sys/user/max_user_namespaces", "0");
-	put(f->proc, "sys/kernel/randomize_va_space", "0");
-	put(f->proc, "sys/kernel/seccomp/actions_avail", "kill_process errno allow");
+	unit_put_line(f->proc, "sys/dev/tty/legacy_tiocsti", "1");
+	unit_put_line(f->proc, "sys/user/max_user_namespaces", "0");
+	unit_put_line(f->proc, "sys/kernel/randomize_va_space", "0");
+	unit_put_line(f->proc, "sys/kernel/seccomp/actions_avail", "kill_process errno allow");
 	collect(f);
 	assert_status(f, "tiocsti", "degraded");
 	assert_contains(field(f, "tiocsti", "fix"), "dev.tty.legacy_tiocsti=0");

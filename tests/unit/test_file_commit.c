@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/file_commit.h"
+#include "unit_fixture.h"
 
 struct set {
 	char dir[32];
@@ -52,10 +53,8 @@ static void put(const char *path, const char *text)
 
 static void assert_content(const char *path, const char *want)
 {
-	struct error err = {0};
-	char *text = NULL;
+	char *text = unit_read(path, NULL);
 
-	assert_int_equal(read_file(path, &text, NULL, &err), 0);
 	assert_string_equal(text, want);
 	free(text);
 }

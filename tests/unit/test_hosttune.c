@@ -16,6 +16,7 @@
 
 #include "host/hosttune.h"
 #include "cli/commands.h"
+#include "unit_fixture.h"
 
 #define CPU "sys/devices/system/cpu/"
 
@@ -26,23 +27,6 @@ struct fixture {
 	struct sandbox_spec spec;
 	struct run_report report;
 };
-
-static void put(const struct fixture *f, const char *rel, const char *value)
-{
-	char *path = xasprintf("%s/%s", f->root, rel);
-	char *dir = xstrdup(path);
-	struct error err = {0};
-	FILE *fp;
-
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(mkdir_p(dir, 0755, &err), 0);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fprintf(fp, "%s\n", value);
-	assert_int_equal(fclose(fp), 0);
-	free(dir);
-	free(path);
-}
 
 /* Value of a fake sysfs file, trailing newline removed (caller frees). */
 static char *get(const struct fixture *f, const char *rel)
@@ -80,14 +64,14 @@ static void add_policies(const struct fixture *f, unsigned n, bool boost)
 
 		snprintf(cpu, sizeof(cpu), "%u", i);
 		snprintf(rel, sizeof(rel), CPU "cpufreq/policy%u/related_cpus", i);
-		put(f, rel, cpu);
+		unit_put_line(f->root, rel, cpu);
 		snprintf(rel, sizeof(rel), CPU "cpufreq/policy%u/scaling_governor", i);
-		put(f, rel, "powersave");
+		unit_put_line(f->root, rel, "powersave");
 		snprintf(rel, sizeof(rel), CPU "cpufreq/policy%u/scaling_available_governors", i);
-		put(f, rel, "performance powersave");
+		unit_put_line(f->root, rel, "performance powersave");
 		if (boost) {
 			snprintf(rel, sizeof(rel), CPU "cpufreq/policy%u/boost", i);
-			put(f, rel, "1");
+			unit_put_line(f->root, rel, "1");
 		}
 	}
 }
@@ -100,7 +84,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(f->root));
 	snprintf(f->state_dir, sizeof(f->state_dir), "%s/run", f->root);
 	snprintf(f->host_dir, sizeof(f->host_dir), "%s/host-state", f->state_dir);
-	put(f, CPU "online", "0-3");
+	unit_put_line(f->root, CPU "online", "0-3");
 	f->spec.sysfs_root = f->root;
 	f->spec.state_dir = f->state_dir;
 	*state = f;
@@ -131,8 +115,8 @@ static void test_intel_pstate(void **state)
 	struct hosttune ht;
 	struct error err = {0};
 
-	put(f, CPU "intel_pstate/no_turbo", "0");
-	put(f, CPU "cpufreq/boost", "1");
+	unit_put_line(f->root, CPU "intel_pstate/no_turbo", "0");
+	unit_put_line(f->root, CPU "cpufreq/boost", "1");
 	f->spec.no_turbo = true;
 	assert_int_equal(hosttune_apply(&f->spec, &ht, &f->report, &err), 0);
 	assert_true(ht.active);
@@ -157,7 +141,7 @@ static void test_cpufreq_boost(void **state)
 	struct hosttune ht;
 	struct error err = {0};
 
-	put(f, CPU "cpufreq/boost", "1");
+	unit_put_line(f->root, CPU "cpufreq/boost", "1");
 	f->spec.no_turbo = true;
 	assert_int_equal(hosttune_apply(&f->spec, &ht, &f->report, &err), 0);
 	assert_value(f, CPU "cpufreq/boost", "0");
@@ -257,7 +241,7 @@ static void test_governor_not_available(void **state)
 	struct error err = {0};
 
 	add_policies(f, 2, false);
-	put(f, CPU "intel_pstate/no_turbo", "0");
+	unit_put_line(f->root, CPU "intel_pstate/no_turbo", "0");
 	f->spec.no_turbo = true;
 	f->spec.governor = "schedutil";
 	assert_int_equal(hosttune_apply(&f->spec, &ht, &f->report, &err), -1);
@@ -299,7 +283,7 @@ static void test_nothing_requested(void **state)
 	struct hosttune ht;
 	struct error err = {0};
 
-	put(f, CPU "intel_pstate/no_turbo", "0");
+	unit_put_line(f->root, CPU "intel_pstate/no_turbo", "0");
 	assert_int_equal(hosttune_apply(&f->spec, &ht, &f->report, &err), 0);
 	assert_int_equal(f->report.n_controls, 0);
 	assert_false(state_exists(f));
@@ -330,7 +314,7 @@ static void test_recover_after_crash(void **state)
 	struct error err = {0};
 
 	add_policies(f, 2, false);
-	put(f, CPU "intel_pstate/no_turbo", "0");
+	unit_put_line(f->root, CPU "intel_pstate/no_turbo", "0");
 	f->spec.no_turbo = true;
 	f->spec.governor = "performance";
 	crash_child(f);
@@ -386,7 +370,7 @@ static void test_recover_dead_pid(void **state)
 		_exit(0);
 	assert_int_equal(waitpid(dead, NULL, 0), dead);
 
-	put(f, CPU "cpufreq/boost", "1");
+	unit_put_line(f->root, CPU "cpufreq/boost", "1");
 	f->spec.no_turbo = true;
 	assert_int_equal(hosttune_apply(&f->spec, &ht, NULL, &err), 0);
 	/* we are alive: recovery must leave our settings alone */
@@ -411,7 +395,7 @@ static void test_apply_after_crash(void **state)
 	struct hosttune ht;
 	struct error err = {0};
 
-	put(f, CPU "intel_pstate/no_turbo", "0");
+	unit_put_line(f->root, CPU "intel_pstate/no_turbo", "0");
 	f->spec.no_turbo = true;
 	crash_child(f);
 	assert_value(f, CPU "intel_pstate/no_turbo", "1");
@@ -427,7 +411,7 @@ static void test_concurrent_runs(void **state)
 	struct hosttune a, b;
 	struct error err = {0};
 
-	put(f, CPU "intel_pstate/no_turbo", "0");
+	unit_put_line(f->root, CPU "intel_pstate/no_turbo", "0");
 	f->spec.no_turbo = true;
 	assert_int_equal(hosttune_apply(&f->spec, &a, NULL, &err), 0);
 	assert_int_equal(hosttune_apply(&f->spec, &b, NULL, &err), 0);
@@ -451,7 +435,7 @@ static void test_concurrent_mixed_requests(void **state)
 	struct error err = {0};
 
 	add_policies(f, 2, false);
-	put(f, CPU "intel_pstate/no_turbo", "0");
+	unit_put_line(f->root, CPU "intel_pstate/no_turbo", "0");
 	turbo_only.no_turbo = true;
 	gov_only.governor = "performance";
 	assert_int_equal(hosttune_apply(&turbo_only, &a, NULL, &err), 0);
@@ -513,7 +497,7 @@ static void test_unsafe_state_dir(void **state)
 	struct hosttune ht;
 	struct error err = {0};
 
-	put(f, CPU "intel_pstate/no_turbo", "0");
+	unit_put_line(f->root, CPU "intel_pstate/no_turbo", "0");
 	assert_int_equal(mkdir_p(f->host_dir, 0700, &err), 0);
 	assert_int_equal(chmod(f->host_dir, 0777), 0);
 	f->spec.no_turbo = true;
@@ -528,7 +512,7 @@ static void test_state_for_other_root(void **state)
 	struct hosttune ht;
 	struct error err = {0};
 
-	put(f, CPU "intel_pstate/no_turbo", "0");
+	unit_put_line(f->root, CPU "intel_pstate/no_turbo", "0");
 	f->spec.no_turbo = true;
 	assert_int_equal(hosttune_apply(&f->spec, &ht, NULL, &err), 0);
 	assert_int_equal(hosttune_recover(f->state_dir, "/", &err), -1);
@@ -546,7 +530,7 @@ static void test_host_main_restore(void **state)
 	                       f->state_dir, NULL};
 	char *bad_argv[] = {"host", "frobnicate", NULL};
 
-	put(f, CPU "cpufreq/boost", "1");
+	unit_put_line(f->root, CPU "cpufreq/boost", "1");
 	f->spec.no_turbo = true;
 	crash_child(f);
 	assert_value(f, CPU "cpufreq/boost", "0");

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "image/image.h"
+#include "unit_fixture.h"
 
 #define FAST_TIMEOUT_NS (5ULL * 1000 * 1000 * 1000)
 
@@ -43,27 +44,10 @@ static void cleanup(char *dir)
 static void put(const char *root, const char *rel, mode_t mode, const char *text)
 {
 	char *path = xasprintf("%s/%s", root, rel);
-	char *parent = xstrdup(path);
-	struct error err = {0};
-	int fd;
 
-	*strrchr(parent, '/') = '\0';
-	assert_int_equal(mkdir_p(parent, 0755, &err), 0);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	assert_int_equal(close(fd), 0);
-	assert_int_equal(chmod(path, mode), 0);
-	free(parent);
-	free(path);
-}
-
-static void put_dir(const char *root, const char *rel)
-{
-	char *path = xasprintf("%s/%s", root, rel);
-	struct error err = {0};
-
-	assert_int_equal(mkdir_p(path, 0755, &err), 0);
+	unit_put(root, rel, text);
+	if (chmod(path, mode) < 0)
+		fail_msg("chmod %s: %s", path, strerror(errno));
 	free(path);
 }
 
@@ -294,7 +278,7 @@ static void test_dir_digest(void **state)
 	put(root, "usr/bin/tool", 0755, "binary");
 	put(root, "etc/conf", 0644, "a=1\n");
 	put_link(root, "bin", "usr/bin");
-	put_dir(root, "empty");
+	unit_mkdir(root, "empty");
 	dir_digest(root, first);
 	dir_digest(root, d);
 	assert_string_equal(first, d);
@@ -307,7 +291,7 @@ static void test_dir_digest(void **state)
 	/* what the sandbox replaces is not either (top level only) */
 	put(root, "tmp/junk", 0644, "x");
 	put(root, "proc/junk", 0644, "x");
-	put_dir(root, "dev/pts");
+	unit_mkdir(root, "dev/pts");
 	dir_digest(root, d);
 	assert_string_equal(first, d);
 	put(root, "usr/tmp/junk", 0644, "x");
@@ -331,7 +315,7 @@ static void test_dir_digest(void **state)
 	dir_digest(root, d);
 	assert_string_not_equal(first, d);
 	put_link(root, "bin", "usr/bin");
-	put_dir(root, "empty/more");
+	unit_mkdir(root, "empty/more");
 	dir_digest(root, d);
 	assert_string_not_equal(first, d);
 
@@ -584,14 +568,14 @@ static void test_clean_rootfs(void **state)
 
 	(void)state;
 	put(root, "dev/null", 0644, "stand-in for a device node");
-	put_dir(root, "dev/pts");
+	unit_mkdir(root, "dev/pts");
 	put(root, "var/log/dpkg.log", 0644, "2026-11-24 install gcc");
 	put(root, "var/log/apt/history.log", 0644, "Start-Date: 2026-11-24");
 	put(root, "var/cache/apt/pkgcache.bin", 0644, "cache");
 	put(root, "var/cache/apt/archives/gcc_12_amd64.deb", 0644, "deb");
 	put(root, "var/cache/apt/archives/lock", 0644, "");
 	put(root, "var/lib/apt/lists/mirror_dists_bookworm_Release", 0644, "Release");
-	put_dir(root, "var/lib/apt/lists/partial");
+	unit_mkdir(root, "var/lib/apt/lists/partial");
 	put(root, "var/cache/ldconfig/aux-cache", 0644, "inodes");
 	put(root, "var/lib/dpkg/status", 0644, status_text);
 	put(root, "var/lib/dpkg/status-old", 0644, status_text);
@@ -603,7 +587,7 @@ static void test_clean_rootfs(void **state)
 	put(root, "usr/lib/python3/dist-packages/m/a.py", 0644, "x = 1\n");
 	/* an absolute symlink must resolve inside the root, never on the host */
 	put(outside, "keep.log", 0644, "host file");
-	put_dir(root, "var/lib/systemd");
+	unit_mkdir(root, "var/lib/systemd");
 	put_link(root, "var/lib/dbus", outside);
 
 	assert_int_equal(image_clean_rootfs(root, cleaned, &err), 0);

@@ -48,20 +48,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void add_mount(struct sandbox_spec *spec, enum mount_kind kind, const char *src,
-                      const char *dst, uint64_t size)
-{
-	struct mount_spec *m;
-
-	spec->mounts = xrealloc(spec->mounts, (spec->n_mounts + 1) * sizeof(*spec->mounts));
-	m = &spec->mounts[spec->n_mounts++];
-	memset(m, 0, sizeof(*m));
-	m->kind = kind;
-	m->src = src ? xstrdup(src) : NULL;
-	m->dst = xstrdup(dst);
-	m->size = size;
-}
-
 static void build(struct fixture *f, const char *image_dir, const int *prepared)
 {
 	struct error err = {0};
@@ -120,10 +106,10 @@ static void test_host_image_plan_and_its_order(void **state)
 	struct fixture *f = *state;
 
 	f->spec.tmpfs_size = 1 << 20;
-	add_mount(&f->spec, MOUNT_BIND_RO, "/home/me/src", "/src", 0);
-	add_mount(&f->spec, MOUNT_TMPFS, NULL, "/src/artifacts", 4096);
-	add_mount(&f->spec, MOUNT_BIND_RW, "/var/tmp/w", "/build", 0);
-	add_mount(&f->spec, MOUNT_BIND_RO, "/var/tmp/in/a", "/build/in/a", 0);
+	mount_spec_add(&f->spec, MOUNT_BIND_RO, "/home/me/src", "/src", 0);
+	mount_spec_add(&f->spec, MOUNT_TMPFS, NULL, "/src/artifacts", 4096);
+	mount_spec_add(&f->spec, MOUNT_BIND_RW, "/var/tmp/w", "/build", 0);
+	mount_spec_add(&f->spec, MOUNT_BIND_RO, "/var/tmp/in/a", "/build/in/a", 0);
 	build(f, NULL, NULL);
 	assert_plan(&f->plan, "bind /usr /usr ro\n"
 	                      "symlink bin -> usr/bin\n"
@@ -151,10 +137,10 @@ static void test_read_only_unless_bound_writable(void **state)
 	const int prepared[] = {-1, -1, 7, -1};
 
 	f->top.has_alternatives = false;
-	add_mount(&f->spec, MOUNT_BIND_RO, "/a", "/a", 0);
-	add_mount(&f->spec, MOUNT_BIND_RO_IDMAP, "/b", "/b", 0);
-	add_mount(&f->spec, MOUNT_BIND_RO_IDMAP, "/c", "/c", 0);
-	add_mount(&f->spec, MOUNT_BIND_RW, "/d", "/d", 0);
+	mount_spec_add(&f->spec, MOUNT_BIND_RO, "/a", "/a", 0);
+	mount_spec_add(&f->spec, MOUNT_BIND_RO_IDMAP, "/b", "/b", 0);
+	mount_spec_add(&f->spec, MOUNT_BIND_RO_IDMAP, "/c", "/c", 0);
+	mount_spec_add(&f->spec, MOUNT_BIND_RW, "/d", "/d", 0);
 	build(f, NULL, prepared);
 	for (size_t i = 0; i < f->plan.n; i++) {
 		const struct mount_step *s = &f->plan.steps[i];
@@ -183,8 +169,8 @@ static void test_tmpfs_sizes(void **state)
 {
 	struct fixture *f = *state;
 
-	add_mount(&f->spec, MOUNT_TMPFS, NULL, "/scratch", 0);
-	add_mount(&f->spec, MOUNT_TMPFS, NULL, "/small", 8192);
+	mount_spec_add(&f->spec, MOUNT_TMPFS, NULL, "/scratch", 0);
+	mount_spec_add(&f->spec, MOUNT_TMPFS, NULL, "/small", 8192);
 	build(f, NULL, NULL);
 	assert_int_equal(f->plan.steps[f->plan.n - 2].size, DEFAULT_TMPFS_SIZE);
 	assert_int_equal(f->plan.steps[f->plan.n - 1].size, 8192);
@@ -232,8 +218,8 @@ static void assert_refused(struct fixture *f, enum mount_kind kind, const char *
 
 	spec_free(&f->spec);
 	spec_init(&f->spec);
-	add_mount(&f->spec, MOUNT_BIND_RO, "/ok", "/ok", 0);
-	add_mount(&f->spec, kind, kind == MOUNT_TMPFS ? NULL : "/host", dst, 0);
+	mount_spec_add(&f->spec, MOUNT_BIND_RO, "/ok", "/ok", 0);
+	mount_spec_add(&f->spec, kind, kind == MOUNT_TMPFS ? NULL : "/host", dst, 0);
 	if (mount_plan_build(&f->spec, NULL, &f->top, NULL, &f->plan, &err) == 0)
 		fail_msg("%s was planned", dst);
 	assert_string_equal(err.msg, want);
@@ -284,7 +270,7 @@ static void test_a_bind_needs_a_source(void **state)
 	struct fixture *f = *state;
 	struct error err = {0};
 
-	add_mount(&f->spec, MOUNT_BIND_RO, NULL, "/x", 0);
+	mount_spec_add(&f->spec, MOUNT_BIND_RO, NULL, "/x", 0);
 	assert_int_equal(mount_plan_build(&f->spec, NULL, &f->top, NULL, &f->plan, &err), -1);
 	assert_string_equal(err.msg, "--ro-bind /x: no host path to bind");
 }

@@ -24,6 +24,7 @@
 #include "pipeline/stage_cache.h"
 #include "pipeline/stage_ctx.h"
 #include "pipeline/stage_run.h"
+#include "unit_fixture.h"
 
 static const char pipeline_text[] = "[pipeline]\n"
                                     "name = %s\n"
@@ -73,31 +74,8 @@ struct variant {
 };
 
 struct fixture {
-	char dir[64];
-	char old_cwd[PATH_MAX];
+	struct unit_tmpdir tmp;
 };
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* A stand-in artifact: `bytes` as art/<base>.tar.zst and its sidecar. */
-static void write_artifact(const char *base, const char *bytes)
-{
-	struct error err = {0};
-	char digest[DIGEST_STR_MAX];
-	char *path = xasprintf("art/%s.tar.zst", base);
-
-	write_text(path, bytes);
-	assert_int_equal(digest_file_sha256(path, digest, &err), 0);
-	assert_int_equal(sidecar_write(path, digest, &err), 0);
-	free(path);
-}
 
 #define OR(x, d) ((x) ? (x) : (d))
 
@@ -108,7 +86,7 @@ static void write_pipeline(const struct variant *v)
 	              OR(v->epoch, "1700000000"), OR(v->release, ""), OR(v->a_extra, ""),
 	              OR(v->b_profile, "build"), OR(v->b_command, "true"), OR(v->b_extra, ""));
 
-	write_text("pipeline.ini", text);
+	unit_write_text("pipeline.ini", text);
 	free(text);
 }
 
@@ -154,34 +132,24 @@ static void key_of(const struct variant *v, char key[DIGEST_STR_MAX], char **def
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char exe[PATH_MAX];
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	char repo[PATH_MAX];
 	char *cmd;
-	ssize_t n;
 	int rc;
 
-	if (f == NULL || getcwd(f->old_cwd, sizeof(f->old_cwd)) == NULL)
-		return -1;
-	/* <checkout>/build-NAME/tests/test_stage_cache -> <checkout> */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -1;
-	exe[n] = '\0';
-	for (int i = 0; i < 3; i++)
-		*strrchr(exe, '/') = '\0';
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_stage_cache.XXXXXX");
-	if (mkdtemp(f->dir) == NULL || chdir(f->dir) < 0)
-		return -1;
+	unit_checkout_root(repo, sizeof(repo));
+	unit_tmpdir_enter(&f->tmp, "test_stage_cache");
 	/* a copy of the profiles, so that a test can change one */
-	cmd = xasprintf("cp -a '%s/profiles' profiles", exe);
+	cmd = xasprintf("cp -a '%s/profiles' profiles", repo);
 	rc = system(cmd);
 	free(cmd);
-	if (rc != 0 || mkdir("src", 0755) < 0 || mkdir("art", 0755) < 0)
-		return -1;
-	write_text("src/f", "hello\n");
-	write_artifact("a", "A");
-	write_artifact("train.1of2", "T1");
-	write_artifact("train.2of2", "T2");
+	if (rc != 0)
+		fail_msg("copying %s/profiles: cp exited with status %d", repo, rc);
+	unit_mkdir(".", "art");
+	unit_write_text("src/f", "hello\n");
+	unit_write_artifact("art", "a", "zst", "A", NULL);
+	unit_write_artifact("art", "train.1of2", "zst", "T1", NULL);
+	unit_write_artifact("art", "train.2of2", "zst", "T2", NULL);
 	unsetenv("PGO_SANDBOX_PROFILES");
 	*state = f;
 	return 0;
@@ -190,11 +158,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	struct error err = {0};
 
-	if (chdir(f->old_cwd) < 0)
-		return -1;
-	remove_tree(f->dir, &err);
+	unit_tmpdir_leave(&f->tmp);
 	free(f);
 	return 0;
 }
@@ -257,10 +222,10 @@ static void test_input_source_and_profile_contents_change_the_key(void **state)
 
 	(void)state;
 	key_of(&v, k0, NULL);
-	write_artifact("train.2of2", "T2 trained differently");
+	unit_write_artifact("art", "train.2of2", "zst", "T2 trained differently", NULL);
 	key_of(&v, k1, NULL);
 	assert_string_not_equal(k1, k0);
-	write_text("src/f", "hello again\n");
+	unit_write_text("src/f", "hello again\n");
 	key_of(&v, k2, NULL);
 	assert_string_not_equal(k2, k1);
 	p = fopen("profiles/build.ini", "a");
@@ -292,7 +257,7 @@ static void test_each_shard_has_its_own_key(void **state)
 static void test_what_the_outputs_cannot_depend_on_keeps_the_key(void **state)
 {
 	struct fixture *f = *state;
-	char *abs_src = xasprintf("%s/src", f->dir);
+	char *abs_src = xasprintf("%s/src", f->tmp.dir);
 	const struct variant same[] = {
 	    {.in_dir = "./art/"},
 	    {.in_dir = "art2"},

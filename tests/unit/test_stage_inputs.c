@@ -20,6 +20,7 @@
 #include "pipeline/config.h"
 #include "pipeline/stage_inputs.h"
 #include "pipeline/stage_names.h"
+#include "unit_fixture.h"
 
 static const char pipeline_text[] = "[pipeline]\n"
                                     "name = t\n"
@@ -47,41 +48,18 @@ static const char pipeline_text[] = "[pipeline]\n"
                                     "command = true\n";
 
 struct fixture {
-	char dir[64];
-	char old_cwd[PATH_MAX];
+	struct unit_tmpdir tmp;
 	char repo[PATH_MAX]; /* the pgo-sandbox checkout, from our own path */
 	struct pipeline pl;
 	bool loaded;
 };
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* A stand-in artifact: `bytes` as <dir>/<base>.tar.<ext> and its sidecar. */
-static void write_artifact(const char *dir, const char *base, const char *ext, const char *bytes,
-                           char digest[DIGEST_STR_MAX])
-{
-	struct error err = {0};
-	char *path = xasprintf("%s/%s.tar.%s", dir, base, ext);
-
-	write_text(path, bytes);
-	assert_int_equal(digest_file_sha256(path, digest, &err), 0);
-	assert_int_equal(sidecar_write(path, digest, &err), 0);
-	free(path);
-}
 
 static void load(struct fixture *f, const char *extra_header)
 {
 	struct error err = {0};
 	char *text = xasprintf(pipeline_text, f->repo, extra_header);
 
-	write_text("pipeline.ini", text);
+	unit_write_text("pipeline.ini", text);
 	free(text);
 	if (pipeline_load("pipeline.ini", &f->pl, &err) < 0)
 		fail_msg("pipeline_load: %s", err.msg);
@@ -90,26 +68,12 @@ static void load(struct fixture *f, const char *extra_header)
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char exe[PATH_MAX];
-	ssize_t n;
+	struct fixture *f = xcalloc(1, sizeof(*f));
 
-	if (f == NULL || getcwd(f->old_cwd, sizeof(f->old_cwd)) == NULL)
-		return -1;
-	/* <checkout>/build-NAME/tests/test_stage_inputs -> <checkout> */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -1;
-	exe[n] = '\0';
-	for (int i = 0; i < 3; i++)
-		*strrchr(exe, '/') = '\0';
-	snprintf(f->repo, sizeof(f->repo), "%s", exe);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_stage_inputs.XXXXXX");
-	if (mkdtemp(f->dir) == NULL || chdir(f->dir) < 0)
-		return -1;
-	if (mkdir("src", 0755) < 0 || mkdir("art", 0755) < 0)
-		return -1;
-	write_text("src/f", "hello\n");
+	unit_checkout_root(f->repo, sizeof(f->repo));
+	unit_tmpdir_enter(&f->tmp, "test_stage_inputs");
+	unit_mkdir(".", "art");
+	unit_write_text("src/f", "hello\n");
 	*state = f;
 	return 0;
 }
@@ -117,13 +81,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	struct error err = {0};
 
 	if (f->loaded)
 		pipeline_free(&f->pl);
-	if (chdir(f->old_cwd) < 0)
-		return -1;
-	remove_tree(f->dir, &err);
+	unit_tmpdir_leave(&f->tmp);
 	free(f);
 	return 0;
 }
@@ -173,11 +134,11 @@ static void test_artifact_find_prefers_zstd_then_gzip(void **state)
 	s = artifact_find("art", "a");
 	assert_string_equal(s, "art/a.tar.zst");
 	free(s);
-	write_artifact("art", "a", "gz", "gz", d);
+	unit_write_artifact("art", "a", "gz", "gz", d);
 	s = artifact_find("art", "a");
 	assert_string_equal(s, "art/a.tar.gz");
 	free(s);
-	write_artifact("art", "a", "zst", "zst", d);
+	unit_write_artifact("art", "a", "zst", "zst", d);
 	s = artifact_find("art", "a");
 	assert_string_equal(s, "art/a.tar.zst");
 	free(s);
@@ -194,9 +155,9 @@ static void test_resolves_inputs_in_order_with_shards_and_digests(void **state)
 	size_t n = 0;
 
 	load(f, "");
-	write_artifact("art", "a", "zst", "A", da);
-	write_artifact("art", "train.1of2", "zst", "T1", d1);
-	write_artifact("art", "train.2of2", "gz", "T2", d2);
+	unit_write_artifact("art", "a", "zst", "A", da);
+	unit_write_artifact("art", "train.1of2", "zst", "T1", d1);
+	unit_write_artifact("art", "train.2of2", "gz", "T2", d2);
 	assert_int_equal(tree_digest("src", NULL, 0, src, &err), 0);
 	if (stage_inputs_resolve(&f->pl, stage(f, "b"), "art", &in, &n, &err) < 0)
 		fail_msg("%s", err.msg);
@@ -243,19 +204,19 @@ static void test_missing_artifact_names_the_command_that_makes_it(void **state)
 	assert_int_equal(stage_inputs_resolve(&f->pl, stage(f, "b"), "art", &in, &n, &err), -1);
 	want = xasprintf("input a: art/a.tar.zst (run `pgo-sandbox stage a --pipeline "
 	                 "%s/pipeline.ini --artifacts art` first): No such file or directory",
-	                 f->dir);
+	                 f->tmp.dir);
 	assert_string_equal(err.msg, want);
 	free(want);
 	stage_inputs_free(in, n);
 
-	write_artifact("art", "a", "zst", "A", d);
-	write_artifact("art", "train.1of2", "zst", "T1", d);
+	unit_write_artifact("art", "a", "zst", "A", d);
+	unit_write_artifact("art", "train.1of2", "zst", "T1", d);
 	in = NULL;
 	assert_int_equal(stage_inputs_resolve(&f->pl, stage(f, "b"), "art", &in, &n, &err), -1);
 	want = xasprintf("input train.2of2: art/train.2of2.tar.zst (run `pgo-sandbox stage train "
 	                 "--shard I/N --pipeline %s/pipeline.ini --artifacts art` first): No such "
 	                 "file or directory",
-	                 f->dir);
+	                 f->tmp.dir);
 	assert_string_equal(err.msg, want);
 	free(want);
 	stage_inputs_free(in, n);
@@ -270,8 +231,8 @@ static void test_tampered_artifact_is_refused(void **state)
 	size_t n = 0;
 
 	load(f, "");
-	write_artifact("art", "a", "zst", "A", d);
-	write_text("art/a.tar.zst", "B"); /* after its sidecar */
+	unit_write_artifact("art", "a", "zst", "A", d);
+	unit_write_text("art/a.tar.zst", "B"); /* after its sidecar */
 	assert_int_equal(stage_inputs_resolve(&f->pl, stage(f, "train"), "art", &in, &n, &err), -1);
 	assert_non_null(strstr(err.msg, "input a: "));
 	assert_non_null(strstr(err.msg, "art/a.tar.zst"));
@@ -292,7 +253,7 @@ static void test_unknown_input_names_the_pipeline(void **state)
 
 	load(f, "");
 	assert_int_equal(stage_inputs_resolve(&f->pl, &def, "art", &in, &n, &err), -1);
-	want = xasprintf("input 'nosuch' is not a stage of %s/pipeline.ini", f->dir);
+	want = xasprintf("input 'nosuch' is not a stage of %s/pipeline.ini", f->tmp.dir);
 	assert_string_equal(err.msg, want);
 	free(want);
 	stage_inputs_free(in, n);
@@ -319,12 +280,12 @@ static void test_artifacts_inside_the_source_are_not_source(void **state)
 	stage_inputs_free(in, n);
 
 	assert_int_equal(mkdir_p("src/artifacts/gcc", 0755, &err), 0);
-	write_text("src/artifacts/gcc/a.tar.zst", "whatever");
+	unit_write_text("src/artifacts/gcc/a.tar.zst", "whatever");
 	assert_int_equal(stage_inputs_resolve(&f->pl, stage(f, "a"), "art", &in, &n, &err), 0);
 	assert_string_equal(in[0].digests[0], before);
 	stage_inputs_free(in, n);
 
-	write_text("src/g", "more source");
+	unit_write_text("src/g", "more source");
 	assert_int_equal(stage_inputs_resolve(&f->pl, stage(f, "a"), "art", &in, &n, &err), 0);
 	snprintf(after, sizeof(after), "%s", in[0].digests[0]);
 	assert_string_not_equal(after, before);
@@ -350,9 +311,9 @@ static void test_inputs_json_does_not_depend_on_the_artifacts_path(void **state)
 	char d[DIGEST_STR_MAX], *first = NULL;
 
 	load(f, "");
-	write_artifact("art", "a", "zst", "A", d);
-	write_artifact("art", "train.1of2", "zst", "T1", d);
-	write_artifact("art", "train.2of2", "zst", "T2", d);
+	unit_write_artifact("art", "a", "zst", "A", d);
+	unit_write_artifact("art", "train.1of2", "zst", "T1", d);
+	unit_write_artifact("art", "train.2of2", "zst", "T2", d);
 	assert_int_equal(system("cp -a art art2"), 0);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		struct error err = {0};

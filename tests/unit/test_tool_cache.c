@@ -20,21 +20,13 @@
 
 #include "image/image.h"
 #include "image/tool_cache.h"
+#include "unit_fixture.h"
 
 struct fixture {
 	char dir[64];
 	char cache_dir[96];
 	char tool[96];
 };
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-}
 
 static int setup(void **state)
 {
@@ -91,7 +83,7 @@ static char *lookup(const char *name, const char *path)
 /* A file older than the settle time: its ctime cannot be set, so wait. */
 static void settled_tool(const struct fixture *fx, const char *text)
 {
-	write_text(fx->tool, text);
+	unit_write_text(fx->tool, text);
 	sleep(TOOL_CACHE_SETTLE_S + 1);
 }
 
@@ -115,7 +107,7 @@ static void test_hit_miss(void **state)
 	/* cc is the same file but prints another first line */
 	assert_null(lookup("cc", fx->tool));
 	/* any change to the file misses, whatever its timestamps say */
-	write_text(fx->tool, "#!/bin/sh\necho two\n");
+	unit_write_text(fx->tool, "#!/bin/sh\necho two\n");
 	assert_null(lookup("gcc", fx->tool));
 }
 
@@ -123,7 +115,7 @@ static void test_fresh_file_not_stored(void **state)
 {
 	struct fixture *fx = *state;
 
-	write_text(fx->tool, "#!/bin/sh\necho fresh\n");
+	unit_write_text(fx->tool, "#!/bin/sh\necho fresh\n");
 	store("gcc", fx->tool, "gcc 12");
 	assert_null(lookup("gcc", fx->tool));
 }
