@@ -1,6 +1,7 @@
 /* run_options.c - see run_options.h */
 #define _GNU_SOURCE
 #include "cli/run_options.h"
+#include "base/cleanup.h"
 #include "base/strv.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 
 #include "cli/options.h"
 #include "sandbox/environment.h"
+#include "sandbox/mount_plan.h"
 #include "sandbox/privileges.h"
 
 enum {
@@ -171,8 +173,7 @@ static int check_sandbox_path(const char *opt, const char *path, struct error *e
 static int add_mount(struct sandbox_spec *spec, enum mount_kind kind, const char *src,
                      const char *dst, const char *opt, struct error *err)
 {
-	struct mount_spec *m;
-	char *abs_src = NULL;
+	_cleanup_free_ char *abs_src = NULL;
 
 	if (check_sandbox_path(opt, dst, err) < 0)
 		return -1;
@@ -181,12 +182,7 @@ static int add_mount(struct sandbox_spec *spec, enum mount_kind kind, const char
 		if (abs_src == NULL)
 			return error_set(err, EXIT_RUNNER_ERROR, errno, "%s %s", opt, src);
 	}
-	spec->mounts = xrealloc(spec->mounts, (spec->n_mounts + 1) * sizeof(*spec->mounts));
-	m = &spec->mounts[spec->n_mounts++];
-	memset(m, 0, sizeof(*m));
-	m->kind = kind;
-	m->src = abs_src;
-	m->dst = xstrdup(dst);
+	mount_spec_add(spec, kind, abs_src, dst, 0);
 	return 0;
 }
 

@@ -17,18 +17,7 @@
 #include "bench/cachegrind.h"
 #include "bench/callgrind.h"
 #include "bench/valgrind_out.h"
-
-static void put(const char *dir, const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL)
-		fail_msg("creating %s: %s", path, strerror(errno));
-	fputs(text, f);
-	fclose(f);
-	free(path);
-}
+#include "unit_fixture.h"
 
 static int setup(void **state)
 {
@@ -58,14 +47,14 @@ static void test_sums_every_process(void **state)
 	uint64_t ir = 0;
 
 	snprintf(text, sizeof(text), CALLGRIND, 1000);
-	put(dir, "callgrind.out.2", text);
+	unit_put(dir, "callgrind.out.2", text);
 	snprintf(text, sizeof(text), CALLGRIND, 234);
-	put(dir, "callgrind.out.17", text);
+	unit_put(dir, "callgrind.out.17", text);
 	/* not this tool's, nor a per-process name: not counted */
-	put(dir, "callgrind.out", "garbage");
-	put(dir, "callgrind.out.1x", "garbage");
-	put(dir, "cachegrind.out.3", "garbage");
-	put(dir, "valgrind.log.2", "==2== ok\n");
+	unit_put(dir, "callgrind.out", "garbage");
+	unit_put(dir, "callgrind.out.1x", "garbage");
+	unit_put(dir, "cachegrind.out.3", "garbage");
+	unit_put(dir, "valgrind.log.2", "==2== ok\n");
 	assert_int_equal(
 	    valgrind_out_each(dir, CALLGRIND_OUT_NAME, 1 << 20, callgrind_add_ir, &ir, &err), 0);
 	assert_int_equal(ir, 1234);
@@ -77,7 +66,8 @@ static void test_no_output_names_the_log(void **state)
 	struct error err = {0};
 	uint64_t ir = 0;
 
-	put(dir, "valgrind.log.5", "==5== Command: ./x\n==5== valgrind: ./x: No such file\n\n");
+	unit_put(dir, "valgrind.log.5",
+	         "==5== Command: ./x\n==5== valgrind: ./x: No such file\n\n");
 	assert_int_equal(
 	    valgrind_out_each(dir, CALLGRIND_OUT_NAME, 1 << 20, callgrind_add_ir, &ir, &err), -1);
 	assert_non_null(strstr(err.msg, dir));
@@ -90,7 +80,7 @@ static void test_a_bad_file_is_named(void **state)
 	struct error err = {0};
 	struct sim_counters sum = {0};
 
-	put(dir, "cachegrind.out.9", "events: Ir\nsummary: 5\n");
+	unit_put(dir, "cachegrind.out.9", "events: Ir\nsummary: 5\n");
 	assert_int_equal(
 	    valgrind_out_each(dir, CACHEGRIND_OUT_NAME, 1 << 20, cachegrind_add, &sum, &err), -1);
 	assert_non_null(strstr(err.msg, "cachegrind.out.9"));
@@ -105,7 +95,7 @@ static void test_clear_leaves_an_empty_dir(void **state)
 	char text[64];
 
 	snprintf(text, sizeof(text), CALLGRIND, 1);
-	put(dir, "callgrind.out.2", text);
+	unit_put(dir, "callgrind.out.2", text);
 	assert_int_equal(valgrind_out_clear(dir, &err), 0);
 	assert_int_equal(
 	    valgrind_out_each(dir, CALLGRIND_OUT_NAME, 1 << 20, callgrind_add_ir, &ir, &err), -1);
