@@ -97,6 +97,7 @@ def test_minilang_pgo_against_lto_gets_a_classification(minilang_gcc, tmp_path):
     assert "est. front-end IPC" in text and "branch-miss rate" in text
 
 
+@pytest.mark.timed   # compares wall times: with the machine to itself (tests/run-all.sh)
 def test_cachegrind_clock_is_the_native_run_and_the_alarm_compares_them(tmp_path):
     """Under --cachegrind the wall time is the command's own, not
     valgrind's: sleeping 0.3 s against 0.01 s is a ratio of about 30
