@@ -199,10 +199,19 @@ static int read_member_data(struct archive *a, const char *tarball, const char *
 	return 1;
 }
 
+static void archive_read_freep(struct archive **a)
+{
+	int saved = errno;
+
+	if (*a)
+		archive_read_free(*a);
+	errno = saved;
+}
+
 int tarball_read_member(const char *tarball, const char *name, size_t max, char **data, size_t *len,
                         struct error *err)
 {
-	struct archive *a;
+	_cleanup_(archive_read_freep) struct archive *a = NULL;
 	struct archive_entry *e;
 	int rc = 0;
 
@@ -214,11 +223,9 @@ int tarball_read_member(const char *tarball, const char *name, size_t max, char 
 	archive_read_support_format_tar(a);
 	archive_read_support_filter_gzip(a);
 	archive_read_support_filter_zstd(a);
-	if (archive_read_open_filename(a, tarball, 65536) != ARCHIVE_OK) {
-		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "opening %s: %s", tarball,
-		               archive_error_string(a));
-		goto out;
-	}
+	if (archive_read_open_filename(a, tarball, 65536) != ARCHIVE_OK)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "opening %s: %s", tarball,
+		                 archive_error_string(a));
 	for (;;) {
 		int r = archive_read_next_header(a, &e);
 
@@ -234,8 +241,6 @@ int tarball_read_member(const char *tarball, const char *name, size_t max, char 
 			break;
 		}
 	}
-out:
-	archive_read_free(a);
 	return rc;
 }
 

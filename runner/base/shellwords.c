@@ -1,6 +1,7 @@
 /* shellwords.c - see shellwords.h */
 #define _GNU_SOURCE
 #include "base/shellwords.h"
+#include "base/cleanup.h"
 #include "base/strv.h"
 
 #include <stdbool.h>
@@ -66,9 +67,22 @@ static const char *single_quoted(const char *p, struct wordbuf *b)
 	return *p == '\'' ? p + 1 : NULL;
 }
 
+static void wordbuf_freep(struct wordbuf *b)
+{
+	free(b->text);
+}
+
+/* Nothing is handed out on an error: the words so far go too. */
+static int split_error(char ***words, const char *text, const char *why, struct error *err)
+{
+	shellwords_free(*words);
+	*words = NULL;
+	return error_set(err, EXIT_RUNNER_ERROR, 0, "command '%s': %s", text, why);
+}
+
 int shellwords_split(const char *text, char ***words, size_t *n, struct error *err)
 {
-	struct wordbuf b = {0};
+	_cleanup_(wordbuf_freep) struct wordbuf b = {0};
 	const char *p = text;
 	bool in_word = false;
 
@@ -89,14 +103,14 @@ int shellwords_split(const char *text, char ***words, size_t *n, struct error *e
 		in_word = true;
 		if (*p == '\\') {
 			if (p[1] == '\0')
-				goto trailing_backslash;
+				return split_error(words, text, "trailing backslash", err);
 			buf_push(&b, p[1]);
 			p += 2;
 		} else if (*p == '\'' || *p == '"') {
 			const char *next =
 			    *p == '\'' ? single_quoted(p + 1, &b) : double_quoted(p + 1, &b);
 			if (next == NULL)
-				goto unterminated;
+				return split_error(words, text, "unterminated quote", err);
 			buf_ensure(&b);
 			p = next;
 		} else {
@@ -105,22 +119,9 @@ int shellwords_split(const char *text, char ***words, size_t *n, struct error *e
 	}
 	if (in_word)
 		push_word(words, n, &b);
-	if (*n == 0) {
-		shellwords_free(*words);
-		*words = NULL;
-		return error_set(err, EXIT_RUNNER_ERROR, 0, "command '%s': no words", text);
-	}
+	if (*n == 0)
+		return split_error(words, text, "no words", err);
 	return 0;
-unterminated:
-	free(b.text);
-	shellwords_free(*words);
-	*words = NULL;
-	return error_set(err, EXIT_RUNNER_ERROR, 0, "command '%s': unterminated quote", text);
-trailing_backslash:
-	free(b.text);
-	shellwords_free(*words);
-	*words = NULL;
-	return error_set(err, EXIT_RUNNER_ERROR, 0, "command '%s': trailing backslash", text);
 }
 
 void shellwords_free(char **words)

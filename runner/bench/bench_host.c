@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "host/cpus.h"
 
 static char *under(const char *root, const char *path)
@@ -103,23 +104,23 @@ static int busy_snapshot(const char *root, uint64_t *busy, struct error *err)
 int host_quietest_cpu(const char *root, unsigned sample_ms, unsigned *cpu, double *busy_pct,
                       struct error *err)
 {
-	uint64_t *a = xcalloc(CPU_LIST_MAX, sizeof(uint64_t));
-	uint64_t *b = xcalloc(CPU_LIST_MAX, sizeof(uint64_t));
+	_cleanup_free_ uint64_t *a = xcalloc(CPU_LIST_MAX, sizeof(uint64_t));
+	_cleanup_free_ uint64_t *b = xcalloc(CPU_LIST_MAX, sizeof(uint64_t));
 	uint8_t online[CPU_LIST_MAX / 8];
 	struct timespec ts = {.tv_sec = sample_ms / 1000,
 	                      .tv_nsec = (long)(sample_ms % 1000) * 1000000L};
 	uint64_t best = UINT64_MAX;
-	int rc = -1;
 
 	/* the fallback below reads the same file: a broken one fails here */
 	if (host_online_cpus(root, online, err) < 0)
-		goto out;
+		return -1;
 	if (busy_snapshot(root, a, err) < 0 || nanosleep(&ts, NULL) < 0 ||
 	    busy_snapshot(root, b, err) < 0) {
-		rc = host_default_cpu(root, cpu, err);
+		int rc = host_default_cpu(root, cpu, err);
+
 		if (busy_pct)
 			*busy_pct = -1;
-		goto out;
+		return rc;
 	}
 	for (unsigned c = 0; c < CPU_LIST_MAX; c++) {
 		if (!in_mask(online, c) || b[c] - a[c] > best)
@@ -130,11 +131,7 @@ int host_quietest_cpu(const char *root, unsigned sample_ms, unsigned *cpu, doubl
 	if (busy_pct)
 		*busy_pct = 100.0 * (double)best /
 		            ((double)sysconf(_SC_CLK_TCK) * (double)sample_ms / 1000.0);
-	rc = best == UINT64_MAX ? error_set(err, EXIT_RUNNER_ERROR, 0, "no online CPU") : 0;
-out:
-	free(a);
-	free(b);
-	return rc;
+	return best == UINT64_MAX ? error_set(err, EXIT_RUNNER_ERROR, 0, "no online CPU") : 0;
 }
 
 int host_check_smt(const char *root, const uint8_t mask[CPU_LIST_MAX / 8], struct error *err)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/cleanup.h"
 #include "bench/bench_reported.h"
 #include "sandbox/environment.h"
 #include "base/shellwords.h"
@@ -325,18 +326,18 @@ static int add_benchmarks(const struct bench_options *o, struct bench_session *s
 static int add_knobs(const struct bench_options *o, struct bench_session *s, struct error *err)
 {
 	for (size_t i = 0; i < o->n_matrix; i++) {
-		char *copy = xstrdup(o->matrix[i]), *save = NULL;
+		_cleanup_free_ char *copy = xstrdup(o->matrix[i]);
+		char *save = NULL;
 		char *eq = strchr(copy, '=');
 		char **values = NULL;
 		size_t n = 0;
 		int rc = 0;
 
-		if (eq == NULL || environment_check_assignment(copy, err) < 0) {
-			rc = error_set(err, EXIT_RUNNER_ERROR, 0,
-			               "--matrix '%s': expected KEY=V1,V2 with KEY a variable name",
-			               o->matrix[i]);
-			goto next;
-		}
+		if (eq == NULL || environment_check_assignment(copy, err) < 0)
+			return error_set(
+			    err, EXIT_RUNNER_ERROR, 0,
+			    "--matrix '%s': expected KEY=V1,V2 with KEY a variable name",
+			    o->matrix[i]);
 		*eq = '\0';
 		for (size_t k = 0; k < s->n_knobs; k++)
 			if (strcmp(s->knobs[k].key, copy) == 0)
@@ -351,8 +352,6 @@ static int add_knobs(const struct bench_options *o, struct bench_session *s, str
 		if (rc == 0)
 			bench_add_knob(s, copy, values, n);
 		strv_free_n(values, n);
-	next:
-		free(copy);
 		if (rc < 0)
 			return -1;
 	}

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "base/cleanup.h"
 #include "base/bytes_json.h"
 #include "cli/options.h"
 #include "cli/stage_options.h"
@@ -181,56 +182,62 @@ static int print_check(const struct pipeline *pl)
 	return 0;
 }
 
-int cli_pipeline(int argc, char **argv)
+static void pipeline_inputs_freep(struct pipeline_inputs *in)
+{
+	json_decref(in->facts);
+	toolchain_site_free(&in->site);
+}
+
+/* Everything after loading the pipeline: its exit code (an error is
+ * printed here); the caller frees the pipeline. */
+static int pipeline_command(const struct stage_cli *o, const struct pipeline *pl, struct error *err)
 {
 	struct pipeline_run run = {0};
+	_cleanup_(pipeline_inputs_freep) struct pipeline_inputs in = {.facts = NULL};
+	struct error ignore = {0};
+	int saved_stdout = -1;
+	int rc;
+
+	if (o->until && pipeline_find_stage(pl, o->until) == NULL) {
+		error_set(err, EXIT_RUNNER_ERROR, 0, "--until %s: %s has no such stage", o->until,
+		          pl->path);
+		return cli_fail(err);
+	}
+	if (o->check)
+		return print_check(pl);
+	if (stage_image_digest(pl, in.image, &in.facts, err) < 0 ||
+	    pipeline_check_results_stores(pl, o->until, err) < 0)
+		return cli_fail(err);
+	/* a toolchain that cannot be located is reported by the first stage
+	 * that needs it, in its own terms */
+	in.has_site = stage_locate_toolchain(pl, &in.site, &ignore) == 0;
+	if (o->json && (saved_stdout = progress_to_stderr()) < 0) {
+		error_set(err, EXIT_RUNNER_ERROR, errno, "redirecting progress to stderr");
+		return cli_fail(err);
+	}
+	rc = run_stages(o, pl, &in, &run);
+	run.release_ok = rc == 0;
+	if (rc == 0 && pl->ship.when != SHIP_ALWAYS && !o->until)
+		rc = release_decide(pl, run.bench_ran, &run.release, &run.release_ok);
+	if (saved_stdout >= 0)
+		restore_stdout(saved_stdout);
+	print_summary(run.rows, run.n_rows, run.release_ok ? run.release : NULL, o->json);
+	pipeline_run_free(&run);
+	return rc;
+}
+
+int cli_pipeline(int argc, char **argv)
+{
 	struct stage_cli o;
 	struct pipeline pl;
 	struct error err = {0};
-	struct pipeline_inputs in = {.facts = NULL};
-	struct error ignore = {0};
-	int saved_stdout = -1;
 	int rc = stage_cli_parse(argc, argv, false, &o, &err);
 
 	if (rc != 0)
 		return rc > 0 ? 0 : cli_fail(&err);
 	if (stage_cli_load_pipeline(&o, &pl, &err) < 0)
 		return cli_fail(&err);
-	if (o.until && pipeline_find_stage(&pl, o.until) == NULL) {
-		error_set(&err, EXIT_RUNNER_ERROR, 0, "--until %s: %s has no such stage", o.until,
-		          pl.path);
-		goto failed;
-	}
-	if (o.check) {
-		rc = print_check(&pl);
-		pipeline_free(&pl);
-		return rc;
-	}
-	if (stage_image_digest(&pl, in.image, &in.facts, &err) < 0 ||
-	    pipeline_check_results_stores(&pl, o.until, &err) < 0)
-		goto failed;
-	/* a toolchain that cannot be located is reported by the first stage
-	 * that needs it, in its own terms */
-	in.has_site = stage_locate_toolchain(&pl, &in.site, &ignore) == 0;
-	if (o.json && (saved_stdout = progress_to_stderr()) < 0) {
-		error_set(&err, EXIT_RUNNER_ERROR, errno, "redirecting progress to stderr");
-		goto failed;
-	}
-	rc = run_stages(&o, &pl, &in, &run);
-	run.release_ok = rc == 0;
-	if (rc == 0 && pl.ship.when != SHIP_ALWAYS && !o.until)
-		rc = release_decide(&pl, run.bench_ran, &run.release, &run.release_ok);
-	if (saved_stdout >= 0)
-		restore_stdout(saved_stdout);
-	print_summary(run.rows, run.n_rows, run.release_ok ? run.release : NULL, o.json);
-	pipeline_run_free(&run);
-	json_decref(in.facts);
-	toolchain_site_free(&in.site);
+	rc = pipeline_command(&o, &pl, &err);
 	pipeline_free(&pl);
 	return rc;
-failed:
-	json_decref(in.facts);
-	toolchain_site_free(&in.site);
-	pipeline_free(&pl);
-	return cli_fail(&err);
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "cli/options.h"
 #include "sandbox/environment.h"
 #include "sandbox/mount_plan.h"
@@ -198,30 +199,23 @@ static int take_second(const struct cli_opt *o, const char *opt, const char **se
 
 static int parse_rlimit(struct sandbox_spec *spec, const char *text, struct error *err)
 {
-	char *copy = xstrdup(text);
+	_cleanup_free_ char *copy = xstrdup(text);
 	char *eq = strchr(copy, '=');
 	char *colon;
 	struct rlimit_spec *rl;
 	int resource;
-	int rc = 0;
 
-	if (eq == NULL) {
-		free(copy);
+	if (eq == NULL)
 		return error_set(err, EXIT_RUNNER_ERROR, 0,
 		                 "--rlimit %s: expected NAME=SOFT[:HARD]", text);
-	}
 	*eq = '\0';
 	resource = privileges_rlimit_by_name(copy);
-	if (resource < 0) {
-		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit %s: unknown limit '%s'", text,
-		               copy);
-		goto out;
-	}
-	if (spec->n_rlimits >= SPEC_MAX_RLIMITS) {
-		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit: at most %d limits",
-		               SPEC_MAX_RLIMITS);
-		goto out;
-	}
+	if (resource < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit %s: unknown limit '%s'", text,
+		                 copy);
+	if (spec->n_rlimits >= SPEC_MAX_RLIMITS)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit: at most %d limits",
+		                 SPEC_MAX_RLIMITS);
 	rl = &spec->rlimits[spec->n_rlimits];
 	rl->resource = resource;
 	colon = strchr(eq + 1, ':');
@@ -229,28 +223,20 @@ static int parse_rlimit(struct sandbox_spec *spec, const char *text, struct erro
 		*colon = '\0';
 	if (strcmp(eq + 1, "unlimited") == 0)
 		rl->soft = RLIM_INFINITY;
-	else if (parse_size(eq + 1, &rl->soft, err) < 0) {
-		rc = error_prefix(err, "--rlimit %s", text);
-		goto out;
-	}
+	else if (parse_size(eq + 1, &rl->soft, err) < 0)
+		return error_prefix(err, "--rlimit %s", text);
 	rl->hard = rl->soft;
 	if (colon) {
 		if (strcmp(colon + 1, "unlimited") == 0)
 			rl->hard = RLIM_INFINITY;
-		else if (parse_size(colon + 1, &rl->hard, err) < 0) {
-			rc = error_prefix(err, "--rlimit %s", text);
-			goto out;
-		}
+		else if (parse_size(colon + 1, &rl->hard, err) < 0)
+			return error_prefix(err, "--rlimit %s", text);
 	}
-	if (rl->soft > rl->hard) {
-		rc = error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit %s: soft limit above hard",
-		               text);
-		goto out;
-	}
+	if (rl->soft > rl->hard)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "--rlimit %s: soft limit above hard",
+		                 text);
 	spec->n_rlimits++;
-out:
-	free(copy);
-	return rc;
+	return 0;
 }
 
 static int parse_cpu_max(struct sandbox_spec *spec, const char *text, struct error *err)

@@ -9,6 +9,7 @@
 #include "host/cgroup.h"
 
 #include "host/cgroup_file.h"
+#include "base/cleanup.h"
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -193,36 +194,44 @@ static int setup_unavailable(const struct sandbox_spec *spec, struct cgroup_run 
 	return 0;
 }
 
+static void cpuset_unavailable(struct cgroup_run *cg, struct run_report *r)
+{
+	report_control(r, "cgroup.cpuset", CONTROL_UNAVAILABLE,
+	               "cpuset controller unavailable (%s)", cg->cpuset_reason);
+}
+
 static void apply_cpuset(const struct sandbox_spec *spec, const char *parent, struct cgroup_run *cg,
                          struct run_report *r, const char *why)
 {
 	char mems[CGROUP_FILE_MAX], eff_text[CGROUP_FILE_MAX];
 	uint8_t eff[CPU_LIST_MAX / 8];
-	char *want = format_cpu_list(spec->cpus);
+	_cleanup_free_ char *want = format_cpu_list(spec->cpus);
 	struct error perr;
 
 	if (!(cg->controllers & CG_CPUSET)) {
 		snprintf(cg->cpuset_reason, sizeof(cg->cpuset_reason), "%s", why);
 		report_control(r, "cgroup.cpuset", CONTROL_UNAVAILABLE,
 		               "cpuset controller unavailable (%s)", why);
-		free(want);
 		return;
 	}
 	if (cgroup_read_in(parent, "cpuset.mems.effective", mems, sizeof(mems)) < 0) {
 		snprintf(cg->cpuset_reason, sizeof(cg->cpuset_reason),
 		         "reading %s/cpuset.mems.effective: %s", parent, strerror(errno));
-		goto unavailable;
+		cpuset_unavailable(cg, r);
+		return;
 	}
 	cgroup_chomp(mems);
 	if (mems[0] && cgroup_write_string_at(cg->dir_fd, "cpuset.mems", mems) < 0) {
 		snprintf(cg->cpuset_reason, sizeof(cg->cpuset_reason),
 		         "writing cpuset.mems=%.64s: %s", mems, strerror(errno));
-		goto unavailable;
+		cpuset_unavailable(cg, r);
+		return;
 	}
 	if (cgroup_write_string_at(cg->dir_fd, "cpuset.cpus", want) < 0) {
 		snprintf(cg->cpuset_reason, sizeof(cg->cpuset_reason), "writing cpuset.cpus=%s: %s",
 		         want, strerror(errno));
-		goto unavailable;
+		cpuset_unavailable(cg, r);
+		return;
 	}
 	cg->cpuset_applied = true;
 	/* The kernel narrows cpuset.cpus to what the parent has, silently. */
@@ -236,12 +245,6 @@ static void apply_cpuset(const struct sandbox_spec *spec, const char *parent, st
 	else
 		report_control(r, "cgroup.cpuset", CONTROL_APPLIED, "cpuset.cpus=%s cpuset.mems=%s",
 		               want, mems);
-	free(want);
-	return;
-unavailable:
-	report_control(r, "cgroup.cpuset", CONTROL_UNAVAILABLE,
-	               "cpuset controller unavailable (%s)", cg->cpuset_reason);
-	free(want);
 }
 
 static void apply_memory(const struct sandbox_spec *spec, struct cgroup_run *cg,
@@ -346,33 +349,38 @@ static void apply_limits(const struct sandbox_spec *spec, const char *parent, st
 		apply_cpu(spec, cg, r, why_for(w, CG_CPU));
 }
 
+/* setup_unavailable with a message of our own (freed here): 1, or -1 when
+ * the run requires cgroups. */
+static int run_cgroup_unavailable(const struct sandbox_spec *spec, struct cgroup_run *cg,
+                                  struct run_report *r, struct error *err, char *why)
+{
+	int rc = setup_unavailable(spec, cg, r, err, why);
+
+	free(why);
+	return rc < 0 ? -1 : 1;
+}
+
 static int create_run_cgroup(const struct sandbox_spec *spec, const char *parent,
                              const char *run_id, struct cgroup_run *cg, struct run_report *r,
                              struct error *err)
 {
-	char *path = xasprintf("%s/%s", parent, run_id);
+	_cleanup_free_ char *path = xasprintf("%s/%s", parent, run_id);
 	char *why;
-	int fd, rc;
+	int fd;
 
-	if (mkdir(path, 0755) < 0) {
-		why = xasprintf("creating %s: %s", path, strerror(errno));
-		goto fail;
-	}
+	if (mkdir(path, 0755) < 0)
+		return run_cgroup_unavailable(spec, cg, r, err,
+		                              xasprintf("creating %s: %s", path, strerror(errno)));
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		why = xasprintf("opening %s: %s", path, strerror(errno));
 		rmdir(path);
-		goto fail;
+		return run_cgroup_unavailable(spec, cg, r, err, why);
 	}
-	cg->path = path;
+	cg->path = TAKE_PTR(path);
 	cg->dir_fd = fd;
-	report_control(r, "cgroup", CONTROL_APPLIED, "%s", path);
+	report_control(r, "cgroup", CONTROL_APPLIED, "%s", cg->path);
 	return 0;
-fail:
-	free(path);
-	rc = setup_unavailable(spec, cg, r, err, why);
-	free(why);
-	return rc < 0 ? -1 : 1;
 }
 
 int cgroup_setup_at(const char *root, const struct sandbox_spec *spec, const char *run_id,

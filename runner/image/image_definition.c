@@ -184,34 +184,38 @@ static int def_validate(struct image_definition *d, struct error *err)
 	return 0;
 }
 
-int image_definition_load(const char *path, struct image_definition *def, struct error *err)
+/* Fills *def; image_definition_load frees it on failure. */
+static int definition_read(const char *path, struct image_definition *def, struct error *err)
 {
 	struct def_parse p = {.def = def, .err = err};
 	int rc;
 
-	memset(def, 0, sizeof(*def));
 	def->path = image_has_suffix(path, ".ini") ? xstrdup(path) : xasprintf("%s.ini", path);
 	if (def_name(def->path, def, err) < 0)
-		goto fail;
+		return -1;
 	errno = 0;
 	rc = ini_parse(def->path, def_entry, &p);
-	if (rc < 0) {
-		error_set(err, EXIT_RUNNER_ERROR, errno, "reading image definition %s", def->path);
-		goto fail;
-	}
+	if (rc < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "reading image definition %s",
+		                 def->path);
 	if (p.failed)
-		goto fail;
-	if (rc > 0) {
-		error_set(err, EXIT_RUNNER_ERROR, 0, "%s:%d: cannot parse this line", def->path,
-		          rc);
-		goto fail;
-	}
+		return -1;
+	if (rc > 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s:%d: cannot parse this line",
+		                 def->path, rc);
 	if (def_validate(def, err) < 0)
-		goto fail;
+		return -1;
 	return 0;
-fail:
-	image_definition_free(def);
-	return -1;
+}
+
+int image_definition_load(const char *path, struct image_definition *def, struct error *err)
+{
+	memset(def, 0, sizeof(*def));
+	if (definition_read(path, def, err) < 0) {
+		image_definition_free(def);
+		return -1;
+	}
+	return 0;
 }
 
 void image_definition_free(struct image_definition *def)

@@ -69,6 +69,13 @@ struct key_rule {
 int entry_error(struct error *err, const struct ini_doc *doc, const struct ini_entry *e,
                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void ini_doc_free(struct ini_doc *doc);
+/* For `_cleanup_(ini_doc_freep) struct ini_doc doc = {0};`: ini_doc_load
+ * zeroes the document first and frees it on failure, so it is safe to free
+ * whether the load ran, failed or succeeded. */
+static inline void ini_doc_freep(struct ini_doc *doc)
+{
+	ini_doc_free(doc);
+}
 bool is_blank(char c);
 int ini_doc_load(const char *path, struct ini_doc *doc, struct error *err);
 int entry_prefix(struct error *err, const struct ini_doc *doc, const struct ini_entry *e);

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
+#include "base/cleanup.h"
 #include "pipeline/config_parse.h"
 #include "pipeline/profile_normalise.h"
 #include "pipeline/toolchain.h"
@@ -580,7 +581,8 @@ static int run_git_log(const char *source, char output[GIT_OUTPUT_MAX], char err
 	                      "GIT_CONFIG_GLOBAL=/dev/null",
 	                      "GIT_TERMINAL_PROMPT=0",
 	                      NULL};
-	int out_fd = -1, err_fd = -1, rc = -1;
+	_cleanup_close_ int out_fd = -1;
+	_cleanup_close_ int err_fd = -1;
 	struct stat owner;
 	size_t n;
 	pid_t pid;
@@ -589,35 +591,22 @@ static int run_git_log(const char *source, char output[GIT_OUTPUT_MAX], char err
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "%s", source);
 	out_fd = memfd_create("git-stdout", MFD_CLOEXEC);
 	err_fd = memfd_create("git-stderr", MFD_CLOEXEC);
-	if (out_fd < 0 || err_fd < 0) {
-		error_set(err, EXIT_RUNNER_ERROR, errno, "memfd_create for git output");
-		goto out;
-	}
+	if (out_fd < 0 || err_fd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "memfd_create for git output");
 	pid = fork();
-	if (pid < 0) {
-		error_set(err, EXIT_RUNNER_ERROR, errno, "fork for git");
-		goto out;
-	}
+	if (pid < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "fork for git");
 	if (pid == 0)
 		git_child(out_fd, err_fd, &owner, argv, envp);
-	while (waitpid(pid, status, 0) < 0) {
-		if (errno != EINTR) {
-			error_set(err, EXIT_RUNNER_ERROR, errno, "waiting for git");
-			goto out;
-		}
-	}
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return error_set(err, EXIT_RUNNER_ERROR, errno, "waiting for git");
 	n = read_memfd(out_fd, output, GIT_OUTPUT_MAX);
 	while (n > 0 && output[n - 1] == '\n')
 		output[--n] = '\0';
 	read_memfd(err_fd, errors, GIT_OUTPUT_MAX);
 	errors[strcspn(errors, "\n")] = '\0';
-	rc = 0;
-out:
-	if (out_fd >= 0)
-		close(out_fd);
-	if (err_fd >= 0)
-		close(err_fd);
-	return rc;
+	return 0;
 }
 
 static int git_commit_time(const char *source, char **out, struct error *err)
@@ -712,42 +701,46 @@ static int pipeline_read_stage(struct pipe_ctx *c, int sec, struct error *err)
 	return 0;
 }
 
+/* Fills *out from a loaded document; pipeline_load frees *out on failure. */
+static int pipeline_read(struct ini_doc *doc, const char *path, struct pipeline *out,
+                         struct error *err)
+{
+	struct pipe_ctx c = {.p = out, .doc = doc};
+	char *slash;
+
+	out->path = realpath_or_error(path, err);
+	if (out->path == NULL)
+		return -1;
+	slash = strrchr(out->path, '/');
+	out->dir = slash == out->path ? xstrdup("/")
+	                              : xasprintf("%.*s", (int)(slash - out->path), out->path);
+	if (pipeline_check_sections(doc, err) < 0 || pipeline_read_header(&c, err) < 0)
+		return -1;
+	c.section = find_section(doc, "release");
+	c.stage = NULL;
+	if (c.section >= 0 && read_section(&c, release_rules, N_RULES(release_rules), err) < 0)
+		return -1;
+	for (size_t i = 0; i < doc->n_sections; i++)
+		if (strncmp(doc->sections[i].name, "stage ", 6) == 0 &&
+		    pipeline_read_stage(&c, (int)i, err) < 0)
+			return -1;
+	if (out->n_stages == 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "%s: no [stage NAME] section", path);
+	return 0;
+}
+
 int pipeline_load(const char *path, struct pipeline *out, struct error *err)
 {
-	struct ini_doc doc;
-	struct pipe_ctx c = {.p = out, .doc = &doc};
-	char *slash;
-	int rc = -1;
+	_cleanup_(ini_doc_freep) struct ini_doc doc = {0};
 
 	memset(out, 0, sizeof(*out));
 	if (ini_doc_load(path, &doc, err) < 0)
 		return -1;
-	out->path = realpath_or_error(path, err);
-	if (out->path == NULL)
-		goto out;
-	slash = strrchr(out->path, '/');
-	out->dir = slash == out->path ? xstrdup("/")
-	                              : xasprintf("%.*s", (int)(slash - out->path), out->path);
-	if (pipeline_check_sections(&doc, err) < 0 || pipeline_read_header(&c, err) < 0)
-		goto out;
-	c.section = find_section(&doc, "release");
-	c.stage = NULL;
-	if (c.section >= 0 && read_section(&c, release_rules, N_RULES(release_rules), err) < 0)
-		goto out;
-	for (size_t i = 0; i < doc.n_sections; i++)
-		if (strncmp(doc.sections[i].name, "stage ", 6) == 0 &&
-		    pipeline_read_stage(&c, (int)i, err) < 0)
-			goto out;
-	if (out->n_stages == 0) {
-		error_set(err, EXIT_RUNNER_ERROR, 0, "%s: no [stage NAME] section", path);
-		goto out;
-	}
-	rc = 0;
-out:
-	ini_doc_free(&doc);
-	if (rc < 0)
+	if (pipeline_read(&doc, path, out, err) < 0) {
 		pipeline_free(out);
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 const struct stage_def *pipeline_find_stage(const struct pipeline *p, const char *name)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/bytes_json.h"
+#include "base/cleanup.h"
 #include "pipeline/config_parse.h"
 #include "sandbox/privileges.h"
 #include "base/strv.h"
@@ -183,33 +184,27 @@ static int parse_rlimit_value(const char *text, uint64_t *out, struct error *err
 static int set_rlimit(struct profile *p, const char *v, struct error *err)
 {
 	struct rlimit_spec rl;
-	char *copy = xstrdup(v), *eq = strchr(copy, '='), *colon;
+	_cleanup_free_ char *copy = xstrdup(v);
+	char *eq = strchr(copy, '='), *colon;
 	size_t i;
-	int rc = -1;
 
-	if (eq == NULL) {
-		error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not NAME=SOFT[:HARD]", v);
-		goto out;
-	}
+	if (eq == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s' is not NAME=SOFT[:HARD]", v);
 	*eq = '\0';
 	rl.resource = privileges_rlimit_by_name(copy);
-	if (rl.resource < 0) {
-		error_set(err, EXIT_RUNNER_ERROR, 0,
-		          "unknown limit '%s' (core, nofile, fsize, ...)", copy);
-		goto out;
-	}
+	if (rl.resource < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "unknown limit '%s' (core, nofile, fsize, ...)", copy);
 	colon = strchr(eq + 1, ':');
 	if (colon)
 		*colon = '\0';
 	if (parse_rlimit_value(eq + 1, &rl.soft, err) < 0)
-		goto out;
+		return -1;
 	rl.hard = rl.soft;
 	if (colon && parse_rlimit_value(colon + 1, &rl.hard, err) < 0)
-		goto out;
-	if (rl.soft > rl.hard) {
-		error_set(err, EXIT_RUNNER_ERROR, 0, "'%s': soft limit above hard", v);
-		goto out;
-	}
+		return -1;
+	if (rl.soft > rl.hard)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "'%s': soft limit above hard", v);
 	for (i = 0; i < p->n_rlimits; i++)
 		if (p->rlimits[i].resource == rl.resource)
 			break;
@@ -221,17 +216,12 @@ static int set_rlimit(struct profile *p, const char *v, struct error *err)
 		        (p->n_rlimits - i - 1) * sizeof(p->rlimit_names[0]));
 		p->n_rlimits--;
 	}
-	if (p->n_rlimits >= SPEC_MAX_RLIMITS) {
-		error_set(err, EXIT_RUNNER_ERROR, 0, "at most %d limits", SPEC_MAX_RLIMITS);
-		goto out;
-	}
+	if (p->n_rlimits >= SPEC_MAX_RLIMITS)
+		return error_set(err, EXIT_RUNNER_ERROR, 0, "at most %d limits", SPEC_MAX_RLIMITS);
 	p->rlimits[p->n_rlimits] = rl;
 	p->rlimit_names[p->n_rlimits] = xstrdup(copy);
 	p->n_rlimits++;
-	rc = 0;
-out:
-	free(copy);
-	return rc;
+	return 0;
 }
 
 static int set_strict(struct profile *p, const char *v, struct error *err)
@@ -285,8 +275,9 @@ static int cycle_error(const struct include_chain *chain, size_t from, const cha
 static int profile_include(const struct ini_doc *doc, const struct ini_entry *e,
                            struct include_chain *chain, struct profile *p, struct error *err)
 {
-	char *shown, *real;
-	int rc = -1;
+	_cleanup_free_ char *shown = NULL;
+	_cleanup_free_ char *real = NULL;
+	int rc;
 
 	if (e->value[0] == '\0')
 		return entry_error(err, doc, e, "needs a file name");
@@ -295,19 +286,18 @@ static int profile_include(const struct ini_doc *doc, const struct ini_entry *e,
 	if (real == NULL) {
 		error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", shown);
 		entry_prefix(err, doc, e);
-		goto out;
+		return -1;
 	}
 	for (size_t i = 0; i < chain->n; i++) {
 		if (strcmp(chain->real[i], real) == 0) {
 			cycle_error(chain, i, shown, err);
 			entry_prefix(err, doc, e);
-			goto out;
+			return -1;
 		}
 	}
-	if (chain->n >= INCLUDE_MAX_DEPTH) {
-		entry_error(err, doc, e, "includes nested deeper than %d", INCLUDE_MAX_DEPTH);
-		goto out;
-	}
+	if (chain->n >= INCLUDE_MAX_DEPTH)
+		return entry_error(err, doc, e, "includes nested deeper than %d",
+		                   INCLUDE_MAX_DEPTH);
 	chain->shown[chain->n] = shown;
 	chain->real[chain->n] = real;
 	chain->n++;
@@ -317,9 +307,6 @@ static int profile_include(const struct ini_doc *doc, const struct ini_entry *e,
 		p->includes = xrealloc(p->includes, (p->n_includes + 1) * sizeof(*p->includes));
 		p->includes[p->n_includes++] = file_stem(shown);
 	}
-out:
-	free(real);
-	free(shown);
 	return rc;
 }
 
@@ -349,22 +336,21 @@ static int profile_check_sections(const struct ini_doc *doc, struct error *err)
 static int profile_load_file(const char *shown, struct include_chain *chain, struct profile *p,
                              struct error *err)
 {
-	struct ini_doc doc;
-	int rc = -1;
+	_cleanup_(ini_doc_freep) struct ini_doc doc = {0};
 
 	if (ini_doc_load(shown, &doc, err) < 0)
 		return -1;
 	if (profile_check_sections(&doc, err) < 0)
-		goto out;
+		return -1;
 	for (size_t i = 0; i < doc.n_entries; i++) {
 		int k =
 		    check_entry(&doc, i, profile_rules, N_RULES(profile_rules), "[sandbox]", err);
 
 		if (k < 0)
-			goto out;
+			return -1;
 		if (profile_rules[k].profile == NULL &&
 		    profile_include(&doc, &doc.entries[i], chain, p, err) < 0)
-			goto out;
+			return -1;
 	}
 	for (size_t i = 0; i < doc.n_entries; i++) {
 		const struct ini_entry *e = &doc.entries[i];
@@ -372,18 +358,15 @@ static int profile_load_file(const char *shown, struct include_chain *chain, str
 		    check_entry(&doc, i, profile_rules, N_RULES(profile_rules), "[sandbox]", err);
 
 		if (k < 0)
-			goto out;
+			return -1;
 		if (profile_rules[k].profile == NULL)
 			continue;
 		if (profile_rules[k].profile(p, e->value, err) < 0) {
 			entry_prefix(err, &doc, e);
-			goto out;
+			return -1;
 		}
 	}
-	rc = 0;
-out:
-	ini_doc_free(&doc);
-	return rc;
+	return 0;
 }
 
 int profile_load(const char *path, struct profile *out, struct error *err)

@@ -156,6 +156,11 @@ struct raw_profile {
 struct coverage_set;
 struct coverage_set *coverage_set_new(void);
 void coverage_set_free(struct coverage_set *s);
+/* For `_cleanup_(coverage_set_freep) struct coverage_set *cov`. */
+static inline void coverage_set_freep(struct coverage_set **s)
+{
+	coverage_set_free(*s);
+}
 void coverage_set_result(const struct coverage_set *s, struct profile_coverage *out);
 int profraw_check(const char *path, uint64_t expected_version, struct coverage_set *cov,
                   struct error *err);

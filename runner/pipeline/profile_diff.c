@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/cleanup.h"
 #include "pipeline/pgo.h"
 #include "pipeline/profdata.h"
 #include "pipeline/stage_run.h"
@@ -412,12 +413,14 @@ void profile_diff_explain(const struct pipeline *pl, const char *dir_a, const ch
                           const char *scratch, size_t limit)
 {
 	const char *why = NULL;
-	char *tool = choose_tool(pl, &why);
-	char *ma = xasprintf("%s/run1.profdata", scratch),
-	     *mb = xasprintf("%s/run2.profdata", scratch);
-	char *ta = NULL, *tb = NULL;
-	struct fn_table fa = {0}, fb = {0};
-	struct fn_delta *d = NULL;
+	_cleanup_free_ char *tool = choose_tool(pl, &why);
+	_cleanup_free_ char *ma = xasprintf("%s/run1.profdata", scratch);
+	_cleanup_free_ char *mb = xasprintf("%s/run2.profdata", scratch);
+	_cleanup_free_ char *ta = NULL;
+	_cleanup_free_ char *tb = NULL;
+	_cleanup_(fn_table_freep) struct fn_table fa = {0};
+	_cleanup_(fn_table_freep) struct fn_table fb = {0};
+	_cleanup_free_ struct fn_delta *d = NULL;
 	struct error err = {0};
 	size_t n;
 
@@ -427,11 +430,11 @@ void profile_diff_explain(const struct pipeline *pl, const char *dir_a, const ch
 		tb = run_counts(tool, dir_b, mb, &why);
 	if (tb == NULL) {
 		printf("verify: profiles not compared per function: %s\n", why);
-		goto out;
+		return;
 	}
 	if (profile_counts_parse(ta, &fa, &err) < 0 || profile_counts_parse(tb, &fb, &err) < 0) {
 		printf("verify: profiles not compared per function: %s\n", err.msg);
-		goto out;
+		return;
 	}
 	n = profile_counts_diff(&fa, &fb, &d);
 	if (n == 0)
@@ -439,13 +442,4 @@ void profile_diff_explain(const struct pipeline *pl, const char *dir_a, const ch
 		       "encoding or order only\n");
 	else
 		print_deltas(d, n, fa.n > fb.n ? fa.n : fb.n, limit);
-out:
-	free(d);
-	fn_table_free(&fa);
-	fn_table_free(&fb);
-	free(ta);
-	free(tb);
-	free(tool);
-	free(ma);
-	free(mb);
 }

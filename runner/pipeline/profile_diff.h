@@ -27,6 +27,11 @@ struct fn_table {
  * list per function.  -1 + err naming the line on malformed input. */
 int profile_counts_parse(const char *text, struct fn_table *out, struct error *err);
 void fn_table_free(struct fn_table *t);
+/* For `_cleanup_(fn_table_freep) struct fn_table t = {0};`. */
+static inline void fn_table_freep(struct fn_table *t)
+{
+	fn_table_free(t);
+}
 
 struct fn_delta {
 	const char *name; /* borrowed from the tables */

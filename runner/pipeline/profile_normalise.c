@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "pipeline/profile_normalise.h"
 
 uint64_t profile_round_counter(uint64_t count, uint64_t max, unsigned digits)
@@ -133,8 +134,8 @@ static int put_line(FILE *out, const char *text, struct error *err)
 static int round_function(struct text_reader *r, FILE *out, unsigned digits,
                           struct profile_normalise_stats *st, struct error *err)
 {
-	uint64_t n, *c = NULL;
-	int rc = -1;
+	uint64_t n;
+	_cleanup_free_ uint64_t *c = NULL;
 
 	if (expect_line(r, "the number of counters", err) < 0 || parse_count(r, &n, err) < 0)
 		return -1;
@@ -154,19 +155,15 @@ static int round_function(struct text_reader *r, FILE *out, unsigned digits,
 	for (uint64_t i = 0; i < n; i++)
 		if (expect_line(r, "the last counter value", err) < 0 ||
 		    parse_count(r, &c[i], err) < 0)
-			goto out;
+			return -1;
 	st->changed += profile_round_counters(c, (size_t)n, digits);
 	for (uint64_t i = 0; i < n; i++)
-		if (fprintf(out, "%llu\n", (unsigned long long)c[i]) < 0) {
-			error_set(err, EXIT_RUNNER_ERROR, errno, "write the normalised profile");
-			goto out;
-		}
+		if (fprintf(out, "%llu\n", (unsigned long long)c[i]) < 0)
+			return error_set(err, EXIT_RUNNER_ERROR, errno,
+			                 "write the normalised profile");
 	st->functions++;
 	st->counters += n;
-	rc = 0;
-out:
-	free(c);
-	return rc;
+	return 0;
 }
 
 int profile_normalise_stream(FILE *in, const char *name, FILE *out, unsigned digits,
@@ -201,30 +198,22 @@ int profile_normalise_stream(FILE *in, const char *name, FILE *out, unsigned dig
 int profile_normalise_file(const char *in_path, const char *out_path, unsigned digits,
                            struct profile_normalise_stats *st, struct error *err)
 {
-	char *tmp = xasprintf("%s.tmp", out_path);
-	FILE *in = fopen(in_path, "re"), *out = NULL;
-	int rc = -1;
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp", out_path);
+	_cleanup_fclose_ FILE *in = fopen(in_path, "re");
+	FILE *out;
+	int rc;
 
-	if (in == NULL) {
-		error_set(err, EXIT_RUNNER_ERROR, errno, "open %s", in_path);
-		goto out;
-	}
+	if (in == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "open %s", in_path);
 	out = fopen(tmp, "we");
-	if (out == NULL) {
-		error_set(err, EXIT_RUNNER_ERROR, errno, "create %s", tmp);
-		goto out;
-	}
+	if (out == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "create %s", tmp);
 	rc = profile_normalise_stream(in, in_path, out, digits, st, err);
 	if (fclose(out) != 0 && rc == 0)
 		rc = error_set(err, EXIT_RUNNER_ERROR, errno, "write %s", tmp);
-	out = NULL;
 	if (rc == 0 && rename(tmp, out_path) < 0)
 		rc = error_set(err, EXIT_RUNNER_ERROR, errno, "rename %s to %s", tmp, out_path);
 	if (rc < 0)
 		unlink(tmp); /* nothing half-written stays behind */
-out:
-	if (in)
-		fclose(in);
-	free(tmp);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "artifacts/provenance.h"
+#include "base/cleanup.h"
 #include "pipeline/profdata.h"
 #include "pipeline/roles.h"
 
@@ -29,6 +30,11 @@ static void merge_plan_free(struct merge_plan *m)
 	free(m->p);
 	strv_free(&m->shard_dirs);
 	strv_free(&m->shard_labels);
+}
+
+static void merge_plan_freep(struct merge_plan *m)
+{
+	merge_plan_free(m);
 }
 
 static int plan_shard(struct stage_ctx *c, const struct input *in, unsigned s, struct merge_plan *m,
@@ -315,46 +321,34 @@ static int install_normaliser(struct stage_ctx *c, struct error *err)
 static int plan_merge(struct stage_ctx *c, struct error *err)
 {
 	struct merge_extras extras;
-	char *base = merge_extras_for(c, &extras);
-	struct merge_plan m = {0};
-	struct coverage_set *cov = coverage_set_new();
+	_cleanup_free_ char *base = merge_extras_for(c, &extras);
+	/* merge_extras_for allocated carry_order; the struct only lends it */
+	_cleanup_free_ char *carry_order = (char *)extras.carry_order;
+	_cleanup_(merge_plan_freep) struct merge_plan m = {0};
+	_cleanup_(coverage_set_freep) struct coverage_set *cov = coverage_set_new();
 	bool has_values = false;
-	char *script = NULL;
-	json_t *skipped = json_array();
-	int rc = -1;
+	_cleanup_free_ char *script = NULL;
+	_cleanup_json_ json_t *skipped = json_array();
 
-	if (plan_train_inputs(c, &m, err) < 0)
-		goto out;
-	if (check_profiles(c, &m, cov, &has_values, err) < 0)
-		goto out;
-	if (judge_bad_profiles(c, &m, skipped, err) < 0)
-		goto out;
-	if (c->tc->format == PROFILE_GCDA && has_values && m.shard_dirs.n > 1) {
-		error_set(err, EXIT_RUNNER_ERROR, 0,
-		          "the .gcda files hold value-profile counters, which gcov-tool merge "
-		          "(gcc 12.2) corrupts when merging shards; instrument with "
-		          "$PGO_GENERATE_FLAGS (it has -fno-profile-values)");
-		goto out;
-	}
+	if (plan_train_inputs(c, &m, err) < 0 || check_profiles(c, &m, cov, &has_values, err) < 0 ||
+	    judge_bad_profiles(c, &m, skipped, err) < 0)
+		return -1;
+	if (c->tc->format == PROFILE_GCDA && has_values && m.shard_dirs.n > 1)
+		return error_set(err, EXIT_RUNNER_ERROR, 0,
+		                 "the .gcda files hold value-profile counters, which gcov-tool "
+		                 "merge (gcc 12.2) corrupts when merging shards; instrument with "
+		                 "$PGO_GENERATE_FLAGS (it has -fno-profile-values)");
 	if (merge_knobs(c, err) < 0)
-		goto out;
+		return -1;
 	if (c->def->profile_normalise && install_normaliser(c, err) < 0)
-		goto out;
+		return -1;
 	script = xasprintf("%s/.pgo/bin/pgo-merge", c->work);
 	if (pgo_write_merge_script(script, c->tc->format, c->profdata_sandbox, m.p, m.n,
 	                           (const char *const *)m.shard_dirs.v, m.shard_dirs.n,
 	                           c->rq->failure_mode_all, &extras, err) < 0)
-		goto out;
+		return -1;
 	record_merge_results(c, &m, skipped, cov);
-	rc = 0;
-out:
-	free(base);
-	free((char *)extras.carry_order);
-	json_decref(skipped);
-	free(script);
-	coverage_set_free(cov);
-	merge_plan_free(&m);
-	return rc;
+	return 0;
 }
 
 int merge_prepare(struct stage_ctx *c, struct error *err)

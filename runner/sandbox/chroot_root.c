@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
+
 /* Deeper than any real tree: a bound on the ".." climb. */
 #define MAX_CLIMB 4096
 
@@ -113,33 +115,22 @@ static int enter_bind_of(int old_root, struct error *err)
 
 int chroot_root_make_mount(struct error *err)
 {
-	int old_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int old_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int rc = -1;
+	_cleanup_close_ int old_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int old_cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-	if (old_root < 0 || old_cwd < 0) {
-		error_set(err, EXIT_RUNNER_ERROR, errno, "opening / and the working directory");
-		goto out;
-	}
+	if (old_root < 0 || old_cwd < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+		                 "opening / and the working directory");
 	if (chroot_root_escape(err) < 0)
-		goto out;
+		return -1;
 	/* before anything is mounted: nothing may propagate to the host */
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
-		error_set(err, EXIT_RUNNER_ERROR, errno,
-		          "making the mount namespace's root a slave");
-		goto out;
-	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+		                 "making the mount namespace's root a slave");
 	if (enter_bind_of(old_root, err) < 0)
-		goto out;
-	if (fchdir(old_cwd) < 0) {
-		error_set(err, EXIT_RUNNER_ERROR, errno, "returning to the working directory");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (old_root >= 0)
-		close(old_root);
-	if (old_cwd >= 0)
-		close(old_cwd);
-	return rc;
+		return -1;
+	if (fchdir(old_cwd) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno,
+		                 "returning to the working directory");
+	return 0;
 }

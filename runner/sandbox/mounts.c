@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "sandbox/chroot_root.h"
 #include "sandbox/entropy.h"
 #include "sandbox/mount_plan.h"
@@ -281,39 +282,28 @@ static char *group_text(const struct sandbox_spec *spec)
 static int generated_etc(struct rootfs *fs, const struct sandbox_spec *spec, struct error *err)
 {
 	static const char nss[] = "passwd: files\ngroup: files\nhosts: files\n";
-	char *passwd = passwd_text(spec);
-	char *group = group_text(spec);
-	char *hosts =
+	_cleanup_free_ char *passwd = passwd_text(spec);
+	_cleanup_free_ char *group = group_text(spec);
+	_cleanup_free_ char *hosts =
 	    xasprintf("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost\n", spec->hostname);
-	char *cache = NULL;
+	_cleanup_free_ char *cache = NULL;
 	size_t cache_len = 0;
 	struct error ignored;
-	int etc = -1, rc = -1;
+	_cleanup_close_ int etc = -1;
 
 	if (mkdirat(fs->root_mnt, "etc", 0755) < 0 ||
-	    (etc = openat(fs->root_mnt, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
-	        0) {
-		error_set(err, EXIT_RUNNER_ERROR, errno, "creating /etc in the sandbox");
-		goto out;
-	}
+	    (etc = openat(fs->root_mnt, "etc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating /etc in the sandbox");
 	if (write_new_file(etc, "/etc", "passwd", passwd, strlen(passwd), err) < 0 ||
 	    write_new_file(etc, "/etc", "group", group, strlen(group), err) < 0 ||
 	    write_new_file(etc, "/etc", "hosts", hosts, strlen(hosts), err) < 0 ||
 	    write_new_file(etc, "/etc", "nsswitch.conf", nss, sizeof(nss) - 1, err) < 0)
-		goto out;
+		return -1;
 	/* ld.so.cache only speeds up library lookup; a host without one is fine. */
 	if (read_file("/etc/ld.so.cache", &cache, &cache_len, &ignored) == 0 &&
 	    write_new_file(etc, "/etc", "ld.so.cache", cache, cache_len, err) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (etc >= 0)
-		close(etc);
-	free(cache);
-	free(hosts);
-	free(passwd);
-	free(group);
-	return rc;
+		return -1;
+	return 0;
 }
 
 static enum root_entry_type entry_type(mode_t mode)

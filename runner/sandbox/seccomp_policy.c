@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/util.h"
 
 enum deny_gate {
@@ -330,27 +331,33 @@ static int add_entropy_rule(scmp_filter_ctx ctx, const struct seccomp_options *o
 	                NULL, err);
 }
 
+static void filter_releasep(scmp_filter_ctx *ctx)
+{
+	int saved = errno;
+
+	if (*ctx)
+		seccomp_release(*ctx);
+	errno = saved;
+}
+
 int seccomp_policy_build(const struct seccomp_options *o, scmp_filter_ctx *out, struct error *err)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	_cleanup_(filter_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 
 	*out = NULL;
 	if (ctx == NULL)
 		return error_set(err, EXIT_RUNNER_ERROR, 0, "seccomp: creating the filter failed");
 	if (set_attrs(ctx, o, err) < 0)
-		goto fail;
+		return -1;
 	for (size_t i = 0; i < sizeof(deny_rules) / sizeof(deny_rules[0]); i++) {
 		if (rule_applies(&deny_rules[i], o) &&
 		    add_deny_rule(ctx, &deny_rules[i], o, err) < 0)
-			goto fail;
+			return -1;
 	}
 	if (add_entropy_rule(ctx, o, err) < 0)
-		goto fail;
-	*out = ctx;
+		return -1;
+	*out = TAKE_PTR(ctx);
 	return 0;
-fail:
-	seccomp_release(ctx);
-	return -1;
 }
 
 int seccomp_policy_compile(const struct seccomp_options *o, struct seccomp_program *p,
