@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "artifacts/archive.h"
+#include "base/cleanup.h"
 #include "artifacts/provenance.h"
 #include "pipeline/stage_inputs.h"
 #include "sandbox/mount_plan.h"
@@ -105,40 +106,27 @@ int stage_extract_inputs(struct stage_ctx *c, struct error *err)
 
 int stage_prepare_work(struct stage_ctx *c, struct error *err)
 {
-	char *pgo = xasprintf("%s/.pgo", c->work);
-	char *bin = xasprintf("%s/.pgo/bin", c->work);
-	char *in = xasprintf("%s/in", c->work);
-	char *shard = xasprintf("%s/.pgo/bin/pgo-shard", c->work);
-	int rc = -1;
+	_cleanup_free_ char *pgo = xasprintf("%s/.pgo", c->work);
+	_cleanup_free_ char *bin = xasprintf("%s/.pgo/bin", c->work);
+	_cleanup_free_ char *in = xasprintf("%s/in", c->work);
+	_cleanup_free_ char *shard = xasprintf("%s/.pgo/bin/pgo-shard", c->work);
 
 	if (stage_make_dir(c->work, 0755, err) < 0 || stage_make_dir(c->outdir, 0755, err) < 0 ||
 	    stage_make_dir(pgo, 0755, err) < 0 || stage_make_dir(bin, 0755, err) < 0 ||
 	    stage_make_dir(in, 0755, err) < 0 || pgo_write_shard_script(shard, err) < 0)
-		goto out;
+		return -1;
 	for (size_t i = 0; i < c->n_inputs; i++) {
-		char *mp;
-
 		if (c->inputs[i].is_source)
 			continue;
-		mp = xasprintf("%s/%s", in, c->inputs[i].name);
-		rc = stage_make_dir(mp, 0755, err);
-		free(mp);
-		if (rc < 0)
-			goto out;
+		_cleanup_free_ char *mp = xasprintf("%s/%s", in, c->inputs[i].name);
+		if (stage_make_dir(mp, 0755, err) < 0)
+			return -1;
 	}
-	rc = -1;
 	if (getuid() == 0 && (chown(c->work, c->spec.uid, c->spec.gid) < 0 ||
-	                      chown(c->outdir, c->spec.uid, c->spec.gid) < 0)) {
-		error_set(err, EXIT_RUNNER_ERROR, errno, "chown %s to the sandbox user", c->work);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(pgo);
-	free(bin);
-	free(in);
-	free(shard);
-	return rc;
+	                      chown(c->outdir, c->spec.uid, c->spec.gid) < 0))
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "chown %s to the sandbox user",
+		                 c->work);
+	return 0;
 }
 
 void stage_add_mounts(struct stage_ctx *c)
