@@ -55,7 +55,8 @@ src() {
 	find runner -name "$1.c" | head -1
 }
 core="$(src util) $(src report) $(src spec) $(src privileges)"
-fuzz_one fuzz_cli 512 tests/fuzz/fuzz_cli.c $core $(src run_options) $(src options) $(src environment) $(src strv) -- -lcap
+fuzz_one fuzz_cli 512 tests/fuzz/fuzz_cli.c $core $(src run_options) $(src options) $(src environment) \
+	$(src strv) $(src mount_plan) $(src string_table) -- -lcap
 # config checks `compiler = NAME` against the toolchain table
 toolchains="$(src toolchains) $(src toolchain_gcc) $(src toolchain_clang) $(src toolchain_rustc)
 	$(src pgo) $(src profile_objects) $(src tool_cache) $(src digest) $(src json_file) $(src strbuf)
