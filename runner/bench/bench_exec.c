@@ -281,7 +281,8 @@ static int prepare_variants(struct bench_exec *x, struct bench_session *s, struc
 		if (v->artifact && prepare_artifact(x, v, i, err) < 0)
 			return -1;
 		x->mounts[i] = xcalloc(n + 1, sizeof(struct mount_spec));
-		memcpy(x->mounts[i], x->base.mounts, n * sizeof(struct mount_spec));
+		if (n > 0) /* --no-workdir and nothing bound: base.mounts is NULL */
+			memcpy(x->mounts[i], x->base.mounts, n * sizeof(struct mount_spec));
 		if (x->artifact_dirs[i]) {
 			x->mounts[i][n] = (struct mount_spec){.kind = MOUNT_BIND_RO,
 			                                      .src = x->artifact_dirs[i],
