@@ -3,32 +3,19 @@
 #define _GNU_SOURCE
 #include "image/image.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <ini.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "artifacts/archive.h"
-#include "base/json_file.h"
 #include "sandbox/path_resolve.h"
-#include "image/tool_cache.h"
 
 #include "image/image_proc.h"
 

@@ -8,26 +8,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <ini.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "artifacts/archive.h"
-#include "base/json_file.h"
-#include "sandbox/path_resolve.h"
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
