@@ -3,6 +3,7 @@
 #include "base/util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -516,6 +517,27 @@ int remove_tree(const char *path, struct error *err)
 	if (nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "removing %s", path);
 	return 0;
+}
+
+int remove_dir_contents(const char *path, struct error *err)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int rc = 0;
+
+	if (d == NULL)
+		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", path);
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		char *entry;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		entry = xasprintf("%s/%s", path, e->d_name);
+		rc = remove_tree(entry, err);
+		free(entry);
+	}
+	closedir(d);
+	return rc;
 }
 
 uint64_t monotonic_ns(void)

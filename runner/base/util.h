@@ -92,6 +92,9 @@ int mkdir_p(const char *path, mode_t mode, struct error *err);
 
 /* Remove a directory tree without following symlinks. */
 int remove_tree(const char *path, struct error *err);
+/* Remove everything inside a directory (remove_tree on each entry),
+ * keeping the directory itself. */
+int remove_dir_contents(const char *path, struct error *err);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t monotonic_ns(void);

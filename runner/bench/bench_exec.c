@@ -3,7 +3,6 @@
 #include "bench/bench_exec.h"
 #include "bench/bench_reported.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -162,29 +161,6 @@ static int make_report_dir(struct bench_exec *x, struct error *err)
 		return error_set(err, EXIT_RUNNER_ERROR, errno, "creating %s", tmpl);
 	x->report_dir = xstrdup(tmpl);
 	return 0;
-}
-
-/* Every run starts with an empty report directory: a stale file of the
- * previous run must never pass for this one's report. */
-static int empty_report_dir(struct bench_exec *x, struct error *err)
-{
-	DIR *d = opendir(x->report_dir);
-	struct dirent *e;
-	int rc = 0;
-
-	if (d == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", x->report_dir);
-	while (rc == 0 && (e = readdir(d)) != NULL) {
-		char *path;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		path = xasprintf("%s/%s", x->report_dir, e->d_name);
-		rc = remove_tree(path, err);
-		free(path);
-	}
-	closedir(d);
-	return rc;
 }
 
 static int open_fds(struct bench_exec *x, struct error *err)
@@ -657,9 +633,11 @@ static int exec_once(struct bench_exec *x, struct arm_prep *p, char **argv, stru
 	ctx.want = x->counters ? COUNTERS_ALL : 1u << CTR_TASK_CLOCK;
 	set_pad(x, p, run->pad);
 	spec_use_arm(x, p, argv, run->variant, &ctx, &saved);
+	/* Every run starts with empty output directories: a stale file of
+	 * the previous run must never pass for this one's report or counts. */
 	if ((argv == p->argv && x->callgrind_dir &&
-	     valgrind_out_clear(x->callgrind_dir, err) < 0) ||
-	    (x->report_dir && empty_report_dir(x, err) < 0)) {
+	     remove_dir_contents(x->callgrind_dir, err) < 0) ||
+	    (x->report_dir && remove_dir_contents(x->report_dir, err) < 0)) {
 		spec_restore(&x->base, &saved);
 		counters_close(&cs);
 		return -1;

@@ -278,15 +278,15 @@ static void warn_too_few_blocks(const struct bench_settings *set)
 	 * the time metrics shown beside it stay inconclusive. */
 	if (set->metric < METRIC_BUILTIN_COUNT && bench_metric_is_count(set->metric)) {
 		if (most < runs)
-			fprintf(stderr,
-			        "pgo-sandbox: bench: note: --max-runs %zu allows %zu blocks: the "
-			        "gate's "
-			        "%s (a count) decides from %zu, the time metrics beside it need "
-			        "%zu for "
-			        "a %.0f %% interval (--runs %zu)\n",
-			        set->max_runs, most, bench_metric_name(NULL, set->metric),
-			        bench_min_blocks(set, METHOD_RANGE), runs, 100.0 * set->confidence,
-			        2 * runs);
+			fprintf(
+			    stderr,
+			    "pgo-sandbox: bench: note: --max-runs %zu allows %zu blocks: the "
+			    "gate's "
+			    "%s (a count) decides from %zu, the time metrics beside it need %zu "
+			    "for a %.0f %% interval (--runs %zu)\n",
+			    set->max_runs, most, bench_metric_name(NULL, set->metric),
+			    bench_min_blocks(set, METHOD_RANGE), runs, 100.0 * set->confidence,
+			    2 * runs);
 		return;
 	}
 	if (most < runs)

@@ -17,24 +17,6 @@ void valgrind_out_options(const char *out_option, const char *out_name, const ch
 	out[(*k)++] = xasprintf("--log-file=%s/%s.%%p", dir_inside, VALGRIND_LOG_NAME);
 }
 
-int valgrind_out_clear(const char *dir, struct error *err)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int rc = 0;
-
-	if (d == NULL)
-		return error_set(err, EXIT_RUNNER_ERROR, errno, "opening %s", dir);
-	while (rc == 0 && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		_cleanup_free_ char *path = xasprintf("%s/%s", dir, e->d_name);
-		rc = remove_tree(path, err);
-	}
-	closedir(d);
-	return rc;
-}
-
 /* "NAME.123" */
 static bool is_output_of(const char *file, const char *name)
 {

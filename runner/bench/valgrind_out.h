@@ -25,9 +25,6 @@
 void valgrind_out_options(const char *out_option, const char *out_name, const char *dir_inside,
                           char **out, size_t *k);
 
-/* Empties `dir` before a run: a stale file must never count for the next. */
-int valgrind_out_clear(const char *dir, struct error *err);
-
 /* Calls `add(text, acc)` for each NAME.PID file in `dir` (at most `max`
  * bytes each).  No such file is an error naming the directory and the
  * last line valgrind logged (why it did not run). */
